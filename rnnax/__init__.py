@@ -1,0 +1,35 @@
+"""rnnax: exact, fast, differentiable LSTM and GRU recurrent networks in JAX.
+
+The public surface is re-exported here; modules with a leading underscore are private.
+"""
+
+from rnnax._cells import gru_cell, lstm_cell
+from rnnax._cores import gru, lstm, zero_carry
+from rnnax._counting import count_params, flops_per_step, param_count
+from rnnax._init import gru_init, lstm_init
+from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._scan import scan_cell
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRUParams",
+    "LSTMParams",
+    "LSTMState",
+    "count_params",
+    "flops_per_step",
+    "gru",
+    "gru_cell",
+    "gru_init",
+    "gru_stack",
+    "gru_stack_init",
+    "lstm",
+    "lstm_cell",
+    "lstm_init",
+    "lstm_stack",
+    "lstm_stack_init",
+    "param_count",
+    "scan_cell",
+    "zero_carry",
+]

@@ -1,0 +1,159 @@
+"""Whole-sequence LSTM and GRU cores: the cells composed over time by ``scan_cell``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnax._cells import _gru_step, _lstm_step, check_params
+from rnnax._checks import (
+    check_floating,
+    check_last_dim,
+    check_same_dtype,
+    check_shape,
+)
+from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._scan import scan_cell, sequence_shape
+
+
+def _check_xs(xs: Any, input_size: int, dtype: Any, time_major: bool) -> tuple[int, ...]:
+    batch_shape, _ = sequence_shape(xs, time_major=time_major)
+    check_last_dim("xs", xs, input_size, "the input size I of params")
+    check_same_dtype("xs", xs, dtype, "params")
+    return batch_shape
+
+
+def _check_carry_leaf(name: str, leaf: Any, batch_shape: tuple[int, ...], hidden: int,
+                      dtype: Any) -> None:
+    check_floating(name, leaf)
+    check_shape(name, leaf, (*batch_shape, hidden), "(the batch shape of xs, then H)")
+    check_same_dtype(name, leaf, dtype, "params")
+
+
+def lstm(
+    params: LSTMParams,
+    xs: jax.Array,
+    carry: LSTMState | None = None,
+    *,
+    seq_lengths: jax.Array | None = None,
+    reverse: bool = False,
+    time_major: bool = False,
+    unroll: int | bool = 1,
+) -> tuple[LSTMState, jax.Array]:
+    """Runs an LSTM over whole sequences.
+
+    Type: ``(LSTMParams, xs[..., T, I], LSTMState[..., H] | None) -> (LSTMState[..., H], ys[..., T, H])``.
+
+    Equivalent to ``scan_cell(lstm_cell, params, xs, carry, ...)`` (see ``scan_cell`` for the
+    reference loop and the ``seq_lengths`` / ``reverse`` semantics), with the arguments checked
+    once, up front, against ``params``.
+
+    Args:
+        params: ``LSTMParams`` (``w_x [I, 4H]``, ``w_h [H, 4H]``, ``b [4H]``).
+        xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``), same dtype as
+            ``params``; any number of leading batch axes, including none.
+        carry: initial ``LSTMState(h, c)``, each ``[..., H]``; ``None`` means zeros.
+        seq_lengths: optional integer lengths of the batch shape (right padding).
+        reverse: run each sequence from its last valid step back to its first.
+        time_major: whether time is the first axis of ``xs`` and ``ys``.
+        unroll: steps per loop iteration, passed to ``jax.lax.scan``.
+
+    Returns:
+        ``(final LSTMState, ys)`` with ``ys`` in the layout of ``xs`` and ``H`` features.
+
+    Raises:
+        TypeError: a non-floating or mismatched dtype, or a carry of the wrong type.
+        ValueError: a wrong feature size, rank, carry shape, or ``seq_lengths`` shape/range.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> params = rnnax.lstm_init(jax.random.key(0), 3, 8)
+        >>> xs = jnp.ones((4, 10, 3))  # batch 4, 10 steps, 3 features
+        >>> state, ys = rnnax.lstm(params, xs)
+        >>> state.h.shape, state.c.shape, ys.shape
+        ((4, 8), (4, 8), (4, 10, 8))
+    """
+    input_size, hidden = check_params(params, 4)
+    dtype = params.w_h.dtype
+    batch_shape = _check_xs(xs, input_size, dtype, time_major)
+    if carry is None:
+        zeros = jnp.zeros((*batch_shape, hidden), dtype)
+        carry = LSTMState(zeros, zeros)
+    else:
+        if not isinstance(carry, LSTMState):
+            raise TypeError(f"carry must be LSTMState(h, c) or None, got {type(carry).__name__}")
+        _check_carry_leaf("carry.h", carry.h, batch_shape, hidden, dtype)
+        _check_carry_leaf("carry.c", carry.c, batch_shape, hidden, dtype)
+    return scan_cell(
+        _lstm_step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,
+        time_major=time_major, unroll=unroll,
+    )
+
+
+def gru(
+    params: GRUParams,
+    xs: jax.Array,
+    carry: jax.Array | None = None,
+    *,
+    reset_after: bool = False,
+    seq_lengths: jax.Array | None = None,
+    reverse: bool = False,
+    time_major: bool = False,
+    unroll: int | bool = 1,
+) -> tuple[jax.Array, jax.Array]:
+    """Runs a GRU over whole sequences.
+
+    Type: ``(GRUParams, xs[..., T, I], h[..., H] | None) -> (h[..., H], ys[..., T, H])``.
+
+    Equivalent to ``scan_cell(partial(gru_cell, reset_after=reset_after), params, xs, carry,
+    ...)``; see ``gru_cell`` for the two forms and ``scan_cell`` for the reference loop.
+
+    Args:
+        params: ``GRUParams`` (``w_x [I, 3H]``, ``w_h [H, 3H]``, ``b_x [3H]``, ``b_h [3H]``).
+        xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``), same dtype as
+            ``params``.
+        carry: initial hidden state ``[..., H]``; ``None`` means zeros.
+        reset_after: ``False`` for the explainer's form (reset before the recurrent product),
+            ``True`` for the cuDNN / PyTorch / Flax form.
+        seq_lengths: optional integer lengths of the batch shape (right padding).
+        reverse: run each sequence from its last valid step back to its first.
+        time_major: whether time is the first axis of ``xs`` and ``ys``.
+        unroll: steps per loop iteration, passed to ``jax.lax.scan``.
+
+    Returns:
+        ``(final h, ys)`` with ``ys`` in the layout of ``xs`` and ``H`` features.
+
+    Raises:
+        TypeError: a non-floating or mismatched dtype.
+        ValueError: a wrong feature size, rank, carry shape, or ``seq_lengths`` shape/range.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> params = rnnax.gru_init(jax.random.key(0), 3, 8)
+        >>> h, ys = rnnax.gru(params, jnp.ones((10, 3)))  # one unbatched sequence
+        >>> h.shape, ys.shape
+        ((8,), (10, 8))
+    """
+    input_size, hidden = check_params(params, 3)
+    dtype = params.w_h.dtype
+    batch_shape = _check_xs(xs, input_size, dtype, time_major)
+    if carry is None:
+        carry = jnp.zeros((*batch_shape, hidden), dtype)
+    else:
+        _check_carry_leaf("carry", carry, batch_shape, hidden, dtype)
+    step = functools.partial(_gru_step, reset_after=bool(reset_after))
+    return scan_cell(
+        step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,
+        time_major=time_major, unroll=unroll,
+    )
+
+
+def zero_carry(params: LSTMParams | GRUParams, batch_shape: tuple[int, ...] = ()) -> Any:
+    """The zero initial carry for ``params``: ``LSTMState`` for an LSTM, an array for a GRU."""
+    hidden = int(np.shape(params.w_h)[0])
+    zeros = jnp.zeros((*batch_shape, hidden), params.w_h.dtype)
+    return LSTMState(zeros, zeros) if isinstance(params, LSTMParams) else zeros

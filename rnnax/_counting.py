@@ -1,0 +1,93 @@
+"""Exact parameter counts and FLOPs per time step, for a configuration or a parameter tree."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import jax
+import numpy as np
+
+from rnnax._checks import check_positive_int
+
+CellKind = Literal["lstm", "gru"]
+_NUM_GATES = {"lstm": 4, "gru": 3}
+
+
+def _check_kind(cell: str) -> int:
+    if cell not in _NUM_GATES:
+        raise ValueError(f"cell must be one of {sorted(_NUM_GATES)}, got {cell!r}")
+    return _NUM_GATES[cell]
+
+
+def _layer_inputs(input_size: int, hidden_size: int, num_layers: int, directions: int) -> list[int]:
+    return [input_size] + [hidden_size * directions] * (num_layers - 1)
+
+
+def count_params(
+    cell: CellKind, input_size: int, hidden_size: int, *, num_layers: int = 1,
+    bidirectional: bool = False,
+) -> int:
+    """Exact number of parameters of a (stacked, bidirectional) LSTM or GRU in rnnax's layout.
+
+    Per layer and direction: ``G*H*(I + H) + G*H`` for the LSTM (one bias, ``G = 4``) and
+    ``G*H*(I + H) + 2*G*H`` for the GRU (two biases, ``G = 3``, as in PyTorch and cuDNN).
+
+    Examples:
+        >>> import rnnax
+        >>> rnnax.count_params("lstm", 1, 64), rnnax.count_params("gru", 1, 64)
+        (16896, 12864)
+    """
+    gates = _check_kind(cell)
+    input_size = check_positive_int("input_size", input_size)
+    hidden_size = check_positive_int("hidden_size", hidden_size)
+    num_layers = check_positive_int("num_layers", num_layers)
+    directions = 2 if bidirectional else 1
+    biases = 1 if cell == "lstm" else 2
+    total = 0
+    for layer_input in _layer_inputs(input_size, hidden_size, num_layers, directions):
+        total += gates * hidden_size * (layer_input + hidden_size) + biases * gates * hidden_size
+    return total * directions
+
+
+def flops_per_step(
+    cell: CellKind, input_size: int, hidden_size: int, *, num_layers: int = 1,
+    bidirectional: bool = False,
+) -> int:
+    """Floating-point operations for one time step of one sequence (forward pass).
+
+    Convention: a multiply-add in a matrix product counts 2, every elementwise add, multiply,
+    ``sigmoid`` and ``tanh`` counts 1. Per layer and direction (``I`` that layer's input size):
+
+    - LSTM: ``2*I*4H + 2*H*4H`` (products) ``+ 8H`` (adding the two products and ``b``)
+      ``+ 9H`` (3 sigmoids, 2 tanh, 3 multiplies, 1 add) ``= 8H(I + H) + 17H``.
+    - GRU, either form: ``2*I*3H + 2*H*3H`` ``+ 17H`` (6H bias and product adds, 2 sigmoids,
+      1 tanh, the reset multiply and add, 4H for ``(1 - z) h + z n``) ``= 6H(I + H) + 17H``.
+
+    Multiply by the batch size and the number of steps for a whole run; a backward pass costs
+    about twice the forward one.
+
+    Examples:
+        >>> import rnnax
+        >>> rnnax.flops_per_step("lstm", 1, 64), rnnax.flops_per_step("gru", 1, 64)
+        (34368, 26048)
+    """
+    gates = _check_kind(cell)
+    input_size = check_positive_int("input_size", input_size)
+    hidden_size = check_positive_int("hidden_size", hidden_size)
+    num_layers = check_positive_int("num_layers", num_layers)
+    directions = 2 if bidirectional else 1
+    total = 0
+    for layer_input in _layer_inputs(input_size, hidden_size, num_layers, directions):
+        total += 2 * gates * hidden_size * (layer_input + hidden_size) + 17 * hidden_size
+    return total * directions
+
+
+def param_count(tree: Any) -> int:
+    """Total number of array elements in a parameter pytree.
+
+    Examples:
+        >>> import jax, rnnax
+        >>> rnnax.param_count(rnnax.lstm_init(jax.random.key(0), 1, 64))
+        16896
+    """
+    return int(sum(np.size(leaf) for leaf in jax.tree.leaves(tree)))

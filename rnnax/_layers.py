@@ -1,0 +1,262 @@
+"""Multi-layer and bidirectional stacks of the cores, with dropout between layers.
+
+A stack's parameters are ``layers[layer][direction]``: a sequence of layers, each a sequence of
+one (forward) or two (forward, backward) parameter tuples. This is the layout
+``rnnax.interop.from_torch`` returns, so an imported ``torch.nn.LSTM`` runs as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rnnax._cells import check_params
+from rnnax._checks import check_positive_int
+from rnnax._cores import gru, lstm
+from rnnax._init import gru_init, lstm_init
+from rnnax._params import GRUParams, LSTMParams
+
+Layers = Sequence[Sequence[Any]]
+
+
+def _stack_init(
+    init: Callable[..., Any], key: jax.Array, input_size: int, hidden_size: int,
+    num_layers: int, bidirectional: bool, **init_kwargs: Any,
+) -> list[list[Any]]:
+    num_layers = check_positive_int("num_layers", num_layers)
+    num_directions = 2 if bidirectional else 1
+    keys = jax.random.split(key, num_layers * num_directions).reshape(num_layers, num_directions)
+    layers = []
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else hidden_size * num_directions
+        layers.append(
+            [init(k, layer_input, hidden_size, **init_kwargs) for k in keys[layer]]
+        )
+    return layers
+
+
+def lstm_stack_init(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    forget_bias: float = 1.0,
+    dtype: Any = jnp.float32,
+) -> list[list[LSTMParams]]:
+    """Initializes a stack of LSTM layers with ``lstm_init``, one key per layer and direction.
+
+    Layer 0 reads ``input_size`` features; every later layer reads the previous layer's output,
+    ``hidden_size`` features (twice that when bidirectional).
+
+    Returns:
+        ``layers[layer][direction]``, the layout ``lstm_stack`` takes.
+
+    Examples:
+        >>> import jax, rnnax
+        >>> layers = rnnax.lstm_stack_init(jax.random.key(0), 3, 8, num_layers=2,
+        ...                                bidirectional=True)
+        >>> len(layers), len(layers[0]), layers[1][0].w_x.shape
+        (2, 2, (16, 32))
+    """
+    return _stack_init(lstm_init, key, input_size, hidden_size, num_layers, bidirectional,
+                       forget_bias=forget_bias, dtype=dtype)
+
+
+def gru_stack_init(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dtype: Any = jnp.float32,
+) -> list[list[GRUParams]]:
+    """Initializes a stack of GRU layers with ``gru_init``; see ``lstm_stack_init``."""
+    return _stack_init(gru_init, key, input_size, hidden_size, num_layers, bidirectional,
+                       dtype=dtype)
+
+
+def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
+    """Checks a ``layers[layer][direction]`` stack; returns ``(num_directions, hidden_size)``."""
+    if not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"layers must be a non-empty sequence of layers, got {layers!r:.80}")
+    num_directions = None
+    previous_output = None
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Sequence) or len(layer) not in (1, 2):
+            raise ValueError(
+                f"layers[{index}] must be a sequence of 1 (forward) or 2 (forward, backward) "
+                f"parameter tuples, got {type(layer).__name__} of length "
+                f"{len(layer) if isinstance(layer, Sequence) else 'n/a'}"
+            )
+        if num_directions is None:
+            num_directions = len(layer)
+        elif len(layer) != num_directions:
+            raise ValueError(
+                f"layers[{index}] has {len(layer)} directions but layers[0] has {num_directions}"
+            )
+        sizes = [check_params(params, num_gates) for params in layer]
+        if len(set(sizes)) != 1:
+            raise ValueError(
+                f"layers[{index}]: both directions must have the same (input, hidden) sizes, "
+                f"got {sizes}"
+            )
+        input_size, hidden_size = sizes[0]
+        if previous_output is not None and input_size != previous_output:
+            raise ValueError(
+                f"layers[{index}][0].w_x must have {previous_output} rows (the output size of "
+                f"layers[{index - 1}]), got {input_size}"
+            )
+        previous_output = hidden_size * len(layer)
+    assert num_directions is not None
+    return num_directions, previous_output // num_directions
+
+
+def _run_stack(
+    core: Callable[..., tuple[Any, jax.Array]],
+    num_gates: int,
+    layers: Layers,
+    xs: jax.Array,
+    carry: Sequence[Sequence[Any]] | None,
+    *,
+    seq_lengths: jax.Array | None,
+    time_major: bool,
+    dropout_rate: float,
+    dropout_key: jax.Array | None,
+    unroll: int | bool,
+) -> tuple[list[list[Any]], jax.Array]:
+    num_directions, _ = check_layers(layers, num_gates)
+    if not 0.0 <= float(dropout_rate) < 1.0:
+        raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate}")
+    if carry is not None:
+        carry_layout = [len(layer) for layer in carry] if isinstance(carry, Sequence) else None
+        if carry_layout != [num_directions] * len(layers):
+            raise ValueError(
+                f"carry must be None or carry[layer][direction] for {len(layers)} layers of "
+                f"{num_directions} direction(s), got layout {carry_layout}"
+            )
+    use_dropout = dropout_key is not None and dropout_rate > 0.0
+    keys = jax.random.split(dropout_key, len(layers)) if use_dropout else [None] * len(layers)
+
+    finals: list[list[Any]] = []
+    inputs = xs
+    for index, layer in enumerate(layers):
+        if index > 0 and use_dropout:
+            keep = jax.random.bernoulli(keys[index], 1.0 - dropout_rate, inputs.shape)
+            scale = jnp.asarray(1.0 / (1.0 - dropout_rate), inputs.dtype)
+            inputs = jnp.where(keep, inputs * scale, jnp.zeros_like(inputs))
+        outputs, layer_finals = [], []
+        for direction, params in enumerate(layer):
+            final, ys = core(
+                params, inputs, None if carry is None else carry[index][direction],
+                seq_lengths=seq_lengths, reverse=direction == 1, time_major=time_major,
+                unroll=unroll,
+            )
+            outputs.append(ys)
+            layer_finals.append(final)
+        finals.append(layer_finals)
+        inputs = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-1)
+    return finals, inputs
+
+
+def lstm_stack(
+    layers: Sequence[Sequence[LSTMParams]],
+    xs: jax.Array,
+    carry: Sequence[Sequence[Any]] | None = None,
+    *,
+    seq_lengths: jax.Array | None = None,
+    time_major: bool = False,
+    dropout_rate: float = 0.0,
+    dropout_key: jax.Array | None = None,
+    unroll: int | bool = 1,
+) -> tuple[list[list[Any]], jax.Array]:
+    """Runs a multi-layer, optionally bidirectional LSTM (``torch.nn.LSTM`` semantics).
+
+    Type: ``(layers[L][D], xs[..., T, I], carry[L][D] | None) -> (carry[L][D], ys[..., T, D*H])``.
+
+    Reference::
+
+        inputs = xs
+        for l, layer in enumerate(layers):
+            if l > 0: inputs = dropout(inputs)              # only with a dropout_key
+            fwd = lstm(layer[0], inputs, carry[l][0])
+            bwd = lstm(layer[1], inputs, carry[l][1], reverse=True)   # if bidirectional
+            inputs = concatenate([fwd.ys, bwd.ys], axis=-1)           # forward first
+        return [[fwd.final, bwd.final] for each layer], inputs
+
+    Args:
+        layers: ``layers[layer][direction]`` of ``LSTMParams`` (``lstm_stack_init`` or
+            ``interop.from_torch``); one direction, or two for a bidirectional stack.
+        xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``).
+        carry: initial ``carry[layer][direction]`` of ``LSTMState``; ``None`` means zeros.
+        seq_lengths: optional lengths of the batch shape, shared by every layer.
+        time_major: whether time is the first axis of ``xs`` and ``ys``.
+        dropout_rate: probability of zeroing each input of layers 1 and above (inverted
+            dropout, as in ``torch.nn.LSTM``'s ``dropout``).
+        dropout_key: PRNG key for dropout. Dropout is applied only when a key is given, so
+            passing ``None`` is inference mode.
+        unroll: passed to ``jax.lax.scan``.
+
+    Returns:
+        ``(finals, ys)``: ``finals[layer][direction]`` the final ``LSTMState`` of each run, and
+        the last layer's outputs ``[..., T, D*H]``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> layers = rnnax.lstm_stack_init(jax.random.key(0), 3, 8, num_layers=2,
+        ...                                bidirectional=True)
+        >>> finals, ys = rnnax.lstm_stack(layers, jnp.ones((4, 10, 3)))
+        >>> ys.shape, finals[1][1].h.shape
+        ((4, 10, 16), (4, 8))
+    """
+    return _run_stack(lstm, 4, layers, xs, carry, seq_lengths=seq_lengths,
+                      time_major=time_major, dropout_rate=dropout_rate,
+                      dropout_key=dropout_key, unroll=unroll)
+
+
+def gru_stack(
+    layers: Sequence[Sequence[GRUParams]],
+    xs: jax.Array,
+    carry: Sequence[Sequence[Any]] | None = None,
+    *,
+    reset_after: bool = False,
+    seq_lengths: jax.Array | None = None,
+    time_major: bool = False,
+    dropout_rate: float = 0.0,
+    dropout_key: jax.Array | None = None,
+    unroll: int | bool = 1,
+) -> tuple[list[list[Any]], jax.Array]:
+    """Runs a multi-layer, optionally bidirectional GRU; see ``lstm_stack`` for the semantics.
+
+    Args:
+        layers: ``layers[layer][direction]`` of ``GRUParams``.
+        xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``).
+        carry: initial ``carry[layer][direction]`` hidden states; ``None`` means zeros.
+        reset_after: the GRU form of every layer (see ``gru_cell``).
+        seq_lengths: optional lengths of the batch shape, shared by every layer.
+        time_major: whether time is the first axis of ``xs`` and ``ys``.
+        dropout_rate: dropout probability between layers.
+        dropout_key: PRNG key for dropout; ``None`` means no dropout (inference).
+        unroll: passed to ``jax.lax.scan``.
+
+    Returns:
+        ``(finals, ys)``: ``finals[layer][direction]`` final hidden states and the last layer's
+        outputs ``[..., T, D*H]``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> layers = rnnax.gru_stack_init(jax.random.key(0), 3, 8, num_layers=3)
+        >>> finals, ys = rnnax.gru_stack(layers, jnp.ones((10, 3)), reset_after=True)
+        >>> ys.shape, len(finals)
+        ((10, 8), 3)
+    """
+    core = functools.partial(gru, reset_after=reset_after)
+    return _run_stack(core, 3, layers, xs, carry, seq_lengths=seq_lengths,
+                      time_major=time_major, dropout_rate=dropout_rate,
+                      dropout_key=dropout_key, unroll=unroll)

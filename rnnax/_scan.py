@@ -1,0 +1,114 @@
+"""The generic scan driver every recurrent core is built on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnax._checks import check_floating, check_min_rank, check_seq_lengths
+
+Carry = TypeVar("Carry")
+Params = TypeVar("Params")
+Cell = Callable[[Params, Carry, jax.Array], tuple[Carry, Any]]
+
+
+def sequence_shape(xs: Any, *, time_major: bool) -> tuple[tuple[int, ...], int]:
+    """Checks ``xs`` is a floating sequence ``[..., T, I]`` (or ``[T, ..., I]``).
+
+    Returns:
+        ``(batch_shape, num_steps)``.
+    """
+    layout = "[T, ..., I]" if time_major else "[..., T, I]"
+    check_floating("xs", xs)
+    check_min_rank("xs", xs, 2, layout)
+    shape = tuple(np.shape(xs))
+    if time_major:
+        return shape[1:-1], shape[0]
+    return shape[:-2], shape[-2]
+
+
+def scan_cell(
+    cell: Cell,
+    params: Params,
+    xs: jax.Array,
+    carry: Carry,
+    *,
+    seq_lengths: jax.Array | None = None,
+    reverse: bool = False,
+    time_major: bool = False,
+    unroll: int | bool = 1,
+) -> tuple[Carry, Any]:
+    """Runs ``cell`` over the time axis of ``xs``, with right-padded variable lengths.
+
+    Type: ``(cell: (P, C, x[..., I]) -> (C, y[..., H]), P, xs[..., T, I], C) -> (C, ys[..., T, H])``.
+
+    Any cell with the ``cell(params, carry, x) -> (carry, y)`` signature works, including user
+    cells; every axis of ``xs`` other than time and features is a batch axis. Semantically
+    (``T`` the time axis, ``length`` the sequence's entry of ``seq_lengths``, default ``T``)::
+
+        def scan_cell(cell, params, xs, carry, seq_lengths, reverse):
+            ys = [0] * T
+            for t in (reversed(range(T)) if reverse else range(T)):
+                if t < length:  # padded steps neither read nor write
+                    carry, ys[t] = cell(params, carry, xs[t])
+            return carry, stack(ys)  # ys[t] is the output after reading xs[t]
+
+    So the final carry is the carry after step ``length - 1`` going forward, after step 0 with
+    ``reverse=True``, and the initial carry where ``length`` is 0. Padded inputs are replaced
+    by zeros before the cell sees them, so even a NaN there cannot reach a value or a gradient.
+    Without ``seq_lengths`` no masking code is emitted at all.
+
+    Args:
+        cell: the step function.
+        params: the cell's parameters (any pytree), passed unchanged to every step.
+        xs: inputs ``[..., T, I]``, or ``[T, ..., I]`` with ``time_major=True``.
+        carry: the initial carry, a pytree of ``[..., H]`` arrays.
+        seq_lengths: optional integer array of the batch shape, values in ``[0, T]``.
+        reverse: run each sequence from its last valid step back to the first.
+        time_major: whether the time axis is the first axis of ``xs`` (and of ``ys``).
+        unroll: passed to ``jax.lax.scan`` (how many steps one loop iteration runs).
+
+    Returns:
+        ``(final_carry, ys)``, ``ys`` in the layout of ``xs``, exactly 0 at padded steps.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> params = rnnax.gru_init(jax.random.key(0), 2, 3)
+        >>> xs = jnp.ones((5, 7, 2))  # 5 sequences of 7 steps
+        >>> h, ys = rnnax.scan_cell(rnnax.gru_cell, params, xs, jnp.zeros((5, 3)),
+        ...                         seq_lengths=jnp.array([7, 3, 0, 1, 7]))
+        >>> ys.shape, bool((ys[1, 3:] == 0).all()), bool((h[2] == 0).all())
+        ((5, 7, 3), True, True)
+    """
+    batch_shape, num_steps = sequence_shape(xs, time_major=time_major)
+    xs_time_major = xs if time_major else jnp.moveaxis(xs, -2, 0)
+
+    if seq_lengths is None:
+
+        def step(carry: Carry, x: jax.Array) -> tuple[Carry, Any]:
+            return cell(params, carry, x)
+
+        carry, ys = jax.lax.scan(step, carry, xs_time_major, reverse=reverse, unroll=unroll)
+    else:
+        check_seq_lengths(seq_lengths, batch_shape, num_steps)
+
+        def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
+            x, t = inputs
+            valid = (t < seq_lengths)[..., None]
+            new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
+            new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
+            y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
+            return new_carry, y
+
+        steps = jnp.arange(num_steps, dtype=seq_lengths.dtype)
+        carry, ys = jax.lax.scan(
+            masked_step, carry, (xs_time_major, steps), reverse=reverse, unroll=unroll
+        )
+
+    if not time_major:
+        ys = jax.tree.map(lambda leaf: jnp.moveaxis(leaf, 0, -2), ys)
+    return carry, ys

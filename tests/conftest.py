@@ -1,0 +1,28 @@
+"""Shared test configuration: strict dtype and rank promotion, float64 references."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+# Any implicit dtype promotion or rank broadcasting in library code is a bug: make it an error.
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skips tests marked ``torch`` when PyTorch is not installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        skip = pytest.mark.skip(reason="PyTorch is not installed (pip install rnnax[torch])")
+        for item in items:
+            if "torch" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded NumPy generator: every test sees the same numbers."""
+    return np.random.default_rng(0)
