@@ -101,8 +101,14 @@ def lstm_cell(
     return _lstm_step(params, carry, x)
 
 
+def _with_batch_axes(bias: jax.Array, like: jax.Array) -> jax.Array:
+    """Gives a ``[G]`` bias the leading unit axes of ``like`` (explicit, not rank promotion)."""
+    return bias.reshape((1,) * (like.ndim - 1) + bias.shape)
+
+
 def _lstm_step(params: LSTMParams, carry: LSTMState, x: jax.Array) -> tuple[LSTMState, jax.Array]:
-    a = x @ params.w_x + carry.h @ params.w_h + params.b
+    a = x @ params.w_x + carry.h @ params.w_h
+    a = a + _with_batch_axes(params.b, a)
     i, f, g, o = jnp.split(a, 4, axis=-1)
     c = jax.nn.sigmoid(f) * carry.c + jax.nn.sigmoid(i) * jnp.tanh(g)
     h = jax.nn.sigmoid(o) * jnp.tanh(c)
@@ -159,18 +165,22 @@ def gru_cell(
 def _gru_step(
     params: GRUParams, h: jax.Array, x: jax.Array, *, reset_after: bool
 ) -> tuple[jax.Array, jax.Array]:
-    ax_z, ax_r, ax_n = jnp.split(x @ params.w_x + params.b_x, 3, axis=-1)
+    ax = x @ params.w_x
+    ax_z, ax_r, ax_n = jnp.split(ax + _with_batch_axes(params.b_x, ax), 3, axis=-1)
     if reset_after:
-        ah_z, ah_r, ah_n = jnp.split(h @ params.w_h + params.b_h, 3, axis=-1)
+        ah = h @ params.w_h
+        ah_z, ah_r, ah_n = jnp.split(ah + _with_batch_axes(params.b_h, ah), 3, axis=-1)
         z = jax.nn.sigmoid(ax_z + ah_z)
         r = jax.nn.sigmoid(ax_r + ah_r)
         n = jnp.tanh(ax_n + r * ah_n)
     else:
         # r must scale h before the candidate's product, so z and r get their own product.
         zr = 2 * h.shape[-1]
-        ah_z, ah_r = jnp.split(h @ params.w_h[:, :zr] + params.b_h[:zr], 2, axis=-1)
+        ah_zr = h @ params.w_h[:, :zr]
+        ah_z, ah_r = jnp.split(ah_zr + _with_batch_axes(params.b_h[:zr], ah_zr), 2, axis=-1)
         z = jax.nn.sigmoid(ax_z + ah_z)
         r = jax.nn.sigmoid(ax_r + ah_r)
-        n = jnp.tanh(ax_n + (r * h) @ params.w_h[:, zr:] + params.b_h[zr:])
+        ah_n = (r * h) @ params.w_h[:, zr:]
+        n = jnp.tanh(ax_n + ah_n + _with_batch_axes(params.b_h[zr:], ah_n))
     h_new = (1 - z) * h + z * n
     return h_new, h_new

@@ -28,7 +28,11 @@ def _gate_blocks(
     ``[H, 4H]`` matrix would not make each ``[H, H]`` block orthogonal).
     """
     keys = jax.random.split(key, num_gates)
-    return jnp.concatenate([init(k, (rows, hidden_size), dtype) for k in keys], axis=-1)
+    # Draw in at least float32 (QR, which orthogonal init needs, has no bfloat16 kernel), then
+    # cast, so a bfloat16 model starts from the rounded float32 initialization.
+    draw_dtype = dtype if jnp.finfo(dtype).bits >= 32 else jnp.float32
+    blocks = [init(k, (rows, hidden_size), draw_dtype) for k in keys]
+    return jnp.concatenate(blocks, axis=-1).astype(dtype)
 
 
 def _check_sizes(input_size: Any, hidden_size: Any) -> tuple[int, int]:
