@@ -223,8 +223,8 @@ def load_airline_passengers() -> Series:
 
     Examples:
         >>> air = load_airline_passengers()
-        >>> air.values[:5].tolist(), air.values[-1], air.values.sum()
-        ([112.0, 118.0, 132.0, 129.0, 121.0], np.float64(432.0), np.float64(40363.0))
+        >>> air.values[:5].tolist(), float(air.values[-1]), float(air.values.sum())
+        ([112.0, 118.0, 132.0, 129.0, 121.0], 432.0, 40363.0)
     """
     return load("airline_passengers")
 
@@ -240,8 +240,8 @@ def load_sunspots_yearly() -> Series:
 
     Examples:
         >>> sun = load_sunspots_yearly()
-        >>> len(sun), str(sun.timestamps[0]), sun.values[0], sun.period
-        (309, '1700', np.float64(5.0), 1)
+        >>> len(sun), str(sun.timestamps[0]), float(sun.values[0]), sun.period
+        (309, '1700', 5.0, 1)
     """
     return load("sunspots_yearly")
 
@@ -257,8 +257,8 @@ def load_sunspots_monthly() -> Series:
 
     Examples:
         >>> sun = load_sunspots_monthly()
-        >>> len(sun), str(sun.timestamps[0]), sun.values[0]
-        (3120, '1749-01', np.float64(58.0))
+        >>> len(sun), str(sun.timestamps[0]), float(sun.values[0])
+        (3120, '1749-01', 58.0)
     """
     return load("sunspots_monthly")
 
@@ -284,8 +284,8 @@ def load_co2(*, nan_policy: NanPolicy = "interpolate") -> Series:
 
     Examples:
         >>> co2 = load_co2()
-        >>> len(co2), str(co2.timestamps[0]), co2.values[0], co2.period
-        (2284, '1958-03-29', np.float64(316.1), 52)
+        >>> len(co2), str(co2.timestamps[0]), float(co2.values[0]), co2.period
+        (2284, '1958-03-29', 316.1, 52)
         >>> len(load_co2(nan_policy="drop"))
         2225
     """

@@ -398,8 +398,8 @@ def delayed_recall(
 
     Examples:
         >>> task = delayed_recall(2, 6, 2, seed=0)
-        >>> bool((task.targets[:, 2:] == task.inputs[:, :-2]).all()), task.targets[:, :2].max()
-        (True, np.float32(0.0))
+        >>> bool((task.targets[:, 2:] == task.inputs[:, :-2]).all()), float(task.targets[:, :2].max())
+        (True, 0.0)
     """
     num_samples = check_int(num_samples, "num_samples", minimum=1)
     delay = check_int(delay, "delay", minimum=0)

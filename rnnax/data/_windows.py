@@ -314,7 +314,8 @@ def _segment_size(amount: float | int, argument: str, length: int) -> int:
         return int(amount)
     if not 0.0 <= amount < 1.0:
         raise ValueError(f"{argument} as a fraction must lie in [0, 1), got {amount}")
-    return int(round(float(amount) * length))
+    # Round halves up (not to even), so equal fractions always give equal segments.
+    return int(np.floor(float(amount) * length + 0.5))
 
 
 def split_points(length: int, *, validation: float | int = 0.2, test: float | int = 0.2) -> SplitPoints:
@@ -323,7 +324,8 @@ def split_points(length: int, *, validation: float | int = 0.2, test: float | in
     Args:
         length: Number of time steps ``T``.
         validation: Size of the validation segment: a fraction of ``T`` in
-            ``[0, 1)`` (a float, rounded to the nearest step) or a count of
+            ``[0, 1)`` (a float; ``fraction * length`` is rounded to the nearest
+            step, halves up) or a count of
             time steps (an int).
         test: Size of the final test segment, in the same way.
 
