@@ -1,0 +1,22 @@
+"""The examples run, at small sizes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sine_wave_loss_falls_for_both_cells():
+    sine_wave = load_example("sine_wave")
+    for cell in ("lstm", "gru"):
+        losses = sine_wave.train(cell, steps=60, hidden=8)
+        assert sum(losses[-10:]) / 10 < 0.5 * losses[0], cell
