@@ -42,7 +42,7 @@ def init_model(cell: str, key: jax.Array, hidden: int) -> Model:
     k_rnn, k_out = jax.random.split(key)
     return Model(
         layers=init(k_rnn, 1, hidden),
-        w_out=jax.random.normal(k_out, (hidden, 1)) / jnp.sqrt(hidden),
+        w_out=jax.random.normal(k_out, (hidden, 1)) * hidden**-0.5,
         b_out=jnp.zeros((1,)),
     )
 
