@@ -25,7 +25,7 @@ def _history(history: ArrayLike, minimum_length: int, requirement: str) -> jax.A
         raise ValueError("history must have a time axis (last axis), got a 0-d array")
     if array.shape[-1] < minimum_length:
         raise ValueError(
-            f"history must have at least {minimum_length} time steps on its last axis {requirement}, "
+            f"history must have at least {minimum_length} time steps on its last axis{requirement}, "
             f"got shape {tuple(array.shape)}"
         )
     return array
@@ -76,7 +76,7 @@ def seasonal_naive_forecast(history: ArrayLike, horizon: int, period: int) -> Fl
     """
     horizon = check_int(horizon, "horizon", minimum=1)
     period = check_int(period, "period", minimum=1)
-    array = _history(history, period, f"(one full period, period={period})")
+    array = _history(history, period, f" (one full period, period={period})")
     length = array.shape[-1]
     # Static indices: shapes are fixed at trace time, so this stays jit-friendly.
     indices = length - period + np.arange(horizon) % period
@@ -104,7 +104,7 @@ def drift_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizo
         Array([ 7.,  9., 11.], dtype=float32)
     """
     horizon = check_int(horizon, "horizon", minimum=1)
-    array = _history(history, 2, "(the drift needs a first and a last value)")
+    array = _history(history, 2, " (the drift needs a first and a last value)")
     length = array.shape[-1]
     last = array[..., -1:]
     slope = (last - array[..., :1]) / float(length - 1)
