@@ -15,7 +15,7 @@ def load_example(name: str):
     return module
 
 
-def test_sine_wave_loss_falls_for_both_cells():
+def test_sine_wave_loss_falls_for_both_cells(standard_promotion):
     sine_wave = load_example("sine_wave")
     for cell in ("lstm", "gru"):
         losses = sine_wave.train(cell, steps=60, hidden=8)
