@@ -1,4 +1,4 @@
-"""Runs the docstring examples of rnnax.data and rnnax.evaluation as tests."""
+"""Runs the docstring examples of rnnax.data as tests."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ MODULES = [
     "rnnax.data._synthetic",
     "rnnax.data._validation",
     "rnnax.data._windows",
-    "rnnax.evaluation",
-    "rnnax.evaluation._baselines",
-    "rnnax.evaluation._metrics",
 ]
 
 
