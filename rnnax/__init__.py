@@ -4,7 +4,7 @@ The public surface is re-exported here; modules with a leading underscore are pr
 """
 
 from rnnax._cells import gru_cell, lstm_cell
-from rnnax._cores import gru, lstm, zero_carry
+from rnnax._cores import STRATEGIES, gru, lstm, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
 from rnnax._init import gru_init, lstm_init
 from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GRUParams",
+    "STRATEGIES",
     "LSTMParams",
     "LSTMState",
     "count_params",

@@ -14,10 +14,45 @@ from rnnax._checks import (
     check_floating,
     check_last_dim,
     check_same_dtype,
+    check_seq_lengths,
     check_shape,
 )
+from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import scan_cell, sequence_shape
+
+STRATEGIES = ("auto", "scan", "custom_vjp")
+"""How a core runs: ``"scan"`` differentiates through ``lax.scan``; ``"custom_vjp"`` uses the
+hand-written backward pass of ``rnnax._custom_vjp``; ``"auto"`` picks per backend."""
+
+
+def resolve_strategy(strategy: str) -> str:
+    """Maps ``"auto"`` to the strategy measured fastest on the default backend."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if strategy != "auto":
+        return strategy
+    return "scan"
+
+
+def _to_flat_time_major(xs: jax.Array, time_major: bool) -> jax.Array:
+    """``[..., T, I]`` (or ``[T, ..., I]``) to ``[T, B, I]`` with the batch axes flattened."""
+    xs = xs if time_major else jnp.moveaxis(xs, -2, 0)
+    return xs.reshape(xs.shape[0], -1, xs.shape[-1])
+
+
+def _from_flat_time_major(ys: jax.Array, batch_shape: tuple[int, ...],
+                          time_major: bool) -> jax.Array:
+    ys = ys.reshape(ys.shape[0], *batch_shape, ys.shape[-1])
+    return ys if time_major else jnp.moveaxis(ys, 0, -2)
+
+
+def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | None:
+    """Flattens the batch axes of a carry ``[..., H]`` or lengths ``[...]`` into one."""
+    if array is None:
+        return None
+    trailing = array.shape[len(batch_shape):]
+    return array.reshape(-1, *trailing)
 
 
 def _check_xs(xs: Any, input_size: int, dtype: Any, time_major: bool) -> tuple[int, ...]:
@@ -43,6 +78,7 @@ def lstm(
     reverse: bool = False,
     time_major: bool = False,
     unroll: int | bool = 1,
+    strategy: str = "auto",
 ) -> tuple[LSTMState, jax.Array]:
     """Runs an LSTM over whole sequences.
 
@@ -60,7 +96,10 @@ def lstm(
         seq_lengths: optional integer lengths of the batch shape (right padding).
         reverse: run each sequence from its last valid step back to its first.
         time_major: whether time is the first axis of ``xs`` and ``ys``.
-        unroll: steps per loop iteration, passed to ``jax.lax.scan``.
+        unroll: steps per loop iteration, passed to ``jax.lax.scan`` (``"scan"`` strategy).
+        strategy: one of ``STRATEGIES``: ``"scan"``, ``"custom_vjp"`` (hand-written backward
+            pass, weight gradients as single GEMMs; reverse-mode only) or ``"auto"``. Every
+            strategy computes the same function; they differ in speed and memory.
 
     Returns:
         ``(final LSTMState, ys)`` with ``ys`` in the layout of ``xs`` and ``H`` features.
@@ -88,6 +127,14 @@ def lstm(
             raise TypeError(f"carry must be LSTMState(h, c) or None, got {type(carry).__name__}")
         _check_carry_leaf("carry.h", carry.h, batch_shape, hidden, dtype)
         _check_carry_leaf("carry.c", carry.c, batch_shape, hidden, dtype)
+    if resolve_strategy(strategy) == "custom_vjp":
+        if seq_lengths is not None:
+            check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+        h, c, ys = lstm_custom_vjp(
+            params, _to_flat_time_major(xs, time_major), _flat(carry.h, batch_shape),
+            _flat(carry.c, batch_shape), _flat(seq_lengths, batch_shape), bool(reverse))
+        final = LSTMState(h.reshape(carry.h.shape), c.reshape(carry.c.shape))
+        return final, _from_flat_time_major(ys, batch_shape, time_major)
     return scan_cell(
         _lstm_step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,
         time_major=time_major, unroll=unroll,
@@ -104,6 +151,7 @@ def gru(
     reverse: bool = False,
     time_major: bool = False,
     unroll: int | bool = 1,
+    strategy: str = "auto",
 ) -> tuple[jax.Array, jax.Array]:
     """Runs a GRU over whole sequences.
 
@@ -122,7 +170,8 @@ def gru(
         seq_lengths: optional integer lengths of the batch shape (right padding).
         reverse: run each sequence from its last valid step back to its first.
         time_major: whether time is the first axis of ``xs`` and ``ys``.
-        unroll: steps per loop iteration, passed to ``jax.lax.scan``.
+        unroll: steps per loop iteration, passed to ``jax.lax.scan`` (``"scan"`` strategy).
+        strategy: one of ``STRATEGIES`` (see ``lstm``).
 
     Returns:
         ``(final h, ys)`` with ``ys`` in the layout of ``xs`` and ``H`` features.
@@ -145,6 +194,13 @@ def gru(
         carry = jnp.zeros((*batch_shape, hidden), dtype)
     else:
         _check_carry_leaf("carry", carry, batch_shape, hidden, dtype)
+    if resolve_strategy(strategy) == "custom_vjp":
+        if seq_lengths is not None:
+            check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+        h, ys = gru_custom_vjp(
+            params, _to_flat_time_major(xs, time_major), _flat(carry, batch_shape),
+            _flat(seq_lengths, batch_shape), bool(reverse), bool(reset_after))
+        return h.reshape(carry.shape), _from_flat_time_major(ys, batch_shape, time_major)
     step = functools.partial(_gru_step, reset_after=bool(reset_after))
     return scan_cell(
         step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,

@@ -130,6 +130,7 @@ def _run_stack(
     dropout_rate: float,
     dropout_key: jax.Array | None,
     unroll: int | bool,
+    strategy: str,
 ) -> tuple[list[list[Any]], jax.Array]:
     num_directions, _ = check_layers(layers, num_gates)
     if not 0.0 <= float(dropout_rate) < 1.0:
@@ -156,7 +157,7 @@ def _run_stack(
             final, ys = core(
                 params, inputs, None if carry is None else carry[index][direction],
                 seq_lengths=seq_lengths, reverse=direction == 1, time_major=time_major,
-                unroll=unroll,
+                unroll=unroll, strategy=strategy,
             )
             outputs.append(ys)
             layer_finals.append(final)
@@ -175,6 +176,7 @@ def lstm_stack(
     dropout_rate: float = 0.0,
     dropout_key: jax.Array | None = None,
     unroll: int | bool = 1,
+    strategy: str = "auto",
 ) -> tuple[list[list[Any]], jax.Array]:
     """Runs a multi-layer, optionally bidirectional LSTM (``torch.nn.LSTM`` semantics).
 
@@ -202,6 +204,7 @@ def lstm_stack(
         dropout_key: PRNG key for dropout. Dropout is applied only when a key is given, so
             passing ``None`` is inference mode.
         unroll: passed to ``jax.lax.scan``.
+        strategy: how each core runs (``rnnax.STRATEGIES``; see ``rnnax.lstm``).
 
     Returns:
         ``(finals, ys)``: ``finals[layer][direction]`` the final ``LSTMState`` of each run, and
@@ -217,7 +220,7 @@ def lstm_stack(
     """
     return _run_stack(lstm, 4, layers, xs, carry, seq_lengths=seq_lengths,
                       time_major=time_major, dropout_rate=dropout_rate,
-                      dropout_key=dropout_key, unroll=unroll)
+                      dropout_key=dropout_key, unroll=unroll, strategy=strategy)
 
 
 def gru_stack(
@@ -231,6 +234,7 @@ def gru_stack(
     dropout_rate: float = 0.0,
     dropout_key: jax.Array | None = None,
     unroll: int | bool = 1,
+    strategy: str = "auto",
 ) -> tuple[list[list[Any]], jax.Array]:
     """Runs a multi-layer, optionally bidirectional GRU; see ``lstm_stack`` for the semantics.
 
@@ -244,6 +248,7 @@ def gru_stack(
         dropout_rate: dropout probability between layers.
         dropout_key: PRNG key for dropout; ``None`` means no dropout (inference).
         unroll: passed to ``jax.lax.scan``.
+        strategy: how each core runs (``rnnax.STRATEGIES``; see ``rnnax.lstm``).
 
     Returns:
         ``(finals, ys)``: ``finals[layer][direction]`` final hidden states and the last layer's
@@ -259,4 +264,4 @@ def gru_stack(
     core = functools.partial(gru, reset_after=reset_after)
     return _run_stack(core, 3, layers, xs, carry, seq_lengths=seq_lengths,
                       time_major=time_major, dropout_rate=dropout_rate,
-                      dropout_key=dropout_key, unroll=unroll)
+                      dropout_key=dropout_key, unroll=unroll, strategy=strategy)

@@ -53,12 +53,14 @@ def make_case(rng, kind, batch_shape):
     return params, xs, carry
 
 
+@pytest.mark.parametrize("strategy", ["scan", "custom_vjp"])
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("with_lengths", [False, True])
 @pytest.mark.parametrize("batch_shape", [(), (4,), (2, 3)])
 @pytest.mark.parametrize("kind", KINDS)
-def test_core_matches_reference(rng, kind, batch_shape, with_lengths, reverse, time_major):
+def test_core_matches_reference(rng, kind, batch_shape, with_lengths, reverse, time_major,
+                                strategy):
     params, xs, carry = make_case(rng, kind, batch_shape)
     lengths = None
     if with_lengths:
@@ -67,7 +69,7 @@ def test_core_matches_reference(rng, kind, batch_shape, with_lengths, reverse, t
         lengths = jnp.asarray(np.resize(choices, batch_shape).astype(np.int32))
     xs_in = np.moveaxis(xs, -2, 0) if time_major else xs
     final, ys = run_core(kind, params, jnp.asarray(xs_in), carry, seq_lengths=lengths,
-                         reverse=reverse, time_major=time_major)
+                         reverse=reverse, time_major=time_major, strategy=strategy)
     if time_major:
         ys = jnp.moveaxis(ys, 0, -2)
     h_ref, c_ref, ys_ref = reference_run(kind, params, xs, carry, lengths, reverse)

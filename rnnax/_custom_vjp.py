@@ -1,0 +1,225 @@
+"""Hand-written backward passes for the LSTM and GRU (the ``"custom_vjp"`` strategy).
+
+Autodiff through ``lax.scan`` stores every intermediate of every step and, in the backward loop,
+computes the weight gradients one step at a time (``T`` small ``[B, H]^T @ [B, 4H]`` products).
+Here the forward pass keeps only the gate activations, and the backward loop does only what is
+inherently sequential, ``dh = dA @ W_h^T``; the weight and input gradients then come out of the
+loop as single large GEMMs over all steps::
+
+    dW_x = X^T dA,   dW_h = H_prev^T dA,   db = sum(dA),   dX = dA @ W_x^T
+
+All functions here work on time-major ``[T, B, ...]`` arrays with exactly one batch axis; the
+public cores flatten and restore the batch axes around them. Reverse-mode only (``jax.jvp``
+through a ``custom_vjp`` is not defined); second-order reverse mode works.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rnnax._params import GRUParams, LSTMParams
+
+
+def _valid_mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
+    return None if lengths is None else (t < lengths)[:, None]
+
+
+def _masked_inputs(xs: jax.Array, lengths: jax.Array | None) -> jax.Array:
+    """Zeroes padded inputs so not even a NaN there reaches the weight-gradient GEMMs."""
+    if lengths is None:
+        return xs
+    steps = jnp.arange(xs.shape[0], dtype=lengths.dtype)[:, None]
+    return jnp.where((steps < lengths[None, :])[..., None], xs, jnp.zeros_like(xs))
+
+
+def _keep(valid: jax.Array | None, new: jax.Array, old: jax.Array) -> jax.Array:
+    return new if valid is None else jnp.where(valid, new, old)
+
+
+def _zero_padded(valid: jax.Array | None, value: jax.Array) -> jax.Array:
+    return value if valid is None else jnp.where(valid, value, jnp.zeros_like(value))
+
+
+def _steps(xs: jax.Array, lengths: jax.Array | None) -> jax.Array:
+    dtype = jnp.int32 if lengths is None else lengths.dtype
+    return jnp.arange(xs.shape[0], dtype=dtype)
+
+
+def _bias(bias: jax.Array) -> jax.Array:
+    return bias[None, :]
+
+
+# --------------------------------------------------------------------------------------- LSTM
+
+
+def _lstm_forward(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Array,
+                  lengths: jax.Array | None, reverse: bool):
+    xs = _masked_inputs(xs, lengths)
+    b = _bias(params.b)
+
+    def step(carry, inputs):
+        h, c = carry
+        x, t = inputs
+        valid = _valid_mask(lengths, t)
+        i, f, g, o = jnp.split(x @ params.w_x + h @ params.w_h + b, 4, axis=-1)
+        si, sf, tg, so = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+        c_new = sf * c + si * tg
+        tanh_c = jnp.tanh(c_new)
+        h_new = so * tanh_c
+        gates = jnp.concatenate([si, sf, tg, so], axis=-1)
+        carry = (_keep(valid, h_new, h), _keep(valid, c_new, c))
+        return carry, (_zero_padded(valid, h_new), gates, tanh_c, h, c)
+
+    (h, c), (ys, gates, tanh_c, h_prev, c_prev) = jax.lax.scan(
+        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse)
+    return (h, c, ys), (params, xs, lengths, gates, tanh_c, h_prev, c_prev)
+
+
+def _lstm_backward(reverse: bool, residuals, cotangents):
+    params, xs, lengths, gates, tanh_c, h_prev, c_prev = residuals
+    d_h_final, d_c_final, d_ys = cotangents
+    w_h_t = params.w_h.T
+
+    def step(carry, inputs):
+        d_h, d_c = carry
+        d_y, gate, tanh_c_t, c_prev_t, t = inputs
+        valid = _valid_mask(lengths, t)
+        si, sf, tg, so = jnp.split(gate, 4, axis=-1)
+        d_h_total = d_h + d_y
+        d_o = d_h_total * tanh_c_t
+        d_c_total = d_c + d_h_total * so * (1 - tanh_c_t * tanh_c_t)
+        d_a = jnp.concatenate([
+            d_c_total * tg * si * (1 - si),
+            d_c_total * c_prev_t * sf * (1 - sf),
+            d_c_total * si * (1 - tg * tg),
+            d_o * so * (1 - so),
+        ], axis=-1)
+        d_a = _zero_padded(valid, d_a)
+        carry = (_keep(valid, d_a @ w_h_t, d_h), _keep(valid, d_c_total * sf, d_c))
+        return carry, d_a
+
+    (d_h0, d_c0), d_a = jax.lax.scan(
+        step, (d_h_final, d_c_final), (d_ys, gates, tanh_c, c_prev, _steps(xs, lengths)),
+        reverse=not reverse)
+    d_params = LSTMParams(
+        w_x=jnp.einsum("tbi,tbg->ig", xs, d_a),
+        w_h=jnp.einsum("tbh,tbg->hg", h_prev, d_a),
+        b=d_a.sum(axis=(0, 1)),
+    )
+    return d_params, d_a @ params.w_x.T, d_h0, d_c0, None
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+def lstm_custom_vjp(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Array,
+                    lengths: jax.Array | None, reverse: bool) -> tuple[Any, ...]:
+    """LSTM over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, c, ys)``."""
+    return _lstm_forward(params, xs, h0, c0, lengths, reverse)[0]
+
+
+lstm_custom_vjp.defvjp(
+    lambda params, xs, h0, c0, lengths, reverse: _lstm_forward(params, xs, h0, c0, lengths,
+                                                               reverse),
+    _lstm_backward,
+)
+
+
+# ---------------------------------------------------------------------------------------- GRU
+
+
+def _gru_forward(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None,
+                 reverse: bool, reset_after: bool):
+    xs = _masked_inputs(xs, lengths)
+    hidden = h0.shape[-1]
+    zr = 2 * hidden
+    b_x, b_h = _bias(params.b_x), _bias(params.b_h)
+
+    def step(h, inputs):
+        x, t = inputs
+        valid = _valid_mask(lengths, t)
+        ax_z, ax_r, ax_n = jnp.split(x @ params.w_x + b_x, 3, axis=-1)
+        if reset_after:
+            ah_z, ah_r, ah_n = jnp.split(h @ params.w_h + b_h, 3, axis=-1)
+            z, r = jax.nn.sigmoid(ax_z + ah_z), jax.nn.sigmoid(ax_r + ah_r)
+            n = jnp.tanh(ax_n + r * ah_n)
+            # The candidate's recurrent pre-activation is needed for dr.
+            saved = ah_n
+        else:
+            ah_z, ah_r = jnp.split(h @ params.w_h[:, :zr] + b_h[:, :zr], 2, axis=-1)
+            z, r = jax.nn.sigmoid(ax_z + ah_z), jax.nn.sigmoid(ax_r + ah_r)
+            n = jnp.tanh(ax_n + (r * h) @ params.w_h[:, zr:] + b_h[:, zr:])
+            saved = jnp.zeros((h.shape[0], 0), h.dtype)
+        h_new = (1 - z) * h + z * n
+        gates = jnp.concatenate([z, r, n, saved], axis=-1)
+        return _keep(valid, h_new, h), (_zero_padded(valid, h_new), gates, h)
+
+    h, (ys, gates, h_prev) = jax.lax.scan(step, h0, (xs, _steps(xs, lengths)), reverse=reverse)
+    return (h, ys), (params, xs, lengths, gates, h_prev)
+
+
+def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
+    params, xs, lengths, gates, h_prev = residuals
+    d_h_final, d_ys = cotangents
+    hidden = h_prev.shape[-1]
+    zr = 2 * hidden
+    w_h_t = params.w_h.T
+    w_hzr_t, w_hn_t = params.w_h[:, :zr].T, params.w_h[:, zr:].T
+
+    def step(d_h, inputs):
+        d_y, gate, h, t = inputs
+        valid = _valid_mask(lengths, t)
+        z, r, n = gate[:, :hidden], gate[:, hidden:zr], gate[:, zr : 3 * hidden]
+        d_h_total = d_h + d_y
+        d_z_pre = d_h_total * (n - h) * z * (1 - z)
+        d_n_pre = d_h_total * z * (1 - n * n)
+        d_h_direct = d_h_total * (1 - z)
+        if reset_after:
+            ah_n = gate[:, 3 * hidden :]
+            d_ah_n = d_n_pre * r
+            d_r_pre = d_n_pre * ah_n * r * (1 - r)
+            d_ah = jnp.concatenate([d_z_pre, d_r_pre, d_ah_n], axis=-1)
+            d_h_prev = d_h_direct + d_ah @ w_h_t
+        else:
+            d_rh = d_n_pre @ w_hn_t
+            d_r_pre = d_rh * h * r * (1 - r)
+            d_ah = jnp.concatenate([d_z_pre, d_r_pre, d_n_pre], axis=-1)
+            d_h_prev = d_h_direct + d_rh * r + d_ah[:, :zr] @ w_hzr_t
+        d_ax = jnp.concatenate([d_z_pre, d_r_pre, d_n_pre], axis=-1)
+        d_ax, d_ah = _zero_padded(valid, d_ax), _zero_padded(valid, d_ah)
+        return _keep(valid, d_h_prev, d_h), (d_ax, d_ah)
+
+    d_h0, (d_ax, d_ah) = jax.lax.scan(
+        step, d_h_final, (d_ys, gates, h_prev, _steps(xs, lengths)), reverse=not reverse)
+    if reset_after:
+        d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_ah)
+    else:
+        # The candidate's recurrent product reads r * h, so its weight gradient does too.
+        reset_h = gates[..., hidden:zr] * h_prev
+        d_w_h = jnp.concatenate([
+            jnp.einsum("tbh,tbg->hg", h_prev, d_ah[..., :zr]),
+            jnp.einsum("tbh,tbg->hg", reset_h, d_ah[..., zr:]),
+        ], axis=-1)
+    d_params = GRUParams(
+        w_x=jnp.einsum("tbi,tbg->ig", xs, d_ax),
+        w_h=d_w_h,
+        b_x=d_ax.sum(axis=(0, 1)),
+        b_h=d_ah.sum(axis=(0, 1)),
+    )
+    return d_params, d_ax @ params.w_x.T, d_h0, None
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+def gru_custom_vjp(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None,
+                   reverse: bool, reset_after: bool) -> tuple[jax.Array, jax.Array]:
+    """GRU over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, ys)``."""
+    return _gru_forward(params, xs, h0, lengths, reverse, reset_after)[0]
+
+
+gru_custom_vjp.defvjp(
+    lambda params, xs, h0, lengths, reverse, reset_after: _gru_forward(
+        params, xs, h0, lengths, reverse, reset_after),
+    _gru_backward,
+)

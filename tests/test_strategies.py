@@ -1,0 +1,103 @@
+"""Every strategy computes the same function: values and gradients equal the plain scan's, and
+the hand-written VJPs pass finite-difference checks."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import rnnax
+from tests.test_cores import KINDS, make_case, run_core
+from tests.test_gradients import loss_fn
+
+LENGTHS = jnp.array([6, 2, 0], jnp.int32)
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("with_lengths", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_custom_vjp_gradients_equal_scan_gradients(rng, kind, with_lengths, reverse, time_major):
+    params, xs, carry = make_case(rng, kind, (3,))
+    xs = jnp.asarray(xs)
+    if time_major:
+        xs = jnp.moveaxis(xs, -2, 0)
+    kwargs = dict(seq_lengths=LENGTHS if with_lengths else None, reverse=reverse,
+                  time_major=time_major)
+    scan = jax.value_and_grad(functools.partial(loss_fn, kind, strategy="scan", **kwargs),
+                              argnums=(0, 1, 2))(params, xs, carry)
+    fused = jax.value_and_grad(functools.partial(loss_fn, kind, strategy="custom_vjp", **kwargs),
+                               argnums=(0, 1, 2))(params, xs, carry)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
+                 scan, fused)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_custom_vjp_check_grads(rng, kind, reverse):
+    with jax.enable_x64(True):
+        params, xs, carry = make_case(rng, kind, (3,))
+        to64 = functools.partial(jax.tree.map, lambda leaf: jnp.asarray(leaf, jnp.float64))
+        params, carry, xs = to64(params), to64(carry), jnp.asarray(xs, jnp.float64)
+        for lengths in (None, LENGTHS):
+            f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,
+                                  strategy="custom_vjp")
+            check_grads(f, (params, xs, carry), order=1, modes=["rev"], atol=1e-5, rtol=1e-5,
+                        eps=1e-6)
+        # Reverse-over-reverse (Hessian-vector products) differentiates the backward pass.
+        check_grads(f, (params, xs, carry), order=2, modes=["rev"], atol=1e-4, rtol=1e-4,
+                    eps=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_custom_vjp_padded_inputs_have_no_effect(rng, kind):
+    params, xs, carry = make_case(rng, kind, (3,))
+    padded = np.arange(6) >= np.asarray(LENGTHS)[:, None]
+    poisoned = jnp.where(jnp.asarray(padded)[..., None], jnp.nan, jnp.asarray(xs))
+    f = functools.partial(loss_fn, kind, seq_lengths=LENGTHS, strategy="custom_vjp")
+    clean = jax.grad(f, argnums=(0, 1, 2))(params, jnp.asarray(xs), carry)
+    dirty = jax.grad(f, argnums=(0, 1, 2))(params, poisoned, carry)
+    jax.tree.map(np.testing.assert_array_equal, clean, dirty)
+    assert np.all(np.asarray(dirty[1])[padded] == 0.0)
+
+
+@pytest.mark.parametrize("batch_shape", [(), (2, 3)])
+@pytest.mark.parametrize("kind", KINDS)
+def test_custom_vjp_batch_axes_vmap_and_bfloat16(rng, kind, batch_shape):
+    params, xs, carry = make_case(rng, kind, batch_shape)
+    xs = jnp.asarray(xs)
+    grad = jax.grad(functools.partial(loss_fn, kind, strategy="custom_vjp"), argnums=(0, 1))
+    expected = jax.grad(functools.partial(loss_fn, kind, strategy="scan"), argnums=(0, 1))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
+                 grad(params, xs, carry), expected(params, xs, carry))
+    if batch_shape:
+        per_example = jax.vmap(grad, in_axes=(None, 0, 0))(params, xs, carry)
+        batched = jax.vmap(expected, in_axes=(None, 0, 0))(params, xs, carry)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
+                     per_example, batched)
+    to_bf16 = functools.partial(jax.tree.map, lambda leaf: leaf.astype(jnp.bfloat16))
+    grads16 = jax.jit(grad)(to_bf16(params), xs.astype(jnp.bfloat16), to_bf16(carry))
+    assert all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads16))
+
+
+def test_stacks_pass_the_strategy_through(rng):
+    layers = rnnax.gru_stack_init(jax.random.key(0), 3, 4, num_layers=2, bidirectional=True)
+    xs = jnp.asarray(rng.normal(size=(2, 5, 3)), jnp.float32)
+
+    def loss(layers, strategy):
+        return jnp.sum(rnnax.gru_stack(layers, xs, strategy=strategy)[1] ** 2)
+
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 jax.grad(loss)(layers, "scan"), jax.grad(loss)(layers, "custom_vjp"))
+
+
+def test_unknown_strategy():
+    params = rnnax.lstm_init(jax.random.key(0), 3, 4)
+    with pytest.raises(ValueError, match=r"strategy must be one of \('auto', 'scan', "
+                                         r"'custom_vjp'\), got 'fast'"):
+        rnnax.lstm(params, jnp.ones((2, 5, 3)), strategy="fast")
