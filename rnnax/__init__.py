@@ -4,12 +4,13 @@ The public surface is re-exported here; modules with a leading underscore are pr
 """
 
 from rnnax._cells import gru_cell, lstm_cell
-from rnnax._cores import STRATEGIES, gru, lstm, zero_carry
+from rnnax._cores import gru, lstm, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
 from rnnax._init import gru_init, lstm_init
 from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import scan_cell
+from rnnax._strategies import STRATEGIES, set_cpu_device_count
 
 __version__ = "0.1.0"
 
@@ -32,5 +33,6 @@ __all__ = [
     "lstm_stack_init",
     "param_count",
     "scan_cell",
+    "set_cpu_device_count",
     "zero_carry",
 ]

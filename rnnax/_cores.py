@@ -1,15 +1,15 @@
-"""Whole-sequence LSTM and GRU cores: the cells composed over time by ``scan_cell``."""
+"""Whole-sequence LSTM and GRU cores: argument checks, then the cells composed over time by
+``scan_cell`` or a faster strategy (``rnnax._strategies``)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._cells import _gru_step, _lstm_step, check_params
+from rnnax._cells import check_params
 from rnnax._checks import (
     check_floating,
     check_last_dim,
@@ -17,23 +17,9 @@ from rnnax._checks import (
     check_seq_lengths,
     check_shape,
 )
-from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
 from rnnax._params import GRUParams, LSTMParams, LSTMState
-from rnnax._scan import scan_cell, sequence_shape
-
-STRATEGIES = ("auto", "scan", "custom_vjp")
-"""How a core runs: ``"scan"`` differentiates through ``lax.scan``; ``"custom_vjp"`` uses the
-hand-written backward pass of ``rnnax._custom_vjp``; ``"auto"`` picks per backend."""
-
-
-def resolve_strategy(strategy: str) -> str:
-    """Maps ``"auto"`` to the strategy measured fastest on the default backend."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if strategy != "auto":
-        return strategy
-    return "scan"
-
+from rnnax._scan import sequence_shape
+from rnnax._strategies import run_flat
 
 def _to_flat_time_major(xs: jax.Array, time_major: bool) -> jax.Array:
     """``[..., T, I]`` (or ``[T, ..., I]``) to ``[T, B, I]`` with the batch axes flattened."""
@@ -127,18 +113,14 @@ def lstm(
             raise TypeError(f"carry must be LSTMState(h, c) or None, got {type(carry).__name__}")
         _check_carry_leaf("carry.h", carry.h, batch_shape, hidden, dtype)
         _check_carry_leaf("carry.c", carry.c, batch_shape, hidden, dtype)
-    if resolve_strategy(strategy) == "custom_vjp":
-        if seq_lengths is not None:
-            check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
-        h, c, ys = lstm_custom_vjp(
-            params, _to_flat_time_major(xs, time_major), _flat(carry.h, batch_shape),
-            _flat(carry.c, batch_shape), _flat(seq_lengths, batch_shape), bool(reverse))
-        final = LSTMState(h.reshape(carry.h.shape), c.reshape(carry.c.shape))
-        return final, _from_flat_time_major(ys, batch_shape, time_major)
-    return scan_cell(
-        _lstm_step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,
-        time_major=time_major, unroll=unroll,
-    )
+    if seq_lengths is not None:
+        check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+    h, c, ys = run_flat(
+        params, _to_flat_time_major(xs, time_major),
+        (_flat(carry.h, batch_shape), _flat(carry.c, batch_shape)), _flat(seq_lengths, batch_shape),
+        reverse=bool(reverse), reset_after=False, unroll=unroll, strategy=strategy)
+    final = LSTMState(h.reshape(carry.h.shape), c.reshape(carry.c.shape))
+    return final, _from_flat_time_major(ys, batch_shape, time_major)
 
 
 def gru(
@@ -194,18 +176,13 @@ def gru(
         carry = jnp.zeros((*batch_shape, hidden), dtype)
     else:
         _check_carry_leaf("carry", carry, batch_shape, hidden, dtype)
-    if resolve_strategy(strategy) == "custom_vjp":
-        if seq_lengths is not None:
-            check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
-        h, ys = gru_custom_vjp(
-            params, _to_flat_time_major(xs, time_major), _flat(carry, batch_shape),
-            _flat(seq_lengths, batch_shape), bool(reverse), bool(reset_after))
-        return h.reshape(carry.shape), _from_flat_time_major(ys, batch_shape, time_major)
-    step = functools.partial(_gru_step, reset_after=bool(reset_after))
-    return scan_cell(
-        step, params, xs, carry, seq_lengths=seq_lengths, reverse=reverse,
-        time_major=time_major, unroll=unroll,
-    )
+    if seq_lengths is not None:
+        check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+    h, ys = run_flat(
+        params, _to_flat_time_major(xs, time_major), (_flat(carry, batch_shape),),
+        _flat(seq_lengths, batch_shape), reverse=bool(reverse), reset_after=bool(reset_after),
+        unroll=unroll, strategy=strategy)
+    return h.reshape(carry.shape), _from_flat_time_major(ys, batch_shape, time_major)
 
 
 def zero_carry(params: LSTMParams | GRUParams, batch_shape: tuple[int, ...] = ()) -> Any:

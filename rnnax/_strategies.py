@@ -1,0 +1,144 @@
+"""Execution strategies for the cores, and batch parallelism over local CPU devices.
+
+Every strategy computes the same function; they differ in speed and memory, per backend:
+
+- ``"scan"``: autodiff through ``jax.lax.scan`` over the cell (``scan_cell``).
+- ``"custom_vjp"``: the hand-written backward pass of ``rnnax._custom_vjp``.
+- ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``).
+
+XLA:CPU runs one scan on about one core. With several local CPU devices
+(``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
+each core runs its own scan; parameters are replicated and their gradients summed by XLA.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from rnnax._cells import _gru_step, _lstm_step
+from rnnax._checks import check_positive_int
+from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
+from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._scan import scan_cell
+
+STRATEGIES = ("auto", "scan", "custom_vjp")
+
+# Measured by benchmarks/bench_rnn.py (see benchmarks/results/): the fastest strategy per
+# backend for forward + backward at the shapes in shared/PERFORMANCE.md.
+_AUTO = {"cpu": "scan", "gpu": "scan", "tpu": "scan"}
+
+
+def resolve_strategy(strategy: str) -> str:
+    """Maps ``"auto"`` to the strategy measured fastest on the default backend."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if strategy != "auto":
+        return strategy
+    return _AUTO.get(jax.default_backend(), "scan")
+
+
+def set_cpu_device_count(count: int) -> None:
+    """Exposes ``count`` CPU devices so the cores can run batch shards on separate cores.
+
+    XLA:CPU runs each scan on about one core; with ``count`` devices, ``strategy="auto"``
+    splits a batch divisible by ``count`` across them. Call it first, before any JAX
+    computation: JAX fixes its devices when it initializes its backends. Equivalent to setting
+    ``JAX_NUM_CPU_DEVICES=count`` (or ``XLA_FLAGS=--xla_force_host_platform_device_count=count``)
+    in the environment.
+
+    Args:
+        count: number of CPU devices, usually the number of physical cores.
+
+    Raises:
+        RuntimeError: JAX has already initialized its backends.
+    """
+    count = check_positive_int("count", count)
+    from jax._src import xla_bridge  # JAX has no public query for this.
+
+    if xla_bridge.backends_are_initialized():
+        raise RuntimeError(
+            "set_cpu_device_count must be called before JAX initializes its backends (before "
+            "the first JAX computation); alternatively set JAX_NUM_CPU_DEVICES="
+            f"{count} in the environment before starting Python"
+        )
+    jax.config.update("jax_num_cpu_devices", count)
+
+
+def batch_devices(batch_size: int, strategy: str) -> Sequence[Any] | None:
+    """The local CPU devices to split a batch over, or ``None`` to run on one device.
+
+    Only ``"auto"`` splits, only on the CPU backend, only with several local CPU devices that
+    divide the batch, and never inside an enclosing ``shard_map`` or mesh context (whose
+    devices are already the user's to manage).
+    """
+    if strategy != "auto" or jax.default_backend() != "cpu":
+        return None
+    devices = jax.local_devices(backend="cpu")
+    if len(devices) < 2 or batch_size % len(devices) != 0:
+        return None
+    if not jax.sharding.get_abstract_mesh().empty:
+        return None
+    return devices
+
+
+def _shard_over_batch(fn: Callable[..., Any], devices: Sequence[Any], num_batched: int,
+                      num_outputs_batched: int) -> Callable[..., Any]:
+    """Wraps ``fn(params, xs [T, B, I], *batched [B, ...]) -> (*carries [B, ...], ys [T, B, H])``."""
+    mesh = Mesh(np.asarray(devices), ("batch",))
+    batch, time_batch = PartitionSpec("batch"), PartitionSpec(None, "batch")
+
+    def per_shard(params: Any, *args: Any) -> Any:
+        # Each shard's weight gradient is partial; marking the replicated params as varying
+        # over the batch axis makes their transpose a psum, also through the custom VJPs.
+        return fn(jax.lax.pcast(params, ("batch",), to="varying"), *args)
+
+    return jax.shard_map(
+        per_shard,
+        mesh=mesh,
+        in_specs=(PartitionSpec(), time_batch, *([batch] * num_batched)),
+        out_specs=(*([batch] * num_outputs_batched), time_batch),
+    )
+
+
+def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMParams,
+               xs: jax.Array, h0: jax.Array, c0: jax.Array, lengths: jax.Array | None = None):
+    if strategy == "custom_vjp":
+        return lstm_custom_vjp(params, xs, h0, c0, lengths, reverse)
+    (h, c), ys = scan_cell(_lstm_step, params, xs, LSTMState(h0, c0), seq_lengths=lengths,
+                           reverse=reverse, time_major=True, unroll=unroll)
+    return h, c, ys
+
+
+def _gru_flat(strategy: str, unroll: int | bool, reverse: bool, reset_after: bool,
+              params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None = None):
+    if strategy == "custom_vjp":
+        return gru_custom_vjp(params, xs, h0, lengths, reverse, reset_after)
+    step = functools.partial(_gru_step, reset_after=reset_after)
+    return scan_cell(step, params, xs, h0, seq_lengths=lengths, reverse=reverse,
+                     time_major=True, unroll=unroll)
+
+
+def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.Array, ...],
+             lengths: jax.Array | None, *, reverse: bool, reset_after: bool, unroll: int | bool,
+             strategy: str) -> tuple[jax.Array, ...]:
+    """Runs a core over time-major ``xs [T, B, I]`` with one batch axis.
+
+    Returns:
+        ``(h, c, ys)`` for an LSTM (``carries = (h0, c0)``), ``(h, ys)`` for a GRU.
+    """
+    resolved = resolve_strategy(strategy)
+    if isinstance(params, LSTMParams):
+        fn = functools.partial(_lstm_flat, resolved, unroll, reverse)
+    else:
+        fn = functools.partial(_gru_flat, resolved, unroll, reverse, reset_after)
+    batched = (*carries, *(() if lengths is None else (lengths,)))
+    devices = batch_devices(xs.shape[1], strategy)
+    if devices is not None:
+        fn = _shard_over_batch(fn, devices, len(batched), len(carries))
+    return fn(params, xs, *batched)
