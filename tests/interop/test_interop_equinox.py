@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import sys
 
 import equinox as eqx
@@ -122,8 +121,3 @@ def test_errors(monkeypatch):
     monkeypatch.setitem(sys.modules, "equinox", None)
     with pytest.raises(ImportError, match=r"pip install rnnax\[equinox\]"):
         to_equinox(_random_params("lstm"))
-
-
-def test_docstring_examples_run():
-    results = doctest.testmod(rnnax.interop._equinox, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert results.attempted > 0 and results.failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 
 import flax
 import flax.linen as nn
@@ -287,8 +286,3 @@ def test_nnx_errors():
         from_flax_nnx(relu_cell)
     with pytest.raises(TypeError, match="cell_type"):
         to_flax_nnx(_random_params("lstm"), cell_type=nnx.GRUCell)
-
-
-def test_docstring_examples_run():
-    results = doctest.testmod(rnnax.interop._flax, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert results.attempted > 0 and results.failed == 0
