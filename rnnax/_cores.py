@@ -83,9 +83,11 @@ def lstm(
         reverse: run each sequence from its last valid step back to its first.
         time_major: whether time is the first axis of ``xs`` and ``ys``.
         unroll: steps per loop iteration, passed to ``jax.lax.scan`` (``"scan"`` strategy).
-        strategy: one of ``STRATEGIES``: ``"scan"``, ``"custom_vjp"`` (hand-written backward
-            pass, weight gradients as single GEMMs; reverse-mode only) or ``"auto"``. Every
-            strategy computes the same function; they differ in speed and memory.
+        strategy: one of ``rnnax.STRATEGIES``: ``"scan"``, ``"custom_vjp"`` (hand-written
+            backward pass, weight gradients as single GEMMs; reverse-mode only), ``"remat"``
+            (backward memory growing like ``sqrt(T)``, for very long sequences) or ``"auto"``
+            (the fastest measured on the backend; splits the batch over several local CPU
+            devices, see ``set_cpu_device_count``). All compute the same function.
 
     Returns:
         ``(final LSTMState, ys)`` with ``ys`` in the layout of ``xs`` and ``H`` features.

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._checks import check_floating, check_min_rank, check_seq_lengths
+from rnnax._checks import check_floating, check_min_rank, check_positive_int, check_seq_lengths
 
 Carry = TypeVar("Carry")
 Params = TypeVar("Params")
@@ -41,6 +41,7 @@ def scan_cell(
     reverse: bool = False,
     time_major: bool = False,
     unroll: int | bool = 1,
+    remat_chunk: int | None = None,
 ) -> tuple[Carry, Any]:
     """Runs ``cell`` over the time axis of ``xs``, with right-padded variable lengths.
 
@@ -71,6 +72,11 @@ def scan_cell(
         reverse: run each sequence from its last valid step back to the first.
         time_major: whether the time axis is the first axis of ``xs`` (and of ``ys``).
         unroll: passed to ``jax.lax.scan`` (how many steps one loop iteration runs).
+        remat_chunk: if given, run time in chunks of this many steps under
+            ``jax.checkpoint``: the backward pass stores one carry per chunk and recomputes
+            each chunk's steps, so its memory grows like ``T / remat_chunk + remat_chunk``
+            (``sqrt(T)`` with a chunk of ``sqrt(T)``) instead of ``T``, for about one more
+            forward pass of compute. Same values and gradients.
 
     Returns:
         ``(final_carry, ys)``, ``ys`` in the layout of ``xs``, exactly 0 at padded steps.
@@ -86,28 +92,49 @@ def scan_cell(
     """
     batch_shape, num_steps = sequence_shape(xs, time_major=time_major)
     xs_time_major = xs if time_major else jnp.moveaxis(xs, -2, 0)
-
-    if seq_lengths is None:
-
-        def step(carry: Carry, x: jax.Array) -> tuple[Carry, Any]:
-            return cell(params, carry, x)
-
-        carry, ys = jax.lax.scan(step, carry, xs_time_major, reverse=reverse, unroll=unroll)
-    else:
+    if seq_lengths is not None:
         check_seq_lengths(seq_lengths, batch_shape, num_steps)
 
-        def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
-            x, t = inputs
-            valid = (t < seq_lengths)[..., None]
-            new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
-            new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
-            y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
-            return new_carry, y
+    def step(carry: Carry, x: jax.Array) -> tuple[Carry, Any]:
+        return cell(params, carry, x)
 
-        steps = jnp.arange(num_steps, dtype=seq_lengths.dtype)
-        carry, ys = jax.lax.scan(
-            masked_step, carry, (xs_time_major, steps), reverse=reverse, unroll=unroll
-        )
+    def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
+        x, t = inputs
+        valid = (t < seq_lengths)[..., None]
+        new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
+        new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
+        y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
+        return new_carry, y
+
+    if remat_chunk is not None:
+        chunk = check_positive_int("remat_chunk", remat_chunk)
+        num_chunks = -(-num_steps // chunk)
+        padding = num_chunks * chunk - num_steps
+        if padding and seq_lengths is None:
+            # The padded tail must not move the carry: mask it like right padding.
+            seq_lengths = jnp.full(batch_shape, num_steps, jnp.int32)
+        xs_time_major = jnp.pad(xs_time_major, [(0, padding)] + [(0, 0)] * (xs.ndim - 1))
+    else:
+        chunk, num_chunks, padding = num_steps, 1, 0
+
+    body: Callable[[Carry, Any], tuple[Carry, Any]] = step
+    inputs: Any = xs_time_major
+    if seq_lengths is not None:
+        body = masked_step
+        inputs = (xs_time_major, jnp.arange(num_steps + padding, dtype=seq_lengths.dtype))
+
+    if remat_chunk is None:
+        carry, ys = jax.lax.scan(body, carry, inputs, reverse=reverse, unroll=unroll)
+    else:
+        @jax.checkpoint
+        def run_chunk(carry: Carry, chunk_inputs: Any) -> tuple[Carry, Any]:
+            return jax.lax.scan(body, carry, chunk_inputs, reverse=reverse, unroll=unroll)
+
+        chunked = jax.tree.map(lambda leaf: leaf.reshape(num_chunks, chunk, *leaf.shape[1:]),
+                               inputs)
+        carry, ys = jax.lax.scan(run_chunk, carry, chunked, reverse=reverse)
+        ys = jax.tree.map(
+            lambda leaf: leaf.reshape(num_chunks * chunk, *leaf.shape[2:])[:num_steps], ys)
 
     if not time_major:
         ys = jax.tree.map(lambda leaf: jnp.moveaxis(leaf, 0, -2), ys)

@@ -4,6 +4,8 @@ Every strategy computes the same function; they differ in speed and memory, per 
 
 - ``"scan"``: autodiff through ``jax.lax.scan`` over the cell (``scan_cell``).
 - ``"custom_vjp"``: the hand-written backward pass of ``rnnax._custom_vjp``.
+- ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
+  backward pass's memory grows like ``sqrt(T)``: for very long sequences.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``).
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
@@ -14,6 +16,7 @@ each core runs its own scan; parameters are replicated and their gradients summe
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +30,7 @@ from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import scan_cell
 
-STRATEGIES = ("auto", "scan", "custom_vjp")
+STRATEGIES = ("auto", "scan", "custom_vjp", "remat")
 
 # Measured by benchmarks/bench_rnn.py (see benchmarks/results/): the fastest strategy per
 # backend for forward + backward at the shapes in shared/PERFORMANCE.md.
@@ -106,12 +109,22 @@ def _shard_over_batch(fn: Callable[..., Any], devices: Sequence[Any], num_batche
     )
 
 
+def remat_chunk_size(num_steps: int) -> int:
+    """The ``"remat"`` chunk: about ``sqrt(T)`` steps, which minimizes ``T / k + k``."""
+    return max(1, math.isqrt(max(num_steps, 1)))
+
+
+def _remat_chunk(strategy: str, xs: jax.Array) -> int | None:
+    return remat_chunk_size(xs.shape[0]) if strategy == "remat" else None
+
+
 def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMParams,
                xs: jax.Array, h0: jax.Array, c0: jax.Array, lengths: jax.Array | None = None):
     if strategy == "custom_vjp":
         return lstm_custom_vjp(params, xs, h0, c0, lengths, reverse)
     (h, c), ys = scan_cell(_lstm_step, params, xs, LSTMState(h0, c0), seq_lengths=lengths,
-                           reverse=reverse, time_major=True, unroll=unroll)
+                           reverse=reverse, time_major=True, unroll=unroll,
+                           remat_chunk=_remat_chunk(strategy, xs))
     return h, c, ys
 
 
@@ -121,7 +134,7 @@ def _gru_flat(strategy: str, unroll: int | bool, reverse: bool, reset_after: boo
         return gru_custom_vjp(params, xs, h0, lengths, reverse, reset_after)
     step = functools.partial(_gru_step, reset_after=reset_after)
     return scan_cell(step, params, xs, h0, seq_lengths=lengths, reverse=reverse,
-                     time_major=True, unroll=unroll)
+                     time_major=True, unroll=unroll, remat_chunk=_remat_chunk(strategy, xs))
 
 
 def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.Array, ...],
