@@ -20,3 +20,12 @@ def test_sine_wave_loss_falls_for_both_cells(standard_promotion):
     for cell in ("lstm", "gru"):
         losses = sine_wave.train(cell, steps=60, hidden=8)
         assert sum(losses[-10:]) / 10 < 0.5 * losses[0], cell
+
+
+def test_long_sequence_example_runs_small(monkeypatch, capsys, standard_promotion):
+    long_sequence = load_example("long_sequence")
+    monkeypatch.setattr("sys.argv", ["long_sequence.py", "--steps-in-sequence", "400",
+                                     "--hidden", "4", "--updates", "2"])
+    long_sequence.main()
+    printed = capsys.readouterr().out
+    assert "remat: backward pass temporary buffers" in printed and "update 2: loss" in printed
