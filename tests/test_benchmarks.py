@@ -1,0 +1,169 @@
+"""Smoke tests of benchmarks/bench_rnn.py: it runs at a tiny shape and writes its reports.
+
+No timing is asserted (the machines are shared and noisy); only that every selected
+implementation ran and that the JSON, Markdown and plot have what they promise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_rnn", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_rnn"] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_rnn", None)
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment(monkeypatch):
+    # main() sets XLA_PYTHON_CLIENT_PREALLOCATE when unset; keep it out of later tests.
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE",
+                       os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false"))
+
+
+def _tiny(tmp_path: Path, *extra: str) -> list[str]:
+    return ["--quick", "--repeats", "2", "--warmup", "0", "--gemm-size", "32",
+            "--strategies", "scan", "--out", str(tmp_path), "--tag", "t", "--quiet", *extra]
+
+
+def _report(tmp_path: Path) -> tuple[dict, Path]:
+    (directory,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    return json.loads((directory / "t.json").read_text()), directory
+
+
+def test_quick_run_writes_json_and_markdown(bench, tmp_path):
+    argv = _tiny(tmp_path, "--cells", "gru", "--impls", "rnnax")
+    assert bench.main(argv) == 0
+    report, directory = _report(tmp_path)
+
+    assert report["schema"] == bench.SCHEMA
+    for key in ("created", "argv", "machine", "versions", "rnnax_commit", "settings", "gemm",
+                "results", "agreement", "files"):
+        assert key in report
+    assert report["argv"] == argv
+    machine = report["machine"]
+    for key in ("platform", "device_kind", "cpu", "usable_cores", "name", "torch"):
+        assert key in machine
+    assert directory.name == machine["name"]
+    for name in ("jax", "jaxlib", "flax", "equinox", "numpy", "rnnax"):
+        assert report["versions"][name]
+    assert report["gemm"]["float32"]["gflops"] > 0
+
+    results = report["results"]
+    # both GRU forms; the LSTM goes through the same code (and runs in the next test)
+    assert sorted(entry["options"]["reset_after"] for entry in results) == [False, True]
+    for entry in results:
+        assert entry["error"] is None, (entry["label"], entry["error"])
+        assert entry["shape"] == {"B": 4, "T": 8, "I": 3, "H": 8}
+        assert entry["flops_per_step"] > 0
+        for mode in ("fwd", "fwdbwd"):
+            record = entry[mode]
+            assert len(record["times_s"]) == 2
+            for key in ("median_s", "us_per_step", "seq_per_s", "gflops", "fraction_of_gemm",
+                        "lower_s", "compile_s"):
+                assert record[key] > 0, (entry["label"], mode, key)
+        assert entry["fwdbwd"]["memory"]["kind"] == "xla_memory_analysis"
+    (agreement,) = report["agreement"].values()  # the shared-weights check, informative
+    assert set(agreement) == {entry["label"] for entry in results
+                              if entry["options"]["reset_after"]}
+
+    markdown = (directory / "t.md").read_text()
+    assert "| implementation | fwd ms | fwd+bwd ms |" in markdown
+    assert "### GRU B=4 T=8 I=3 H=8 float32" in markdown
+    assert not (directory / "t.png").exists()  # no sweep, no plot
+
+
+def test_quick_run_other_jax_libraries(bench, tmp_path):
+    # fwd+bwd only, to keep the compiles few: the forward pass is the same code path.
+    assert bench.main(_tiny(tmp_path, "--cells", "lstm,gru", "--modes", "fwdbwd", "--impls",
+                            "flax.linen,flax.nnx,equinox")) == 0
+    report, directory = _report(tmp_path)
+    labels = {(entry["cell"], entry["label"]) for entry in report["results"]}
+    assert labels == {(cell, family) for cell in ("lstm", "gru")
+                      for family in ("flax.linen", "flax.nnx", "equinox")}
+    for entry in report["results"]:
+        assert entry["error"] is None, (entry["label"], entry["error"])
+        assert "fwd" not in entry or not entry["fwd"].get("times_s")
+        assert entry["fwdbwd"]["median_s"] > 0
+        assert entry["fwdbwd"]["memory"]["kind"] == "xla_memory_analysis"
+    markdown = (directory / "t.md").read_text()
+    assert "| flax.nnx |" in markdown and "### LSTM B=4 T=8 I=3 H=8 float32" in markdown
+
+
+def test_quick_run_torch(bench, tmp_path):
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(_tiny(tmp_path, "--cells", "gru", "--impls", "torch",
+                                "--torch-threads", "1")) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report, directory = _report(tmp_path)
+    assert report["settings"]["torch_threads"] == 1
+    assert report["machine"]["torch"]["available"]
+    (entry,) = report["results"]
+    assert entry["impl"] == "torch" and entry["error"] is None, entry["error"]
+    assert entry["fwdbwd"]["median_s"] > 0
+    assert "first_call_minus_median_s" in entry["fwdbwd"]
+    memory = entry["fwdbwd"]["memory"]
+    assert memory["kind"] == "torch_saved_tensors"
+    assert memory["saved_for_backward_bytes"] > 0
+    assert "| torch |" in (directory / "t.md").read_text()
+
+
+def test_sweep_configs_and_plot(bench, tmp_path):
+    pytest.importorskip("matplotlib")
+    args = bench._parse(["--quick", "--sweep", "T,H", "--cells", "lstm"])
+    configs, base = bench._configs(args)
+    assert base == {"B": 4, "T": 8, "I": 3, "H": 8}
+    swept = {(cfg.steps, cfg.hidden): cfg.sweep_axes for cfg in configs}
+    # the base shape is both in the shape set and on both sweeps; no shape is run twice
+    assert swept[(8, 8)] == ("H", "T")
+    assert swept[(16, 8)] == ("T",) and swept[(8, 16)] == ("H",)
+    assert len(configs) == len(swept)
+
+    # A synthetic report (no timing): the plot and the sweep tables come from the entries.
+    results = []
+    for cfg in configs:
+        for label, seconds in (("rnnax[scan]", 1e-3), ("flax.linen", 2e-3)):
+            entry = {"cell": cfg.cell, "shape": cfg.shape, "dtype": cfg.dtype,
+                     "sweep_axes": list(cfg.sweep_axes), "label": label, "error": None}
+            for mode in ("fwd", "fwdbwd"):
+                entry[mode] = {"us_per_step": seconds * 1e6 / cfg.steps}
+            results.append(entry)
+    report = {"settings": {"sweep": ["T", "H"], "sweep_base": base},
+              "machine": {"name": "test"}, "results": results}
+    path = tmp_path / "sweep.png"
+    assert bench.plot_sweep(report, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tables = bench.sweep_tables(results, ["T", "H"])
+    assert len(tables) == 2 and "| rnnax[scan] |" in tables[0]
+
+
+def test_options(bench, monkeypatch):
+    assert bench._csv("rnnax[scan,reset_after],torch") == ["rnnax[scan,reset_after]", "torch"]
+    assert bench._parse(["--shapes", "2x3x4x5"]).shapes == [(2, 3, 4, 5)]
+    args = bench._parse([])
+    assert (args.repeats, args.gemm_size, args.dtype) == (20, 2048, ["float32"])
+    for bad in (["--cells", "rnn"], ["--dtype", "float16"], ["--sweep", "I"],
+                ["--shapes", "2x3x4"], ["--repeats", "0"]):
+        with pytest.raises(SystemExit):
+            bench._parse(bad)
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_foo=1 --xla_force_host_platform_device_count=3")
+    bench.set_host_devices(2)
+    assert os.environ["XLA_FLAGS"].split() == ["--xla_foo=1",
+                                               "--xla_force_host_platform_device_count=2"]
