@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from rnnax._cells import check_params
 from rnnax._checks import check_positive_int
 from rnnax._cores import gru, lstm
-from rnnax._init import gru_init, lstm_init
+from rnnax._init import Initializer, glorot_uniform, gru_init, lstm_init, orthogonal
 from rnnax._params import GRUParams, LSTMParams
 
 Layers = Sequence[Sequence[Any]]
@@ -48,11 +48,14 @@ def lstm_stack_init(
     bidirectional: bool = False,
     forget_bias: float = 1.0,
     dtype: Any = jnp.float32,
+    input_init: Initializer = glorot_uniform,
+    recurrent_init: Initializer = orthogonal,
 ) -> list[list[LSTMParams]]:
     """Initializes a stack of LSTM layers with ``lstm_init``, one key per layer and direction.
 
     Layer 0 reads ``input_size`` features; every later layer reads the previous layer's output,
-    ``hidden_size`` features (twice that when bidirectional).
+    ``hidden_size`` features (twice that when bidirectional). ``forget_bias``, ``dtype``,
+    ``input_init`` and ``recurrent_init`` are passed to every ``lstm_init``.
 
     Returns:
         ``layers[layer][direction]``, the layout ``lstm_stack`` takes.
@@ -65,7 +68,8 @@ def lstm_stack_init(
         (2, 2, (16, 32))
     """
     return _stack_init(lstm_init, key, input_size, hidden_size, num_layers, bidirectional,
-                       forget_bias=forget_bias, dtype=dtype)
+                       forget_bias=forget_bias, dtype=dtype, input_init=input_init,
+                       recurrent_init=recurrent_init)
 
 
 def gru_stack_init(
@@ -76,10 +80,12 @@ def gru_stack_init(
     num_layers: int = 1,
     bidirectional: bool = False,
     dtype: Any = jnp.float32,
+    input_init: Initializer = glorot_uniform,
+    recurrent_init: Initializer = orthogonal,
 ) -> list[list[GRUParams]]:
     """Initializes a stack of GRU layers with ``gru_init``; see ``lstm_stack_init``."""
     return _stack_init(gru_init, key, input_size, hidden_size, num_layers, bidirectional,
-                       dtype=dtype)
+                       dtype=dtype, input_init=input_init, recurrent_init=recurrent_init)
 
 
 def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:

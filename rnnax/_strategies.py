@@ -145,13 +145,26 @@ def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.A
     Returns:
         ``(h, c, ys)`` for an LSTM (``carries = (h0, c0)``), ``(h, ys)`` for a GRU.
     """
-    resolved = resolve_strategy(strategy)
-    if isinstance(params, LSTMParams):
-        fn = functools.partial(_lstm_flat, resolved, unroll, reverse)
-    else:
-        fn = functools.partial(_gru_flat, resolved, unroll, reverse, reset_after)
-    batched = (*carries, *(() if lengths is None else (lengths,)))
     devices = batch_devices(xs.shape[1], strategy)
-    if devices is not None:
+    return _run_flat_compiled(
+        params, xs, carries, lengths, reverse=reverse, reset_after=reset_after, unroll=unroll,
+        strategy=resolve_strategy(strategy), num_devices=0 if devices is None else len(devices))
+
+
+# Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body
+# is a new closure each call); inside an enclosing jit this inlines at no cost.
+@functools.partial(jax.jit, static_argnames=("reverse", "reset_after", "unroll", "strategy",
+                                             "num_devices"))
+def _run_flat_compiled(params: LSTMParams | GRUParams, xs: jax.Array,
+                       carries: tuple[jax.Array, ...], lengths: jax.Array | None, *,
+                       reverse: bool, reset_after: bool, unroll: int | bool, strategy: str,
+                       num_devices: int) -> tuple[jax.Array, ...]:
+    if isinstance(params, LSTMParams):
+        fn = functools.partial(_lstm_flat, strategy, unroll, reverse)
+    else:
+        fn = functools.partial(_gru_flat, strategy, unroll, reverse, reset_after)
+    batched = (*carries, *(() if lengths is None else (lengths,)))
+    if num_devices:
+        devices = jax.local_devices(backend="cpu")[:num_devices]
         fn = _shard_over_batch(fn, devices, len(batched), len(carries))
     return fn(params, xs, *batched)
