@@ -1,0 +1,60 @@
+"""Recurrent forecasters for rnnax: direct, autoregressive and Gaussian, and rolling backtests.
+
+Everything is a pure function over NamedTuple parameters, bundled optax-style:
+
+* :class:`ForecasterConfig`: frozen, validated configuration (cell, size, strategy, head).
+* :func:`forecaster` bundles :func:`init`, :func:`apply` and :func:`loss` with the config
+  bound, as a :class:`Forecaster`.
+* :func:`interval` and :func:`point_forecast` read a :class:`GaussianForecast`.
+* :func:`backtest` scores a fitted forecaster at many rolling origins (:func:`rolling_origins`)
+  in one compiled call, beside the naive and seasonal-naive baselines.
+
+Train with :func:`rnnax.training.fit`.
+
+Examples:
+    >>> import jax, jax.numpy as jnp
+    >>> from rnnax import forecasting
+    >>> model = forecasting.forecaster(
+    ...     forecasting.ForecasterConfig(horizon=12, cell="gru", hidden=4, likelihood="gaussian"))
+    >>> params = model.init(jax.random.key(0))
+    >>> forecast = model.apply(params, jnp.zeros((8, 24, 1)))
+    >>> lower, upper = forecasting.interval(forecast, level=0.9)
+    >>> forecast.mean.shape, bool((lower < upper).all())
+    ((8, 12, 1), True)
+"""
+
+from rnnax.forecasting._backtest import BacktestResult, backtest, rolling_origins
+from rnnax.forecasting._config import ForecasterConfig
+from rnnax.forecasting._model import (
+    DenseParams,
+    Forecast,
+    ForecastBatch,
+    Forecaster,
+    ForecasterParams,
+    GaussianForecast,
+    apply,
+    forecaster,
+    init,
+    interval,
+    loss,
+    point_forecast,
+)
+
+__all__ = [
+    "BacktestResult",
+    "DenseParams",
+    "Forecast",
+    "ForecastBatch",
+    "Forecaster",
+    "ForecasterConfig",
+    "ForecasterParams",
+    "GaussianForecast",
+    "apply",
+    "backtest",
+    "forecaster",
+    "init",
+    "interval",
+    "loss",
+    "point_forecast",
+    "rolling_origins",
+]

@@ -1,0 +1,276 @@
+"""Rolling-origin backtests: many forecast origins, forecast and scored in one compiled call."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from rnnax import evaluation
+from rnnax.forecasting import _model
+from rnnax.forecasting._config import ForecasterConfig
+
+MODEL = "model"
+NAIVE = "naive"
+SEASONAL_NAIVE = "seasonal_naive"
+METRICS = ("mae", "rmse", "smape", "mase")
+
+
+class BacktestResult(NamedTuple):
+    """Forecasts and scores of a rolling-origin backtest, per origin and aggregated.
+
+    All values are in evaluation units (after ``inverse_transform``). Methods are ``"model"``,
+    ``"naive"`` and ``"seasonal_naive"``; metrics are ``"mae"``, ``"rmse"``, ``"smape"`` and
+    ``"mase"``, plus ``"coverage"`` of the model's interval for a Gaussian forecaster.
+
+    Attributes:
+        origins: ``int64 [O]``: the time index of each origin's first forecast step.
+        actuals: ``[O, horizon, num_targets]``.
+        forecasts: method -> point forecasts ``[O, horizon, num_targets]``.
+        lower: lower bounds of the model's prediction intervals, or ``None`` (point model).
+        upper: upper bounds, or ``None``.
+        metrics: method -> metric -> per-origin scores ``[O]`` (averaged over the horizon
+            and the targets).
+        summary: method -> metric -> the mean over origins, a Python float.
+    """
+
+    origins: np.ndarray
+    actuals: jax.Array
+    forecasts: dict[str, jax.Array]
+    lower: jax.Array | None
+    upper: jax.Array | None
+    metrics: dict[str, dict[str, jax.Array]]
+    summary: dict[str, dict[str, float]]
+
+    def table(self, metrics: Sequence[str] = ("mae", "rmse", "mase"), *, label: str = MODEL) -> str:
+        """The summary as a plain-text table, one row per method.
+
+        Args:
+            metrics: the metric columns.
+            label: the name shown for the model's row.
+
+        Returns:
+            The table, without a trailing newline.
+        """
+        header = f"{'method':<16}" + "".join(f"{name:>10}" for name in metrics)
+        rows = [header]
+        for method, scores in self.summary.items():
+            shown = label if method == MODEL else method
+            rows.append(f"{shown:<16}" + "".join(f"{scores.get(name, float('nan')):>10.4f}" for name in metrics))
+        return "\n".join(rows)
+
+
+def rolling_origins(length: int, horizon: int, first: int, *, stride: int = 1) -> np.ndarray:
+    """Every forecast origin from ``first`` whose whole horizon fits in a series of ``length``.
+
+    Args:
+        length: number of time steps ``T`` of the series.
+        horizon: steps forecast from each origin.
+        first: the first origin (time index of its first forecast step).
+        stride: steps between consecutive origins.
+
+    Returns:
+        ``int64`` origins ``first, first + stride, ...`` up to ``length - horizon``.
+
+    Examples:
+        >>> rolling_origins(144, 12, 120, stride=4).tolist()
+        [120, 124, 128, 132]
+    """
+    for name, value, minimum in (("length", length, 1), ("horizon", horizon, 1), ("first", first, 0),
+                                 ("stride", stride, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if first > length - horizon:
+        raise ValueError(
+            f"first={first} leaves no room for a horizon of {horizon} in a series of length {length}"
+        )
+    return np.arange(first, length - horizon + 1, stride, dtype=np.int64)
+
+
+def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
+    array = np.asarray(series)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"series must be a real numeric array, got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[1] != config.input_size:
+        raise ValueError(
+            f"series must have shape [T] or [T, input_size={config.input_size}] (targets first), "
+            f"got {np.shape(series)}"
+        )
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"series has non-finite values (NaN or Inf) at time positions {bad[:10].tolist()}; "
+            "clean it first (see rnnax.data.handle_missing)"
+        )
+    return array
+
+
+def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon: int) -> np.ndarray:
+    array = np.asarray(origins)
+    if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
+        raise ValueError(f"origins must be a non-empty 1-D integer array, got {array.dtype} array of shape {array.shape}")
+    low, high = int(array.min()), int(array.max())
+    if low < first_allowed or high > length - horizon:
+        raise ValueError(
+            f"origins must lie in [{first_allowed}, {length - horizon}] (a full lookback/period before, "
+            f"a full horizon={horizon} after, in a series of length {length}), got values in [{low}, {high}]"
+        )
+    return array.astype(np.int64)
+
+
+def backtest(
+    model: _model.Forecaster | ForecasterConfig,
+    params: _model.ForecasterParams,
+    series: Float[ArrayLike, "T *features"],
+    origins: ArrayLike,
+    *,
+    lookback: int,
+    period: int = 1,
+    inverse_transform: Callable[[jax.Array], jax.Array] | None = None,
+    scale_end: int | None = None,
+    interval_level: float = 0.95,
+) -> BacktestResult:
+    """Rolling-origin evaluation of a fitted forecaster beside the naive baselines.
+
+    For every origin ``t``, the model sees ``series[t - lookback : t]`` and forecasts
+    ``series[t : t + horizon, :num_targets]``; the naive and seasonal-naive baselines see the
+    history before ``t``. All origins are gathered, forecast and scored in ONE ``jax.jit``
+    call (a ``vmap`` over origins, no Python loop), compiled once per config and shape.
+
+    Covariate columns of ``series`` (after the targets) are, for an autoregressive
+    forecaster, read over the horizon as known future covariates.
+
+    Args:
+        model: a ``Forecaster`` (or its ``ForecasterConfig``).
+        params: the fitted ``ForecasterParams``.
+        series: the whole series in model units, ``[T]`` or ``[T, input_size]``.
+        origins: integer time indices of the first forecast step of each origin, each in
+            ``[max(lookback, period), T - horizon]`` (see ``rolling_origins``).
+        lookback: the window length the model reads.
+        period: the seasonal period for the seasonal-naive baseline and the MASE scale.
+        inverse_transform: an elementwise, increasing, jit-able map from model units to
+            evaluation units (e.g. ``lambda v: jnp.exp(data.inverse_transform(scaler, v))``),
+            applied to forecasts, intervals, actuals and baseline histories before scoring.
+            It must be hashable (a function, not a fresh lambda per call, to reuse the compile).
+        scale_end: the MASE scale is the in-sample seasonal-naive MAE of
+            ``series[:scale_end]``; defaults to the first origin, so no evaluated step
+            leaks into it.
+        interval_level: nominal level of the model's intervals (Gaussian forecasters).
+
+    Returns:
+        A ``BacktestResult``.
+
+    Raises:
+        ValueError: on non-finite values, bad shapes or origins out of range.
+
+    Examples:
+        >>> import jax, numpy as np
+        >>> from rnnax import forecasting
+        >>> model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=3, hidden=4))
+        >>> params = model.init(jax.random.key(0))
+        >>> series = np.sin(np.arange(60.0) / 3)
+        >>> result = backtest(model, params, series, rolling_origins(60, 3, 40), lookback=12)
+        >>> result.metrics["model"]["mase"].shape, sorted(result.summary)
+        ((18,), ['model', 'naive', 'seasonal_naive'])
+    """
+    config = model.config if isinstance(model, _model.Forecaster) else model
+    if not isinstance(config, ForecasterConfig):
+        raise TypeError(f"model must be a Forecaster or a ForecasterConfig, got {type(model).__name__}")
+    for name, value in (("lookback", lookback), ("period", period)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    values = _check_series(series, config)
+    length = values.shape[0]
+    checked_origins = _check_origins(origins, length, max(lookback, period), config.horizon)
+    scale_end = int(checked_origins.min()) if scale_end is None else scale_end
+    if isinstance(scale_end, bool) or not isinstance(scale_end, (int, np.integer)) or not period < scale_end <= length:
+        raise ValueError(f"scale_end must be an integer in ({period}, {length}], got {scale_end!r}")
+    if config.likelihood == "gaussian" and not 0.0 < interval_level < 1.0:
+        raise ValueError(f"interval_level must lie strictly between 0 and 1, got {interval_level!r}")
+
+    outputs = _backtest_core(
+        params, jnp.asarray(values), jnp.asarray(checked_origins, dtype=jnp.int32),
+        config=config, lookback=int(lookback), period=int(period), scale_end=int(scale_end),
+        inverse_transform=inverse_transform, interval_level=float(interval_level),
+    )
+    actuals, forecasts, lower, upper, metrics = outputs
+    host_metrics = jax.device_get(metrics)
+    summary = {
+        method: {name: float(np.mean(scores)) for name, scores in per_metric.items()}
+        for method, per_metric in host_metrics.items()
+    }
+    return BacktestResult(
+        origins=checked_origins, actuals=actuals, forecasts=forecasts, lower=lower, upper=upper,
+        metrics=metrics, summary=summary,
+    )
+
+
+def _per_origin(metric: Callable[..., jax.Array], *arrays: jax.Array, **options: Any) -> jax.Array:
+    """Scores ``[O, time, K]`` arrays over time, then averages over the targets: ``[O]``."""
+    score = metric(*(jnp.swapaxes(array, -1, -2) for array in arrays), **options)
+    return jnp.mean(score, axis=-1)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("config", "lookback", "period", "scale_end", "inverse_transform", "interval_level"),
+)
+def _backtest_core(
+    params: _model.ForecasterParams,
+    series: jax.Array,
+    origins: jax.Array,
+    *,
+    config: ForecasterConfig,
+    lookback: int,
+    period: int,
+    scale_end: int,
+    inverse_transform: Callable[[jax.Array], jax.Array] | None,
+    interval_level: float,
+) -> tuple[Any, ...]:
+    horizon, num_targets = config.horizon, config.num_targets
+    to_units = (lambda v: v) if inverse_transform is None else inverse_transform
+
+    def cut(origin: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        window = jax.lax.dynamic_slice_in_dim(series, origin - lookback, lookback)
+        future = jax.lax.dynamic_slice_in_dim(series, origin, horizon)
+        recent = jax.lax.dynamic_slice_in_dim(series, origin - period, period)
+        return window, future, recent
+
+    windows, futures, recents = jax.vmap(cut)(origins)  # [O, L, D], [O, H, D], [O, m, D]
+    future_covariates = None
+    if config.strategy == "autoregressive" and config.num_covariates > 0:
+        future_covariates = futures[..., num_targets:]
+    forecast = _model.apply(params, windows, config=config, future_covariates=future_covariates)
+
+    actuals = to_units(futures[..., :num_targets])
+    history = jnp.swapaxes(to_units(recents[..., :num_targets]), -1, -2)  # [O, K, m]
+    forecasts = {
+        MODEL: to_units(_model.point_forecast(forecast)),
+        NAIVE: jnp.swapaxes(evaluation.naive_forecast(history, horizon), -1, -2),
+        SEASONAL_NAIVE: jnp.swapaxes(evaluation.seasonal_naive_forecast(history, horizon, period), -1, -2),
+    }
+    train = to_units(series[:scale_end, :num_targets])  # the MASE scale's in-sample series
+    train = jnp.broadcast_to(train[None], (origins.shape[0], *train.shape))  # [O, scale_end, K]
+
+    metrics: dict[str, dict[str, jax.Array]] = {}
+    for method, predicted in forecasts.items():
+        metrics[method] = {
+            "mae": _per_origin(evaluation.mae, actuals, predicted),
+            "rmse": _per_origin(evaluation.rmse, actuals, predicted),
+            "smape": _per_origin(evaluation.smape, actuals, predicted),
+            "mase": _per_origin(evaluation.mase, actuals, predicted, train, period=period),
+        }
+    lower = upper = None
+    if isinstance(forecast, _model.GaussianForecast):
+        low, high = _model.interval(forecast, interval_level)
+        lower, upper = to_units(low), to_units(high)
+        metrics[MODEL]["coverage"] = _per_origin(evaluation.coverage, actuals, lower, upper)
+    return actuals, forecasts, lower, upper, metrics

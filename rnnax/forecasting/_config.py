@@ -1,0 +1,110 @@
+"""The frozen, validated configuration of a forecaster."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Literal, get_args
+
+Cell = Literal["lstm", "gru"]
+Strategy = Literal["direct", "autoregressive"]
+Likelihood = Literal["point", "gaussian"]
+Centering = Literal["none", "last", "mean"]
+
+
+def _check_positive_int(field: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"ForecasterConfig.{field} must be a positive integer, got {value!r}")
+
+
+def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"ForecasterConfig.{field} must be one of {list(choices)}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecasterConfig:
+    """What a forecaster looks like: encoder, head, decoding strategy and likelihood.
+
+    The config is frozen and hashable, so it can be a static argument of ``jax.jit``. Every
+    field is checked on construction; a bad value raises ``ValueError`` naming the field.
+
+    Input layout: a window of inputs is ``[..., lookback, input_size]``; its first
+    ``num_targets`` features are the target series (what is forecast) and the remaining
+    ``input_size - num_targets`` features are covariates. Forecasts are
+    ``[..., horizon, num_targets]``.
+
+    Attributes:
+        horizon: Number of future steps forecast from each window (>= 1).
+        input_size: Features per input step, targets first, then covariates (>= 1).
+        num_targets: Number of target features, ``1 <= num_targets <= input_size``.
+        cell: ``"lstm"`` or ``"gru"``: the recurrent encoder (``rnnax.lstm_stack`` or
+            ``rnnax.gru_stack``).
+        hidden: Hidden size of every recurrent layer (>= 1).
+        num_layers: Number of stacked recurrent layers (>= 1).
+        dropout_rate: Inverted-dropout probability in ``[0, 1)`` between recurrent layers and
+            on the representation fed to the head; active only when ``apply`` gets a key.
+        reset_after: GRU form (see ``rnnax.gru_cell``); only valid with ``cell="gru"``.
+        strategy: ``"direct"``: the head maps the last hidden state to all ``horizon`` steps
+            at once. ``"autoregressive"``: a one-step model fed its own predictions (and the
+            known future covariates) for ``horizon`` steps, carrying the recurrent state.
+        likelihood: ``"point"`` (squared-error loss, forecasts are arrays) or ``"gaussian"``
+            (a mean and a softplus scale per step, Gaussian negative log-likelihood loss,
+            forecasts are ``GaussianForecast`` with prediction intervals).
+        centering: Window-level normalization of the targets. ``"none"``; ``"last"``
+            subtracts each window's last observed target value from its target inputs and
+            adds it back to the forecast, so the network learns changes, not levels (helps
+            trended series that leave the training range); ``"mean"`` does the same with the
+            window's mean. Covariates are never centered.
+
+    Examples:
+        >>> config = ForecasterConfig(horizon=12, cell="gru", hidden=16)
+        >>> config.num_covariates, config.outputs_per_step
+        (0, 1)
+        >>> ForecasterConfig(horizon=12, hidden=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: ForecasterConfig.hidden must be a positive integer, got 0
+    """
+
+    horizon: int
+    input_size: int = 1
+    num_targets: int = 1
+    cell: Cell = "lstm"
+    hidden: int = 32
+    num_layers: int = 1
+    dropout_rate: float = 0.0
+    reset_after: bool = False
+    strategy: Strategy = "direct"
+    likelihood: Likelihood = "point"
+    centering: Centering = "none"
+
+    def __post_init__(self) -> None:
+        for field in ("horizon", "input_size", "num_targets", "hidden", "num_layers"):
+            _check_positive_int(field, getattr(self, field))
+        if self.num_targets > self.input_size:
+            raise ValueError(
+                f"ForecasterConfig.num_targets must be at most input_size={self.input_size} "
+                f"(targets are the first input features), got {self.num_targets}"
+            )
+        _check_choice("cell", self.cell, get_args(Cell))
+        _check_choice("strategy", self.strategy, get_args(Strategy))
+        _check_choice("likelihood", self.likelihood, get_args(Likelihood))
+        _check_choice("centering", self.centering, get_args(Centering))
+        rate = self.dropout_rate
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
+            raise ValueError(f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}")
+        if not isinstance(self.reset_after, bool):
+            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")
+        if self.reset_after and self.cell != "gru":
+            raise ValueError("ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'")
+
+    @property
+    def num_covariates(self) -> int:
+        """Input features after the targets: ``input_size - num_targets``."""
+        return self.input_size - self.num_targets
+
+    @property
+    def outputs_per_step(self) -> int:
+        """Head outputs per forecast step: ``num_targets``, twice that for a Gaussian head."""
+        return self.num_targets * (2 if self.likelihood == "gaussian" else 1)

@@ -1,0 +1,428 @@
+"""Recurrent forecasters as pure functions: ``init``, ``apply``, ``loss`` and their bundle.
+
+A forecaster is an LSTM or GRU encoder (``rnnax.lstm_stack`` / ``rnnax.gru_stack``) read by a
+dense head. Parameters are a ``ForecasterParams`` NamedTuple, so they go straight into optax,
+``jax.jit``, ``jax.grad`` and checkpoints.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from rnnax import evaluation
+from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax.forecasting._config import ForecasterConfig
+
+# Smallest forecast scale of a Gaussian head: keeps the NLL finite when a residual is ~0.
+_MIN_SCALE = 1e-4
+# softplus(_SCALE_BIAS) == 1: a fresh Gaussian head predicts unit scale (suits scaled data).
+_SCALE_BIAS = math.log(math.expm1(1.0))
+
+
+class DenseParams(NamedTuple):
+    """A dense layer ``x @ w + b``.
+
+    Attributes:
+        w: weights ``[in, out]``.
+        b: bias ``[out]``.
+    """
+
+    w: Float[Array, "fan_in fan_out"]
+    b: Float[Array, " fan_out"]
+
+
+class ForecasterParams(NamedTuple):
+    """Parameters of a forecaster.
+
+    Attributes:
+        encoder: ``layers[layer][0]`` of ``LSTMParams`` or ``GRUParams`` (the stack layout of
+            ``rnnax.lstm_stack``).
+        head: ``DenseParams`` from ``hidden`` to ``outputs_per_step`` (autoregressive) or
+            ``horizon * outputs_per_step`` (direct) outputs.
+    """
+
+    encoder: list[list[Any]]
+    head: DenseParams
+
+
+class GaussianForecast(NamedTuple):
+    """A forecast with independent Gaussian uncertainty per step and target.
+
+    Attributes:
+        mean: forecast means ``[..., horizon, num_targets]``.
+        scale: forecast standard deviations, same shape, strictly positive.
+    """
+
+    mean: Float[Array, "*batch horizon targets"]
+    scale: Float[Array, "*batch horizon targets"]
+
+
+Forecast = jax.Array | GaussianForecast
+"""What ``apply`` returns: an array for ``likelihood="point"``, else a ``GaussianForecast``."""
+
+
+class ForecastBatch(NamedTuple):
+    """Training examples for ``loss`` (and ``rnnax.training.fit``).
+
+    Attributes:
+        inputs: ``[..., lookback, input_size]``.
+        targets: ``[..., horizon, num_targets]``.
+        future_covariates: ``[..., horizon, num_covariates]`` known in advance, or ``None``;
+            used by autoregressive forecasters with covariates.
+    """
+
+    inputs: Float[Array, "*batch lookback features"]
+    targets: Float[Array, "*batch horizon targets"]
+    future_covariates: Float[Array, "*batch horizon covariates"] | None = None
+
+
+class Forecaster(NamedTuple):
+    """A forecaster's pure functions with its config bound, in the optax style.
+
+    Attributes:
+        config: the ``ForecasterConfig``.
+        init: ``init(key) -> ForecasterParams``.
+        apply: ``apply(params, inputs, *, key=None, future_covariates=None) -> Forecast``.
+        loss: ``loss(params, batch, key=None) -> scalar``; ``batch`` is a ``ForecastBatch``,
+            an ``(inputs, targets[, future_covariates])`` tuple or ``rnnax.data.Windows``.
+    """
+
+    config: ForecasterConfig
+    init: Callable[[jax.Array], ForecasterParams]
+    apply: Callable[..., Forecast]
+    loss: Callable[..., jax.Array]
+
+
+def forecaster(config: ForecasterConfig) -> Forecaster:
+    """Bundles ``init``, ``apply`` and ``loss`` with ``config`` bound.
+
+    Args:
+        config: the forecaster's configuration.
+
+    Returns:
+        A ``Forecaster``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> model = forecaster(ForecasterConfig(horizon=3, hidden=4))
+        >>> params = model.init(jax.random.key(0))
+        >>> model.apply(params, jnp.ones((5, 24, 1))).shape
+        (5, 3, 1)
+    """
+    if not isinstance(config, ForecasterConfig):
+        raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
+    return Forecaster(
+        config=config,
+        init=functools.partial(init, config=config),
+        apply=functools.partial(apply, config=config),
+        loss=functools.partial(loss, config=config),
+    )
+
+
+def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
+    """Initializes a forecaster's parameters (float32).
+
+    The encoder uses ``rnnax.lstm_stack_init`` / ``rnnax.gru_stack_init``; the head has
+    LeCun-normal weights and zero bias, except that a Gaussian head's scale bias starts at
+    ``softplus^-1(1)``, so a fresh model predicts unit scale.
+
+    Args:
+        key: a PRNG key.
+        config: the forecaster's configuration.
+
+    Returns:
+        ``ForecasterParams``.
+
+    Examples:
+        >>> import jax
+        >>> params = init(jax.random.key(0), ForecasterConfig(horizon=3, hidden=4, num_layers=2))
+        >>> len(params.encoder), params.head.w.shape
+        (2, (4, 3))
+    """
+    encoder_key, head_key = jax.random.split(key)
+    stack_init = lstm_stack_init if config.cell == "lstm" else gru_stack_init
+    encoder = stack_init(encoder_key, config.input_size, config.hidden, num_layers=config.num_layers)
+    steps = config.horizon if config.strategy == "direct" else 1
+    outputs = steps * config.outputs_per_step
+    w = jax.random.normal(head_key, (config.hidden, outputs), jnp.float32) / math.sqrt(config.hidden)
+    b = np.zeros((steps, config.outputs_per_step), np.float32)
+    if config.likelihood == "gaussian":
+        b[:, config.num_targets :] = _SCALE_BIAS
+    return ForecasterParams(encoder=encoder, head=DenseParams(w=w, b=jnp.asarray(b.reshape(outputs))))
+
+
+def _dropout(x: jax.Array, key: jax.Array | None, rate: float) -> jax.Array:
+    if key is None or rate == 0.0:
+        return x
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros_like(x))
+
+
+def _dense(dense: DenseParams, x: jax.Array) -> jax.Array:
+    # Explicit bias reshape: rnnax runs with implicit rank promotion disabled.
+    return x @ dense.w + dense.b.reshape((1,) * (x.ndim - 1) + dense.b.shape)
+
+
+def _check_inputs(
+    config: ForecasterConfig, inputs: Any, future_covariates: Any
+) -> tuple[tuple[int, ...], int]:
+    """Checks shapes at trace time; returns ``(batch_shape, lookback)``."""
+    if not hasattr(inputs, "shape") or not hasattr(inputs, "dtype"):
+        raise TypeError(f"inputs must be an array [..., lookback, {config.input_size}], got {type(inputs).__name__}")
+    if inputs.ndim < 2 or inputs.shape[-1] != config.input_size:
+        raise ValueError(
+            f"inputs must have shape [..., lookback, input_size={config.input_size}], got {tuple(inputs.shape)}"
+        )
+    batch_shape, lookback = tuple(inputs.shape[:-2]), int(inputs.shape[-2])
+    needs_covariates = config.strategy == "autoregressive" and config.num_covariates > 0
+    if future_covariates is None:
+        if needs_covariates:
+            raise ValueError(
+                f"future_covariates [..., horizon={config.horizon}, {config.num_covariates}] are required: "
+                "an autoregressive forecaster with covariates needs their future values to decode"
+            )
+    else:
+        if not needs_covariates:
+            raise ValueError(
+                "future_covariates are used only by strategy='autoregressive' with covariates "
+                f"(input_size > num_targets); this config has strategy={config.strategy!r} and "
+                f"{config.num_covariates} covariates"
+            )
+        expected = (*batch_shape, config.horizon, config.num_covariates)
+        if tuple(future_covariates.shape) != expected:
+            raise ValueError(
+                f"future_covariates must have shape {expected} (the batch shape of inputs, horizon, "
+                f"num_covariates), got {tuple(future_covariates.shape)}"
+            )
+    return batch_shape, lookback
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def apply(
+    params: ForecasterParams,
+    inputs: Float[Array, "*batch lookback features"],
+    *,
+    config: ForecasterConfig,
+    key: jax.Array | None = None,
+    future_covariates: Float[Array, "*batch horizon covariates"] | None = None,
+) -> Forecast:
+    """Forecasts ``horizon`` steps after each input window.
+
+    Compiled with ``jax.jit`` (``config`` is static), so repeated calls reuse one program.
+
+    Direct strategy: encode the window, read the last hidden state, and map it with the head
+    to all ``horizon`` steps. Autoregressive strategy: the head maps each hidden state to the
+    next step; the prediction (its mean, for a Gaussian head) and that step's known covariates
+    are fed back as the next input, carrying the recurrent state in a ``jax.lax.scan``.
+
+    Args:
+        params: ``ForecasterParams`` from ``init``.
+        inputs: ``[..., lookback, input_size]`` float32 windows, targets first.
+        config: the forecaster's configuration.
+        key: PRNG key for dropout (training mode); ``None`` is inference (no dropout).
+        future_covariates: ``[..., horizon, num_covariates]``, required exactly when
+            ``strategy="autoregressive"`` and there are covariates. The covariates of step
+            ``k`` are fed together with the prediction of step ``k`` (so the last row is unused).
+
+    Returns:
+        ``[..., horizon, num_targets]`` for point forecasters, else a ``GaussianForecast``.
+
+    Raises:
+        ValueError: on wrong shapes or missing/unexpected ``future_covariates``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> config = ForecasterConfig(horizon=3, hidden=4, strategy="autoregressive",
+        ...                           likelihood="gaussian")
+        >>> params = init(jax.random.key(0), config)
+        >>> forecast = apply(params, jnp.zeros((2, 10, 1)), config=config)
+        >>> forecast.mean.shape, bool((forecast.scale > 0).all())
+        ((2, 3, 1), True)
+    """
+    batch_shape, _ = _check_inputs(config, inputs, future_covariates)
+    num_targets = config.num_targets
+    targets = inputs[..., :num_targets]
+    if config.centering == "last":
+        center = targets[..., -1:, :]
+    elif config.centering == "mean":
+        center = jnp.mean(targets, axis=-2, keepdims=True)
+    else:
+        center = None
+    if center is not None:
+        inputs = jnp.concatenate([targets - center, inputs[..., num_targets:]], axis=-1)
+
+    encoder_key = head_key = decode_key = None
+    if key is not None and config.dropout_rate > 0.0:
+        encoder_key, head_key, decode_key = jax.random.split(key, 3)
+
+    stack_options: dict[str, Any] = {"dropout_rate": config.dropout_rate}
+    if config.cell == "lstm":
+        stack = lstm_stack
+    else:
+        stack = functools.partial(gru_stack, reset_after=config.reset_after)
+
+    def head(hidden: jax.Array, dropout_key: jax.Array | None) -> jax.Array:
+        hidden = _dropout(hidden, dropout_key, config.dropout_rate)
+        return _dense(params.head, hidden)
+
+    carry, ys = stack(params.encoder, inputs, dropout_key=encoder_key, **stack_options)
+    first = head(ys[..., -1, :], head_key)
+    if config.strategy == "direct":
+        raw = first.reshape(*batch_shape, config.horizon, config.outputs_per_step)
+    else:
+        raw = _decode(stack, stack_options, head, params, carry, first, config, future_covariates, decode_key)
+
+    mean = raw[..., :num_targets]
+    if center is not None:
+        mean = mean + center
+    if config.likelihood == "point":
+        return mean
+    scale = jax.nn.softplus(raw[..., num_targets:]) + jnp.asarray(_MIN_SCALE, raw.dtype)
+    return GaussianForecast(mean=mean, scale=scale)
+
+
+def _decode(
+    stack: Callable[..., Any],
+    stack_options: dict[str, Any],
+    head: Callable[[jax.Array, jax.Array | None], jax.Array],
+    params: ForecasterParams,
+    carry: Any,
+    first: jax.Array,
+    config: ForecasterConfig,
+    future_covariates: jax.Array | None,
+    decode_key: jax.Array | None,
+) -> jax.Array:
+    """Autoregressive decoding: ``first`` is step 0's head output; returns ``[..., horizon, out]``."""
+    num_later = config.horizon - 1
+    if num_later == 0:
+        return first[..., None, :]
+    # The covariates of step k enter together with the prediction of step k, for step k + 1.
+    covariates = None if future_covariates is None else jnp.moveaxis(future_covariates[..., :num_later, :], -2, 0)
+    step_keys = None if decode_key is None else jax.random.split(decode_key, num_later)
+
+    def step(state: tuple[Any, jax.Array], per_step: tuple[Any, Any]) -> tuple[tuple[Any, jax.Array], jax.Array]:
+        carry, previous = state
+        covariate, step_key = per_step
+        fed_back = previous[..., : config.num_targets]  # the mean of a Gaussian head
+        x = fed_back if covariate is None else jnp.concatenate([fed_back, covariate], axis=-1)
+        stack_key = head_key = None
+        if step_key is not None:
+            stack_key, head_key = jax.random.split(step_key)
+        carry, ys = stack(params.encoder, x[..., None, :], carry, dropout_key=stack_key, **stack_options)
+        output = head(ys[..., 0, :], head_key)
+        return (carry, output), output
+
+    _, later = jax.lax.scan(step, (carry, first), (covariates, step_keys), length=num_later)
+    return jnp.concatenate([first[..., None, :], jnp.moveaxis(later, 0, -2)], axis=-2)
+
+
+def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+    # Attribute access first: rnnax.data.Windows is a NamedTuple whose third field is the
+    # *past* covariates, so positional unpacking would misread it.
+    if hasattr(batch, "inputs") and hasattr(batch, "targets"):
+        return batch.inputs, batch.targets, getattr(batch, "future_covariates", None)
+    if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
+        return batch[0], batch[1], batch[2] if len(batch) == 3 else None
+    raise TypeError(
+        "batch must be a ForecastBatch, rnnax.data.Windows or an (inputs, targets[, future_covariates]) "
+        f"tuple, got {type(batch).__name__}"
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def loss(
+    params: ForecasterParams,
+    batch: ForecastBatch | tuple[Any, ...],
+    key: jax.Array | None = None,
+    *,
+    config: ForecasterConfig,
+) -> Float[Array, ""]:
+    """The training loss of a batch: mean squared error, or Gaussian NLL for a Gaussian head.
+
+    Autoregressive forecasters are trained free-running (on their own fed-back predictions
+    over the whole horizon), the same decoding they use at forecast time.
+
+    Args:
+        params: ``ForecasterParams``.
+        batch: ``ForecastBatch``, ``rnnax.data.Windows`` or ``(inputs, targets[, future_covariates])``.
+        key: PRNG key for dropout; ``None`` for evaluation.
+        config: the forecaster's configuration.
+
+    Returns:
+        The scalar loss, averaged over examples, steps and targets.
+
+    Raises:
+        ValueError: if the targets' shape is not the forecast's.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> config = ForecasterConfig(horizon=3, hidden=4)
+        >>> params = init(jax.random.key(0), config)
+        >>> loss(params, (jnp.zeros((3, 5, 1)), jnp.zeros((3, 3, 1))), config=config).shape
+        ()
+    """
+    inputs, targets, future_covariates = _unpack_batch(batch)
+    forecast = apply(params, inputs, config=config, key=key, future_covariates=future_covariates)
+    mean = point_forecast(forecast)
+    if tuple(targets.shape) != tuple(mean.shape):
+        raise ValueError(
+            f"targets must have the forecast's shape {tuple(mean.shape)} ([..., horizon, num_targets]), "
+            f"got {tuple(targets.shape)}"
+        )
+    if isinstance(forecast, GaussianForecast):
+        return evaluation.gaussian_nll(targets, forecast.mean, forecast.scale, axis=None)
+    return jnp.mean(jnp.square(mean - targets))
+
+
+def point_forecast(forecast: Forecast) -> jax.Array:
+    """The point forecast: the array itself, or the mean of a ``GaussianForecast``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> point_forecast(GaussianForecast(jnp.zeros(2), jnp.ones(2)))
+        Array([0., 0.], dtype=float32)
+    """
+    return forecast.mean if isinstance(forecast, GaussianForecast) else forecast
+
+
+def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array, jax.Array]:
+    """Central prediction interval of a Gaussian forecast: ``mean -/+ z * scale``.
+
+    Args:
+        forecast: a ``GaussianForecast``.
+        level: nominal coverage in ``(0, 1)``; ``z`` is the standard normal
+            ``(1 + level) / 2`` quantile (1.96 for 0.95).
+
+    Returns:
+        ``(lower, upper)``, each of the shape of ``forecast.mean``.
+
+    Raises:
+        TypeError: if ``forecast`` is not a ``GaussianForecast`` (a point forecaster has no
+            intervals: use ``likelihood="gaussian"``).
+        ValueError: if ``level`` is not strictly between 0 and 1.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> lower, upper = interval(GaussianForecast(jnp.array([10.0]), jnp.array([2.0])), 0.95)
+        >>> lower, upper
+        (Array([6.080072], dtype=float32), Array([13.919928], dtype=float32))
+    """
+    if not isinstance(forecast, GaussianForecast):
+        raise TypeError(
+            f"interval needs a GaussianForecast (a forecaster with likelihood='gaussian'), got "
+            f"{type(forecast).__name__}"
+        )
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
+    z = statistics.NormalDist().inv_cdf(0.5 + 0.5 * float(level))
+    half_width = jnp.asarray(z, forecast.scale.dtype) * forecast.scale
+    return forecast.mean - half_width, forecast.mean + half_width

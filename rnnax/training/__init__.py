@@ -1,0 +1,46 @@
+"""Training for rnnax: a seeded optax loop with early stopping, a divergence guard and checkpoints.
+
+* :func:`fit` trains any ``loss_fn(params, batch, key)`` (or a
+  :class:`rnnax.forecasting.Forecaster`) and returns a :class:`FitResult`.
+* :class:`TrainState` is the whole state of a run; :func:`save_checkpoint` and
+  :func:`load_checkpoint` write it atomically and read it back bit for bit.
+* A NaN/Inf loss, gradient or update stops training with a :class:`TrainingDiverged` record and
+  a :class:`DivergenceWarning` (or :class:`TrainingDivergedError`), keeping the last good state.
+
+Examples:
+    >>> import jax, numpy as np
+    >>> from rnnax import forecasting, training
+    >>> t = np.arange(200, dtype=np.float32)
+    >>> windows = np.lib.stride_tricks.sliding_window_view(np.sin(t / 4), 14)
+    >>> inputs, targets = windows[:, :12, None], windows[:, 12:, None]
+    >>> model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4))
+    >>> result = training.fit(model, model.init(jax.random.key(0)), (inputs, targets),
+    ...                       epochs=5, batch_size=32, learning_rate=1e-2, progress=False)
+    >>> result.history.train_loss[-1] < result.history.train_loss[0]
+    True
+"""
+
+from rnnax.training._checkpoint import has_checkpoint, load_checkpoint, load_metadata, save_checkpoint
+from rnnax.training._loop import (
+    DivergenceWarning,
+    FitResult,
+    LossFn,
+    TrainingDivergedError,
+    fit,
+)
+from rnnax.training._state import History, TrainingDiverged, TrainState
+
+__all__ = [
+    "DivergenceWarning",
+    "FitResult",
+    "History",
+    "LossFn",
+    "TrainState",
+    "TrainingDiverged",
+    "TrainingDivergedError",
+    "fit",
+    "has_checkpoint",
+    "load_checkpoint",
+    "load_metadata",
+    "save_checkpoint",
+]

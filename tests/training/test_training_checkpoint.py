@@ -1,0 +1,166 @@
+"""Checkpoints: round trip, exact resumption, atomic writes, corruption and mismatch errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnax import data, forecasting, training
+from rnnax.training import TrainingDiverged, TrainState, _checkpoint, _loop
+
+
+def _trees_equal(a, b) -> bool:
+    leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+    return len(leaves_a) == len(leaves_b) and all(
+        x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(leaves_a, leaves_b, strict=True)
+    )
+
+
+def _states_equal(a: TrainState, b: TrainState) -> bool:
+    return (
+        _trees_equal(a.params, b.params)
+        and _trees_equal(a.opt_state, b.opt_state)
+        and _trees_equal(a.best_params, b.best_params)
+        and np.array_equal(jax.random.key_data(a.rng), jax.random.key_data(b.rng))
+        and (a.epoch, a.step, a.best_loss, a.best_epoch, a.epochs_without_improvement, a.stop_reason, a.diverged)
+        == (b.epoch, b.step, b.best_loss, b.best_epoch, b.epochs_without_improvement, b.stop_reason, b.diverged)
+        and a.history.train_loss == b.history.train_loss
+        and a.history.val_loss == b.history.val_loss
+        and a.history.steps == b.history.steps
+    )
+
+
+def linear_loss(params, batch, key):
+    x, y = batch
+    prediction = x @ params["w"] + params["b"]
+    if key is not None:
+        prediction = prediction + 0.01 * jax.random.normal(key, prediction.shape)
+    return jnp.mean(jnp.square(prediction - y))
+
+
+def _linear_problem():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(24, 2)).astype(np.float32)
+    y = (x @ np.array([[2.0], [-1.0]], np.float32) + 0.5).astype(np.float32)
+    return {"w": jnp.zeros((2, 1)), "b": jnp.zeros((1, 1))}, (x, y), (x[:8], y[:8])
+
+
+@pytest.fixture(scope="module")
+def sine_split():
+    # The problem and settings of the sine test in test_training_loop.py: one compiled epoch for both.
+    series = np.sin(2 * np.pi * np.arange(96.0) / 12)
+    return data.chronological_split(series, lookback=8, horizon=2, validation=12, test=0)
+
+
+def test_checkpoint_round_trip_is_bit_exact(tmp_path):
+    params, train, val = _linear_problem()
+    result = training.fit(linear_loss, params, train, val, epochs=3, batch_size=8, learning_rate=0.1,
+                          progress=False)
+    state = result.state._replace(
+        diverged=TrainingDiverged(epoch=2, step=9, loss=float("nan"), message="example"), stop_reason="diverged")
+    path = training.save_checkpoint(tmp_path, state, metadata={"seed": 0, "note": "x"})
+    assert path == tmp_path / "checkpoint.msgpack"
+    restored = training.load_checkpoint(tmp_path, result.state)
+    assert _states_equal(restored._replace(diverged=None), state._replace(diverged=None))
+    assert restored.diverged.step == 9 and np.isnan(restored.diverged.loss)
+    assert restored.history.epoch_seconds == state.history.epoch_seconds
+    assert training.load_metadata(tmp_path) == {"seed": 0, "note": "x"}
+    assert isinstance(restored.params["w"], jax.Array)
+
+
+def test_resumed_run_equals_an_uninterrupted_run(tmp_path, sine_split):
+    # A forecaster with dropout: shuffling and dropout keys must both resume exactly.
+    model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4, dropout_rate=0.1))
+    params = model.init(jax.random.key(0))
+    options = dict(batch_size=8, learning_rate=1e-2, grad_clip_norm=1.0, patience=50, seed=3, progress=False)
+    uninterrupted = training.fit(model, params, sine_split.train, sine_split.validation, epochs=4, **options)
+
+    first = training.fit(model, params, sine_split.train, sine_split.validation, epochs=2,
+                         checkpoint_dir=tmp_path, **options)
+    assert first.epochs_completed == 2 and training.has_checkpoint(tmp_path)
+    resumed = training.fit(model, params, sine_split.train, sine_split.validation, epochs=4,
+                           checkpoint_dir=tmp_path, **options)
+    assert resumed.epochs_completed == 4
+    assert _states_equal(resumed.state, uninterrupted.state)
+    assert _trees_equal(resumed.params, uninterrupted.params)
+    assert not _trees_equal(resumed.last_params, first.last_params)
+
+
+def test_a_run_interrupted_mid_way_resumes_exactly(tmp_path, monkeypatch):
+    params, train, val = _linear_problem()
+    options = dict(epochs=6, batch_size=8, learning_rate=0.05, seed=1, progress=False)
+    reference = training.fit(linear_loss, params, train, val, **options)
+
+    original = _loop._run_one_epoch
+    completed = []
+
+    def crash_in_epoch_four(state, *args):
+        if state.epoch == 3:
+            raise KeyboardInterrupt  # e.g. the job was killed
+        completed.append(state.epoch)
+        return original(state, *args)
+
+    monkeypatch.setattr(_loop, "_run_one_epoch", crash_in_epoch_four)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(linear_loss, params, train, val, checkpoint_dir=tmp_path, **options)
+    monkeypatch.setattr(_loop, "_run_one_epoch", original)
+    assert completed == [0, 1, 2]
+    resumed = training.fit(linear_loss, params, train, val, checkpoint_dir=tmp_path, **options)
+    assert _states_equal(resumed.state, reference.state)
+
+
+def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    params, train, val = _linear_problem()
+    result = training.fit(linear_loss, params, train, val, epochs=2, batch_size=8, progress=False)
+    training.save_checkpoint(tmp_path, result.state)
+    before = (tmp_path / "checkpoint.msgpack").read_bytes()
+
+    def write_half_then_fail(file, payload):
+        file.write(payload[: len(payload) // 2])
+        raise OSError("simulated crash: disk full")
+
+    monkeypatch.setattr(_checkpoint, "_write_payload", write_half_then_fail)
+    newer = result.state._replace(epoch=99, params=jax.tree.map(lambda leaf: leaf + 1.0, result.state.params))
+    with pytest.raises(OSError, match="simulated crash"):
+        training.save_checkpoint(tmp_path, newer)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.msgpack"]  # no temporary left behind
+    assert (tmp_path / "checkpoint.msgpack").read_bytes() == before
+    assert _states_equal(training.load_checkpoint(tmp_path, result.state), result.state)
+
+
+def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tmp_path):
+    params, train, _ = _linear_problem()
+    result = training.fit(linear_loss, params, train, epochs=1, batch_size=8, progress=False)
+    path = training.save_checkpoint(tmp_path, result.state)
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="corrupted"):
+        training.load_checkpoint(tmp_path, result.state)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not an rnnax training checkpoint"):
+        training.load_checkpoint(tmp_path, result.state)
+    training.save_checkpoint(tmp_path, result.state)
+    other = result.state._replace(params={"weights": jnp.zeros((2, 1))})
+    with pytest.raises(ValueError, match="parameters .* do not match"):
+        training.load_checkpoint(tmp_path, other)
+    with pytest.raises(FileNotFoundError):
+        training.load_checkpoint(tmp_path / "missing", result.state)
+
+
+def test_resuming_refuses_another_run_and_does_not_continue_a_finished_one(tmp_path):
+    params, train, val = _linear_problem()
+    options = dict(batch_size=8, learning_rate=0.05, progress=False, checkpoint_dir=tmp_path)
+    training.fit(linear_loss, params, train, val, epochs=2, seed=0, **options)
+    with pytest.raises(ValueError, match="different run"):
+        training.fit(linear_loss, params, train, val, epochs=4, seed=1, **options)
+
+    stopped = training.fit(linear_loss, params, train, val, epochs=2, seed=5, patience=1,
+                           **{**options, "checkpoint_dir": tmp_path / "early"})
+    state = stopped.state._replace(stop_reason="early_stopping")
+    training.save_checkpoint(tmp_path / "early", state, metadata=training.load_metadata(tmp_path / "early"))
+    again = training.fit(linear_loss, params, train, val, epochs=10, seed=5, patience=1,
+                         **{**options, "checkpoint_dir": tmp_path / "early"})
+    assert again.epochs_completed == 2 and again.stop_reason == "early_stopping"
