@@ -6,7 +6,9 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"custom_vjp"``: the hand-written backward pass of ``rnnax._custom_vjp``.
 - ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
   backward pass's memory grows like ``sqrt(T)``: for very long sequences.
-- ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``).
+- ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
+  ``"custom_vjp"`` on CPU, ``"scan"`` elsewhere. For forward-mode autodiff (``jax.jvp``,
+  ``jax.hessian``) pass ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
 (``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
@@ -32,9 +34,10 @@ from rnnax._scan import scan_cell
 
 STRATEGIES = ("auto", "scan", "custom_vjp", "remat")
 
-# Measured by benchmarks/bench_rnn.py (see benchmarks/results/): the fastest strategy per
-# backend for forward + backward at the shapes in shared/PERFORMANCE.md.
-_AUTO = {"cpu": "scan", "gpu": "scan", "tpu": "scan"}
+# The fastest strategy per backend for forward + backward at the shapes of PERFORMANCE.md, as
+# measured by benchmarks/bench_rnn.py (benchmarks/results/cpu-2core/). No GPU or TPU has been
+# measured yet, so those keep the plain scan.
+_AUTO = {"cpu": "custom_vjp", "gpu": "scan", "tpu": "scan"}
 
 
 def resolve_strategy(strategy: str) -> str:

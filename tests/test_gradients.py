@@ -28,7 +28,9 @@ def test_gradients_match_finite_differences(rng, kind, reverse):
         to64 = functools.partial(jax.tree.map, lambda leaf: jnp.asarray(leaf, jnp.float64))
         params, carry, xs = to64(params), to64(carry), jnp.asarray(xs, jnp.float64)
         lengths = jnp.array([6, 2, 0], jnp.int32)
-        f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse)
+        # The scan strategy: forward mode too (custom_vjp has its own checks, reverse only).
+        f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,
+                              strategy="scan")
         check_grads(f, (params, xs, carry), order=1, modes=["fwd", "rev"], atol=1e-5,
                     rtol=1e-5, eps=1e-6)
         # Second derivatives (Hessian-vector products, as in meta-learning or Newton methods):

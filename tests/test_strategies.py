@@ -146,3 +146,16 @@ def test_unknown_remat_chunk():
     with pytest.raises(ValueError, match="remat_chunk must be a positive int, got 0"):
         rnnax.scan_cell(rnnax.gru_cell, rnnax.gru_init(jax.random.key(0), 3, 4),
                         jnp.ones((5, 3)), jnp.zeros(4), remat_chunk=0)
+
+
+def test_auto_on_cpu_is_the_custom_vjp_and_scan_serves_forward_mode(rng):
+    from rnnax._strategies import resolve_strategy
+
+    assert resolve_strategy("auto") == "custom_vjp"  # the test suite runs on CPU
+    params, xs, carry = make_case(rng, "lstm", (2,))
+    tangent = jax.tree.map(jnp.ones_like, params)
+    f = functools.partial(loss_fn, "lstm", xs=jnp.asarray(xs), carry=carry, strategy="scan")
+    _, directional = jax.jvp(f, (params,), (tangent,))
+    reverse = jax.grad(functools.partial(loss_fn, "lstm", xs=jnp.asarray(xs), carry=carry))(params)
+    expected = sum(jnp.sum(g) for g in jax.tree.leaves(reverse))
+    np.testing.assert_allclose(directional, expected, rtol=1e-4)
