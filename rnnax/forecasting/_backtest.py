@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike
 
 from rnnax import evaluation
 from rnnax.forecasting import _model
@@ -129,7 +129,7 @@ def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon:
 def backtest(
     model: _model.Forecaster | ForecasterConfig,
     params: _model.ForecasterParams,
-    series: Float[ArrayLike, "T *features"],
+    series: ArrayLike,
     origins: ArrayLike,
     *,
     lookback: int,

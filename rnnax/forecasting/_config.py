@@ -95,7 +95,8 @@ class ForecasterConfig:
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
             raise ValueError(f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}")
         if not isinstance(self.reset_after, bool):
-            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")
+            # ValueError, like every other bad field, so callers catch one exception type.
+            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")  # noqa: TRY004
         if self.reset_after and self.cell != "gru":
             raise ValueError("ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'")
 

@@ -20,7 +20,12 @@ Examples:
     True
 """
 
-from rnnax.training._checkpoint import has_checkpoint, load_checkpoint, load_metadata, save_checkpoint
+from rnnax.training._checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    load_metadata,
+    save_checkpoint,
+)
 from rnnax.training._loop import (
     DivergenceWarning,
     FitResult,

@@ -220,33 +220,33 @@ def _make_epoch(
     num_batches = num_examples // batch_size
     value_and_grad = jax.value_and_grad(loss_fn)
 
-    def train_step(carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]) -> tuple[tuple[Any, ...], tuple[jax.Array, ...]]:
-        params, opt_state, diverged, bad_step, bad_loss, data = carry
-        index, indices, key = per_step
-        batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), data)
-        loss, grads = value_and_grad(params, batch, key)
-        # optax (Adam's bias correction) mixes Python floats with int32 counts, which strict
-        # dtype promotion rejects; allow standard promotion inside the optimizer only.
-        with jax.numpy_dtype_promotion("standard"):
-            updates, new_opt_state = optimizer.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-        healthy = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
-        # After the first bad step every later step of the epoch is a no-op, so the state
-        # stays exactly the last good one.
-        accept = healthy & ~diverged
-        first_bad = ~healthy & ~diverged
-        carry = (
-            _select(accept, new_params, params),
-            _select(accept, new_opt_state, opt_state),
-            diverged | ~healthy,
-            jnp.where(first_bad, index, bad_step),
-            jnp.where(first_bad, loss.astype(jnp.float32), bad_loss),
-            data,
-        )
-        return carry, (jnp.where(accept, loss.astype(jnp.float32), jnp.zeros((), jnp.float32)), accept)
-
     @jax.jit
     def run_epoch(params: Any, opt_state: Any, key: jax.Array, train: Any, val: Any) -> _EpochOutput:
+        def train_step(carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]) -> tuple[tuple[Any, ...], Any]:
+            params, opt_state, diverged, bad_step, bad_loss = carry
+            index, indices, step_key = per_step
+            batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), train)
+            loss, grads = value_and_grad(params, batch, step_key)
+            loss = loss.astype(jnp.float32)
+            # optax (Adam's bias correction) mixes Python floats with int32 counts, which strict
+            # dtype promotion rejects; allow standard promotion inside the optimizer only.
+            with jax.numpy_dtype_promotion("standard"):
+                updates, new_opt_state = optimizer.update(grads, opt_state, params)
+                new_params = optax.apply_updates(params, updates)
+            healthy = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
+            # After the first bad step every later step of the epoch is a no-op, so the state
+            # stays exactly the last good one.
+            accept = healthy & ~diverged
+            first_bad = ~healthy & ~diverged
+            carry = (
+                _select(accept, new_params, params),
+                _select(accept, new_opt_state, opt_state),
+                diverged | ~healthy,
+                jnp.where(first_bad, index, bad_step),
+                jnp.where(first_bad, loss, bad_loss),
+            )
+            return carry, (jnp.where(accept, loss, jnp.zeros_like(loss)), accept)
+
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, num_examples)[: num_batches * batch_size]
         per_step = (
@@ -254,9 +254,8 @@ def _make_epoch(
             order.reshape(num_batches, batch_size),
             jax.random.split(dropout_key, num_batches),
         )
-        init = (params, opt_state, jnp.asarray(False), jnp.asarray(-1, jnp.int32),
-                jnp.asarray(jnp.nan, jnp.float32), train)
-        (params, opt_state, diverged, bad_step, bad_loss, _), (losses, accepted) = jax.lax.scan(
+        init = (params, opt_state, jnp.asarray(False), jnp.asarray(-1, jnp.int32), jnp.asarray(jnp.nan, jnp.float32))
+        (params, opt_state, diverged, bad_step, bad_loss), (losses, accepted) = jax.lax.scan(
             train_step, init, per_step
         )
         count = jnp.sum(accepted.astype(jnp.int32))
@@ -378,9 +377,10 @@ def fit(
         raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
     if optimizer is not None and learning_rate is not None:
         raise ValueError("pass learning_rate only with the default optimizer; put it inside your optimizer instead")
-    if learning_rate is not None and not callable(learning_rate):
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number or an optax schedule, got {learning_rate!r}")
+    if learning_rate is not None and not callable(learning_rate) and (
+        isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be a positive number or an optax schedule, got {learning_rate!r}")
 
     is_forecaster = isinstance(loss_fn, Forecaster)
     objective: LossFn = _forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
@@ -464,9 +464,9 @@ def _run_one_epoch(
     history = state.history.append(train_loss, val_loss, seconds, step)
 
     monitored = float(val_loss) if val is not None else float(train_loss)
-    best = dict(best_params=state.best_params, best_loss=state.best_loss, best_epoch=state.best_epoch)
+    best = {"best_params": state.best_params, "best_loss": state.best_loss, "best_epoch": state.best_epoch}
     if math.isfinite(monitored) and monitored < state.best_loss - min_delta:
-        best = dict(best_params=output.params, best_loss=monitored, best_epoch=epoch)
+        best = {"best_params": output.params, "best_loss": monitored, "best_epoch": epoch}
         waited = 0
     else:
         waited = state.epochs_without_improvement + 1

@@ -74,7 +74,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path, sine_split):
     # A forecaster with dropout: shuffling and dropout keys must both resume exactly.
     model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4, dropout_rate=0.1))
     params = model.init(jax.random.key(0))
-    options = dict(batch_size=8, learning_rate=1e-2, grad_clip_norm=1.0, patience=50, seed=3, progress=False)
+    options = {"batch_size": 8, "learning_rate": 1e-2, "grad_clip_norm": 1.0, "patience": 50, "seed": 3, "progress": False}
     uninterrupted = training.fit(model, params, sine_split.train, sine_split.validation, epochs=4, **options)
 
     first = training.fit(model, params, sine_split.train, sine_split.validation, epochs=2,
@@ -90,7 +90,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path, sine_split):
 
 def test_a_run_interrupted_mid_way_resumes_exactly(tmp_path, monkeypatch):
     params, train, val = _linear_problem()
-    options = dict(epochs=6, batch_size=8, learning_rate=0.05, seed=1, progress=False)
+    options = {"epochs": 6, "batch_size": 8, "learning_rate": 0.05, "seed": 1, "progress": False}
     reference = training.fit(linear_loss, params, train, val, **options)
 
     original = _loop._run_one_epoch
@@ -152,7 +152,7 @@ def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tm
 
 def test_resuming_refuses_another_run_and_does_not_continue_a_finished_one(tmp_path):
     params, train, val = _linear_problem()
-    options = dict(batch_size=8, learning_rate=0.05, progress=False, checkpoint_dir=tmp_path)
+    options = {"batch_size": 8, "learning_rate": 0.05, "progress": False, "checkpoint_dir": tmp_path}
     training.fit(linear_loss, params, train, val, epochs=2, seed=0, **options)
     with pytest.raises(ValueError, match="different run"):
         training.fit(linear_loss, params, train, val, epochs=4, seed=1, **options)

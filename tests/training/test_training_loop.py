@@ -38,7 +38,7 @@ def _trees_equal(a, b) -> bool:
 # The same problem and settings as the resume test in test_training_checkpoint.py, so that
 # both reuse one compiled epoch.
 SINE_CONFIG = forecasting.ForecasterConfig(horizon=2, hidden=4, dropout_rate=0.1)
-SINE_OPTIONS = dict(batch_size=8, learning_rate=1e-2, grad_clip_norm=1.0, progress=False)
+SINE_OPTIONS = {"batch_size": 8, "learning_rate": 1e-2, "grad_clip_norm": 1.0, "progress": False}
 
 
 def test_training_loss_falls_on_a_tiny_sine_problem():
@@ -71,7 +71,7 @@ def test_same_seed_gives_identical_numbers_and_another_seed_does_not():
 def test_early_stopping_restores_the_best_params():
     # Training pulls the slope from 0 towards 3; validation wants 1, so its loss falls, then rises.
     train, val = _linear_data(3.0), _linear_data(1.0, seed=1)
-    options = dict(batch_size=32, optimizer=optax.sgd(0.05), seed=0, progress=False)
+    options = {"batch_size": 32, "optimizer": optax.sgd(0.05), "seed": 0, "progress": False}
     result = training.fit(linear_loss, _linear_params(), train, val, epochs=200, patience=3, **options)
     assert result.stop_reason == "early_stopping"
     best = result.best_epoch
@@ -90,7 +90,7 @@ def test_early_stopping_restores_the_best_params():
 
 def test_divergence_guard_stops_on_an_absurd_learning_rate_and_keeps_the_last_good_state():
     train = _linear_data(2.0)
-    options = dict(batch_size=32, optimizer=optax.sgd(1e6), seed=0, progress=False)  # one step per epoch
+    options = {"batch_size": 32, "optimizer": optax.sgd(1e6), "seed": 0, "progress": False}  # one step per epoch
     with pytest.warns(DivergenceWarning, match=r"diverged at epoch \d+, step \d+.*kept the parameters"):
         result = training.fit(linear_loss, _linear_params(), train, epochs=100, **options)
     record = result.diverged
@@ -166,11 +166,12 @@ def test_inconsistent_or_empty_data_is_rejected():
 
 
 def test_schedules_clipping_and_chunked_validation():
-    train, val = _linear_data(2.0), _linear_data(2.0, num_examples=10, seed=1)
-    options = dict(epochs=3, batch_size=8, seed=0, progress=False)
+    train, val = _linear_data(2.0), _linear_data(2.0, seed=1)
+    options = {"epochs": 3, "batch_size": 8, "seed": 0, "progress": False}
     constant = training.fit(linear_loss, _linear_params(), train, val, learning_rate=0.05, **options)
+    # 32 validation examples in chunks of 5: six full chunks and a remainder of 2.
     scheduled = training.fit(linear_loss, _linear_params(), train, val,
-                             learning_rate=optax.constant_schedule(0.05), eval_batch_size=3, **options)
+                             learning_rate=optax.constant_schedule(0.05), eval_batch_size=5, **options)
     assert _trees_equal(constant.last_params, scheduled.last_params)
     np.testing.assert_allclose(constant.history.val_loss, scheduled.history.val_loss, rtol=1e-5)
 
