@@ -1,4 +1,4 @@
-"""The forecasting examples run end to end, at tiny sizes (the real settings take ~30 s each).
+"""The forecasting examples run end to end, at tiny sizes (the real settings take 10-15 s each).
 
 Only the sunspots example runs here, to keep the suite fast: it exercises everything the airline
 example does (loading, scaling, windows, fit, backtest, the table) plus validation, early
