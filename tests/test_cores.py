@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -128,8 +129,7 @@ def test_unroll_gives_the_same_numbers(rng, unroll):
     params, xs, carry = make_case(rng, "lstm", (2,))
     base = rnnax.lstm(params, jnp.asarray(xs), carry)
     unrolled = rnnax.lstm(params, jnp.asarray(xs), carry, unroll=unroll)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
-                 base, unrolled)
+    chex.assert_trees_all_close(base, unrolled, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("kind", KINDS)

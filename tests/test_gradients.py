@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,12 +64,10 @@ def test_jit_vmap_grad_agree_with_eager(rng, kind):
     xs = jnp.asarray(xs)
     eager = run_core(kind, params, xs, carry)
     jitted = jax.jit(functools.partial(run_core, kind))(params, xs, carry)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6),
-                 eager, jitted)
+    chex.assert_trees_all_close(eager, jitted, rtol=1e-6, atol=1e-6)
     # vmap over the batch axis equals native batching (the cell sees no batch axis).
     vmapped = jax.vmap(functools.partial(run_core, kind), in_axes=(None, 0, 0))(params, xs, carry)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6),
-                 eager, vmapped)
+    chex.assert_trees_all_close(eager, vmapped, rtol=1e-6, atol=1e-6)
     # vmap over parameters (an ensemble) equals running each member alone.
     stacked = jax.tree.map(lambda leaf: jnp.stack([leaf, 0.5 * leaf]), params)
     ensemble = jax.vmap(functools.partial(run_core, kind), in_axes=(0, None, None))(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from jax.test_util import check_grads
 
 import rnnax
-from tests.test_cores import KINDS, make_case, run_core
+from tests.test_cores import KINDS, make_case
 from tests.test_gradients import loss_fn
 
 LENGTHS = jnp.array([6, 2, 0], jnp.int32)
@@ -35,8 +36,7 @@ def test_fast_path_gradients_equal_scan_gradients(rng, kind, with_lengths, rever
                               argnums=(0, 1, 2))(params, xs, carry)
     fused = jax.value_and_grad(functools.partial(loss_fn, kind, strategy=strategy, **kwargs),
                                argnums=(0, 1, 2))(params, xs, carry)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
-                 scan, fused)
+    chex.assert_trees_all_close(scan, fused, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -75,13 +75,12 @@ def test_custom_vjp_batch_axes_vmap_and_bfloat16(rng, kind, batch_shape):
     xs = jnp.asarray(xs)
     grad = jax.grad(functools.partial(loss_fn, kind, strategy="custom_vjp"), argnums=(0, 1))
     expected = jax.grad(functools.partial(loss_fn, kind, strategy="scan"), argnums=(0, 1))
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
-                 grad(params, xs, carry), expected(params, xs, carry))
+    chex.assert_trees_all_close(grad(params, xs, carry), expected(params, xs, carry),
+                                rtol=1e-5, atol=1e-5)
     if batch_shape:
         per_example = jax.vmap(grad, in_axes=(None, 0, 0))(params, xs, carry)
         batched = jax.vmap(expected, in_axes=(None, 0, 0))(params, xs, carry)
-        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
-                     per_example, batched)
+        chex.assert_trees_all_close(per_example, batched, rtol=1e-5, atol=1e-5)
     to_bf16 = functools.partial(jax.tree.map, lambda leaf: leaf.astype(jnp.bfloat16))
     grads16 = jax.jit(grad)(to_bf16(params), xs.astype(jnp.bfloat16), to_bf16(carry))
     assert all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads16))
@@ -94,8 +93,8 @@ def test_stacks_pass_the_strategy_through(rng):
     def loss(layers, strategy):
         return jnp.sum(rnnax.gru_stack(layers, xs, strategy=strategy)[1] ** 2)
 
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
-                 jax.grad(loss)(layers, "scan"), jax.grad(loss)(layers, "custom_vjp"))
+    chex.assert_trees_all_close(jax.grad(loss)(layers, "scan"),
+                                jax.grad(loss)(layers, "custom_vjp"), rtol=1e-5, atol=1e-6)
 
 
 def test_unknown_strategy():
@@ -120,8 +119,7 @@ def test_scan_cell_remat_chunks_equal_plain_scan(rng, num_steps, chunk):
                 return jnp.sum(ys**2) + jnp.sum(h)
             plain = jax.value_and_grad(loss, argnums=(0, 1))(params, xs, None)
             chunked = jax.value_and_grad(loss, argnums=(0, 1))(params, xs, chunk)
-            jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6),
-                         plain, chunked)
+            chex.assert_trees_all_close(plain, chunked, rtol=1e-6, atol=1e-6)
 
 
 def test_remat_backward_memory_grows_like_sqrt_t():
