@@ -1,7 +1,13 @@
 """rnnax: exact, fast, differentiable LSTM and GRU recurrent networks in JAX.
 
-The public surface is re-exported here; modules with a leading underscore are private.
+The core (cells, cores, stacks, initializers, counting) is re-exported here; modules with a
+leading underscore are private. The subpackages load on first use: ``rnnax.nnx`` and
+``rnnax.linen`` (Flax modules), ``rnnax.interop``, ``rnnax.data``, ``rnnax.evaluation``,
+``rnnax.forecasting``, ``rnnax.training`` and ``rnnax.compare``.
 """
+
+import importlib
+from typing import Any
 
 from rnnax._cells import gru_cell, lstm_cell
 from rnnax._cores import gru, lstm, zero_carry
@@ -36,3 +42,14 @@ __all__ = [
     "set_cpu_device_count",
     "zero_carry",
 ]
+
+_SUBPACKAGES = frozenset(
+    {"compare", "data", "evaluation", "forecasting", "interop", "linen", "nnx", "training"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import rnnax` stays light and optional dependencies stay optional.
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"rnnax.{name}")
+    raise AttributeError(f"module 'rnnax' has no attribute {name!r}")
