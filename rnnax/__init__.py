@@ -21,8 +21,8 @@ from rnnax._strategies import STRATEGIES, set_cpu_device_count
 __version__ = "0.1.0"
 
 __all__ = [
-    "GRUParams",
     "STRATEGIES",
+    "GRUParams",
     "LSTMParams",
     "LSTMState",
     "count_params",

@@ -1,4 +1,4 @@
-"""The LSTM and GRU cells: one time step, pure functions ``cell(params, carry, x) -> (carry, y)``."""
+"""The LSTM and GRU cells: one time step, ``cell(params, carry, x) -> (carry, y)``."""
 
 from __future__ import annotations
 

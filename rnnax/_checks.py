@@ -33,7 +33,8 @@ def check_floating(name: str, x: Any) -> None:
     check_array(name, x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(
-            f"{name} must have a floating dtype (float32, bfloat16, ...), got {_dtype_name(x.dtype)}"
+            f"{name} must have a floating dtype (float32, bfloat16, ...), got "
+            f"{_dtype_name(x.dtype)}"
         )
 
 

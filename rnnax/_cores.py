@@ -21,6 +21,7 @@ from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import sequence_shape
 from rnnax._strategies import run_flat
 
+
 def _to_flat_time_major(xs: jax.Array, time_major: bool) -> jax.Array:
     """``[..., T, I]`` (or ``[T, ..., I]``) to ``[T, B, I]`` with the batch axes flattened."""
     xs = xs if time_major else jnp.moveaxis(xs, -2, 0)
@@ -68,7 +69,8 @@ def lstm(
 ) -> tuple[LSTMState, jax.Array]:
     """Runs an LSTM over whole sequences.
 
-    Type: ``(LSTMParams, xs[..., T, I], LSTMState[..., H] | None) -> (LSTMState[..., H], ys[..., T, H])``.
+    Type: ``(LSTMParams, xs[..., T, I], LSTMState[..., H] | None)
+    -> (LSTMState[..., H], ys[..., T, H])``.
 
     Equivalent to ``scan_cell(lstm_cell, params, xs, carry, ...)`` (see ``scan_cell`` for the
     reference loop and the ``seq_lengths`` / ``reverse`` semantics), with the arguments checked

@@ -45,7 +45,8 @@ def scan_cell(
 ) -> tuple[Carry, Any]:
     """Runs ``cell`` over the time axis of ``xs``, with right-padded variable lengths.
 
-    Type: ``(cell: (P, C, x[..., I]) -> (C, y[..., H]), P, xs[..., T, I], C) -> (C, ys[..., T, H])``.
+    Type: ``(cell: (P, C, x[..., I]) -> (C, y[..., H]), P, xs[..., T, I], C)
+    -> (C, ys[..., T, H])``.
 
     Any cell with the ``cell(params, carry, x) -> (carry, y)`` signature works, including user
     cells; every axis of ``xs`` other than time and features is a batch axis. Semantically

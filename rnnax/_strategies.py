@@ -95,7 +95,8 @@ def batch_devices(batch_size: int, strategy: str) -> Sequence[Any] | None:
 
 def _shard_over_batch(fn: Callable[..., Any], devices: Sequence[Any], num_batched: int,
                       num_outputs_batched: int) -> Callable[..., Any]:
-    """Wraps ``fn(params, xs [T, B, I], *batched [B, ...]) -> (*carries [B, ...], ys [T, B, H])``."""
+    """Wraps ``fn(params, xs [T, B, I], *batched [B, ...]) -> (*carries [B, ...], ys [T, B, H])``
+    to run one batch shard per device."""
     mesh = Mesh(np.asarray(devices), ("batch",))
     batch, time_batch = PartitionSpec("batch"), PartitionSpec(None, "batch")
 
