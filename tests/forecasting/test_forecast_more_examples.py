@@ -16,7 +16,9 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _load(name: str):
+def _load(name: str, monkeypatch):
+    """Loads ``examples/<name>.py`` as a module, with ``forecast_common`` importable beside it."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -27,8 +29,8 @@ def _load(name: str):
     ("forecast_co2", "lstm", {"seasonal_naive", "naive"}),
     ("forecast_sunspots_monthly", "gru", {"seasonal_naive", "naive", "cycle_naive_132"}),
 ])
-def test_example_runs_and_scores_every_row(name, cell, baselines, capsys):
-    example = _load(name)
+def test_example_runs_and_scores_every_row(name, cell, baselines, capsys, monkeypatch):
+    example = _load(name, monkeypatch)
     assert callable(example.main)
     rows = example.run(cells=(cell,), seeds=(0,), hidden=4, epochs=2, verbose=True)
     label = f"{cell.upper()} seed 0"
