@@ -1,0 +1,189 @@
+"""PNG plots of a comparison (matplotlib, the optional ``plot`` extra), written atomically."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnax.compare._report import write_atomic
+
+COLORS = {"lstm": "tab:blue", "gru": "tab:orange"}
+LABELS = {"lstm": "LSTM", "gru": "GRU"}
+MODES = {"fwd_seq_per_s": "forward", "fwd_bwd_seq_per_s": "forward+backward"}
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    write_atomic(path, buffer.getvalue())
+
+
+def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for cell, run in runs.items():
+        losses = run.val_matrix()
+        steps, seconds = np.asarray(run.steps), np.asarray(run.seconds)
+        mean = np.nanmean(losses, axis=0)
+        low, high = np.nanmin(losses, axis=0), np.nanmax(losses, axis=0)
+        for axis, x in zip(axes, (steps, seconds), strict=True):
+            axis.plot(
+                x,
+                mean,
+                color=COLORS[cell],
+                label=f"{LABELS[cell]} (mean of {losses.shape[0]} seeds)",
+            )
+            axis.fill_between(x, low, high, color=COLORS[cell], alpha=0.2, linewidth=0)
+    for axis, label in zip(
+        axes, ("optimizer steps", "training wall time (s, compile excluded)"), strict=True
+    ):
+        axis.axhline(
+            report["target_val_loss"], color="gray", linestyle="--", linewidth=1, label="target"
+        )
+        axis.set_xlabel(label)
+        axis.set_yscale("log")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("validation MSE (scaled units)")
+    axes[0].legend()
+    figure.suptitle(f"Validation loss, {report['dataset']}")
+    _save(figure, path)
+    plt.close(figure)
+
+
+def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: Path) -> None:
+    plt = _pyplot()
+    series = prepared.series
+    values = np.asarray(series.values, np.float64)
+    stamps = np.asarray(series.timestamps)
+    horizon = report["horizon"]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    for axis, cell in zip(axes, ("lstm", "gru"), strict=True):
+        part = tail[cell]
+        first = part["origins"][0]
+        start = max(0, first - 3 * horizon)
+        axis.plot(stamps[start:], values[start:], color="black", linewidth=1.2, label="truth")
+        for index, origin in enumerate(part["origins"]):
+            when = stamps[origin : origin + horizon]
+            axis.plot(
+                when,
+                part["mean"][index],
+                color=COLORS[cell],
+                linewidth=1.6,
+                label=f"{LABELS[cell]} forecast (seed mean)" if index == 0 else None,
+            )
+            axis.fill_between(
+                when,
+                part["low"][index],
+                part["high"][index],
+                color=COLORS[cell],
+                alpha=0.2,
+                linewidth=0,
+                label="95% interval" if index == 0 else None,
+            )
+            axis.axvline(stamps[origin], color="gray", linewidth=0.6, linestyle=":")
+        mase = report["models"][cell]["test"]["mase"][0]
+        axis.set_title(
+            f"{LABELS[cell]}: test MASE {mase:.3f} (seasonal naive "
+            f"{report['baselines']['seasonal_naive']['mase']:.3f})"
+        )
+        axis.grid(alpha=0.3)
+        axis.legend(loc="upper left")
+        axis.tick_params(axis="x", labelrotation=30)
+    axes[0].set_ylabel(series.unit)
+    figure.suptitle(f"Forecasts of the test tail, {report['dataset']}")
+    _save(figure, path)
+    plt.close(figure)
+
+
+def throughput(report: dict[str, Any], path: Path) -> None:
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    for cell, sweep in report["throughput_sweep"].items():
+        lengths = sorted(int(length) for length in sweep)
+        for mode, style in (("fwd_seq_per_s", "-"), ("fwd_bwd_seq_per_s", "--")):
+            axis.plot(
+                lengths,
+                [sweep[str(length)][mode] for length in lengths],
+                style,
+                marker="o",
+                color=COLORS[cell],
+                label=f"{LABELS[cell]} {MODES[mode]}",
+            )
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    ticks = sorted(
+        {int(length) for sweep in report["throughput_sweep"].values() for length in sweep}
+    )
+    axis.set_xticks(ticks, [str(tick) for tick in ticks])
+    axis.minorticks_off()
+    axis.set_xlabel("sequence length T")
+    axis.set_ylabel(f"sequences / s (batch {report['settings']['throughput_batch']})")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    axis.set_title("Throughput against sequence length")
+    _save(figure, path)
+    plt.close(figure)
+
+
+def memory_tasks(report: dict[str, Any], path: Path) -> None:
+    plt = _pyplot()
+    tasks = report["memory_tasks"]
+    figure, axes = plt.subplots(1, len(tasks), figsize=(2.6 * len(tasks) + 1, 3.6), squeeze=False)
+    for axis, (name, task) in zip(axes[0], tasks.items(), strict=True):
+        for position, cell in enumerate(("lstm", "gru")):
+            mean, half = task[cell]["score"]
+            axis.bar(
+                position, mean, yerr=half or 0.0, color=COLORS[cell], capsize=4, label=LABELS[cell]
+            )
+            axis.scatter(
+                [position] * len(task[cell]["per_seed"]),
+                task[cell]["per_seed"],
+                color="black",
+                s=8,
+                zorder=3,
+            )
+        axis.axhline(task["trivial_score"], color="gray", linestyle="--", linewidth=1)
+        axis.set_xticks([0, 1], ["LSTM", "GRU"])
+        better = "higher" if task["higher_is_better"] else "lower"
+        axis.set_title(f"{name}\n{task['metric']} ({better} better)", fontsize=9)
+        axis.grid(alpha=0.3, axis="y")
+    figure.suptitle("Memory tasks (dashed: memoryless score)")
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def write_all(report: dict[str, Any], extras: dict[str, Any], out: Path) -> list[str]:
+    """Writes every plot into ``out``; returns the file names written."""
+    written = []
+    validation_loss(report, extras["runs"], out / "validation_loss.png")
+    written.append("validation_loss.png")
+    forecast(report, extras["tail"], extras["prepared"], out / "forecast.png")
+    written.append("forecast.png")
+    throughput(report, out / "throughput.png")
+    written.append("throughput.png")
+    if report["memory_tasks"]:
+        memory_tasks(report, out / "memory_tasks.png")
+        written.append("memory_tasks.png")
+    return written

@@ -1,0 +1,460 @@
+"""Verdicts, the terminal table, ``report.md`` and ``report.json`` (written atomically)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rnnax.compare._stats import overlap
+
+# "Similar performance": the test-MASE intervals overlap, or the means differ by less than this
+# fraction of the smaller mean.
+SIMILAR_TOLERANCE = 0.10
+
+SUPPORTED = "supported"
+NOT_SUPPORTED = "not supported"
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One claim of the explainer's table, measured."""
+
+    feature: str
+    lstm_claim: str
+    lstm_measured: str
+    gru_claim: str
+    gru_measured: str
+    verdict: str
+    rule: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def _k(value: float) -> str:
+    """Thousands, compactly: 12345 -> '12.3k'."""
+    return f"{value / 1000:.1f}k" if abs(value) >= 1000 else f"{value:.0f}"
+
+
+def _pm(pair: list[float | None], digits: int = 3) -> str:
+    mean, half = pair
+    if mean is None:
+        return "n/a"
+    return f"{mean:.{digits}f}" if half is None else f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def _verdict(condition: bool) -> str:
+    return SUPPORTED if condition else NOT_SUPPORTED
+
+
+def rows(report: dict[str, Any]) -> list[Row]:
+    """The explainer's table with a measured cell beside every claim and a verdict per claim."""
+    lstm, gru = report["models"]["lstm"], report["models"]["gru"]
+    ls, gs = lstm["structure"], gru["structure"]
+    out: list[Row] = []
+
+    out.append(
+        Row(
+            "gates",
+            "input, forget, output",
+            f"{ls['num_gates']} gates + candidate ({ls['gate_blocks']}H blocks)",
+            "update, reset",
+            f"{gs['num_gates']} gates + candidate ({gs['gate_blocks']}H blocks)",
+            _verdict(ls["num_gates"] == 3 and gs["num_gates"] == 2),
+            "supported if the LSTM's recurrent weight w_h has 4 column blocks (gates i, f, o and "
+            "the "
+            "candidate g) and the GRU's 3 (gates z, r and the candidate n): "
+            f"measured {ls['gate_blocks']} and {gs['gate_blocks']}.",
+        )
+    )
+    out.append(
+        Row(
+            "state",
+            "separate c_t and h_t",
+            f"carry ({', '.join(ls['state'])}): {ls['state_vectors']} vectors",
+            "h_t serves as both",
+            f"carry ({', '.join(gs['state'])}): {gs['state_vectors']} vector"
+            + ("s" if gs["state_vectors"] != 1 else ""),
+            _verdict(ls["state_vectors"] == 2 and gs["state_vectors"] == 1),
+            "supported if the final carry the LSTM stack returns holds 2 state vectors (h and c) "
+            "and the "
+            f"GRU's 1 (h): measured {ls['state_vectors']} and {gs['state_vectors']}.",
+        )
+    )
+    matched = report["settings"]["match"] == "params"
+    fewer = gru["params"] < lstm["params"]
+    out.append(
+        Row(
+            "parameters",
+            "more",
+            f"{lstm['rnn_params']:,} rnn / {lstm['params']:,} total",
+            "fewer",
+            f"{gru['rnn_params']:,} rnn / {gru['params']:,} total "
+            f"({gru['params'] / lstm['params'] - 1:+.0%})",
+            "not tested" if matched else _verdict(fewer),
+            "supported if the GRU's total parameter count (recurrent layers + head) is below the "
+            "LSTM's at "
+            f"the sizes compared (LSTM hidden {lstm['hidden']}, GRU hidden {gru['hidden']}): "
+            f"{gru['params']:,} vs {lstm['params']:,}."
+            + (
+                " With --match params the GRU was sized to the LSTM's budget, so this row "
+                "does not test the claim (verdict: not tested)."
+                if matched
+                else ""
+            ),
+        )
+    )
+    cheaper_flops = gru["flops_per_step"] < lstm["flops_per_step"]
+    faster_fb = gru["fwd_bwd_seq_per_s"] > lstm["fwd_bwd_seq_per_s"]
+    out.append(
+        Row(
+            "computational cost",
+            "higher",
+            f"{_k(lstm['flops_per_step'])} FLOP/step; {_k(lstm['fwd_seq_per_s'])} / "
+            f"{_k(lstm['fwd_bwd_seq_per_s'])} seq/s",
+            "lower",
+            f"{_k(gru['flops_per_step'])} FLOP/step; {_k(gru['fwd_seq_per_s'])} / "
+            f"{_k(gru['fwd_bwd_seq_per_s'])} seq/s",
+            _verdict(cheaper_flops and faster_fb),
+            "supported if the GRU needs fewer FLOPs per time step (rnnax.flops_per_step) AND runs "
+            "more "
+            f"forward+backward sequences per second at T={report['lookback']}, "
+            f"B={report['settings']['throughput_batch']} "
+            f"(seq/s shown as forward / forward+backward): FLOPs {gru['flops_per_step']:,} vs "
+            f"{lstm['flops_per_step']:,}, forward+backward {gru['fwd_bwd_seq_per_s']:,.0f} vs "
+            f"{lstm['fwd_bwd_seq_per_s']:,.0f} seq/s.",
+        )
+    )
+    out.append(
+        Row(
+            "complexity",
+            "more complex",
+            f"{ls['ops_per_step']} ops, {ls['matmuls_per_step']} matmuls per step",
+            "simpler",
+            f"{gs['ops_per_step']} ops, {gs['matmuls_per_step']} matmuls per step",
+            _verdict(gs["ops_per_step"] < ls["ops_per_step"]),
+            "supported if one GRU cell step traces to fewer primitive operations (jaxpr equations "
+            "of "
+            "rnnax.gru_cell vs rnnax.lstm_cell) than one LSTM step: "
+            f"{gs['ops_per_step']} vs {ls['ops_per_step']}. Gates and state are counted in their "
+            "own rows.",
+        )
+    )
+    lm, gm = lstm["test"]["mase"], gru["test"]["mase"]
+    relative = (
+        abs(lm[0] - gm[0]) / max(min(lm[0], gm[0]), 1e-12)
+        if None not in (lm[0], gm[0])
+        else float("inf")
+    )
+    similar = overlap(lm, gm) or relative < SIMILAR_TOLERANCE
+    out.append(
+        Row(
+            "performance (forecast)",
+            "-",
+            f"test MASE {_pm(lm)}",
+            "often similar",
+            f"test MASE {_pm(gm)}",
+            _verdict(similar),
+            f"supported if the 95% intervals of test MASE over the {len(report['seeds'])} seeds "
+            "overlap, or the "
+            f"means differ by less than {SIMILAR_TOLERANCE:.0%} of the smaller: intervals "
+            f"{'overlap' if overlap(lm, gm) else 'do not overlap'}, means differ by "
+            f"{relative:.1%}.",
+        )
+    )
+    lt, gt = lstm["time_to_target_s"], gru["time_to_target_s"]
+    if gt is None:
+        faster = False
+    elif lt is None:
+        faster = True
+    else:
+        faster = gt < lt
+
+    def reached(model: dict[str, Any]) -> str:
+        if model["time_to_target_s"] is None:
+            return f"target not reached ({model['train_steps']} steps)"
+        return f"{model['time_to_target_s']:.2f} s ({model['steps_to_target']} steps) to target"
+
+    out.append(
+        Row(
+            "training speed",
+            "-",
+            reached(lstm),
+            "faster training",
+            reached(gru),
+            _verdict(faster),
+            "supported if the GRU's seed-mean validation loss reaches the target "
+            f"{report['target_val_loss']:.4g} "
+            "in less training wall time (compile excluded) than the LSTM's; the target is "
+            + (
+                "given by --target."
+                if report["settings"]["target_loss"] is not None
+                else "1.1 times the larger of the two models' best seed-mean validation losses, "
+                "so both can reach it."
+            )
+            + f" Whole training: LSTM {lstm['train_s']:.2f} s, GRU {gru['train_s']:.2f} s for "
+            f"{lstm['train_steps']} steps.",
+        )
+    )
+    tasks = report["memory_tasks"]
+    if tasks:
+        wins = 0
+        for task in tasks.values():
+            a, b = task["lstm"]["score"][0], task["gru"]["score"][0]
+            wins += int((a > b) if task["higher_is_better"] else (a < b))
+        lstm_cells, gru_cells = _memory_cells(tasks, "lstm"), _memory_cells(tasks, "gru")
+        out.append(
+            Row(
+                "memory control",
+                "can do better",
+                lstm_cells,
+                "-",
+                gru_cells,
+                _verdict(wins > len(tasks) / 2),
+                "supported if the LSTM's seed-mean score beats the GRU's on more than half of the "
+                "memory "
+                "tasks (adding: test MSE, lower is better, trivial 0.167; copy: recall accuracy, "
+                "higher "
+                f"is better): the LSTM is better on {wins} of {len(tasks)}.",
+            )
+        )
+    else:
+        out.append(
+            Row(
+                "memory control",
+                "can do better",
+                "not run",
+                "-",
+                "not run",
+                "not tested",
+                "the memory tasks were skipped (--memory-steps 0).",
+            )
+        )
+    return out
+
+
+def _memory_cells(tasks: dict[str, Any], cell: str) -> str:
+    """'adding MSE T50/100: 0.1/0.2; copy acc 0.33' for one model."""
+    adding = [
+        (task["sequence_length"], task[cell]["score"][0])
+        for task in tasks.values()
+        if task["kind"] == "adding"
+    ]
+    parts = []
+    if adding:
+        parts.append(
+            "adding MSE T"
+            + "/".join(str(length) for length, _ in adding)
+            + ": "
+            + "/".join(f"{score:.2g}" for _, score in adding)
+        )
+    for task in tasks.values():
+        if task["kind"] == "copy":
+            parts.append(f"copy acc {task[cell]['score'][0]:.2f}")
+    return "; ".join(parts)
+
+
+def terminal_table(table: list[Row]) -> str:
+    """The table for the terminal: each claim above its measured value, a verdict per row."""
+    headers = ("feature", "LSTM", "GRU", "verdict")
+    first = [(row.feature, row.lstm_claim, row.gru_claim, row.verdict) for row in table]
+    second = [("", f"  {row.lstm_measured}", f"  {row.gru_measured}", "") for row in table]
+    widths = [max(len(headers[i]), *(len(r[i]) for r in first + second)) for i in range(4)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " | ".join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    rule = "-+-".join("-" * width for width in widths)
+    out = [line(headers), rule]
+    for a, b in zip(first, second, strict=True):
+        out += [line(a), line(b)]
+    return "\n".join(out)
+
+
+def baseline_summary(report: dict[str, Any]) -> str:
+    """One line per model: test MASE against the seasonal-naive baseline."""
+    base = report["baselines"]
+    lines = [
+        f"baselines (test MASE): naive {base['naive']['mase']:.3f}, seasonal naive "
+        f"{base['seasonal_naive']['mase']:.3f}"
+    ]
+    for cell in ("lstm", "gru"):
+        mase = report["models"][cell]["test"]["mase"][0]
+        beats = mase is not None and mase < base["seasonal_naive"]["mase"]
+        lines.append(
+            f"{cell.upper()} test MASE {_pm(report['models'][cell]['test']['mase'])}: "
+            f"{'beats' if beats else 'does NOT beat'} seasonal naive"
+        )
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(
+    report: dict[str, Any], table: list[Row], plots: list[str], plot_note: str | None
+) -> str:
+    """``report.md``: settings, the table, how each verdict was decided, results, plots."""
+    env = report["environment"]
+    lstm, gru = report["models"]["lstm"], report["models"]["gru"]
+    info = report["dataset_info"]
+    s = report["settings"]
+    lines = [
+        "# rnnax compare: LSTM vs GRU",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Data set: **{report['dataset']}** ({info['length']} {info['frequency']} steps, period "
+        f"{info['period']}, "
+        f"{info['unit']}; {'log-transformed, ' if info['log_transform'] else ''}standardized on "
+        "the training "
+        f"segment); lookback {report['lookback']}, horizon {report['horizon']}; "
+        f"{report['windows']['train']} / {report['windows']['validation']} / "
+        f"{report['windows']['test']} "
+        "train / validation / test windows.  ",
+        f"Models: LSTM hidden {lstm['hidden']}, GRU hidden {gru['hidden']} (--match {s['match']}), "
+        f"{lstm['layers']} layer(s), direct {report['horizon']}-step head, {len(report['seeds'])} "
+        "seeds each "
+        f"trained in parallel (one jit, vmap over seeds), {s['steps']} Adam steps (lr "
+        f"{s['learning_rate']}, "
+        f"batch {s['batch_size']}).  ",
+        f"Environment: jax {env['jax']}, backend {env['backend']}, device {env['device']}, "
+        f"{env['cpu_count']} CPU cores, load average at the end {env['load_average']}; run took "
+        f"{report['wall_s']:.0f} s.",
+        "",
+        "## The explainer's table, measured",
+        "",
+        "| feature | LSTM: claim | LSTM: measured | GRU: claim | GRU: measured | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        lines.append(
+            "| "
+            + " | ".join(
+                _md_escape(cell)
+                for cell in (
+                    row.feature,
+                    row.lstm_claim,
+                    row.lstm_measured,
+                    row.gru_claim,
+                    row.gru_measured,
+                    f"**{row.verdict}**",
+                )
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Verdicts hold for this run only (these sizes, this data set, this machine).",
+        "",
+        "## How each verdict was decided",
+        "",
+    ]
+    for row in table:
+        lines.append(f"- **{row.feature}** ({row.verdict}): {row.rule}")
+    lines += [
+        "",
+        "## Forecasting",
+        "",
+        "Test scores are in the data's original units over every test window, as mean ± 95% "
+        "t-interval half-width over the seeds; MASE is scaled by the in-sample seasonal-naive "
+        f"MAE of the training segment (period {info['period']}). Coverage is that of the 95% "
+        "split-conformal interval (seed-mean forecast ± the 95% quantile of its absolute "
+        "validation residuals, per horizon step).",
+        "",
+        "| model | hidden | rnn params | params | FLOP/step | compile s | train s | to target | "
+        "fwd seq/s | fwd+bwd seq/s | MAE | RMSE | MASE | coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cell, model in (("LSTM", lstm), ("GRU", gru)):
+        to_target = (
+            "not reached"
+            if model["time_to_target_s"] is None
+            else f"{model['time_to_target_s']:.2f} s / {model['steps_to_target']} steps"
+        )
+        lines.append(
+            f"| {cell} | {model['hidden']} | {model['rnn_params']:,} | {model['params']:,} | "
+            f"{model['flops_per_step']:,} | {model['compile_s']:.2f} | {model['train_s']:.2f} | "
+            f"{to_target} | "
+            f"{model['fwd_seq_per_s']:,.0f} | {model['fwd_bwd_seq_per_s']:,.0f} | "
+            f"{_pm(model['test']['mae'], 2)} | "
+            f"{_pm(model['test']['rmse'], 2)} | {_pm(model['test']['mase'])} | "
+            f"{model['interval_coverage']:.2f} |"
+        )
+    for name, label in (("naive", "naive"), ("seasonal_naive", "seasonal naive")):
+        base = report["baselines"][name]
+        lines.append(
+            f"| {label} | | | | | | | | | | {base['mae']:.2f} | {base['rmse']:.2f} | "
+            f"{base['mase']:.3f} | |"
+        )
+    lines += ["", "```", baseline_summary(report), "```", ""]
+    if report["memory_tasks"]:
+        lines += [
+            "## Memory tasks",
+            "",
+            f"Each model trained {s['memory_steps']} Adam steps (lr {s['memory_learning_rate']}) "
+            "per task, "
+            "K seeds in parallel, on 2048 sequences; scored on 256 held-out sequences with the "
+            "best-validation parameters (mean ± 95% half-width over seeds).",
+            "",
+            "| task | length T | metric | trivial | LSTM | GRU |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, task in report["memory_tasks"].items():
+            better = "higher" if task["higher_is_better"] else "lower"
+            lines.append(
+                f"| {name} | {task['sequence_length']} | {task['metric']} ({better} is better) | "
+                f"{task['trivial_score']:.3f} | {_pm(task['lstm']['score'])} | "
+                f"{_pm(task['gru']['score'])} |"
+            )
+        lines.append("")
+    lines += ["## Plots", ""]
+    if plot_note:
+        lines += [plot_note, ""]
+    captions = {
+        "validation_loss.png": "Validation loss (seed mean, band = min..max over seeds) against "
+        "optimizer "
+        "steps and against training wall time; the dashed line is the target.",
+        "forecast.png": "The test tail: truth, and each model's seed-mean forecast from "
+        "non-overlapping "
+        "origins with its 95% split-conformal interval.",
+        "throughput.png": "Forward and forward+backward sequences per second against sequence "
+        "length.",
+        "memory_tasks.png": "Memory-task scores per model (mean and 95% interval over seeds); the "
+        "dashed "
+        "line is the memoryless score.",
+    }
+    for name in plots:
+        lines += [f"![{name}]({name})", "", captions.get(name, ""), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
+    """Writes ``content`` to a temporary file beside ``path``, then renames it into place, so an
+    interrupted run never leaves a half-written file."""
+    path = Path(path)
+    mode = "wb" if isinstance(content, bytes) else "w"
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(
+            fd, mode, **({} if isinstance(content, bytes) else {"encoding": "utf-8"})
+        ) as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,163 @@
+"""``rnnax compare`` end to end at a tiny size: report.json keys and values, report.md, plots."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rnnax.cli import main
+from rnnax.compare import rows
+
+TINY = [
+    "compare",
+    "--hidden",
+    "4",
+    "--seeds",
+    "2",
+    "--steps",
+    "20",
+    "--eval-every",
+    "10",
+    "--memory-steps",
+    "10",
+    "--memory-lengths",
+    "6",
+    "--copy-symbols",
+    "2",
+    "--copy-delay",
+    "2",
+    "--sweep-lengths",
+    "24",
+]
+MODEL_KEYS = (
+    "hidden",
+    "layers",
+    "rnn_params",
+    "params",
+    "flops_per_step",
+    "compile_s",
+    "train_s",
+    "fwd_seq_per_s",
+    "fwd_bwd_seq_per_s",
+    "time_to_target_s",
+    "test",
+    "memory_tasks",
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("compare") / "run"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main([*TINY, "--out", str(out)])
+    return {
+        "code": code,
+        "out": out,
+        "stdout": stdout.getvalue(),
+        "stderr": stderr.getvalue(),
+        "report": json.loads((out / "report.json").read_text(encoding="utf-8")),
+    }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_exits_zero_and_prints_the_table_with_verdicts(tiny_run: dict[str, Any]) -> None:
+    assert tiny_run["code"] == 0
+    stdout = tiny_run["stdout"]
+    for feature in (
+        "gates",
+        "state",
+        "parameters",
+        "computational cost",
+        "complexity",
+        "performance (forecast)",
+        "training speed",
+        "memory control",
+    ):
+        assert feature in stdout
+    assert "supported" in stdout
+    assert "seasonal naive" in stdout
+    assert "forecasting (LSTM+GRU)" in tiny_run["stderr"]  # the progress bar
+
+
+def test_report_json_top_level(tiny_run: dict[str, Any]) -> None:
+    report = tiny_run["report"]
+    assert report["dataset"] == "airline_passengers"
+    assert report["input_size"] == 1
+    assert (report["lookback"], report["horizon"]) == (24, 12)
+    assert report["seeds"] == [0, 1]
+    for key in ("jax", "backend", "device"):
+        assert isinstance(report["environment"][key], str) and report["environment"][key]
+    for method in ("naive", "seasonal_naive"):
+        for metric in ("mae", "rmse", "mase"):
+            assert _is_number(report["baselines"][method][metric])
+            assert report["baselines"][method][metric] > 0
+
+
+def test_report_json_models(tiny_run: dict[str, Any]) -> None:
+    models = tiny_run["report"]["models"]
+    assert set(models) == {"lstm", "gru"}
+    for cell, model in models.items():
+        for key in MODEL_KEYS:
+            assert key in model, (cell, key)
+        assert (model["hidden"], model["layers"]) == (4, 1)
+        # Recurrent parameters as laid out in API.md: G*H*(I+H) plus 1 (LSTM) or 2 (GRU) biases.
+        gates, biases = (4, 1) if cell == "lstm" else (3, 2)
+        assert model["rnn_params"] == gates * 4 * (1 + 4) + biases * gates * 4
+        assert model["params"] == model["rnn_params"] + 4 * 12 + 12  # plus the dense head
+        assert model["flops_per_step"] == 2 * gates * 4 * (1 + 4) + 17 * 4
+        for key in ("compile_s", "train_s", "fwd_seq_per_s", "fwd_bwd_seq_per_s"):
+            assert _is_number(model[key]) and model[key] > 0, (cell, key)
+        assert model["time_to_target_s"] is None or _is_number(model["time_to_target_s"])
+        for metric in ("mae", "rmse", "mase"):
+            mean, half = model["test"][metric]
+            assert _is_number(mean) and mean > 0
+            assert _is_number(half) and half >= 0
+        assert set(model["memory_tasks"]) == {"adding_T6", "copy_K2_D2"}
+        assert all(_is_number(score) for score in model["memory_tasks"].values())
+        assert 0.0 <= model["memory_tasks"]["copy_K2_D2"] <= 1.0
+    assert models["gru"]["rnn_params"] < models["lstm"]["rnn_params"]
+
+
+def test_report_md_and_plots(tiny_run: dict[str, Any]) -> None:
+    out: Path = tiny_run["out"]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert (
+        "| feature | LSTM: claim | LSTM: measured | GRU: claim | GRU: measured | verdict |" in text
+    )
+    assert "## How each verdict was decided" in text
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
+    pytest.importorskip("matplotlib")
+    for name in ("validation_loss.png", "forecast.png", "throughput.png", "memory_tasks.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f"]({name})" in text
+
+
+def test_verdicts_follow_the_measurements(tiny_run: dict[str, Any]) -> None:
+    report = copy.deepcopy(tiny_run["report"])
+    lstm, gru = report["models"]["lstm"], report["models"]["gru"]
+    for task in report["memory_tasks"].values():
+        good, bad = (0.9, 0.1) if task["higher_is_better"] else (0.01, 0.2)
+        task["lstm"]["score"], task["gru"]["score"] = [good, 0.0], [bad, 0.0]
+    lstm["test"]["mase"], gru["test"]["mase"] = [1.0, 0.01], [2.0, 0.01]
+    lstm["time_to_target_s"], gru["time_to_target_s"] = 1.0, 2.0
+    gru["fwd_bwd_seq_per_s"] = lstm["fwd_bwd_seq_per_s"] * 2
+    verdicts = {row.feature: row.verdict for row in rows(report)}
+    assert verdicts["memory control"] == "supported"
+    assert verdicts["performance (forecast)"] == "not supported"
+    assert verdicts["training speed"] == "not supported"
+    assert verdicts["computational cost"] == "supported"  # fewer FLOPs and faster
+    gru["time_to_target_s"] = None  # the GRU never reached the target
+    assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "not supported"
+    lstm["time_to_target_s"], gru["time_to_target_s"] = None, 3.0
+    assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "supported"
