@@ -471,7 +471,7 @@ def build_rnnax(cfg: Config, jax: Any, params: Any, xs: Any, label: str,
 
     impl = Impl("rnnax", label, dict(kwargs), weights="shared")
     if kwargs.get("strategy") == "auto":
-        impl.options["auto"] = auto_details(cfg.batch)
+        impl.options["auto"] = auto_details(cfg.batch, cfg.cell)
     core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
 
     def forward(p: Any, x: Any) -> Any:
@@ -1142,14 +1142,15 @@ def _rnnax_private(name: str) -> Callable[..., Any] | None:
     return None
 
 
-def auto_details(batch: int | None = None) -> dict[str, Any] | None:
-    """What ``strategy="auto"`` does here: the strategy it resolves to and, for a batch size,
-    over how many devices it splits the batch (rnnax internals; ``None`` where unknown)."""
+def auto_details(batch: int | None = None, cell: str = "lstm") -> dict[str, Any] | None:
+    """What ``strategy="auto"`` does here: the strategy it resolves to for ``cell`` and, for a
+    batch size, over how many devices it splits the batch (rnnax internals; ``None`` where
+    unknown)."""
     resolve, devices = _rnnax_private("resolve_strategy"), _rnnax_private("batch_devices")
     details: dict[str, Any] = {}
     try:
         if resolve is not None:
-            details["resolves_to"] = str(resolve("auto"))
+            details["resolves_to"] = str(resolve("auto", cell))
         if devices is not None and batch is not None:
             split = devices(batch, "auto")
             details["batch_devices"] = 1 if split is None else len(split)
@@ -1197,7 +1198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "strategies": ([s for s in getattr(rnnax, "STRATEGIES", ("scan",))
                             if args.strategies is None or s in args.strategies]
                            if has_strategy else []),
-            "auto": auto_details(),
+            "auto": {cell: auto_details(cell=cell) for cell in ("lstm", "gru")},
             "host_devices": {"requested": args.host_devices,
                              "flag_set_before_init": host_flag_effective,
                              "cpu_devices": machine["cpu_device_count"]},

@@ -7,7 +7,7 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
   backward pass's memory grows like ``sqrt(T)``: for very long sequences.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
-  ``"custom_vjp"`` on CPU, ``"scan"`` elsewhere. For forward-mode autodiff (``jax.jvp``,
+  on CPU ``"custom_vjp"`` for the LSTM and ``"scan"`` for the GRU; ``"scan"`` elsewhere. For forward-mode autodiff (``jax.jvp``,
   ``jax.hessian``) pass ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
@@ -34,19 +34,24 @@ from rnnax._scan import scan_cell
 
 STRATEGIES = ("auto", "scan", "custom_vjp", "remat")
 
-# The fastest strategy per backend for forward + backward at the shapes of PERFORMANCE.md, as
-# measured by benchmarks/bench_rnn.py (benchmarks/results/cpu-2core/). No GPU or TPU has been
-# measured yet, so those keep the plain scan.
-_AUTO = {"cpu": "custom_vjp", "gpu": "scan", "tpu": "scan"}
+# The fastest single-device strategy per backend and cell for forward + backward at the shapes
+# of PERFORMANCE.md, measured by benchmarks/bench_rnn.py (benchmarks/results/cpu-2core/): on
+# CPU the hand-written backward pass wins for the LSTM at all three shapes and loses for the GRU
+# at all three. No GPU or TPU has been measured yet, so those keep the plain scan.
+_AUTO = {
+    "cpu": {"lstm": "custom_vjp", "gru": "scan"},
+    "gpu": {"lstm": "scan", "gru": "scan"},
+    "tpu": {"lstm": "scan", "gru": "scan"},
+}
 
 
-def resolve_strategy(strategy: str) -> str:
-    """Maps ``"auto"`` to the strategy measured fastest on the default backend."""
+def resolve_strategy(strategy: str, cell: str = "lstm") -> str:
+    """Maps ``"auto"`` to the strategy measured fastest for ``cell`` on the default backend."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     if strategy != "auto":
         return strategy
-    return _AUTO.get(jax.default_backend(), "scan")
+    return _AUTO.get(jax.default_backend(), {}).get(cell, "scan")
 
 
 def set_cpu_device_count(count: int) -> None:
@@ -150,9 +155,11 @@ def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.A
         ``(h, c, ys)`` for an LSTM (``carries = (h0, c0)``), ``(h, ys)`` for a GRU.
     """
     devices = batch_devices(xs.shape[1], strategy)
+    cell = "lstm" if isinstance(params, LSTMParams) else "gru"
     return _run_flat_compiled(
         params, xs, carries, lengths, reverse=reverse, reset_after=reset_after, unroll=unroll,
-        strategy=resolve_strategy(strategy), num_devices=0 if devices is None else len(devices))
+        strategy=resolve_strategy(strategy, cell),
+        num_devices=0 if devices is None else len(devices))
 
 
 # Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent('''
         ("gru_ra", rnnax.gru_init(jax.random.key(1), 3, 5), rnnax.gru, {"reset_after": True}),
     ]
     for inner in ("scan", "custom_vjp"):
-        _strategies._AUTO["cpu"] = inner
+        _strategies._AUTO["cpu"] = {"lstm": inner, "gru": inner}
         for name, params, core, kwargs in cases:
             for seq_lengths in (None, lengths):
                 def loss(params, xs, strategy):
