@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import jax
@@ -19,8 +20,18 @@ def _check_kind(cell: str) -> int:
     return _NUM_GATES[cell]
 
 
-def _layer_inputs(input_size: int, hidden_size: int, num_layers: int, directions: int) -> list[int]:
-    return [input_size] + [hidden_size * directions] * (num_layers - 1)
+def _sum_over_layers(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+    per_direction: Callable[[int, int, int], int],
+) -> int:
+    """Checks a configuration and sums ``per_direction(gates, layer_input, H)`` over the stack."""
+    gates = _check_kind(cell)
+    input_size = check_positive_int("input_size", input_size)
+    hidden_size = check_positive_int("hidden_size", hidden_size)
+    num_layers = check_positive_int("num_layers", num_layers)
+    directions = 2 if bidirectional else 1
+    layer_inputs = [input_size] + [hidden_size * directions] * (num_layers - 1)
+    return directions * sum(per_direction(gates, i, hidden_size) for i in layer_inputs)
 
 
 def count_params(
@@ -37,16 +48,10 @@ def count_params(
         >>> rnnax.count_params("lstm", 1, 64), rnnax.count_params("gru", 1, 64)
         (16896, 12864)
     """
-    gates = _check_kind(cell)
-    input_size = check_positive_int("input_size", input_size)
-    hidden_size = check_positive_int("hidden_size", hidden_size)
-    num_layers = check_positive_int("num_layers", num_layers)
-    directions = 2 if bidirectional else 1
     biases = 1 if cell == "lstm" else 2
-    total = 0
-    for layer_input in _layer_inputs(input_size, hidden_size, num_layers, directions):
-        total += gates * hidden_size * (layer_input + hidden_size) + biases * gates * hidden_size
-    return total * directions
+    return _sum_over_layers(
+        cell, input_size, hidden_size, num_layers, bidirectional,
+        lambda gates, i, h: gates * h * (i + h) + biases * gates * h)
 
 
 def flops_per_step(
@@ -71,15 +76,9 @@ def flops_per_step(
         >>> rnnax.flops_per_step("lstm", 1, 64), rnnax.flops_per_step("gru", 1, 64)
         (34368, 26048)
     """
-    gates = _check_kind(cell)
-    input_size = check_positive_int("input_size", input_size)
-    hidden_size = check_positive_int("hidden_size", hidden_size)
-    num_layers = check_positive_int("num_layers", num_layers)
-    directions = 2 if bidirectional else 1
-    total = 0
-    for layer_input in _layer_inputs(input_size, hidden_size, num_layers, directions):
-        total += 2 * gates * hidden_size * (layer_input + hidden_size) + 17 * hidden_size
-    return total * directions
+    return _sum_over_layers(
+        cell, input_size, hidden_size, num_layers, bidirectional,
+        lambda gates, i, h: 2 * gates * h * (i + h) + 17 * h)
 
 
 def param_count(tree: Any) -> int:
