@@ -21,13 +21,17 @@ def loss_fn(kind, params, xs, carry, **kwargs):
     return jnp.sum(ys**2) + jnp.sum(jnp.sin(h))
 
 
+def make_float64_case(rng, kind):
+    """A ``make_case`` in float64, for finite differences; call inside ``jax.enable_x64``."""
+    params, xs, carry = make_case(rng, kind, (3,))
+    return jax.tree.map(lambda leaf: jnp.asarray(leaf, jnp.float64), (params, xs, carry))
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
 def test_gradients_match_finite_differences(rng, kind, reverse):
     with jax.enable_x64(True):
-        params, xs, carry = make_case(rng, kind, (3,))
-        to64 = functools.partial(jax.tree.map, lambda leaf: jnp.asarray(leaf, jnp.float64))
-        params, carry, xs = to64(params), to64(carry), jnp.asarray(xs, jnp.float64)
+        params, xs, carry = make_float64_case(rng, kind)
         lengths = jnp.array([6, 2, 0], jnp.int32)
         # The scan strategy: forward mode too (custom_vjp has its own checks, reverse only).
         f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,

@@ -14,7 +14,7 @@ from jax.test_util import check_grads
 
 import rnnax
 from tests.test_cores import KINDS, make_case
-from tests.test_gradients import loss_fn
+from tests.test_gradients import loss_fn, make_float64_case
 
 LENGTHS = jnp.array([6, 2, 0], jnp.int32)
 
@@ -43,9 +43,7 @@ def test_fast_path_gradients_equal_scan_gradients(rng, kind, with_lengths, rever
 @pytest.mark.parametrize("kind", KINDS)
 def test_custom_vjp_check_grads(rng, kind, reverse):
     with jax.enable_x64(True):
-        params, xs, carry = make_case(rng, kind, (3,))
-        to64 = functools.partial(jax.tree.map, lambda leaf: jnp.asarray(leaf, jnp.float64))
-        params, carry, xs = to64(params), to64(carry), jnp.asarray(xs, jnp.float64)
+        params, xs, carry = make_float64_case(rng, kind)
         for lengths in (None, LENGTHS):
             f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,
                                   strategy="custom_vjp")
