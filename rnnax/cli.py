@@ -36,34 +36,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _number(convert, description: str, valid):
+    """An argparse ``type`` converting with ``convert`` and accepting values where ``valid``."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+_positive_int = _number(int, "a positive integer", lambda value: value >= 1)
+_non_negative_int = _number(int, "an integer >= 0", lambda value: value >= 0)
+_positive_float = _number(float, "a positive number", lambda value: 0 < value < float("inf"))
 
 
 def _lengths(minimum: int):
@@ -248,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _usage_error(prog: str, message: str) -> int:
+    """Prints ``message`` as one ``<prog>: error:`` line on stderr; returns the usage status."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
 def _bench_script() -> Path | None:
     import rnnax
 
@@ -260,12 +256,11 @@ def bench(argv: Sequence[str]) -> int:
     set ``XLA_FLAGS`` before JAX starts); returns its exit status."""
     script = _bench_script()
     if script is None:
-        print(
-            "rnnax bench: error: benchmarks/bench_rnn.py was not found next to the rnnax package; "
+        return _usage_error(
+            "rnnax bench",
+            "benchmarks/bench_rnn.py was not found next to the rnnax package; "
             "'rnnax bench' needs a source checkout (git clone, then pip install -e .)",
-            file=sys.stderr,
         )
-        return USAGE_ERROR
     return subprocess.call([sys.executable, str(script), *argv])
 
 
@@ -284,12 +279,10 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
 
     prog = "rnnax compare"
     if args.dataset not in data.available():
-        print(
-            f"{prog}: error: unknown data set {args.dataset!r}; valid names are "
-            f"{', '.join(data.available())}",
-            file=sys.stderr,
+        return _usage_error(
+            prog,
+            f"unknown data set {args.dataset!r}; valid names are {', '.join(data.available())}",
         )
-        return USAGE_ERROR
     try:
         config = CompareConfig(
             dataset=args.dataset,
@@ -319,8 +312,7 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
             config
         )  # data-set-dependent errors (a window too long for the series) now, not later
     except (ValueError, OutDirError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
+        return _usage_error(prog, str(error))
     command = "rnnax compare" + ("" if not argv else " " + shlex.join(argv))
     try:
         report = compare(config, out, command=command)

@@ -89,7 +89,7 @@ def from_params(
                 "parameter tuples"
             )
         directions = {}
-        for name, params in zip(DIRECTIONS, layer):
+        for name, params in zip(DIRECTIONS, layer, strict=False):
             if not isinstance(params, (LSTMParams, GRUParams)):
                 raise TypeError(
                     f"layers[{index}] must hold LSTMParams or GRUParams, got "
@@ -234,7 +234,6 @@ class LSTM(nn.Module):
     forget_bias: float = 1.0
     dtype: Any = jnp.float32
 
-
     @nn.compact
     def __call__(
         self,
@@ -312,7 +311,6 @@ class GRU(nn.Module):
     dropout_rate: float = 0.0
     reset_after: bool = False
     dtype: Any = jnp.float32
-
 
     @nn.compact
     def __call__(

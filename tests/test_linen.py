@@ -19,9 +19,17 @@ from flax.traverse_util import flatten_dict
 
 import rnnax
 from rnnax import linen as rlinen
+from tests.flax_helpers import (
+    BATCH,
+    FEATURES,
+    HIDDEN,
+    LENGTHS,
+    STEPS,
+    assert_trees_equal,
+    inputs,
+    random_carry,
+)
 
-BATCH, STEPS, FEATURES, HIDDEN = 2, 4, 3, 5
-LENGTHS = jnp.array([STEPS - 1, 0])  # one partial sequence, one empty one
 KEY = jax.random.key(0)
 
 KINDS = {
@@ -45,26 +53,6 @@ def pure_stack(model, layers, *args, **kwargs):
     if isinstance(model, rlinen.GRU):
         return rnnax.gru_stack(layers, *args, reset_after=model.reset_after, **kwargs)
     return rnnax.lstm_stack(layers, *args, **kwargs)
-
-
-def inputs(rng, *, time_major=False, batch=BATCH):
-    shape = (STEPS, batch, FEATURES) if time_major else (batch, STEPS, FEATURES)
-    return jnp.asarray(rng.normal(size=shape), jnp.float32)
-
-
-def random_carry(rng, kind, num_layers, bidirectional):
-    """A non-zero initial ``carry[layer][direction]`` for the batch of ``inputs``."""
-    def state():
-        h, c = (jnp.asarray(rng.normal(size=(BATCH, HIDDEN)) * 0.5, jnp.float32) for _ in "hc")
-        return rnnax.LSTMState(h, c) if kind == "lstm" else h
-
-    return [[state() for _ in range(2 if bidirectional else 1)] for _ in range(num_layers)]
-
-
-def assert_trees_equal(actual, expected):
-    assert jax.tree.structure(actual) == jax.tree.structure(expected)
-    for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected)):
-        np.testing.assert_array_equal(a, e)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -181,7 +169,7 @@ def test_to_params_of_a_submodule_and_bfloat16():
 def test_conversion_errors():
     layers = rnnax.lstm_stack_init(KEY, FEATURES, HIDDEN, num_layers=2)
     params = rlinen.from_params(layers)["params"]
-    with pytest.raises(ValueError, match="layer_0 ... layer_<L-1>"):
+    with pytest.raises(ValueError, match=r"layer_0 ... layer_<L-1>"):
         rlinen.to_params({"params": {"layer_1": params["layer_1"]}})
     with pytest.raises(ValueError, match="forward"):
         rlinen.to_params({"layer_0": {"backward": params["layer_0"]["forward"]}})
