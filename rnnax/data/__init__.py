@@ -51,7 +51,14 @@ from rnnax.data._synthetic import (
     trend_seasonal_panel,
 )
 from rnnax.data._validation import NAN_POLICIES, NanPolicy, handle_missing
-from rnnax.data._windows import Split, SplitPoints, Windows, chronological_split, sliding_windows, split_points
+from rnnax.data._windows import (
+    Split,
+    SplitPoints,
+    Windows,
+    chronological_split,
+    sliding_windows,
+    split_points,
+)
 
 __all__ = [
     "NAN_POLICIES",

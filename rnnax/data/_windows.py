@@ -23,7 +23,13 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from rnnax.data._validation import NanPolicy, as_float_array, check_int, check_nan_policy, handle_missing
+from rnnax.data._validation import (
+    NanPolicy,
+    as_float_array,
+    check_int,
+    check_nan_policy,
+    handle_missing,
+)
 
 
 class Windows(NamedTuple):

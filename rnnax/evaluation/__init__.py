@@ -19,7 +19,12 @@ Examples:
     Array([1.5], dtype=float32)
 """
 
-from rnnax.evaluation._baselines import drift_forecast, mean_forecast, naive_forecast, seasonal_naive_forecast
+from rnnax.evaluation._baselines import (
+    drift_forecast,
+    mean_forecast,
+    naive_forecast,
+    seasonal_naive_forecast,
+)
 from rnnax.evaluation._metrics import (
     coverage,
     gaussian_nll,

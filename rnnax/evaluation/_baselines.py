@@ -31,6 +31,13 @@ def _history(history: ArrayLike, minimum_length: int, requirement: str) -> jax.A
     return array
 
 
+def _level_forecast(history: ArrayLike, horizon: int, level) -> jax.Array:
+    """Repeats ``level(history)`` (shape ``[..., 1]``) at every one of ``horizon`` steps."""
+    horizon = check_int(horizon, "horizon", minimum=1)
+    array = _history(history, 1, "")
+    return jnp.broadcast_to(level(array), (*array.shape[:-1], horizon))
+
+
 def _step_row(array: jax.Array, values: jax.Array) -> jax.Array:
     """Reshapes a [H] vector to [1, ..., 1, H] matching ``array``'s rank (no implicit rank promotion)."""
     return values.reshape((1,) * (array.ndim - 1) + (values.shape[0],))
@@ -51,9 +58,7 @@ def naive_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizo
         Array([[3., 3.],
                [0., 0.]], dtype=float32)
     """
-    horizon = check_int(horizon, "horizon", minimum=1)
-    array = _history(history, 1, "")
-    return jnp.broadcast_to(array[..., -1:], array.shape[:-1] + (horizon,))
+    return _level_forecast(history, horizon, lambda array: array[..., -1:])
 
 
 def seasonal_naive_forecast(history: ArrayLike, horizon: int, period: int) -> Float[Array, "... horizon"]:
@@ -126,6 +131,6 @@ def mean_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizon
         >>> mean_forecast(jnp.array([1.0, 2.0, 6.0]), 2)
         Array([3., 3.], dtype=float32)
     """
-    horizon = check_int(horizon, "horizon", minimum=1)
-    array = _history(history, 1, "")
-    return jnp.broadcast_to(jnp.mean(array, axis=-1, keepdims=True), array.shape[:-1] + (horizon,))
+    return _level_forecast(
+        history, horizon, lambda array: jnp.mean(array, axis=-1, keepdims=True)
+    )

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._params import GRUParams, LSTMParams
+from rnnax._params import LSTMParams
 from rnnax.interop._common import (
     Params,
     check_params_type,

@@ -7,22 +7,11 @@ baselines and the table, and that every row is scored.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _load(name: str, monkeypatch):
-    """Loads ``examples/<name>.py`` as a module, with ``forecast_common`` importable beside it."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.example_loader import load_example
 
 
 @pytest.mark.parametrize(("name", "cell", "baselines"), [
@@ -30,7 +19,7 @@ def _load(name: str, monkeypatch):
     ("forecast_sunspots_monthly", "gru", {"seasonal_naive", "naive", "cycle_naive_132"}),
 ])
 def test_example_runs_and_scores_every_row(name, cell, baselines, capsys, monkeypatch):
-    example = _load(name, monkeypatch)
+    example = load_example(name, monkeypatch)
     assert callable(example.main)
     rows = example.run(cells=(cell,), seeds=(0,), hidden=4, epochs=2, verbose=True)
     label = f"{cell.upper()} seed 0"

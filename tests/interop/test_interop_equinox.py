@@ -13,18 +13,10 @@ import pytest
 import rnnax
 import rnnax.interop._equinox
 from rnnax.interop import from_equinox, to_equinox
+from tests.interop.interop_helpers import random_params
 
 RTOL, ATOL = 1e-5, 1e-6
 BATCH, STEPS, INPUT, HIDDEN = 3, 6, 4, 5
-
-
-def _random_params(kind: str, input_size: int = INPUT, seed: int = 0, dtype=jnp.float32):
-    """Random rnnax parameters from NumPy (no JAX initialiser to compile), biases nonzero."""
-    rng = np.random.default_rng(seed)
-    gates = (4 if kind == "lstm" else 3) * HIDDEN
-    shapes = [(input_size, gates), (HIDDEN, gates)] + [(gates,)] * (1 if kind == "lstm" else 2)
-    arrays = [jnp.asarray(rng.normal(0.0, 0.5, shape), dtype) for shape in shapes]
-    return rnnax.LSTMParams(*arrays) if kind == "lstm" else rnnax.GRUParams(*arrays)
 
 
 def _cell(cell_type, seed: int = 0, **options):
@@ -97,7 +89,7 @@ def test_round_trip_is_exact(cell_type):
 
 
 def test_to_equinox_gru_folds_the_recurrent_gate_biases():
-    params = _random_params("gru")  # nonzero b_h for z and r
+    params = random_params("gru", INPUT, HIDDEN)  # nonzero b_h for z and r
     xs, h, _ = _inputs()
     final, ys = rnnax.gru(params, xs, h, reset_after=True)
     h_final, expected = _scan_equinox(to_equinox(params), xs, h)
@@ -120,4 +112,4 @@ def test_errors(monkeypatch):
         to_equinox({"w_x": jnp.ones((2, 8))})
     monkeypatch.setitem(sys.modules, "equinox", None)
     with pytest.raises(ImportError, match=r"pip install rnnax\[equinox\]"):
-        to_equinox(_random_params("lstm"))
+        to_equinox(random_params("lstm", INPUT, HIDDEN))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import flax
 import flax.linen as nn
 import jax
@@ -14,18 +13,10 @@ from flax import nnx
 import rnnax
 import rnnax.interop._flax
 from rnnax.interop import from_flax_linen, from_flax_nnx, to_flax_linen, to_flax_nnx
+from tests.interop.interop_helpers import random_params
 
 RTOL, ATOL = 1e-5, 1e-6
 BATCH, STEPS, INPUT, HIDDEN = 3, 6, 4, 5
-
-
-def _random_params(kind: str, input_size: int = INPUT, seed: int = 0, dtype=jnp.float32):
-    """Random rnnax parameters from NumPy (no JAX initialiser to compile), biases nonzero."""
-    rng = np.random.default_rng(seed)
-    gates = (4 if kind == "lstm" else 3) * HIDDEN
-    shapes = [(input_size, gates), (HIDDEN, gates)] + [(gates,)] * (1 if kind == "lstm" else 2)
-    arrays = [jnp.asarray(rng.normal(0.0, 0.5, shape), dtype) for shape in shapes]
-    return rnnax.LSTMParams(*arrays) if kind == "lstm" else rnnax.GRUParams(*arrays)
 
 
 def _random_like(shapes, seed: int = 0):
@@ -192,14 +183,14 @@ def test_linen_round_trip_is_exact():
         assert jax.tree_util.tree_structure(back) == jax.tree_util.tree_structure(variables)
         equal = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), back, variables)
         assert all(jax.tree_util.tree_leaves(equal))
-    params = _random_params("lstm")
+    params = random_params("lstm", INPUT, HIDDEN)
     assert all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(
         np.array_equal, from_flax_linen(to_flax_linen(params)), params)))
 
 
 def test_to_flax_linen_gru_folds_the_recurrent_gate_biases():
     """Our GRU with nonzero b_h for z and r: flax has no hz/hr bias, so they fold into iz/ir."""
-    params = _random_params("gru")
+    params = random_params("gru", INPUT, HIDDEN)
     xs = _inputs()
     _, ys = rnnax.gru(params, xs, reset_after=True)
     expected = nn.RNN(nn.GRUCell(HIDDEN)).apply(
@@ -212,16 +203,16 @@ def test_linen_errors():
         from_flax_linen([1, 2])
     with pytest.raises(ValueError, match="GRUCell parameters"):
         from_flax_linen({"params": {"Dense_0": {"kernel": jnp.ones((2, 2))}}})
-    variables = to_flax_linen(_random_params("lstm"))
+    variables = to_flax_linen(random_params("lstm", INPUT, HIDDEN))
     variables["params"]["hi"]["bias"] = variables["params"]["hi"]["bias"].astype(jnp.bfloat16)
     with pytest.raises(TypeError, match="mixes parameter dtypes"):
         from_flax_linen(variables)
     with pytest.raises(TypeError, match="LSTMParams or GRUParams"):
-        to_flax_linen([[_random_params("lstm")]])
+        to_flax_linen([[random_params("lstm", INPUT, HIDDEN)]])
 
 
 def test_from_flax_linen_dtype_frozen_and_boxed_variables():
-    params = _random_params("lstm")
+    params = random_params("lstm", INPUT, HIDDEN)
     variables = to_flax_linen(params)
     assert from_flax_linen(variables, dtype=jnp.bfloat16).w_h.dtype == jnp.bfloat16
     assert from_flax_linen(flax.core.freeze(variables)).w_h.dtype == jnp.float32
@@ -269,7 +260,7 @@ def test_nnx_round_trip_is_exact(name):
 
 
 def test_to_flax_nnx_gru_runs_like_ours_and_refuses_a_candidate_bias():
-    params = _random_params("gru")
+    params = random_params("gru", INPUT, HIDDEN)
     params = params._replace(b_h=params.b_h.at[2 * HIDDEN:].set(0.0))
     xs = _inputs()
     _, ys = rnnax.gru(params, xs, reset_after=True)
@@ -285,4 +276,4 @@ def test_nnx_errors():
     with pytest.raises(ValueError, match="activation_fn=relu"):
         from_flax_nnx(relu_cell)
     with pytest.raises(TypeError, match="cell_type"):
-        to_flax_nnx(_random_params("lstm"), cell_type=nnx.GRUCell)
+        to_flax_nnx(random_params("lstm", INPUT, HIDDEN), cell_type=nnx.GRUCell)

@@ -14,6 +14,7 @@ import pytest
 
 import rnnax
 from rnnax.interop import from_torch, to_torch
+from tests.interop.interop_helpers import random_params
 
 pytestmark = pytest.mark.torch
 
@@ -21,18 +22,9 @@ RTOL, ATOL = 1e-5, 1e-6
 BATCH, STEPS, INPUT, HIDDEN = 3, 5, 4, 6
 
 
-def _random_params(kind: str, input_size: int = INPUT, seed: int = 0, dtype=jnp.float32):
-    """Random rnnax parameters from NumPy (no JAX initialiser to compile), biases nonzero."""
-    rng = np.random.default_rng(seed)
-    gates = (4 if kind == "lstm" else 3) * HIDDEN
-    shapes = [(input_size, gates), (HIDDEN, gates)] + [(gates,)] * (1 if kind == "lstm" else 2)
-    arrays = [jnp.asarray(rng.normal(0.0, 0.5, shape), dtype) for shape in shapes]
-    return rnnax.LSTMParams(*arrays) if kind == "lstm" else rnnax.GRUParams(*arrays)
-
-
 def _random_layers(kind: str, num_layers: int = 2, num_directions: int = 2, dtype=jnp.float32):
-    return [[_random_params(kind, INPUT if layer == 0 else HIDDEN * num_directions,
-                            seed=layer * num_directions + d, dtype=dtype)
+    return [[random_params(kind, INPUT if layer == 0 else HIDDEN * num_directions, HIDDEN,
+                           seed=layer * num_directions + d, dtype=dtype)
              for d in range(num_directions)] for layer in range(num_layers)]
 
 
@@ -196,7 +188,7 @@ def test_to_torch_module_matches_the_stack(kind):
 
 
 def test_to_torch_takes_a_single_cell():
-    params = _random_params("lstm")
+    params = random_params("lstm", INPUT, HIDDEN)
     module = to_torch(params)
     assert module.num_layers == 1 and not module.bidirectional
     (back,), = from_torch(module)
@@ -240,7 +232,7 @@ def test_to_torch_rejects_the_default_gru_form_and_bad_layers():
         to_torch([[{"w_x": 1}]])
     with pytest.raises(TypeError, match="layers"):
         to_torch("lstm")
-    mixed = [[_random_params("lstm")], layers[0]]
+    mixed = [[random_params("lstm", INPUT, HIDDEN)], layers[0]]
     with pytest.raises(TypeError):
         to_torch(mixed)
 
