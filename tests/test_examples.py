@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.example_loader import load_example
 
 
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_sine_wave_loss_falls_for_both_cells(standard_promotion):
-    sine_wave = load_example("sine_wave")
+def test_sine_wave_loss_falls_for_both_cells(standard_promotion, monkeypatch):
+    sine_wave = load_example("sine_wave", monkeypatch)
     for cell in ("lstm", "gru"):
         losses = sine_wave.train(cell, steps=60, hidden=8)
         assert sum(losses[-10:]) / 10 < 0.5 * losses[0], cell
 
 
 def test_long_sequence_example_runs_small(monkeypatch, capsys, standard_promotion):
-    long_sequence = load_example("long_sequence")
+    long_sequence = load_example("long_sequence", monkeypatch)
     monkeypatch.setattr("sys.argv", ["long_sequence.py", "--steps-in-sequence", "400",
                                      "--hidden", "4", "--updates", "2"])
     long_sequence.main()
