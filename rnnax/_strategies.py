@@ -7,8 +7,9 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
   backward pass's memory grows like ``sqrt(T)``: for very long sequences.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
-  on CPU ``"custom_vjp"`` for the LSTM and ``"scan"`` for the GRU; ``"scan"`` elsewhere. For forward-mode autodiff (``jax.jvp``,
-  ``jax.hessian``) pass ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
+  on CPU ``"custom_vjp"`` for the LSTM and ``"scan"`` for the GRU; ``"scan"`` elsewhere. For
+  forward-mode autodiff (``jax.jvp``, ``jax.hessian``) of an LSTM on CPU pass
+  ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
 (``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
@@ -34,10 +35,11 @@ from rnnax._scan import scan_cell
 
 STRATEGIES = ("auto", "scan", "custom_vjp", "remat")
 
-# The fastest single-device strategy per backend and cell for forward + backward at the shapes
-# of PERFORMANCE.md, measured by benchmarks/bench_rnn.py (benchmarks/results/cpu-2core/): on
-# CPU the hand-written backward pass wins for the LSTM at all three shapes and loses for the GRU
-# at all three. No GPU or TPU has been measured yet, so those keep the plain scan.
+# The fastest strategy per backend and cell for forward + backward at the shapes of
+# PERFORMANCE.md with the batch split over the CPU cores, measured by benchmarks/bench_rnn.py:
+# on CPU the hand-written backward pass wins for the LSTM, the scan for the GRU
+# (benchmarks/results/cpu-2core/auto-choice/). No GPU or TPU has been measured yet, so those
+# keep the plain scan.
 _AUTO = {
     "cpu": {"lstm": "custom_vjp", "gru": "scan"},
     "gpu": {"lstm": "scan", "gru": "scan"},
