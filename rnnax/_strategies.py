@@ -120,13 +120,9 @@ def _shard_over_batch(fn: Callable[..., Any], devices: Sequence[Any], num_batche
     )
 
 
-def remat_chunk_size(num_steps: int) -> int:
-    """The ``"remat"`` chunk: about ``sqrt(T)`` steps, which minimizes ``T / k + k``."""
-    return max(1, math.isqrt(max(num_steps, 1)))
-
-
 def _remat_chunk(strategy: str, xs: jax.Array) -> int | None:
-    return remat_chunk_size(xs.shape[0]) if strategy == "remat" else None
+    """The ``"remat"`` chunk: about ``sqrt(T)`` steps, which minimizes ``T / k + k``."""
+    return max(1, math.isqrt(max(xs.shape[0], 1))) if strategy == "remat" else None
 
 
 def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMParams,
@@ -161,23 +157,22 @@ def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.A
     return _run_flat_compiled(
         params, xs, carries, lengths, reverse=reverse, reset_after=reset_after, unroll=unroll,
         strategy=resolve_strategy(strategy, cell),
-        num_devices=0 if devices is None else len(devices))
+        devices=None if devices is None else tuple(devices))
 
 
 # Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body
 # is a new closure each call); inside an enclosing jit this inlines at no cost.
 @functools.partial(jax.jit, static_argnames=("reverse", "reset_after", "unroll", "strategy",
-                                             "num_devices"))
+                                             "devices"))
 def _run_flat_compiled(params: LSTMParams | GRUParams, xs: jax.Array,
                        carries: tuple[jax.Array, ...], lengths: jax.Array | None, *,
                        reverse: bool, reset_after: bool, unroll: int | bool, strategy: str,
-                       num_devices: int) -> tuple[jax.Array, ...]:
+                       devices: tuple[Any, ...] | None) -> tuple[jax.Array, ...]:
     if isinstance(params, LSTMParams):
         fn = functools.partial(_lstm_flat, strategy, unroll, reverse)
     else:
         fn = functools.partial(_gru_flat, strategy, unroll, reverse, reset_after)
     batched = (*carries, *(() if lengths is None else (lengths,)))
-    if num_devices:
-        devices = jax.local_devices(backend="cpu")[:num_devices]
+    if devices is not None:
         fn = _shard_over_batch(fn, devices, len(batched), len(carries))
     return fn(params, xs, *batched)
