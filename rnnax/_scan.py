@@ -107,6 +107,7 @@ def scan_cell(
         y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
         return new_carry, y
 
+    padding = 0
     if remat_chunk is not None:
         chunk = check_positive_int("remat_chunk", remat_chunk)
         num_chunks = -(-num_steps // chunk)
@@ -115,8 +116,6 @@ def scan_cell(
             # The padded tail must not move the carry: mask it like right padding.
             seq_lengths = jnp.full(batch_shape, num_steps, jnp.int32)
         xs_time_major = jnp.pad(xs_time_major, [(0, padding)] + [(0, 0)] * (xs.ndim - 1))
-    else:
-        chunk, num_chunks, padding = num_steps, 1, 0
 
     body: Callable[[Carry, Any], tuple[Carry, Any]] = step
     inputs: Any = xs_time_major
