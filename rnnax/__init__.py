@@ -14,9 +14,11 @@ from rnnax._cores import gru, lstm, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
 from rnnax._init import gru_init, lstm_init
 from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._long import stream_scan
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import scan_cell
 from rnnax._strategies import STRATEGIES, set_cpu_device_count
+from rnnax._streaming import StreamState, stream_apply, stream_init
 
 __version__ = "0.1.0"
 
@@ -25,6 +27,7 @@ __all__ = [
     "GRUParams",
     "LSTMParams",
     "LSTMState",
+    "StreamState",
     "count_params",
     "flops_per_step",
     "gru",
@@ -40,6 +43,9 @@ __all__ = [
     "param_count",
     "scan_cell",
     "set_cpu_device_count",
+    "stream_apply",
+    "stream_init",
+    "stream_scan",
     "zero_carry",
 ]
 

@@ -6,6 +6,9 @@
   :func:`load_checkpoint` write it atomically and read it back bit for bit.
 * A NaN/Inf loss, gradient or update stops training with a :class:`TrainingDiverged` record and
   a :class:`DivergenceWarning` (or :class:`TrainingDivergedError`), keeping the last good state.
+* ``fit(..., mesh=...)`` is data-parallel over a ``jax.sharding.Mesh`` (1 to N devices, one or
+  several hosts); :func:`fit_ensemble` trains many seeds or hyperparameter settings at once with
+  ``vmap``, their member axis optionally split over a mesh; :func:`shard_batch` places data.
 
 Examples:
     >>> import jax, numpy as np
@@ -26,6 +29,7 @@ from rnnax.training._checkpoint import (
     load_metadata,
     save_checkpoint,
 )
+from rnnax.training._ensemble import EnsembleResult, fit_ensemble
 from rnnax.training._loop import (
     DivergenceWarning,
     FitResult,
@@ -33,19 +37,41 @@ from rnnax.training._loop import (
     TrainingDivergedError,
     fit,
 )
+from rnnax.training._sharding import DATA_AXIS, ENSEMBLE_AXIS, shard_batch
 from rnnax.training._state import History, TrainingDiverged, TrainState
+from rnnax.training._tbptt import (
+    ChunkLossFn,
+    TBPTTGrad,
+    TBPTTResult,
+    TBPTTUpdate,
+    tbptt_fit,
+    tbptt_grad,
+    tbptt_update,
+)
 
 __all__ = [
+    "DATA_AXIS",
+    "ENSEMBLE_AXIS",
+    "ChunkLossFn",
     "DivergenceWarning",
+    "EnsembleResult",
     "FitResult",
     "History",
     "LossFn",
+    "TBPTTGrad",
+    "TBPTTResult",
+    "TBPTTUpdate",
     "TrainState",
     "TrainingDiverged",
     "TrainingDivergedError",
     "fit",
+    "fit_ensemble",
     "has_checkpoint",
     "load_checkpoint",
     "load_metadata",
     "save_checkpoint",
+    "shard_batch",
+    "tbptt_fit",
+    "tbptt_grad",
+    "tbptt_update",
 ]
