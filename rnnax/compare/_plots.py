@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnax.compare._report import write_atomic
+from rnnax import _io
 
 COLORS = {"lstm": "tab:blue", "gru": "tab:orange"}
 LABELS = {"lstm": "LSTM", "gru": "GRU"}
@@ -34,9 +34,15 @@ def _pyplot() -> Any:
 
 
 def _save(figure: Any, path: Path) -> None:
+    # Rendered in memory first, then written atomically: a run killed (or a savefig that fails)
+    # mid-way leaves the previous PNG complete, never a truncated one.
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    write_atomic(path, buffer.getvalue())
+    try:
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    except BaseException:
+        _pyplot().close(figure)
+        raise
+    _io.write_atomically(path, buffer.getvalue())
 
 
 def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from rnnax import _io
 from rnnax.compare._stats import overlap
 
 # "Similar performance": the test-MASE intervals overlap, or the means differ by less than this
@@ -437,31 +435,13 @@ def markdown(
 
 
 def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
-    """Writes ``content`` to a temporary file beside ``path``, then renames it into place, so an
-    interrupted run never leaves a half-written file."""
-    path = Path(path)
-    mode = "wb" if isinstance(content, bytes) else "w"
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(
-            fd, mode, **({} if isinstance(content, bytes) else {"encoding": "utf-8"})
-        ) as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """Writes ``content`` (text as UTF-8, or bytes) to ``path`` atomically: a temporary file
+    beside it, fsync'ed and renamed into place (``rnnax._io.write_atomically``), so a run
+    killed mid-write leaves the previous file complete, never a half-written one."""
+    _io.write_atomically(path, content)
 
 
 def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    """Writes ``report`` as JSON atomically; a NaN or Inf in it raises ``ValueError`` before
+    anything is written (the previous file stays as it was)."""
     write_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")

@@ -9,16 +9,16 @@ Why not orbax-checkpoint: a training state here is a few small arrays on one hos
 built for sharded, asynchronous, multi-host checkpoints; for this size it costs far more
 per save (directories of files, background threads, a heavy import) and its API changes
 between releases. One msgpack file written to a temporary name, flushed, fsync'ed and then
-``os.replace``'d over the old one is atomic on POSIX and Windows: a crash at any point
-leaves either the previous checkpoint or the new one, never a torn file. The CRC catches
-corruption from elsewhere (a truncated copy, a bad disk) with a clear error.
+``os.replace``'d over the old one (``rnnax._io.write_atomically``) is atomic on POSIX and
+Windows: a crash at any point, even a ``SIGKILL`` in the middle of the write, leaves either the
+previous checkpoint or the new one, never a torn file (tests/test_fault_injection.py kills a
+real writer). The CRC catches corruption from elsewhere (a truncated copy, a bad disk) with a
+clear error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
+from rnnax import _io
 from rnnax.training._state import History, TrainingDiverged, TrainState
 
 CHECKPOINT_NAME = "checkpoint.msgpack"
@@ -86,45 +87,22 @@ def _encode(state: TrainState, metadata: Metadata) -> bytes:
 
 
 def _write_payload(file: BinaryIO, data: bytes) -> None:
-    """Writes the bytes (a separate function so tests can make it fail half-way)."""
+    """Writes the bytes (a separate function so tests can make it fail or stall half-way)."""
     file.write(data)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
     """Writes ``data`` to ``path`` so that ``path`` is always either the old or the new file.
 
-    The bytes go to a temporary file in the same directory, which is flushed and fsync'ed and
-    then renamed over ``path`` with ``os.replace`` (atomic). On any error the temporary file
-    is removed and ``path`` is untouched.
+    ``rnnax._io.write_atomically`` with this module's ``_write_payload`` (temporary file in the
+    same directory, flush, fsync, ``os.replace``, directory fsync). On any error the temporary
+    file is removed and ``path`` is untouched.
 
     Args:
         path: destination file; its directory must exist.
         data: the bytes to write.
     """
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            _write_payload(file, data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
+    _io.write_atomically(path, data, write=lambda file, payload: _write_payload(file, payload))
 
 
 def save_checkpoint(
@@ -160,15 +138,30 @@ def save_checkpoint(
 
 def _read_body(path: Path) -> dict[str, Any]:
     raw = path.read_bytes()
-    if len(raw) < len(_MAGIC) + 4 or not raw.startswith(_MAGIC):
+    header = len(_MAGIC) + 4
+    if len(raw) <= header and _MAGIC.startswith(raw[: len(_MAGIC)]):
+        raise ValueError(
+            f"{path} is truncated ({len(raw)} bytes, less than a header and a body); delete it or "
+            "restore a copy"
+        )
+    if not raw.startswith(_MAGIC):
         raise ValueError(f"{path} is not an rnnax training checkpoint (bad header)")
-    expected = int.from_bytes(raw[len(_MAGIC) : len(_MAGIC) + 4], "little")
-    payload = raw[len(_MAGIC) + 4 :]
+    expected = int.from_bytes(raw[len(_MAGIC) : header], "little")
+    payload = raw[header:]
     if zlib.crc32(payload) != expected:
-        raise ValueError(f"{path} is corrupted (checksum mismatch); delete it or restore a copy")
-    body = serialization.msgpack_restore(payload)
-    if body.get("version") != _FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format version {body.get('version')!r}, expected {_FORMAT_VERSION}")
+        raise ValueError(
+            f"{path} is corrupted (checksum mismatch: truncated or damaged); delete it or "
+            "restore a copy"
+        )
+    try:
+        body = serialization.msgpack_restore(payload)
+    except Exception as error:  # only reachable if the damage happens to keep the CRC
+        raise ValueError(f"{path} is corrupted (undecodable: {error})") from None
+    if not isinstance(body, dict) or body.get("version") != _FORMAT_VERSION:
+        version = body.get("version") if isinstance(body, dict) else None
+        raise ValueError(
+            f"{path} has checkpoint format version {version!r}, expected {_FORMAT_VERSION}"
+        )
     return body
 
 
@@ -190,7 +183,9 @@ def _restore_tree(template: Any, state_dict: Any, what: str, path: Path) -> Any:
             f"the {what} in {path} do not match the structure of the template: {error}"
         ) from None
     # Leaves come back as numpy arrays; give them the template's dtypes as JAX arrays.
-    return jax.tree.map(lambda like, leaf: jnp.asarray(leaf, dtype=jnp.asarray(like).dtype), template, restored)
+    return jax.tree.map(
+        lambda like, leaf: jnp.asarray(leaf, dtype=jnp.asarray(like).dtype), template, restored
+    )
 
 
 def load_checkpoint(directory: str | os.PathLike[str], template: TrainState) -> TrainState:

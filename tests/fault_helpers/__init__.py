@@ -1,0 +1,1 @@
+"""Child processes for tests/test_fault_injection.py: writers that are killed mid-write."""
