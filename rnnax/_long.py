@@ -67,6 +67,20 @@ def _get_chunk(xs: Any, state: StreamState, start: int | jax.Array, length: int,
     return jax.lax.dynamic_slice_in_dim(xs, start, length, axis=axis)
 
 
+def _check_accumulator(new: Any, old: Any) -> Any:
+    """The accumulator goes round a ``lax.scan``: it must keep its structure, shapes, dtypes."""
+    def describe(tree: Any) -> Any:
+        return jax.tree.map(lambda leaf: (tuple(np.shape(leaf)), jnp.result_type(leaf).name),
+                            tree)
+
+    if (jax.tree.structure(new) != jax.tree.structure(old)
+            or describe(new) != describe(old)):
+        raise ValueError(
+            "reduce_fn must return an accumulator of the structure, shapes and dtypes of "
+            f"reduce_init (as (shape, dtype)): {describe(old)}, got {describe(new)}")
+    return new
+
+
 @functools.partial(jax.jit, static_argnames=(
     "model", "xs_fn", "num_steps", "chunk_length", "keep_every", "reduce_fn", "reset_after",
     "time_major", "strategy"))
@@ -83,7 +97,7 @@ def _scan_compiled(model: _Model, params: Any, state: StreamState, xs_array: jax
         state, ys = advance(model, params, state, chunk, None, reset_after=reset_after,
                             time_major=time_major, strategy=strategy)
         if reduce_fn is not None:
-            acc = reduce_fn(acc, chunk, ys)
+            acc = _check_accumulator(reduce_fn(acc, chunk, ys), acc)
         return state, acc, ys
 
     def every(ys: jax.Array, first: int, stride: int) -> jax.Array:
@@ -212,8 +226,8 @@ def stream_scan(
     Raises:
         TypeError: a wrong state type, a non-floating or mismatched dtype, or a non-int size.
         ValueError: a shape that does not match the stream, ``keep_every`` neither dividing
-            nor a multiple of ``chunk_length``, both ``keep_every`` and ``reduce_fn``, a missing or inconsistent
-            ``num_steps``, or what ``stream_apply`` refuses.
+            nor a multiple of ``chunk_length``, both ``keep_every`` and ``reduce_fn``, a
+            missing or inconsistent ``num_steps``, or what ``stream_apply`` refuses.
 
     Examples:
         >>> import jax, jax.numpy as jnp, rnnax

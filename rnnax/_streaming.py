@@ -208,7 +208,8 @@ def check_state(state: Any, model: _Model) -> tuple[int, ...]:
                         f"{type(state).__name__}")
     check_array("state.steps", state.steps)
     if jnp.dtype(state.steps.dtype) != jnp.dtype(STEPS_DTYPE):
-        raise TypeError(f"state.steps must have dtype int32, got {jnp.dtype(state.steps.dtype).name}")
+        raise TypeError(f"state.steps must have dtype int32, got "
+                        f"{jnp.dtype(state.steps.dtype).name}")
     batch_shape = tuple(np.shape(state.steps))
     check_carry("state.carry", state.carry, model, batch_shape)
     return batch_shape
@@ -218,6 +219,9 @@ def advance(model: _Model, params: Any, state: StreamState, chunk: jax.Array,
             seq_lengths: jax.Array | None, *, reset_after: bool, time_major: bool,
             strategy: str) -> tuple[StreamState, jax.Array]:
     """One chunk, unchecked (the callers check): the cores on the state's carry."""
+    num_steps = chunk.shape[0] if time_major else chunk.shape[-2]
+    if num_steps == 0:  # nothing to read; the cores cannot reshape an empty time axis
+        return state, jnp.zeros((*chunk.shape[:-1], model.hidden), model.dtype)
     options = {"seq_lengths": seq_lengths, "time_major": time_major, "strategy": strategy}
     if model.cell == "gru":
         options["reset_after"] = reset_after
@@ -227,7 +231,6 @@ def advance(model: _Model, params: Any, state: StreamState, chunk: jax.Array,
     else:
         core = lstm if model.cell == "lstm" else gru
         carry, ys = core(params, chunk, state.carry, **options)
-    num_steps = chunk.shape[0] if time_major else chunk.shape[-2]
     if seq_lengths is None:
         consumed = jnp.full(state.steps.shape, num_steps, STEPS_DTYPE)
     else:

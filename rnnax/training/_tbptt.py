@@ -66,7 +66,7 @@ class TBPTTUpdate(NamedTuple):
         params: the parameters after one optimizer step per chunk.
         opt_state: the matching optimizer state.
         carry: the carry after the last chunk.
-        losses: ``[num_chunks]``, each chunk's loss before its update.
+        losses: ``[num_chunks]``, each chunk's loss before its update (at least float32).
     """
 
     params: Any
@@ -82,7 +82,7 @@ class TBPTTResult(NamedTuple):
         params: the parameters after the last applied epoch.
         opt_state: the matching optimizer state.
         carry: the carry at the end of the last applied epoch.
-        losses: ``float32 [epochs_run, num_chunks]`` NumPy array of per-chunk losses.
+        losses: ``[epochs_run, num_chunks]`` NumPy array of per-chunk losses.
         diverged: whether training stopped on a NaN or Inf loss (that epoch is not applied).
     """
 
@@ -166,11 +166,37 @@ def _over_chunks(step: Callable[[Any, Any, int], tuple[Any, Any]], state: Any, d
     return state, stacked
 
 
-def _scalar_loss(loss: Any) -> jax.Array:
-    if np.shape(loss) != ():
+def _check_loss_fn(loss_fn: ChunkLossFn, params: Any, carry: Any, data: Any, length: int,
+                   time_major: bool) -> Any:
+    """Traces ``loss_fn`` on the first chunk, abstractly, to check what it returns.
+
+    Returns:
+        The dtype to accumulate losses in: the loss's, at least float32.
+    """
+    out = jax.eval_shape(lambda p, c, d: loss_fn(p, c, _slice(d, 0, length, time_major)),
+                         params, carry, data)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"loss_fn must return (loss, carry), got {type(out).__name__}")
+    loss, new_carry = out
+    if not hasattr(loss, "shape") or loss.shape != ():
         raise ValueError(f"loss_fn must return (scalar loss, carry), got a loss of shape "
                          f"{tuple(np.shape(loss))}")
-    return loss
+    if not jnp.issubdtype(loss.dtype, jnp.floating):
+        raise TypeError(f"loss_fn must return a floating loss, got {jnp.dtype(loss.dtype).name}")
+    # The carry goes round a lax.scan: what comes out must look exactly like what went in.
+    if jax.tree.structure(new_carry) != jax.tree.structure(carry):
+        raise ValueError(
+            f"loss_fn must return a carry of the structure of the carry it gets, "
+            f"{jax.tree.structure(carry)}, got {jax.tree.structure(new_carry)}")
+    for (path, old), new in zip(jax.tree_util.tree_flatten_with_path(carry)[0],
+                                jax.tree.leaves(new_carry), strict=True):
+        before = (tuple(np.shape(old)), jnp.dtype(jnp.result_type(old)).name)
+        after = (tuple(new.shape), jnp.dtype(new.dtype).name)
+        if before != after:
+            raise ValueError(
+                f"loss_fn must return carry{jax.tree_util.keystr(path)} with the shape and dtype "
+                f"it got, {before}, got {after}")
+    return jnp.dtype(loss.dtype) if jnp.finfo(loss.dtype).bits >= 32 else jnp.dtype(jnp.float32)
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "chunk_length", "time_major"))
@@ -205,7 +231,8 @@ def tbptt_grad(
 
     Raises:
         ValueError: leaves of ``data`` with different numbers of steps, no steps, a bad
-            ``chunk_length`` or a non-scalar loss.
+            ``chunk_length``, a non-scalar loss, or a returned carry unlike the one given.
+        TypeError: ``loss_fn`` returns something other than ``(floating loss, carry)``.
 
     Examples:
         >>> import jax, jax.numpy as jnp, rnnax
@@ -223,22 +250,23 @@ def tbptt_grad(
     """
     num_steps = _check_data(data, time_major)
     chunk_length = _check_chunk_length(chunk_length)
+    loss_dtype = _check_loss_fn(loss_fn, params, carry, data, min(chunk_length, num_steps),
+                                time_major)
     value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
 
     def step(state: tuple[Any, Any, jax.Array], chunk: Any,
              length: int) -> tuple[tuple[Any, Any, jax.Array], None]:
         carry, grads, total = state
         (loss, new_carry), chunk_grads = value_and_grad(params, carry, chunk)
-        loss = _scalar_loss(loss)
         weight = length / num_steps
         grads = jax.tree.map(lambda acc, g: acc + jnp.asarray(weight, g.dtype) * g,
                              grads, chunk_grads)
-        total = total + jnp.asarray(weight, jnp.float32) * loss.astype(jnp.float32)
+        total = total + jnp.asarray(weight, loss_dtype) * loss.astype(loss_dtype)
         return (jax.lax.stop_gradient(new_carry), grads, total), None
 
     zeros = jax.tree.map(jnp.zeros_like, params)
     (carry, grads, total), _ = _over_chunks(
-        step, (carry, zeros, jnp.zeros((), jnp.float32)), data, num_steps, chunk_length,
+        step, (carry, zeros, jnp.zeros((), loss_dtype)), data, num_steps, chunk_length,
         time_major)
     return TBPTTGrad(loss=total, grads=grads, carry=carry)
 
@@ -277,7 +305,7 @@ def tbptt_update(
         ``TBPTTUpdate(params, opt_state, carry, losses)``.
 
     Raises:
-        ValueError: as ``tbptt_grad``.
+        ValueError, TypeError: as ``tbptt_grad``.
 
     Examples:
         >>> import jax, jax.numpy as jnp, optax, rnnax
@@ -296,6 +324,8 @@ def tbptt_update(
     """
     num_steps = _check_data(data, time_major)
     chunk_length = _check_chunk_length(chunk_length)
+    loss_dtype = _check_loss_fn(loss_fn, params, carry, data, min(chunk_length, num_steps),
+                                time_major)
     value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
 
     def step(state: tuple[Any, Any, Any], chunk: Any,
@@ -303,12 +333,11 @@ def tbptt_update(
         del length
         params, opt_state, carry = state
         (loss, new_carry), grads = value_and_grad(params, carry, chunk)
-        loss = _scalar_loss(loss)
         # optax mixes Python floats with int32 step counts, which strict promotion rejects.
         with jax.numpy_dtype_promotion("standard"):
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
-        return (params, opt_state, jax.lax.stop_gradient(new_carry)), loss.astype(jnp.float32)
+        return (params, opt_state, jax.lax.stop_gradient(new_carry)), loss.astype(loss_dtype)
 
     (params, opt_state, carry), losses = _over_chunks(
         step, (params, opt_state, carry), data, num_steps, chunk_length, time_major)
@@ -352,7 +381,7 @@ def tbptt_fit(
         A ``TBPTTResult``.
 
     Raises:
-        ValueError: bad arguments, or as ``tbptt_grad``.
+        ValueError: bad arguments, or as ``tbptt_grad`` (also ``TypeError``).
 
     Examples:
         >>> import jax, jax.numpy as jnp, rnnax
