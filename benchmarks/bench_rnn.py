@@ -57,6 +57,36 @@ SWEEP_VALUES = {
     "H": (32, 64, 128, 256, 512),
 }
 QUICK_SHAPES: tuple[tuple[int, int, int, int], ...] = ((4, 8, 3, 8),)
+# The GPU suite (--gpu-suite): the FlashRNN / H100 shape of PERFORMANCE.md (B=16, T=1024,
+# I=H=768; published anchors: cuDNN fp16 through torch 2.0 ms forward, 5.2 ms fwd+bwd) and two
+# smaller hidden sizes where w_h fits on chip, then a sweep over B around the FlashRNN shape.
+GPU_SHAPES: tuple[tuple[int, int, int, int], ...] = (
+    (16, 1024, 768, 768),
+    (16, 1024, 128, 128),
+    (16, 1024, 256, 256),
+)
+GPU_SWEEP_BASE = (16, 1024, 768, 768)
+GPU_SWEEP_VALUES = {
+    "B": (2, 4, 8, 16, 32, 64, 128, 256),
+    "T": (256, 512, 1024, 2048),
+    "H": (64, 128, 256, 512, 768),
+}
+# The rnnax strategies the GPU suite times ("auto" is "scan" on GPU until measured; "remat"
+# trades speed for memory).
+GPU_STRATEGIES = ("scan", "custom_vjp", "pallas", "cudnn")
+# Strategies that only make sense for speed on a GPU: "pallas" runs off-GPU in interpret mode
+# (a correctness mode, far too slow to time) and "cudnn" is GPU-only. They run off-GPU only
+# when --strategies names them.
+GPU_ONLY_STRATEGIES = ("pallas", "cudnn")
+# Tiling variants of the Pallas kernels (--pallas-variants), to measure the choices
+# rnnax._pallas._common.plan makes by rule: w_h kept on chip or reloaded every step, and more
+# batch rows per program.
+RESIDENT_VARIANT_MAX_BYTES = 1 << 20
+PALLAS_VARIANTS: dict[str, dict[str, Any]] = {
+    "resident": {"resident": True},
+    "streamed": {"resident": False},
+    "block_b=32": {"block_b": 32},
+}
 QUICK_SWEEP_BASE = (4, 8, 3, 8)
 QUICK_SWEEP_VALUES = {"T": (4, 8, 16), "B": (2, 4, 8), "H": (4, 8, 16)}
 AXES = ("B", "T", "I", "H")
@@ -105,9 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "--sweep runs the sweep alone")
     parser.add_argument("--sweep", nargs="?", const="T,B,H", default=None, metavar="AXES",
                         help="also sweep T, B and/or H (comma list, default all three) around "
-                             "B=64 T=100 I=32 H=128, and plot time per step against each")
-    parser.add_argument("--dtype", type=_csv, default=["float32"], metavar="DTYPES",
-                        help="float32, bfloat16 or both (comma list); default float32")
+                             "B=64 T=100 I=32 H=128 (--gpu-suite: B=16 T=1024 I=H=768), and "
+                             "plot time per step against each; 'none' for no sweep")
+    parser.add_argument("--dtype", type=_csv, default=None, metavar="DTYPES",
+                        help="float32, bfloat16 or both (comma list); default float32 "
+                             "(float32,bfloat16 with --gpu-suite, which also takes float16)")
     parser.add_argument("--cells", type=_csv, default=["lstm", "gru"], metavar="CELLS",
                         help="lstm, gru or both (default both)")
     parser.add_argument("--impls", type=_csv, default=None, metavar="NAMES",
@@ -124,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="untimed calls after compiling (default 3; quick 1)")
     parser.add_argument("--gemm-size", type=int, default=None,
                         help="N of the NxN @ NxN GEMM ceiling (default 2048; quick 256)")
+    parser.add_argument("--gpu-suite", action="store_true",
+                        help="the GPU suite: shapes B=16 T=1024 I=H=768, 128 and 256 and a sweep "
+                             "over B around the first (--sweep to change the axes, --shapes to "
+                             "replace the shapes), strategies scan,custom_vjp,pallas,cudnn, "
+                             "rnnax vs torch (cuDNN) vs jax.experimental.rnn, float32 and "
+                             "bfloat16, with the latency floor (benchmarks/gpu_suite.sh runs it)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the latency floor: an empty lax.scan per step (fwd "
+                             "and fwd+bwd), a trivial Pallas time loop per step (GPU) and one "
+                             "launch, and report each implementation's multiple of it "
+                             "(on with --gpu-suite)")
+    parser.add_argument("--pallas-variants", action="store_true",
+                        help="also time the Pallas kernels with w_h resident / reloaded each "
+                             "step and with 32 batch rows per program (GPU)")
     parser.add_argument("--host-devices", type=int, default=None, metavar="N",
                         help="sets XLA_FLAGS=--xla_force_host_platform_device_count=N before "
                              "JAX starts (N CPU devices; rnnax's 'auto' may split the batch)")
@@ -145,15 +191,32 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     for cell in args.cells:
         if cell not in ("lstm", "gru"):
             parser.error(f"--cells takes lstm and/or gru, got {cell!r}")
+    if args.gpu_suite:
+        args.floor = True
+        if args.dtype is None:
+            args.dtype = ["float32", "bfloat16"]
+        if args.impls is None:
+            args.impls = ["rnnax", "torch", "jax.experimental.rnn"]
+        if args.strategies is None:
+            args.strategies = list(GPU_STRATEGIES)
+        if args.sweep is None:
+            args.sweep = "B"
+    if args.dtype is None:
+        args.dtype = ["float32"]
     for dtype in args.dtype:
-        if dtype not in ("float32", "bfloat16"):
-            parser.error(f"--dtype takes float32 and/or bfloat16, got {dtype!r}")
+        if dtype == "float16" and not args.gpu_suite:
+            parser.error("--dtype float16 is for GPU runs: use it with --gpu-suite")
+        if dtype not in ("float32", "bfloat16", "float16"):
+            parser.error(f"--dtype takes float32 and/or bfloat16 (float16 with --gpu-suite), "
+                         f"got {dtype!r}")
     for mode in args.modes:
         if mode not in MODES:
             parser.error(f"--modes takes fwd and/or fwdbwd, got {mode!r}")
+    if args.sweep is not None and args.sweep.strip().lower() == "none":
+        args.sweep = []
     if args.shapes == [] and not args.sweep:
         parser.error("--shapes none leaves nothing to run without --sweep")
-    if args.sweep is not None:
+    if args.sweep:
         axes = _csv(args.sweep.upper())
         for axis in axes:
             if axis not in ("T", "B", "H"):
@@ -440,15 +503,30 @@ def _staged(jit: Callable[..., Any], function: Callable[..., Any], *args: Any) -
         return function(*args)
 
 
-def rnnax_variants(cfg: Config, strategies: Sequence[str] | None) -> list[tuple[str, dict]]:
+def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) -> list[str]:
+    """The rnnax strategies timed at ``cfg``: ``--strategies`` or, by default, all of
+    ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU; never ``"cudnn"`` where it cannot
+    run (a GRU, or other than float32)."""
+    import rnnax
+
+    names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
+    if strategies is not None:
+        names = [name for name in names if name in strategies]
+    elif backend != "gpu":
+        names = [name for name in names if name not in GPU_ONLY_STRATEGIES]
+    if cfg.cell != "lstm" or cfg.dtype != "float32":
+        names = [name for name in names if name != "cudnn"]
+    return names
+
+
+def rnnax_variants(cfg: Config, strategies: Sequence[str] | None,
+                   backend: str = "cpu") -> list[tuple[str, dict]]:
     """(label, keyword arguments) for every rnnax variant benchmarked at ``cfg``."""
     import rnnax
 
     core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
     if "strategy" in inspect.signature(core).parameters:
-        names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
-        if strategies is not None:
-            names = [name for name in names if name in strategies]
+        names = strategy_names(cfg, strategies, backend)
         per_strategy = [(f"[{name}", {"strategy": name}) for name in names]
     else:
         per_strategy = [("", {})]
@@ -476,6 +554,32 @@ def build_rnnax(cfg: Config, jax: Any, params: Any, xs: Any, label: str,
 
     def forward(p: Any, x: Any) -> Any:
         return core(p, x, **kwargs)[1]
+
+    _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
+    return impl
+
+
+def build_pallas_variant(cfg: Config, jax: Any, params: Any, xs: Any, name: str,
+                         options: dict[str, Any]) -> Impl:
+    """The Pallas kernels called directly with tiling ``options`` (``PALLAS_VARIANTS``)."""
+    import jax.numpy as jnp
+
+    from rnnax import _pallas
+
+    reset_after = cfg.cell == "gru"  # the cuDNN / torch form, as the other libraries run
+    label = f"rnnax[pallas,{name}{',reset_after' if reset_after else ''}]"
+    impl = Impl("rnnax", label, {"strategy": "pallas", "pallas": dict(options),
+                                 **({"reset_after": True} if reset_after else {})},
+                weights="shared")
+    zeros = jnp.zeros((cfg.batch, cfg.hidden), jnp.dtype(cfg.dtype))
+
+    def forward(p: Any, x: Any) -> Any:
+        x = jnp.swapaxes(x, 0, 1)
+        if cfg.cell == "lstm":
+            ys = _pallas.lstm_pallas(p, x, zeros, zeros, **options)[2]
+        else:
+            ys = _pallas.gru_pallas(p, x, zeros, reset_after=True, **options)[1]
+        return jnp.swapaxes(ys, 0, 1)
 
     _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
     return impl
@@ -588,18 +692,25 @@ def build_equinox(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
 
 
 def build_cudnn(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
-    """``jax.experimental.rnn.lstm`` (cuDNN; GPU only), with the shared weights packed flat."""
+    """``jax.experimental.rnn.lstm`` (cuDNN; GPU only), with the shared weights packed flat.
+
+    Called directly, as a user of jax.experimental.rnn would: beside ``rnnax[cudnn]`` (the same
+    call behind rnnax's sequence handling) it shows what that handling costs.
+    """
     import jax.numpy as jnp
     from jax.experimental import rnn
 
     impl = Impl("jax.experimental.rnn", "jax.experimental.rnn", {}, weights="shared")
     dtype = jnp.dtype(cfg.dtype)
-    # cuDNN layout (jax.experimental.rnn's docstring): W_ih [4H, I], W_hh [4H, H], b_ih, b_hh,
-    # gate order i, f, g, o (ours); our single bias goes to b_ih.
-    weights = jnp.concatenate([
-        params.w_x.T.reshape(-1), params.w_h.T.reshape(-1), params.b,
-        jnp.zeros_like(params.b),
-    ]).astype(dtype)
+    try:
+        from rnnax._cudnn import to_cudnn_weights
+    except ImportError:
+        # cuDNN layout (jax.experimental.rnn's docstring): W_ih [4H, I], W_hh [4H, H], b_ih,
+        # b_hh, gate order i, f, g, o (ours); our single bias goes to b_ih.
+        def to_cudnn_weights(p: Any) -> Any:
+            return jnp.concatenate([p.w_x.T.reshape(-1), p.w_h.T.reshape(-1), p.b,
+                                    jnp.zeros_like(p.b)])
+    weights = to_cudnn_weights(params).astype(dtype)
     zeros = jnp.zeros((1, cfg.batch, cfg.hidden), dtype)
     lengths = jnp.full((cfg.batch,), cfg.steps, jnp.int32)
 
@@ -617,7 +728,8 @@ def build_torch(cfg: Config, jax: Any, params: Any, xs: Any, device: str) -> Imp
     import torch
 
     impl = Impl("torch", "torch", {"device": device})
-    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[cfg.dtype]
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
+             "float16": torch.float16}[cfg.dtype]
     module_type = torch.nn.LSTM if cfg.cell == "lstm" else torch.nn.GRU
     module = None
     try:
@@ -717,10 +829,20 @@ def build_all(cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str
     xs = jax.random.normal(jax.random.key(args.seed), (cfg.batch, cfg.steps, cfg.inputs),
                            jnp.float32).astype(dtype)
     builders: list[tuple[str, str, dict[str, Any], Callable[[], Impl]]] = []
-    for label, kwargs in rnnax_variants(cfg, args.strategies):
+    backend = jax.default_backend()
+    for label, kwargs in rnnax_variants(cfg, args.strategies, backend):
         builders.append(("rnnax", label, kwargs,
                          lambda label=label, kwargs=kwargs: build_rnnax(cfg, jax, params, xs,
                                                                         label, kwargs)))
+    if args.pallas_variants and cfg.in_shape_set:
+        gates = 4 if cfg.cell == "lstm" else 3
+        weight_bytes = gates * cfg.hidden**2 * jnp.dtype(cfg.dtype).itemsize
+        for name, options in PALLAS_VARIANTS.items():
+            if options.get("resident") and weight_bytes > RESIDENT_VARIANT_MAX_BYTES:
+                continue  # far beyond any register file: a compile that cannot help
+            builders.append(("rnnax", f"rnnax[pallas,{name}]", {"pallas": options},
+                             lambda name=name, options=options: build_pallas_variant(
+                                 cfg, jax, params, xs, name, options)))
     builders += [
         ("flax.linen", "flax.linen", {}, lambda: build_linen(cfg, jax, params, xs)),
         ("flax.nnx", "flax.nnx", {}, lambda: build_nnx(cfg, jax, params, xs)),
@@ -729,7 +851,8 @@ def build_all(cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str
     if torch_device is not None:
         builders.append(("torch", "torch", {"device": torch_device},
                          lambda: build_torch(cfg, jax, params, xs, torch_device)))
-    if cfg.cell == "lstm" and jax.default_backend() == "gpu":
+    # jax.experimental.rnn: cuDNN's LSTM, float32 only.
+    if cfg.cell == "lstm" and backend == "gpu" and cfg.dtype == "float32":
         builders.append(("jax.experimental.rnn", "jax.experimental.rnn", {},
                          lambda: build_cudnn(cfg, jax, params, xs)))
     impls = []
@@ -793,7 +916,89 @@ def measure_gemm(jax: Any, size: int, dtype: str, repeats: int) -> dict[str, Any
             "matmul_precision": str(jax.config.jax_default_matmul_precision)}
 
 
-def summarize(cfg: Config, impl: Impl, gemm_gflops: float | None) -> dict[str, Any]:
+def _median_call(call: Callable[[], Any], repeats: int) -> float:
+    for _ in range(2):
+        call()
+    times = []
+    for _ in range(max(repeats, 5)):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _pallas_loop(jax: Any, steps: int) -> Callable[[Any], Any]:
+    """A Pallas kernel whose time loop does almost nothing: one 16x16 tile updated and stored
+    per step, the per-step cost of a loop inside a kernel (the fused kernels' floor)."""
+    import jax.numpy as jnp
+    from jax.experimental import pallas as pl
+
+    def kernel(x_ref: Any, o_ref: Any) -> None:
+        def step(t: Any, h: Any) -> Any:
+            h = h * 0.5 + x_ref[t]
+            o_ref[t] = h
+            return h
+
+        jax.lax.fori_loop(0, steps, step, jnp.zeros((16, 16), jnp.float32))
+
+    spec = pl.BlockSpec((steps, 16, 16), lambda i: (0, 0, 0))
+    return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct((steps, 16, 16), jnp.float32),
+                          grid=(1,), in_specs=[spec], out_specs=spec)
+
+
+def measure_floor(jax: Any, cfg: Config, repeats: int) -> dict[str, Any]:
+    """Latency floors at ``cfg``'s B, T, H and dtype, per time step (and one launch).
+
+    - ``scan_{fwd,fwdbwd}_us_per_step``: a jitted ``lax.scan`` whose body is one elementwise
+      update of the ``[B, H]`` carry (and its gradient): what a scan costs per step before any
+      work (PERFORMANCE.md: about 8-9 us on GPU).
+    - ``pallas_loop_us_per_step`` (GPU only): a Pallas kernel looping over T in-kernel with a
+      trivial body.
+    - ``launch_us``: one jitted elementwise op on ``[B, H]``: dispatch plus one kernel launch.
+    """
+    import jax.numpy as jnp
+
+    dtype = jnp.dtype(cfg.dtype)
+    xs = jnp.zeros((cfg.steps, cfg.batch, cfg.hidden), dtype)
+
+    def scan(x: Any) -> Any:
+        def step(h: Any, x_t: Any) -> Any:
+            h = h * jnp.asarray(0.5, dtype) + x_t
+            return h, h
+
+        return jax.lax.scan(step, jnp.zeros(x.shape[1:], x.dtype), x)[1]
+
+    out: dict[str, Any] = {"shape": cfg.shape, "dtype": cfg.dtype}
+    calls = {
+        "scan_fwd_us_per_step": (jax.jit(scan), cfg.steps),
+        "scan_fwdbwd_us_per_step": (jax.jit(jax.grad(
+            lambda x: jnp.sum(jnp.square(scan(x).astype(jnp.float32))))), cfg.steps),
+        "launch_us": (jax.jit(lambda x: x + jnp.asarray(1, x.dtype)), 1),
+    }
+    if jax.default_backend() == "gpu":
+        calls["pallas_loop_us_per_step"] = (jax.jit(_pallas_loop(jax, cfg.steps)), cfg.steps)
+    for key, (function, per) in calls.items():
+        argument = xs[0] if key == "launch_us" else (
+            jnp.zeros((cfg.steps, 16, 16), jnp.float32) if key.startswith("pallas") else xs)
+        try:
+            compiled = function.lower(argument).compile()
+            median = _median_call(lambda c=compiled, a=argument: jax.block_until_ready(c(a)),
+                                  repeats)
+            out[key] = median / per * 1e6
+        except Exception as error:  # noqa: BLE001 - a floor is informative, never fatal
+            out[key] = None
+            out.setdefault("errors", {})[key] = f"{type(error).__name__}: {error}"[:500]
+    return out
+
+
+def _floor_multiple(floor: dict[str, Any] | None, mode: str, us_per_step: float) -> float | None:
+    """``us_per_step`` over the empty-scan floor of the same mode."""
+    base = None if floor is None else floor.get(f"scan_{mode}_us_per_step")
+    return None if not base else us_per_step / base
+
+
+def summarize(cfg: Config, impl: Impl, gemm_gflops: float | None,
+              floor: dict[str, Any] | None = None) -> dict[str, Any]:
     import rnnax
 
     flops = rnnax.flops_per_step(cfg.cell, cfg.inputs, cfg.hidden)
@@ -817,6 +1022,9 @@ def summarize(cfg: Config, impl: Impl, gemm_gflops: float | None) -> dict[str, A
             })
             if gemm_gflops:
                 record["fraction_of_gemm"] = record["gflops"] / gemm_gflops
+            multiple = _floor_multiple(floor, mode, record["us_per_step"])
+            if multiple is not None:
+                record["floor_multiple"] = multiple
             if "first_call_s" in record and "lower_s" not in record:
                 # torch: no separate compile step; the first call's extra time stands in for it
                 record["first_call_minus_median_s"] = record["first_call_s"] - median
@@ -887,22 +1095,43 @@ def _ratio(entry: dict[str, Any], reference: dict[str, Any] | None) -> str:
     return f"{mine / theirs:.2f}"
 
 
-def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None) -> str:
+def _latency_floor_line(latency: dict[str, Any] | None) -> list[str]:
+    if not latency:
+        return []
+    parts = [f"empty scan {_num(latency.get('scan_fwd_us_per_step'), '.2f')} \u00b5s/step fwd, "
+             f"{_num(latency.get('scan_fwdbwd_us_per_step'), '.2f')} fwd+bwd"]
+    if "pallas_loop_us_per_step" in latency:
+        parts.append("trivial Pallas time loop "
+                     f"{_num(latency.get('pallas_loop_us_per_step'), '.2f')} \u00b5s/step")
+    parts.append(f"one launch {_num(latency.get('launch_us'), '.1f')} \u00b5s")
+    return [f"Latency floor (measured in this run): {'; '.join(parts)}. \u00d7 floor: "
+            "\u00b5s/step over the empty scan's, same mode.", ""]
+
+
+def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None,
+                 latency: dict[str, Any] | None = None) -> str:
     cell, shape, dtype = entries[0]["cell"], entries[0]["shape"], entries[0]["dtype"]
     flops = entries[0]["flops_per_step"]
     floor = ""
     if gemm:
         floor_s = 3 * flops * shape["B"] * shape["T"] / (gemm["gflops"] * 1e9)
         floor = f"; fwd+bwd FLOP floor at the GEMM ceiling {floor_s * 1e3:.2f} ms"
+    extra = " \u00d7 floor |" if latency else ""
+    anchor = []
+    if (shape["B"], shape["T"], shape["H"]) == (16, 1024, 768):
+        anchor = ["Published anchor at this shape (PERFORMANCE.md, H100): cuDNN through torch "
+                  "`nn.LSTM` fp16 2.0 ms fwd, 5.2 ms fwd+bwd (about 2 \u00b5s per step).", ""]
     lines = [
         (f"### {cell.upper()} B={shape['B']} T={shape['T']} I={shape['I']} H={shape['H']} "
          f"{dtype}"),
         "",
         f"{flops:,} FLOP per step per sequence (forward){floor}.",
         "",
+        *anchor,
+        *_latency_floor_line(latency),
         ("| implementation | fwd ms | fwd+bwd ms | \u00b5s/step | seq/s | GFLOP/s | % GEMM "
-         "| compile s | bwd temp MiB | \u00d7 linen | \u00d7 torch |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+         "| compile s | bwd temp MiB | \u00d7 linen | \u00d7 torch |" + extra),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if latency else ""),
     ]
     linen = next((e for e in entries if e["impl"] == "flax.linen" and not e["error"]), None)
     torch = next((e for e in entries if e["impl"] == "torch" and not e["error"]), None)
@@ -915,7 +1144,8 @@ def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None) -> 
                 parts.append(f"batch over {auto['batch_devices']} devices")
             name += f" ({', '.join(parts)})"
         if entry["error"]:
-            lines.append(f"| {name} | error: {entry['error'][:80]} |" + " |" * 9)
+            lines.append(f"| {name} | error: {entry['error'][:80]} |" + " |" * (
+                10 if latency else 9))
             continue
         main = entry.get(_primary(entry), {})
         percent = main.get("fraction_of_gemm")
@@ -927,6 +1157,7 @@ def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None) -> 
             f"| {_num(None if percent is None else 100 * percent, '.0f')} "
             f"| {_compile_s(entry)} | {_temp_mib(entry)} "
             f"| {_ratio(entry, linen)} | {_ratio(entry, torch)} |"
+            + (f" {_num(main.get('floor_multiple'), '.1f')} |" if latency else "")
         )
     return "\n".join(lines)
 
@@ -1004,7 +1235,8 @@ def markdown_report(report: dict[str, Any]) -> str:
         key = (entry["cell"], tuple(entry["shape"].values()), entry["dtype"])
         groups.setdefault(key, []).append(entry)
     for entries in groups.values():
-        lines += [config_table(entries, report["gemm"].get(entries[0]["dtype"])), ""]
+        lines += [config_table(entries, report["gemm"].get(entries[0]["dtype"]),
+                               report.get("floor", {}).get(_config_key(entries[0]))), ""]
         diffs = report["agreement"].get(_config_key(entries[0]))
         if diffs:
             lines += ["Max |ys - rnnax| with shared weights: " + ", ".join(
@@ -1012,12 +1244,80 @@ def markdown_report(report: dict[str, Any]) -> str:
     if sweep_axes:
         for block in sweep_tables(report["results"], sweep_axes):
             lines += [block, ""]
+    lines += recommendation_lines(report.get("auto_recommendation") or {})
     errors = [e for e in report["results"] if e["error"]]
     if errors:
         lines += ["## Errors", ""] + [
             f"- {e['label']} {e['cell']} {e['shape']} {e['dtype']}: {e['error']}" for e in errors
         ] + [""]
     return "\n".join(lines)
+
+
+def _strategy_of(entry: dict[str, Any]) -> str | None:
+    """The plain strategy an rnnax entry ran (``None`` for "auto", tiling variants, others)."""
+    options = entry.get("options") or {}
+    if entry.get("impl") != "rnnax" or "pallas" in options:
+        return None
+    strategy = options.get("strategy")
+    return None if strategy in (None, "auto") else strategy
+
+
+def auto_recommendation(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The measurement hook for rnnax's ``_AUTO`` table: the fastest strategy per cell form.
+
+    For every (cell form, dtype, shape) the rnnax strategy with the smallest median (fwd+bwd
+    where it was run, else fwd); per cell form and dtype, how many shapes each strategy won
+    and the geometric-mean time of each relative to the fastest. ``fastest`` is the strategy
+    with the smallest geometric mean over the shapes where every strategy ran.
+    """
+    import math
+
+    table: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for entry in results:
+        strategy = _strategy_of(entry)
+        if strategy is None or entry.get("error"):
+            continue
+        form = entry["cell"] + (",reset_after" if entry["options"].get("reset_after") else "")
+        median = _mode_value(entry, _primary(entry), "median_s")
+        if median is None:
+            continue
+        shape = "-".join(f"{axis}{entry['shape'][axis]}" for axis in AXES)
+        table.setdefault((form, entry["dtype"]), {}).setdefault(shape, {})[strategy] = median
+    out: dict[str, Any] = {}
+    for (form, dtype), shapes in sorted(table.items()):
+        wins: dict[str, int] = {}
+        for times in shapes.values():
+            best = min(times, key=times.__getitem__)
+            wins[best] = wins.get(best, 0) + 1
+        common = set.intersection(*(set(times) for times in shapes.values()))
+        relative = {}
+        for strategy in sorted(common):
+            logs = [math.log(times[strategy] / min(times.values())) for times in shapes.values()]
+            relative[strategy] = math.exp(sum(logs) / len(logs))
+        out.setdefault(form, {})[dtype] = {
+            "fastest": min(relative, key=relative.__getitem__) if relative else None,
+            "wins": wins, "geomean_vs_fastest": relative, "shapes": shapes,
+        }
+    return out
+
+
+def recommendation_lines(recommendation: dict[str, Any]) -> list[str]:
+    if not recommendation:
+        return []
+    lines = ["## Fastest rnnax strategy (the measurement hook for `_AUTO`)", "",
+             "Per cell form and dtype over this run's shapes: the strategy with the smallest "
+             "geometric-mean time (fwd+bwd where run), shapes won, and each strategy's "
+             "geometric-mean time over the fastest per shape. A choice for "
+             "`rnnax._strategies._AUTO` needs a run at rest over the shapes that matter.", "",
+             "| cell | dtype | fastest | wins | \u00d7 fastest (geomean) |",
+             "|---|---|---|---|---|"]
+    for form, per_dtype in recommendation.items():
+        for dtype, row in per_dtype.items():
+            wins = ", ".join(f"{k} {v}" for k, v in sorted(row["wins"].items()))
+            rel = ", ".join(f"{k} {v:.2f}" for k, v in sorted(row["geomean_vs_fastest"].items(),
+                                                              key=lambda item: item[1]))
+            lines.append(f"| {form} | {dtype} | {row['fastest']} | {wins} | {rel} |")
+    return [*lines, ""]
 
 
 def _config_key(entry: dict[str, Any]) -> str:
@@ -1082,14 +1382,20 @@ def plot_sweep(report: dict[str, Any], path: Path) -> bool:
 def _configs(args: argparse.Namespace) -> tuple[list[Config], dict[str, int] | None]:
     if args.shapes is not None:
         base_shapes = args.shapes
+    elif args.quick:  # --quick --gpu-suite: the GPU suite's code paths at the tiny shape
+        base_shapes = QUICK_SHAPES
     else:
-        base_shapes = QUICK_SHAPES if args.quick else DEFAULT_SHAPES
+        base_shapes = GPU_SHAPES if args.gpu_suite else DEFAULT_SHAPES
     shapes: dict[tuple[int, ...], set[str]] = {tuple(shape): set() for shape in base_shapes}
     in_shape_set = set(shapes)
     sweep_base = None
     if args.sweep:
-        base = QUICK_SWEEP_BASE if args.quick else SWEEP_BASE
-        values = QUICK_SWEEP_VALUES if args.quick else SWEEP_VALUES
+        if args.quick:
+            base, values = QUICK_SWEEP_BASE, QUICK_SWEEP_VALUES
+        elif args.gpu_suite:
+            base, values = GPU_SWEEP_BASE, GPU_SWEEP_VALUES
+        else:
+            base, values = SWEEP_BASE, SWEEP_VALUES
         sweep_base = dict(zip(AXES, base))
         for axis in args.sweep:
             for value in values[axis]:
@@ -1159,6 +1465,16 @@ def auto_details(batch: int | None = None, cell: str = "lstm") -> dict[str, Any]
     return details or None
 
 
+def _write_report(report: dict[str, Any], files: dict[str, Path]) -> str:
+    """Writes the JSON and Markdown (with the strategy recommendation so far); returns the
+    Markdown."""
+    report["auto_recommendation"] = auto_recommendation(report["results"])
+    markdown = markdown_report(report)
+    files["json"].write_text(json.dumps(report, indent=1) + "\n")
+    files["markdown"].write_text(markdown + "\n")
+    return markdown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; writes OUT/<device>/<tag>.json, .md (and .png for a sweep)."""
     args = _parse(argv)
@@ -1180,7 +1496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info(jax, torch_info)
     configs, sweep_base = _configs(args)
     has_strategy = "strategy" in inspect.signature(rnnax.lstm).parameters
-    mode = "-".join([*(["quick"] if args.quick else []),
+    mode = "-".join([*(["quick"] if args.quick else []), *(["gpu"] if args.gpu_suite else []),
                      "custom" if args.shapes is not None else "default",
                      *(["sweep"] if args.sweep else [])])
     report: dict[str, Any] = {
@@ -1196,7 +1512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
             "strategy_keyword": has_strategy,
             "strategies": ([s for s in getattr(rnnax, "STRATEGIES", ("scan",))
-                            if args.strategies is None or s in args.strategies]
+                            if (s in args.strategies if args.strategies is not None
+                                else jax.default_backend() == "gpu"
+                                or s not in GPU_ONLY_STRATEGIES)]
                            if has_strategy else []),
             "auto": {cell: auto_details(cell=cell) for cell in ("lstm", "gru")},
             "host_devices": {"requested": args.host_devices,
@@ -1204,44 +1522,57 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "cpu_devices": machine["cpu_device_count"]},
             "torch_threads": torch_info.get("threads"),
             "sweep": args.sweep or [], "sweep_base": sweep_base,
+            "gpu_suite": args.gpu_suite, "floor": args.floor,
+            "pallas_variants": PALLAS_VARIANTS if args.pallas_variants else None,
             "loss": "sum(ys.astype(float32) ** 2); grads w.r.t. params and xs",
         },
         "gemm": {},
+        "floor": {},
         "results": [],
         "agreement": {},
     }
     for dtype in args.dtype:
         report["gemm"][dtype] = measure_gemm(jax, args.gemm_size, dtype, args.repeats)
-    for index, cfg in enumerate(configs, 1):
-        if not args.quiet:
-            print(f"[{index}/{len(configs)}] {cfg.cell} {cfg.shape} {cfg.dtype}",
-                  file=sys.stderr, flush=True)
-        impls = build_all(cfg, args, jax, torch_device)
-        time_interleaved(impls, args.repeats, args.warmup)
-        gemm = report["gemm"][cfg.dtype]["gflops"]
-        for impl in impls:
-            entry = summarize(cfg, impl, gemm)
-            entry["in_shape_set"] = cfg.in_shape_set
-            report["results"].append(entry)
-        report["agreement"][_config_key({"cell": cfg.cell, "shape": cfg.shape,
-                                         "dtype": cfg.dtype})] = agreement(impls, cfg.cell)
-        del impls
-        jax.clear_caches()
-
-    machine["load_average_end"] = _load_average()
     tag = args.tag or "-".join([mode, *args.dtype] + (
         [f"host{args.host_devices}"] if args.host_devices else []))
     directory = Path(args.out) / machine["name"]
     directory.mkdir(parents=True, exist_ok=True)
-    markdown = markdown_report(report)
     files = {"json": directory / f"{tag}.json", "markdown": directory / f"{tag}.md"}
+    report["files"] = {kind: str(path) for kind, path in files.items()}
+    machine["load_average_end"] = None  # until the end
+    for index, cfg in enumerate(configs, 1):
+        if not args.quiet:
+            print(f"[{index}/{len(configs)}] {cfg.cell} {cfg.shape} {cfg.dtype}",
+                  file=sys.stderr, flush=True)
+        key = _config_key({"cell": cfg.cell, "shape": cfg.shape, "dtype": cfg.dtype})
+        latency = None
+        if args.floor:
+            latency = report["floor"][key] = measure_floor(jax, cfg, args.repeats)
+        impls = build_all(cfg, args, jax, torch_device)
+        time_interleaved(impls, args.repeats, args.warmup)
+        gemm = report["gemm"][cfg.dtype]["gflops"]
+        for impl in impls:
+            entry = summarize(cfg, impl, gemm, latency)
+            entry["in_shape_set"] = cfg.in_shape_set
+            report["results"].append(entry)
+        report["agreement"][key] = agreement(impls, cfg.cell)
+        del impls
+        jax.clear_caches()
+        if index < len(configs):
+            # Partial results on disk after every configuration: a long GPU run that is cut
+            # off (a time limit, a hung compile) keeps what it measured.
+            report["complete"] = False
+            _write_report(report, files)
+
+    report["complete"] = True
+    machine["load_average_end"] = _load_average()
+    markdown = _write_report(report, files)
     if not args.no_plot and args.sweep:
         png = directory / f"{tag}.png"
         if plot_sweep(report, png):
             files["plot"] = png
-    report["files"] = {kind: str(path) for kind, path in files.items()}
-    files["json"].write_text(json.dumps(report, indent=1) + "\n")
-    files["markdown"].write_text(markdown + "\n")
+        report["files"] = {kind: str(path) for kind, path in files.items()}
+        files["json"].write_text(json.dumps(report, indent=1) + "\n")
     if not args.quiet:
         print(markdown)
         print("\nwrote " + ", ".join(str(path) for path in files.values()))

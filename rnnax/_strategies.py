@@ -6,6 +6,13 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"custom_vjp"``: the hand-written backward pass of ``rnnax._custom_vjp``.
 - ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
   backward pass's memory grows like ``sqrt(T)``: for very long sequences.
+- ``"pallas"``: fused Pallas kernels (``rnnax._pallas``): the input projection as one GEMM,
+  then the time loop inside one kernel per direction of differentiation with ``w_h`` on chip
+  and the gate math fused with the recurrent product. Written for GPUs (Triton); on every
+  other backend the same kernels run in Pallas interpret mode, which is exact but slow (for
+  tests, not for speed).
+- ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
+  float32 and GPU only; anything else is a clear error at trace time.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
   on CPU ``"custom_vjp"`` for the LSTM and ``"scan"`` for the GRU; ``"scan"`` elsewhere. For
   forward-mode autodiff (``jax.jvp``, ``jax.hessian``) of an LSTM on CPU pass
@@ -24,36 +31,78 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from rnnax._cells import _gru_step, _lstm_step
 from rnnax._checks import check_positive_int
+from rnnax._cudnn import check_cudnn_dtype, lstm_cudnn
 from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import scan_cell
 
-STRATEGIES = ("auto", "scan", "custom_vjp", "remat")
+STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn")
 
 # The fastest strategy per backend and cell for forward + backward at the shapes of
 # PERFORMANCE.md with the batch split over the CPU cores, measured by benchmarks/bench_rnn.py:
 # on CPU the hand-written backward pass wins for the LSTM, the scan for the GRU
 # (benchmarks/results/cpu-2core/auto-choice/). No GPU or TPU has been measured yet, so those
 # keep the plain scan.
+#
+# >>> GPU auto: NOT MEASURED YET. <<<
+# "pallas" (both cells) and "cudnn" (LSTM, float32) exist for the GPU but have never run on
+# one. `bash benchmarks/gpu_suite.sh` times every strategy at the PERFORMANCE.md GPU shapes
+# and writes, per cell, the fastest strategy it measured ("auto_recommendation" in its JSON
+# and Markdown under benchmarks/results/<gpu>/). Put that here, commit the run that decided
+# it beside it, and only then say anything about GPU speed. If "cudnn" wins for the LSTM,
+# keep in mind that it takes float32 only: `_auto_for_dtype` below then uses
+# `_AUTO_FALLBACK` for other dtypes (set it from the bfloat16 rows of the same run).
 _AUTO = {
     "cpu": {"lstm": "custom_vjp", "gru": "scan"},
     "gpu": {"lstm": "scan", "gru": "scan"},
     "tpu": {"lstm": "scan", "gru": "scan"},
 }
+# What "auto" uses where its first choice cannot run the dtype (today: "cudnn" beyond float32).
+_AUTO_FALLBACK = {"cudnn": "pallas"}
+
+
+def _check_backend_strategy(strategy: str, cell: str) -> None:
+    """Trace-time errors for strategies that only some cells or backends have."""
+    if strategy != "cudnn":
+        return
+    if cell != "lstm":
+        raise ValueError(
+            f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has no "
+            f"{cell.upper()} here); use strategy='pallas', 'custom_vjp' or 'scan'")
+    backend = jax.default_backend()
+    if backend != "gpu":
+        raise ValueError(
+            "strategy='cudnn' needs a GPU (cuDNN through jax.experimental.rnn), but the default "
+            f"backend is {backend!r}; use strategy='pallas' (Pallas interpret mode off-GPU), "
+            "'custom_vjp' or 'scan'")
 
 
 def resolve_strategy(strategy: str, cell: str = "lstm") -> str:
-    """Maps ``"auto"`` to the strategy measured fastest for ``cell`` on the default backend."""
+    """Maps ``"auto"`` to the strategy measured fastest for ``cell`` on the default backend.
+
+    Raises:
+        ValueError: an unknown strategy, or ``"cudnn"`` for a GRU or off-GPU.
+    """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if strategy != "auto":
-        return strategy
-    return _AUTO.get(jax.default_backend(), {}).get(cell, "scan")
+    if strategy == "auto":
+        return _AUTO.get(jax.default_backend(), {}).get(cell, "scan")
+    _check_backend_strategy(strategy, cell)
+    return strategy
+
+
+def _auto_for_dtype(strategy: str, requested: str, dtype: Any) -> str:
+    """``"auto"``'s choice made runnable for ``dtype`` (an explicit request stays as it is, so
+    it fails loudly instead)."""
+    if requested == "auto" and strategy == "cudnn" and jnp.dtype(dtype) != jnp.float32:
+        return _AUTO_FALLBACK["cudnn"]
+    return strategy
 
 
 def set_cpu_device_count(count: int) -> None:
@@ -129,6 +178,12 @@ def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMPar
                xs: jax.Array, h0: jax.Array, c0: jax.Array, lengths: jax.Array | None = None):
     if strategy == "custom_vjp":
         return lstm_custom_vjp(params, xs, h0, c0, lengths, reverse)
+    if strategy == "pallas":
+        from rnnax._pallas import lstm_pallas  # lazy: Pallas' Triton lowering is ~0.1 s to import
+
+        return lstm_pallas(params, xs, h0, c0, lengths, reverse)
+    if strategy == "cudnn":
+        return lstm_cudnn(params, xs, h0, c0, lengths, reverse)
     (h, c), ys = scan_cell(_lstm_step, params, xs, LSTMState(h0, c0), seq_lengths=lengths,
                            reverse=reverse, time_major=True, unroll=unroll,
                            remat_chunk=_remat_chunk(strategy, xs))
@@ -139,6 +194,10 @@ def _gru_flat(strategy: str, unroll: int | bool, reverse: bool, reset_after: boo
               params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None = None):
     if strategy == "custom_vjp":
         return gru_custom_vjp(params, xs, h0, lengths, reverse, reset_after)
+    if strategy == "pallas":
+        from rnnax._pallas import gru_pallas  # lazy, as for the LSTM
+
+        return gru_pallas(params, xs, h0, lengths, reverse, reset_after)
     step = functools.partial(_gru_step, reset_after=reset_after)
     return scan_cell(step, params, xs, h0, seq_lengths=lengths, reverse=reverse,
                      time_major=True, unroll=unroll, remat_chunk=_remat_chunk(strategy, xs))
@@ -154,10 +213,12 @@ def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.A
     """
     devices = batch_devices(xs.shape[1], strategy)
     cell = "lstm" if isinstance(params, LSTMParams) else "gru"
+    resolved = _auto_for_dtype(resolve_strategy(strategy, cell), strategy, params.w_h.dtype)
+    if resolved == "cudnn":
+        check_cudnn_dtype(params.w_h.dtype)  # a clear error before any tracing
     return _run_flat_compiled(
         params, xs, carries, lengths, reverse=reverse, reset_after=reset_after, unroll=unroll,
-        strategy=resolve_strategy(strategy, cell),
-        devices=None if devices is None else tuple(devices))
+        strategy=resolved, devices=None if devices is None else tuple(devices))
 
 
 # Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body

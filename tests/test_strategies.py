@@ -98,7 +98,8 @@ def test_stacks_pass_the_strategy_through(rng):
 def test_unknown_strategy():
     params = rnnax.lstm_init(jax.random.key(0), 3, 4)
     with pytest.raises(ValueError, match=r"strategy must be one of \('auto', 'scan', "
-                                         r"'custom_vjp', 'remat'\), got 'fast'"):
+                                         r"'custom_vjp', 'remat', 'pallas', 'cudnn'\), "
+                                         r"got 'fast'"):
         rnnax.lstm(params, jnp.ones((2, 5, 3)), strategy="fast")
 
 
