@@ -276,5 +276,9 @@ def stream_scan(
 def _check_steps(num_steps: Any) -> int:
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
         raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}")
+    # Step indices are int32 (StreamState.steps): past 2**31 - 1 they would wrap around.
+    if num_steps > np.iinfo(np.int32).max:
+        raise ValueError(f"num_steps must be at most 2**31 - 1 (step indices are int32), got "
+                         f"{num_steps}")
     return int(num_steps)
 
