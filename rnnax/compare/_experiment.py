@@ -74,6 +74,10 @@ class CompareConfig:
         throughput_batch: sequences per call when timing throughput.
         progress: show tqdm progress bars.
         plots: write PNG plots (needs matplotlib).
+        seed_devices: split every model's seeds over the first ``seed_devices`` devices (a mesh
+            with one ``"ensemble"`` axis; ``seeds`` must be a multiple of it), or ``None``
+            (default): all seeds on one device. Each seed's numbers are the same either way,
+            to float32 rounding.
     """
 
     dataset: str = DEFAULT_DATASET
@@ -97,6 +101,7 @@ class CompareConfig:
     throughput_batch: int = 64
     progress: bool = True
     plots: bool = True
+    seed_devices: int | None = None
 
     def __post_init__(self) -> None:
         if self.dataset not in data.available():
@@ -113,9 +118,14 @@ class CompareConfig:
             "throughput_batch",
         ):
             _check_int(name, getattr(self, name), 1)
-        for name in ("lookback", "horizon"):
+        for name in ("lookback", "horizon", "seed_devices"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), 1)
+        if self.seed_devices is not None and self.seeds % self.seed_devices != 0:
+            raise ValueError(
+                f"seeds={self.seeds} is not divisible by seed_devices={self.seed_devices}: every "
+                "device must train the same number of seeds"
+            )
         for name in ("memory_steps", "copy_symbols"):
             _check_int(name, getattr(self, name), 0)
         _check_int("copy_delay", self.copy_delay, 1)
@@ -539,6 +549,21 @@ def environment() -> dict[str, Any]:
     }
 
 
+def seed_mesh(config: CompareConfig) -> jax.sharding.Mesh | None:
+    """The mesh that splits the seeds (``config.seed_devices`` devices), or ``None``."""
+    if config.seed_devices is None:
+        return None
+    devices = jax.devices()
+    if config.seed_devices > len(devices):
+        raise ValueError(
+            f"seed_devices={config.seed_devices}, but JAX sees {len(devices)} device(s); on CPU "
+            "expose more with rnnax.set_cpu_device_count (or JAX_NUM_CPU_DEVICES) before JAX starts"
+        )
+    return jax.make_mesh((config.seed_devices,), ("ensemble",),
+                         axis_types=(jax.sharding.AxisType.Auto,),
+                         devices=devices[: config.seed_devices])
+
+
 def _log(progress: bool, message: str) -> None:
     if progress:
         print(message, file=sys.stderr, flush=True)
@@ -604,6 +629,7 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             batch_size=config.batch_size,
             learning_rate=config.learning_rate,
             eval_every=config.eval_every,
+            mesh=seed_mesh(config),
         )
         for cell in CELLS
     }
@@ -743,6 +769,10 @@ def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str,
                 )
                 for cell in CELLS
             }
+            mesh = seed_mesh(config)
+            if mesh is not None:
+                for task_trainer in trainers.values():
+                    task_trainer.shard_seeds(mesh)
             bar.set_postfix_str(task.name)
             runs = train_interleaved(trainers, config.memory_steps, bar)
             entry: dict[str, Any] = {

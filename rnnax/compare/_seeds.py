@@ -4,6 +4,10 @@ Every seed has its own initialization, minibatch order and optimizer state; the 
 stacked on a leading axis and one compiled call advances all of them by ``eval_every`` steps
 (a ``lax.scan`` over steps inside a ``vmap`` over seeds), then scores every seed on the
 validation data and keeps each seed's best parameters. There is no Python loop over seeds.
+
+Given a ``jax.sharding.Mesh`` (``mesh=`` or :meth:`SeedTrainer.shard_seeds`), the seed axis is
+split over one of its axes, so K seeds train on up to K devices at once; without one (the
+default) nothing changes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
+
+from rnnax.training import _sharding
 
 LossFn = Callable[[Any, Any], jax.Array]
 """``loss_fn(params, batch) -> scalar``; ``batch`` is a slice of the data pytree."""
@@ -95,6 +102,9 @@ class SeedTrainer:
         learning_rate: Adam's learning rate.
         grad_clip_norm: clip each seed's gradient to this global norm first.
         eval_every: optimizer steps per compiled call.
+        mesh: a ``jax.sharding.Mesh`` to split the seeds over (see :meth:`shard_seeds`), or
+            ``None`` (default): one device, as before.
+        seed_axis: the mesh axis that splits the seeds.
     """
 
     def __init__(
@@ -109,6 +119,8 @@ class SeedTrainer:
         learning_rate: float,
         grad_clip_norm: float = 1.0,
         eval_every: int,
+        mesh: Mesh | None = None,
+        seed_axis: str = _sharding.ENSEMBLE_AXIS,
     ) -> None:
         self.seeds = tuple(int(seed) for seed in seeds)
         if not self.seeds:
@@ -125,6 +137,40 @@ class SeedTrainer:
         self._init_fn = init_fn
         self._chunk = jax.jit(self._chunk_impl)
         self._compiled: Any = None
+        self.mesh: Mesh | None = None
+        self.seed_axis: str | None = None
+        if mesh is not None:
+            self.shard_seeds(mesh, seed_axis)
+
+    def shard_seeds(self, mesh: Mesh, seed_axis: str = _sharding.ENSEMBLE_AXIS) -> SeedTrainer:
+        """Splits the seed axis over mesh axis ``seed_axis``: each device trains K / n seeds.
+
+        The data is copied to every device; each seed's numbers are those of the unsharded
+        trainer, to float32 rounding. Call it before the first ``compile`` or ``advance``.
+
+        Args:
+            mesh: the ``jax.sharding.Mesh``.
+            seed_axis: its axis to split the seeds over; its size must divide K.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            TypeError: ``mesh`` is not a ``Mesh``.
+            ValueError: ``seed_axis`` is not a mesh axis, or its size does not divide K.
+            RuntimeError: the chunk has been compiled already.
+        """
+        if self._compiled is not None:
+            raise RuntimeError("shard_seeds must be called before the trainer compiles its chunk")
+        mesh = _sharding.check_mesh(mesh)
+        _sharding.axis_size(mesh, seed_axis, "seed_axis")
+        _sharding.check_divisible("the number of seeds", len(self.seeds), mesh, seed_axis)
+        self.mesh, self.seed_axis = mesh, seed_axis
+        self.train_data = _sharding.place_data(self.train_data, mesh, "train_data")
+        self.val_data = _sharding.place_data(self.val_data, mesh, "val_data")
+        # Every output (state, losses) has the seed axis first: keep it split, chunk to chunk.
+        self._chunk = jax.jit(self._chunk_impl, out_shardings=_sharding.split_leading(mesh, seed_axis))
+        return self
 
     # -- pure pieces ---------------------------------------------------------------------------
     def _init_one(self, seed_key: jax.Array) -> SeedState:
@@ -168,7 +214,7 @@ class SeedTrainer:
         return state, val, jnp.mean(losses)
 
     def _chunk_impl(self, state: SeedState) -> tuple[SeedState, jax.Array, jax.Array]:
-        return jax.vmap(self._chunk_one)(state)
+        return jax.vmap(self._chunk_one, spmd_axis_name=self.seed_axis)(state)
 
     # -- driving -------------------------------------------------------------------------------
     def init(self) -> SeedState:
@@ -179,7 +225,10 @@ class SeedTrainer:
         states are stacked on a leading axis; everything after this runs vmapped.
         """
         states = [self._init_one(jax.random.key(seed)) for seed in self.seeds]
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+        if self.mesh is not None:
+            stacked = jax.device_put(stacked, _sharding.split_leading(self.mesh, self.seed_axis))
+        return stacked
 
     def compile(self, state: SeedState) -> float:
         """Lowers and compiles the chunk ahead of time; returns the seconds it took (0 if this
@@ -187,7 +236,9 @@ class SeedTrainer:
         if self._compiled is not None:
             return 0.0
         start = time.perf_counter()
-        self._compiled = self._chunk.lower(state).compile()
+        # Traced under the mesh, so rnnax's cores leave the devices to it.
+        with _sharding.mesh_context(self.mesh):
+            self._compiled = self._chunk.lower(state).compile()
         return time.perf_counter() - start
 
     def start(self, state: SeedState) -> SeedRun:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -137,6 +138,8 @@ def backtest(
     inverse_transform: Callable[[jax.Array], jax.Array] | None = None,
     scale_end: int | None = None,
     interval_level: float = 0.95,
+    mesh: jax.sharding.Mesh | None = None,
+    data_axis: str = "data",
 ) -> BacktestResult:
     """Rolling-origin evaluation of a fitted forecaster beside the naive baselines.
 
@@ -164,12 +167,20 @@ def backtest(
             ``series[:scale_end]``; defaults to the first origin, so no evaluated step
             leaks into it.
         interval_level: nominal level of the model's intervals (Gaussian forecasters).
+        mesh: a ``jax.sharding.Mesh`` whose ``data_axis`` splits the origins over devices
+            (one slice of origins per device; the parameters and the series are copied to
+            every device). When the axis size does not divide the number of origins, the
+            last origin is repeated to fill the split and its copies are dropped from the
+            result. ``None`` (default): no mesh.
+        data_axis: the mesh axis that splits the origins.
 
     Returns:
         A ``BacktestResult``.
 
     Raises:
-        ValueError: on non-finite values, bad shapes or origins out of range.
+        ValueError: on non-finite values, bad shapes, origins out of range, or a
+            ``data_axis`` the mesh does not have.
+        TypeError: ``mesh`` is not a ``jax.sharding.Mesh``.
 
     Examples:
         >>> import jax, numpy as np
@@ -196,11 +207,30 @@ def backtest(
     if config.likelihood == "gaussian" and not 0.0 < interval_level < 1.0:
         raise ValueError(f"interval_level must lie strictly between 0 and 1, got {interval_level!r}")
 
-    outputs = _backtest_core(
-        params, jnp.asarray(values), jnp.asarray(checked_origins, dtype=jnp.int32),
-        config=config, lookback=int(lookback), period=int(period), scale_end=int(scale_end),
-        inverse_transform=inverse_transform, interval_level=float(interval_level),
-    )
+    device_series, device_origins = jnp.asarray(values), jnp.asarray(checked_origins, dtype=jnp.int32)
+    constrain = None
+    if mesh is not None:
+        from rnnax.training import _sharding  # here: rnnax.training imports this package
+
+        mesh = _sharding.check_mesh(mesh)
+        size = _sharding.axis_size(mesh, data_axis, "data_axis")
+        filler = (-checked_origins.size) % size
+        padded = np.concatenate([checked_origins, np.repeat(checked_origins[-1:], filler)])
+        constrain = _sharding.LeadingAxisConstraint(mesh, data_axis)
+        everywhere = _sharding.replicated(mesh)
+        params, device_series = jax.device_put((params, device_series), everywhere)
+        device_origins = jax.device_put(padded.astype(np.int32), _sharding.split_leading(mesh, data_axis))
+    with contextlib.ExitStack() as stack:
+        if mesh is not None:  # traced under the mesh, so the cores leave the split to it
+            stack.enter_context(jax.set_mesh(mesh))
+        outputs = _backtest_core(
+            params, device_series, device_origins,
+            config=config, lookback=int(lookback), period=int(period), scale_end=int(scale_end),
+            inverse_transform=inverse_transform, interval_level=float(interval_level),
+            constrain=constrain,
+        )
+    if device_origins.shape[0] != checked_origins.size:
+        outputs = jax.tree.map(lambda leaf: leaf[: checked_origins.size], outputs)
     actuals, forecasts, lower, upper, metrics = outputs
     host_metrics = jax.device_get(metrics)
     summary = {
@@ -221,7 +251,8 @@ def _per_origin(metric: Callable[..., jax.Array], *arrays: jax.Array, **options:
 
 @functools.partial(
     jax.jit,
-    static_argnames=("config", "lookback", "period", "scale_end", "inverse_transform", "interval_level"),
+    static_argnames=("config", "lookback", "period", "scale_end", "inverse_transform", "interval_level",
+                     "constrain"),
 )
 def _backtest_core(
     params: _model.ForecasterParams,
@@ -234,6 +265,7 @@ def _backtest_core(
     scale_end: int,
     inverse_transform: Callable[[jax.Array], jax.Array] | None,
     interval_level: float,
+    constrain: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, ...]:
     horizon, num_targets = config.horizon, config.num_targets
     to_units = (lambda v: v) if inverse_transform is None else inverse_transform
@@ -245,6 +277,8 @@ def _backtest_core(
         return window, future, recent
 
     windows, futures, recents = jax.vmap(cut)(origins)  # [O, L, D], [O, H, D], [O, m, D]
+    if constrain is not None:  # each device forecasts and scores its slice of the origins
+        windows, futures, recents = constrain((windows, futures, recents))
     future_covariates = None
     if config.strategy == "autoregressive" and config.num_covariates > 0:
         future_covariates = futures[..., num_targets:]

@@ -3,6 +3,7 @@ a divergence guard and exactly resumable checkpoints."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
@@ -16,11 +17,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from rnnax.forecasting._config import ForecasterConfig
 from rnnax.forecasting._model import ForecastBatch, Forecaster, _unpack_batch
 from rnnax.forecasting._model import loss as forecaster_loss
-from rnnax.training import _checkpoint
+from rnnax.training import _checkpoint, _sharding
 from rnnax.training._state import History, TrainingDiverged, TrainState
 
 LossFn = Callable[[Any, Any, "jax.Array | None"], jax.Array]
@@ -119,22 +121,28 @@ def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, 
     sizes = {}
     for path, leaf in leaves_with_paths:
         where = f"{argument}{jax.tree_util.keystr(path)}"
-        array = np.asarray(leaf)
-        if array.ndim == 0:
+        # A global array of a multi-host run: each host checks the examples it holds.
+        pieces = ([np.asarray(shard.data) for shard in leaf.addressable_shards]
+                  if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
+                  else [np.asarray(leaf)])
+        shape, dtype = tuple(np.shape(leaf)), np.dtype(pieces[0].dtype)
+        if len(shape) == 0:
             raise ValueError(f"{where} must have a leading example axis, got a 0-d value")
-        sizes[where] = array.shape[0]
-        if array.shape[0] == 0:
+        sizes[where] = shape[0]
+        if shape[0] == 0:
             raise ValueError(f"{argument} has no examples; pass None instead of empty validation data")
-        if array.dtype.kind == "f":
-            bad = ~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
+        if dtype.kind == "f":
+            bad = np.concatenate([~np.isfinite(piece.reshape(piece.shape[0], -1)).all(axis=1)
+                                  for piece in pieces])
             if bad.any():
                 raise ValueError(
-                    f"{where} has non-finite values (NaN or Inf) in {int(bad.sum())} of {array.shape[0]} "
-                    f"examples, first at example {int(np.argmax(bad))}; clean the data before training "
-                    "(see rnnax.data.handle_missing)"
+                    f"{where} has non-finite values (NaN or Inf) in {int(bad.sum())} of {shape[0]} "
+                    f"examples, first at example {int(np.argmax(bad))}"
+                    f"{'' if len(pieces) == 1 else ' of those on this host'}; clean the data before "
+                    "training (see rnnax.data.handle_missing)"
                 )
-        elif array.dtype.kind not in "biu":
-            raise ValueError(f"{where} must be a numeric array, got dtype {array.dtype}")
+        elif dtype.kind not in "biu":
+            raise ValueError(f"{where} must be a numeric array, got dtype {dtype}")
     if len(set(sizes.values())) != 1:
         raise ValueError(f"every array of {argument} must have the same number of examples (first axis), got {sizes}")
     num_examples = next(iter(sizes.values()))
@@ -153,14 +161,32 @@ def _select(condition: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
-def _evaluate(loss_fn: LossFn, params: Any, data: Any, num_examples: int, chunk: int | None) -> jax.Array:
-    """Mean loss over ``data``, in chunks of ``chunk`` examples (weighted by chunk size)."""
+def _evaluate(loss_fn: LossFn, params: Any, data: Any, num_examples: int, chunk: int | None,
+              constrain: _sharding.LeadingAxisConstraint | None = None) -> jax.Array:
+    """Mean loss over ``data``, in chunks of ``chunk`` examples (weighted by chunk size).
+
+    With ``constrain`` (a mesh's data axis), every chunk is split over the data axis; without
+    an explicit ``chunk`` the largest prefix the axis divides is one chunk, and the few
+    examples left over (fewer than the axis size) are scored on every device.
+    """
+    if constrain is not None and (chunk is None or chunk >= num_examples):
+        divisible = num_examples - num_examples % constrain.size
+        if divisible == num_examples:
+            return loss_fn(params, constrain(data), None)
+        if divisible == 0:  # fewer examples than devices: score them everywhere
+            return loss_fn(params, data, None)
+        chunk = divisible
     if chunk is None or chunk >= num_examples:
         return loss_fn(params, data, None)
     num_full = num_examples // chunk
     covered = num_full * chunk
     full = jax.tree.map(lambda leaf: leaf[:covered].reshape(num_full, chunk, *leaf.shape[1:]), data)
-    total = jnp.sum(jax.lax.map(lambda batch: loss_fn(params, batch, None), full)) * chunk
+    if constrain is None:
+        total = jnp.sum(jax.lax.map(lambda batch: loss_fn(params, batch, None), full)) * chunk
+    elif num_full == 1:
+        total = loss_fn(params, constrain(jax.tree.map(lambda leaf: leaf[0], full)), None) * chunk
+    else:
+        total = jnp.sum(jax.lax.map(lambda batch: loss_fn(params, constrain(batch), None), full)) * chunk
     if covered < num_examples:
         rest = jax.tree.map(lambda leaf: leaf[covered:], data)
         total = total + loss_fn(params, rest, None) * (num_examples - covered)
@@ -207,25 +233,46 @@ def _cached(factory: Callable[..., Any], *arguments: Any) -> Any:
         return factory.__wrapped__(*arguments)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _make_epoch(
+@dataclasses.dataclass(frozen=True)
+class _Placement:
+    """Where a sharded run's arrays live: the batch constraint of the mesh's data axis and the
+    (flattened, so hashable) shardings of the parameters and the optimizer state."""
+
+    constrain: _sharding.LeadingAxisConstraint
+    params: tuple[tuple[Any, ...], Any]
+    opt_state: tuple[tuple[Any, ...], Any]
+
+    @property
+    def mesh(self) -> Mesh:
+        return self.constrain.mesh
+
+
+def _epoch_fn(
     loss_fn: LossFn,
     optimizer: optax.GradientTransformation,
     num_examples: int,
     batch_size: int,
     num_val: int,
     eval_batch_size: int | None,
+    constrain: _sharding.LeadingAxisConstraint | None = None,
 ) -> Callable[..., _EpochOutput]:
-    """One jit-compiled epoch: shuffle, ``lax.scan`` over minibatches, then validate."""
+    """One epoch as a pure function: shuffle, ``lax.scan`` over minibatches, then validate.
+
+    ``constrain`` splits every minibatch (and validation chunk) over a mesh's data axis.
+    ``fit`` jits it; ``fit_ensemble`` jits its ``vmap``.
+    """
     num_batches = num_examples // batch_size
     value_and_grad = jax.value_and_grad(loss_fn)
 
-    @jax.jit
     def run_epoch(params: Any, opt_state: Any, key: jax.Array, train: Any, val: Any) -> _EpochOutput:
         def train_step(carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]) -> tuple[tuple[Any, ...], Any]:
             params, opt_state, diverged, bad_step, bad_loss = carry
             index, indices, step_key = per_step
             batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), train)
+            if constrain is not None:
+                # The one line of data parallelism: each device computes the loss of its slice
+                # of the minibatch; XLA all-reduces the gradients of the replicated parameters.
+                batch = constrain(batch)
             loss, grads = value_and_grad(params, batch, step_key)
             loss = loss.astype(jnp.float32)
             # optax (Adam's bias correction) mixes Python floats with int32 counts, which strict
@@ -263,9 +310,45 @@ def _make_epoch(
         if val is None:
             val_loss = jnp.asarray(jnp.nan, jnp.float32)
         else:
-            val_loss = jnp.asarray(_evaluate(loss_fn, params, val, num_val, eval_batch_size), jnp.float32)
+            val_loss = jnp.asarray(_evaluate(loss_fn, params, val, num_val, eval_batch_size, constrain),
+                                   jnp.float32)
         return _EpochOutput(params, opt_state, count, diverged, bad_step, bad_loss, train_loss, val_loss)
 
+    return run_epoch
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _make_epoch(
+    loss_fn: LossFn,
+    optimizer: optax.GradientTransformation,
+    num_examples: int,
+    batch_size: int,
+    num_val: int,
+    eval_batch_size: int | None,
+    placement: _Placement | None = None,
+) -> Callable[..., _EpochOutput]:
+    """One jit-compiled epoch (see ``_epoch_fn``), data-parallel over ``placement``'s mesh."""
+    if placement is None:
+        return jax.jit(_epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size))
+    mesh = placement.mesh
+    everywhere = _sharding.replicated(mesh)
+    # The state leaves each epoch where it came in, so epochs chain without any transfer.
+    out_shardings = _EpochOutput(
+        _sharding.unflat(placement.params), _sharding.unflat(placement.opt_state),
+        *([everywhere] * 6),
+    )
+    jitted = jax.jit(
+        _epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size,
+                  placement.constrain),
+        out_shardings=out_shardings,
+    )
+
+    def run_epoch(*arguments: Any) -> _EpochOutput:
+        # Traced under the mesh, so rnnax's cores leave the batch split to it.
+        with _sharding.mesh_context(mesh):
+            return jitted(*arguments)
+
+    run_epoch.jitted = jitted  # type: ignore[attr-defined]  # to lower it and read the HLO
     return run_epoch
 
 
@@ -299,6 +382,9 @@ def fit(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     on_divergence: Literal["warn", "raise"] = "warn",
+    mesh: Mesh | None = None,
+    data_axis: str = _sharding.DATA_AXIS,
+    param_sharding: Any = None,
 ) -> FitResult:
     """Trains ``params`` with optax: minibatch epochs, validation, early stopping, checkpoints.
 
@@ -339,13 +425,29 @@ def fit(
             this run, resume from it (a run that stopped early or diverged is not continued).
         checkpoint_every: epochs between checkpoints.
         on_divergence: ``"warn"`` (default) or ``"raise"``.
+        mesh: a ``jax.sharding.Mesh`` for data parallelism: every minibatch (and validation
+            chunk) is split over its ``data_axis``, one slice per device, and XLA all-reduces
+            the gradients; the parameters and optimizer state are replicated (unless
+            ``param_sharding`` says otherwise) and the result is the same as on one device,
+            to float32 rounding. ``batch_size`` (and ``eval_batch_size``) must be multiples of
+            the axis size. Data arrays already laid out over the mesh (e.g. global arrays from
+            ``jax.make_array_from_process_local_data`` in a multi-host run) keep their layout;
+            other data is copied to every device. ``None`` (default): no mesh; rnnax's cores
+            may still split batches over several local CPU devices themselves.
+        data_axis: the mesh axis that splits the batch.
+        param_sharding: with a mesh, a pytree prefix of ``params`` whose leaves are
+            ``jax.sharding.PartitionSpec`` s over the mesh's axes (``None`` leaves: replicated),
+            to shard large parameters; their optimizer-state slots follow them. Default:
+            everything replicated.
 
     Returns:
         A ``FitResult``.
 
     Raises:
         ValueError: on bad arguments, non-finite or inconsistent data (before any training),
-            or a checkpoint from a different run.
+            a batch size the mesh's data axis does not divide, or a checkpoint from a
+            different run.
+        TypeError: ``mesh`` is not a ``jax.sharding.Mesh``.
         TrainingDivergedError: on divergence with ``on_divergence="raise"``.
 
     Examples:
@@ -362,6 +464,14 @@ def fit(
         (3.0, 1.0)
         >>> len(result.history.train_loss), result.steps, result.stop_reason
         (200, 800, 'completed')
+
+        Data parallel over every device (one here; the same code on eight GPUs):
+
+        >>> mesh = jax.make_mesh((jax.device_count(),), ("data",))
+        >>> sharded = fit(loss_fn, params, data, epochs=200, batch_size=16, learning_rate=0.05,
+        ...               progress=False, mesh=mesh)
+        >>> round(float(sharded.params["w"]), 2), sharded.params["w"].sharding.spec
+        (3.0, P())
     """
     _check_int("epochs", epochs, 1)
     _check_int("batch_size", batch_size, 1)
@@ -386,8 +496,15 @@ def fit(
     objective: LossFn = _forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
     if not callable(objective):
         raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
+    if mesh is not None:
+        mesh = _sharding.check_mesh(mesh)
+        _sharding.axis_size(mesh, data_axis, "data_axis")
     train, num_train = _prepare_data(train_data, "train_data", is_forecaster)
     val, num_val = (None, 0) if val_data is None else _prepare_data(val_data, "val_data", is_forecaster)
+    if mesh is not None:
+        _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
+        if eval_batch_size is not None and eval_batch_size < num_val:
+            _sharding.check_divisible("eval_batch_size", eval_batch_size, mesh, data_axis)
     batch_size = min(batch_size, num_train)
 
     if optimizer is None:
@@ -395,8 +512,21 @@ def fit(
     if grad_clip_norm is not None:
         optimizer = _cached(_clipped, optimizer, float(grad_clip_norm))
     params = jax.tree.map(jnp.asarray, params)
+    placement = None
+    if mesh is not None:
+        shardings = _sharding.param_shardings(mesh, params, param_sharding, "param_sharding")
+        params = jax.device_put(params, shardings)
+    elif param_sharding is not None:
+        raise ValueError("param_sharding needs a mesh; pass mesh= as well")
     with jax.numpy_dtype_promotion("standard"):
         opt_state = optimizer.init(params)
+    if mesh is not None:
+        opt_shardings = _sharding.opt_state_shardings(optimizer, opt_state, shardings, mesh)
+        opt_state = jax.device_put(opt_state, opt_shardings)
+        placement = _Placement(_sharding.LeadingAxisConstraint(mesh, data_axis),
+                               _sharding.flat(shardings), _sharding.flat(opt_shardings))
+        train = _sharding.place_data(train, mesh, "train_data")
+        val = None if val is None else _sharding.place_data(val, mesh, "val_data")
     state = TrainState(params=params, opt_state=opt_state, rng=jax.random.key(seed))
 
     metadata = {"seed": int(seed), "batch_size": int(batch_size), "num_train": int(num_train), "num_val": int(num_val)}
@@ -408,8 +538,15 @@ def fit(
                 f"is {metadata}); use another checkpoint_dir or delete the checkpoint"
             )
         state = _checkpoint.load_checkpoint(checkpoint_dir, state)
+        if placement is not None:  # a checkpoint is read to the default device: lay it out again
+            state = state._replace(
+                params=jax.device_put(state.params, shardings),
+                opt_state=jax.device_put(state.opt_state, opt_shardings),
+                best_params=None if state.best_params is None else jax.device_put(state.best_params, shardings),
+            )
 
-    run_epoch = _cached(_make_epoch, objective, optimizer, num_train, batch_size, num_val, eval_batch_size)
+    run_epoch = _cached(_make_epoch, objective, optimizer, num_train, batch_size, num_val, eval_batch_size,
+                        placement)
     bar = None
     if progress:
         from tqdm import tqdm  # imported lazily: only needed for the progress bar

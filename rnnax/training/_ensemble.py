@@ -1,0 +1,555 @@
+"""``fit_ensemble``: many seeds or hyperparameter settings trained at once with ``vmap``.
+
+An ensemble of E members is one run of ``fit``'s compiled epoch under ``jax.vmap``: the members'
+parameters, optimizer states and PRNG keys are stacked on a leading axis, the training data is
+shared. Member ``m`` computes exactly what ``fit`` computes for it alone (to float32 rounding:
+batched matrix products may sum in another order). On a mesh the member axis is split over an
+``ensemble`` axis (and, optionally, every member's minibatch over a ``data`` axis).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh
+
+from rnnax.forecasting._model import Forecaster
+from rnnax.training import _loop, _sharding
+from rnnax.training._state import TrainingDiverged
+
+
+class EnsembleResult(NamedTuple):
+    """What ``fit_ensemble`` returns: every array has the member axis first.
+
+    Attributes:
+        params: each member's parameters to use, stacked ``[E, ...]``: its best epoch's
+            (lowest validation loss, else training loss) with ``restore_best=True``, else
+            its last.
+        last_params: each member's parameters after its last applied step.
+        opt_state: the optimizer states matching ``last_params``.
+        seeds: the members' seeds.
+        hyperparams: hyperparameter name -> ``float [E]``, the values that vary by member.
+        train_loss: ``float [E, epochs]``: mean minibatch loss per epoch, NaN after a member
+            stopped.
+        val_loss: ``float [E, epochs]``: validation loss per epoch (NaN without validation
+            data or after a member stopped).
+        epoch_seconds: wall time of each epoch of the whole ensemble (the first includes
+            compilation).
+        steps: ``int [E]``: optimizer steps each member applied.
+        best_epoch: ``int [E]``: each member's (0-based) best epoch, ``-1`` if none.
+        best_loss: ``float [E]``: each member's best monitored loss.
+        stop_reason: per member ``"completed"``, ``"early_stopping"`` or ``"diverged"``.
+        diverged: per member a ``TrainingDiverged`` record, or ``None``.
+    """
+
+    params: Any
+    last_params: Any
+    opt_state: Any
+    seeds: tuple[int, ...]
+    hyperparams: dict[str, np.ndarray]
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    epoch_seconds: tuple[float, ...]
+    steps: np.ndarray
+    best_epoch: np.ndarray
+    best_loss: np.ndarray
+    stop_reason: tuple[str, ...]
+    diverged: tuple[TrainingDiverged | None, ...]
+
+    @property
+    def size(self) -> int:
+        """E, the number of members."""
+        return len(self.seeds)
+
+    def member(self, index: int) -> Any:
+        """Member ``index``'s ``params``, without the member axis."""
+        return jax.tree.map(lambda leaf: leaf[index], self.params)
+
+
+def _is_inject_state(node: Any) -> bool:
+    return isinstance(node, (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState))
+
+
+def _set_hyperparams(opt_state: Any, values: Mapping[str, float]) -> Any:
+    """``opt_state`` with every ``inject_hyperparams`` slot named in ``values`` overwritten."""
+    found: set[str] = set()
+
+    def one(node: Any) -> Any:
+        if not _is_inject_state(node):
+            return node
+        hyperparams = dict(node.hyperparams)
+        for name, value in values.items():
+            if name in hyperparams:
+                found.add(name)
+                current = jnp.asarray(hyperparams[name])
+                hyperparams[name] = jnp.asarray(value, current.dtype)
+        return node._replace(hyperparams=hyperparams)
+
+    opt_state = jax.tree.map(one, opt_state, is_leaf=_is_inject_state)
+    missing = sorted(set(values) - found)
+    if missing:
+        raise ValueError(
+            f"hyperparams {missing} are not hyperparameters of the optimizer; build it with "
+            "optax.inject_hyperparams (e.g. optax.inject_hyperparams(optax.adam)(learning_rate="
+            "1e-3)) so that they live in its state"
+        )
+    return opt_state
+
+
+def _member_count(
+    seeds: Sequence[int] | None, stacked: int | None, hyperparams: Mapping[str, Sequence[float]]
+) -> int:
+    sizes = {}
+    if seeds is not None:
+        sizes["seeds"] = len(seeds)
+    if stacked is not None:
+        sizes["the stacked params' leading axis"] = stacked
+    for name, values in hyperparams.items():
+        sizes[f"hyperparams[{name!r}]"] = len(values)
+    if not sizes:
+        raise ValueError(
+            "give seeds (one per member), stacked params or per-member hyperparameters"
+        )
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"the ensemble's members disagree in number: {sizes}")
+    size = next(iter(sizes.values()))
+    if size < 1:
+        raise ValueError("an ensemble needs at least one member")
+    return size
+
+
+def _stack(trees: Sequence[Any]) -> Any:
+    # On the host: stacking on device would compile one small program per leaf shape.
+    return jax.tree.map(
+        lambda *leaves: jnp.asarray(np.stack([np.asarray(leaf) for leaf in leaves])), *trees
+    )
+
+
+def _where_members(mask: jax.Array, new: Any, old: Any) -> Any:
+    def one(a: jax.Array, b: jax.Array) -> jax.Array:
+        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree.map(one, new, old)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MemberPlacement:
+    """The mesh, the member axis and the (optional) per-member batch constraint."""
+
+    mesh: Mesh
+    ensemble_axis: str
+    constrain: _sharding.LeadingAxisConstraint | None
+
+
+@functools.lru_cache(maxsize=_loop._CACHE_SIZE)
+def _make_ensemble_epoch(
+    loss_fn: _loop.LossFn,
+    optimizer: optax.GradientTransformation,
+    num_examples: int,
+    batch_size: int,
+    num_val: int,
+    eval_batch_size: int | None,
+    placement: _MemberPlacement | None,
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The vmapped, jit-compiled epoch and the best-parameters update of an ensemble."""
+    body = _loop._epoch_fn(
+        loss_fn,
+        optimizer,
+        num_examples,
+        batch_size,
+        num_val,
+        eval_batch_size,
+        None if placement is None else placement.constrain,
+    )
+    # spmd_axis_name makes sharding constraints inside the body keep the member axis split.
+    vmapped = jax.vmap(
+        body,
+        in_axes=(0, 0, 0, None, None),
+        spmd_axis_name=None if placement is None else placement.ensemble_axis,
+    )
+
+    def epoch(
+        params: Any, opt_state: Any, rngs: jax.Array, active: jax.Array, train: Any, val: Any
+    ) -> tuple[_loop._EpochOutput, jax.Array]:
+        # Each member splits its key as fit does at the start of an epoch.
+        keys = jax.vmap(jax.random.split)(rngs)
+        output = vmapped(params, opt_state, keys[:, 1], train, val)
+        # A member that stopped (early or diverged) keeps its state, as its own fit would.
+        output = output._replace(
+            params=_where_members(active, output.params, params),
+            opt_state=_where_members(active, output.opt_state, opt_state),
+        )
+        return output, keys[:, 0]
+
+    if placement is None:
+        return jax.jit(epoch), jax.jit(_where_members)
+    members = _sharding.split_leading(placement.mesh, placement.ensemble_axis)
+    epoch_jit = jax.jit(epoch, out_shardings=members)
+    select_jit = jax.jit(_where_members, out_shardings=members)
+
+    def on_mesh(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*arguments: Any) -> Any:
+            with _sharding.mesh_context(placement.mesh):
+                return function(*arguments)
+
+        return call
+
+    return on_mesh(epoch_jit), on_mesh(select_jit)
+
+
+def _check_rate(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{where} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def fit_ensemble(
+    loss_fn: _loop.LossFn | Forecaster,
+    init: Callable[[jax.Array], Any] | Any,
+    train_data: Any,
+    val_data: Any | None = None,
+    *,
+    seeds: Sequence[int] | None = None,
+    epochs: int = 100,
+    batch_size: int = 32,
+    optimizer: optax.GradientTransformation | None = None,
+    learning_rate: float | Sequence[float] | None = None,
+    hyperparams: Mapping[str, Sequence[float]] | None = None,
+    grad_clip_norm: float | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    eval_batch_size: int | None = None,
+    progress: bool = True,
+    mesh: Mesh | None = None,
+    ensemble_axis: str = _sharding.ENSEMBLE_AXIS,
+    data_axis: str | None = None,
+) -> EnsembleResult:
+    """Trains E members (seeds and/or hyperparameter settings) at once, vmapped in one jit.
+
+    Member ``m`` is initialized with ``init(jax.random.key(seeds[m]))`` and trained as
+    ``fit(loss_fn, params_m, train_data, val_data, seed=seeds[m], ...)`` with its own
+    hyperparameters would train it: same shuffles, dropout keys, divergence guard, early
+    stopping and best-epoch tracking, to float32 rounding. All members advance together, one
+    compiled call per epoch; a member that stops (early stopping or divergence) keeps its
+    state while the others go on. A ``DivergenceWarning`` names the members that diverged.
+
+    Per-member hyperparameters: ``learning_rate=[...]`` (one per member) for the default Adam,
+    or ``hyperparams={"name": [...]}`` for an ``optimizer`` built with
+    ``optax.inject_hyperparams`` (its hyperparameters live in the optimizer state, which is
+    what ``vmap`` maps over). For a grid, list every combination: ``seeds=[0, 1, 0, 1],
+    learning_rate=[1e-3, 1e-3, 1e-2, 1e-2]``.
+
+    Args:
+        loss_fn: ``loss_fn(params, batch, key) -> scalar`` or a ``Forecaster``, as for ``fit``.
+        init: ``init(key) -> params`` for one member (e.g. ``model.init``), or parameters
+            already stacked on a leading member axis ``[E, ...]``.
+        train_data: a pytree of arrays sharing their first (example) axis; all finite.
+        val_data: validation data of the same structure, or ``None``.
+        seeds: one seed per member (initialization, shuffling, dropout); default
+            ``range(E)`` when E is known from stacked params or hyperparameters.
+        epochs: epochs per member.
+        batch_size: examples per step, clamped to the number of training examples.
+        optimizer: an ``optax.GradientTransformation`` shared by all members; default Adam.
+        learning_rate: the default Adam's rate: one float for all, or one per member.
+        hyperparams: per-member values of ``optimizer``'s injected hyperparameters.
+        grad_clip_norm: clip every member's gradients to this global norm, or ``None``.
+        patience: stop a member after this many epochs without improvement (see ``fit``).
+        min_delta: the improvement that counts.
+        restore_best: return each member's best epoch's parameters as ``params``.
+        eval_batch_size: validate in chunks of this many examples.
+        progress: show a tqdm progress bar.
+        mesh: a ``jax.sharding.Mesh`` whose ``ensemble_axis`` splits the members over
+            devices (E must be a multiple of its size); with ``data_axis`` each member's
+            minibatches are split too (a 2-D mesh, e.g. ``("ensemble", "data")``).
+        ensemble_axis: the mesh axis that splits the members.
+        data_axis: the mesh axis that splits each minibatch, or ``None``.
+
+    Returns:
+        An ``EnsembleResult``.
+
+    Raises:
+        ValueError: on bad arguments or data, inconsistent member counts, an ensemble or batch
+            the mesh axes do not divide, or hyperparameters the optimizer does not inject.
+        TypeError: ``mesh`` is not a ``jax.sharding.Mesh``.
+
+    Examples:
+        Three learning rates of one forecaster, trained together:
+
+        >>> import jax, numpy as np
+        >>> from rnnax import forecasting
+        >>> t = np.arange(200, dtype=np.float32)
+        >>> windows = np.lib.stride_tricks.sliding_window_view(np.sin(t / 4), 14)
+        >>> data = (windows[:, :12, None], windows[:, 12:, None])
+        >>> model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4))
+        >>> result = fit_ensemble(model, model.init, data, seeds=[0, 0, 0], epochs=5,
+        ...                       learning_rate=[1e-3, 3e-3, 1e-2], progress=False)
+        >>> result.train_loss.shape, result.hyperparams["learning_rate"].tolist()
+        ((3, 5), [0.001, 0.003, 0.01])
+        >>> bool(result.train_loss[2, -1] < result.train_loss[0, -1])  # the larger rate
+        True
+
+        Members split over an ``ensemble`` mesh axis (here of one device):
+
+        >>> mesh = jax.make_mesh((1,), ("ensemble",))
+        >>> sharded = fit_ensemble(model, model.init, data, seeds=[0, 1], epochs=2,
+        ...                        progress=False, mesh=mesh)
+        >>> sharded.params.head.w.sharding.spec
+        P('ensemble',)
+    """
+    _loop._check_int("epochs", epochs, 1)
+    _loop._check_int("batch_size", batch_size, 1)
+    _loop._check_int("patience", patience, 1, allow_none=True)
+    _loop._check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
+    if seeds is not None:
+        seeds = list(seeds)
+        for index, seed in enumerate(seeds):
+            _loop._check_int(f"seeds[{index}]", seed, 0)
+    if grad_clip_norm is not None and not (
+        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
+    ):
+        raise ValueError(
+            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
+        )
+    if not (isinstance(min_delta, numbers.Real) and min_delta >= 0):
+        raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+    if optimizer is not None and learning_rate is not None:
+        raise ValueError(
+            "pass learning_rate only with the default optimizer; use hyperparams= "
+            "with an optax.inject_hyperparams optimizer instead"
+        )
+    if hyperparams is not None and optimizer is None:
+        raise ValueError(
+            "hyperparams= needs an optimizer built with optax.inject_hyperparams; "
+            "for the default Adam pass learning_rate=[...] instead"
+        )
+    per_member: dict[str, list[float]] = {}
+    for name, values in dict(hyperparams or {}).items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise ValueError(
+                f"hyperparams[{name!r}] must be a sequence with one value per member, "
+                f"got {values!r}"
+            )
+        per_member[name] = [float(value) for value in values]
+    shared_rate = None
+    if learning_rate is not None and not callable(learning_rate):
+        if isinstance(learning_rate, numbers.Real):
+            shared_rate = _check_rate(learning_rate, "learning_rate")
+        else:
+            per_member["learning_rate"] = [
+                _check_rate(value, f"learning_rate[{index}]")
+                for index, value in enumerate(learning_rate)
+            ]
+
+    is_forecaster = isinstance(loss_fn, Forecaster)
+    objective: _loop.LossFn = (
+        _loop._forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
+    )
+    if not callable(objective):
+        raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
+    stacked_size = None
+    if not callable(init):
+        leaves = jax.tree.leaves(init)
+        if not leaves or any(np.ndim(leaf) == 0 for leaf in leaves):
+            raise ValueError(
+                "init must be a function of a PRNG key or parameters stacked on a "
+                "leading member axis"
+            )
+        stacked_size = {int(np.shape(leaf)[0]) for leaf in leaves}
+        if len(stacked_size) != 1:
+            raise ValueError(
+                f"stacked params must share their leading (member) axis, got sizes "
+                f"{sorted(stacked_size)}"
+            )
+        stacked_size = stacked_size.pop()
+    size = _member_count(seeds, stacked_size, per_member)
+    seeds = list(range(size)) if seeds is None else seeds
+
+    if mesh is not None:
+        mesh = _sharding.check_mesh(mesh)
+        _sharding.axis_size(mesh, ensemble_axis, "ensemble_axis")
+        _sharding.check_divisible("the ensemble size (members)", size, mesh, ensemble_axis)
+        if data_axis is not None:
+            _sharding.axis_size(mesh, data_axis, "data_axis")
+    elif data_axis is not None:
+        raise ValueError("data_axis needs a mesh; pass mesh= as well")
+
+    train, num_train = _loop._prepare_data(train_data, "train_data", is_forecaster)
+    val, num_val = (
+        (None, 0) if val_data is None else _loop._prepare_data(val_data, "val_data", is_forecaster)
+    )
+    if mesh is not None and data_axis is not None:
+        _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
+        if eval_batch_size is not None and eval_batch_size < num_val:
+            _sharding.check_divisible("eval_batch_size", eval_batch_size, mesh, data_axis)
+    batch_size = min(batch_size, num_train)
+
+    if optimizer is None:
+        rates = per_member.get("learning_rate")
+        if rates is not None:
+            optimizer = _loop._cached(_injected_adam, rates[0])
+        else:
+            rate = _loop.DEFAULT_LEARNING_RATE if shared_rate is None else shared_rate
+            if callable(learning_rate):
+                rate = learning_rate
+            optimizer = _loop._cached(_loop._default_optimizer, rate)
+    if grad_clip_norm is not None:
+        optimizer = _loop._cached(_loop._clipped, optimizer, float(grad_clip_norm))
+
+    # Each member on its own, eagerly (initializers with QR decompositions compile slowly
+    # under vmap), then stacked.
+    if callable(init):
+        params = _stack([jax.tree.map(jnp.asarray, init(jax.random.key(seed))) for seed in seeds])
+    else:
+        params = jax.tree.map(jnp.asarray, init)
+    states = []
+    for index in range(size):
+        with jax.numpy_dtype_promotion("standard"):
+            state = optimizer.init(jax.tree.map(lambda leaf: leaf[index], params))
+        if per_member:
+            state = _set_hyperparams(
+                state, {name: values[index] for name, values in per_member.items()}
+            )
+        states.append(state)
+    opt_state = _stack(states)
+    rngs = jax.random.wrap_key_data(
+        np.stack([np.asarray(jax.random.key_data(jax.random.key(seed))) for seed in seeds])
+    )
+
+    placement = None
+    if mesh is not None:
+        constrain = None if data_axis is None else _sharding.LeadingAxisConstraint(mesh, data_axis)
+        placement = _MemberPlacement(mesh, ensemble_axis, constrain)
+        members = _sharding.split_leading(mesh, ensemble_axis)
+        params, opt_state, rngs = jax.device_put((params, opt_state, rngs), members)
+        train = _sharding.place_data(train, mesh, "train_data")
+        val = None if val is None else _sharding.place_data(val, mesh, "val_data")
+    run_epoch, select = _loop._cached(
+        _make_ensemble_epoch,
+        objective,
+        optimizer,
+        num_train,
+        batch_size,
+        num_val,
+        eval_batch_size,
+        placement,
+    )
+
+    best_params = params
+    best_loss = np.full(size, np.inf)
+    best_epoch = np.full(size, -1, np.int64)
+    waited = np.zeros(size, np.int64)
+    steps = np.zeros(size, np.int64)
+    active = np.ones(size, bool)
+    stop_reason = [""] * size
+    diverged: list[TrainingDiverged | None] = [None] * size
+    train_history: list[np.ndarray] = []
+    val_history: list[np.ndarray] = []
+    seconds: list[float] = []
+
+    bar = None
+    if progress:
+        from tqdm import tqdm  # imported lazily: only needed for the progress bar
+
+        bar = tqdm(total=epochs, desc=f"fit_ensemble ({size} members)", unit="epoch", leave=True)
+    try:
+        for epoch in range(epochs):
+            if not active.any():
+                break
+            start = time.perf_counter()
+            output, rngs = run_epoch(params, opt_state, rngs, jnp.asarray(active), train, val)
+            accepted, went_bad, bad_step, bad_loss, train_loss, val_loss = (
+                np.asarray(value)
+                for value in jax.device_get(
+                    (
+                        output.accepted_steps,
+                        output.diverged,
+                        output.bad_step,
+                        output.bad_loss,
+                        output.train_loss,
+                        output.val_loss,
+                    )
+                )
+            )
+            seconds.append(time.perf_counter() - start)
+            params, opt_state = output.params, output.opt_state
+            train_history.append(np.where(active, train_loss, np.nan))
+            val_history.append(np.where(active, val_loss, np.nan))
+
+            # The same bookkeeping as fit's, member by member, in float64 on the host.
+            monitored = (val_loss if val is not None else train_loss).astype(np.float64)
+            improved = active & np.isfinite(monitored) & (monitored < best_loss - float(min_delta))
+            if improved.any():
+                best_params = select(jnp.asarray(improved), params, best_params)
+            best_loss = np.where(improved, monitored, best_loss)
+            best_epoch = np.where(improved, epoch, best_epoch)
+            waited = np.where(improved, 0, waited + 1)
+            for index in np.flatnonzero(active):
+                if went_bad[index]:
+                    step = int(steps[index] + bad_step[index])
+                    diverged[index] = TrainingDiverged(
+                        epoch=epoch,
+                        step=step,
+                        loss=float(bad_loss[index]),
+                        message=f"member {index} (seed {seeds[index]}): "
+                        + _loop._divergence_message(epoch, step, float(bad_loss[index])),
+                    )
+                    stop_reason[index] = "diverged"
+                elif patience is not None and waited[index] >= patience:
+                    stop_reason[index] = "early_stopping"
+            steps = steps + np.where(active, accepted, 0)
+            active = active & np.asarray([reason == "" for reason in stop_reason])
+            if bar is not None:
+                bar.update(1)
+                shown = val_loss if val is not None else train_loss
+                bar.set_postfix_str(
+                    f"mean loss={np.nanmean(np.where(active | improved, shown, np.nan)):.4g} "
+                    f"active={int(active.sum())}/{size}"
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    stop_reason = [reason or "completed" for reason in stop_reason]
+    bad = [record for record in diverged if record is not None]
+    if bad:
+        warnings.warn(
+            f"{len(bad)} of {size} members diverged and stopped early: "
+            + "; ".join(record.message for record in bad),
+            _loop.DivergenceWarning,
+            stacklevel=2,
+        )
+
+    # Members that never improved (a NaN loss from the first epoch) keep their last parameters.
+    chosen = select(jnp.asarray(best_epoch >= 0), best_params, params) if restore_best else params
+    epochs_run = len(train_history)
+    return EnsembleResult(
+        params=chosen,
+        last_params=params,
+        opt_state=opt_state,
+        seeds=tuple(int(seed) for seed in seeds),
+        hyperparams={name: np.asarray(values, np.float64) for name, values in per_member.items()},
+        train_loss=np.stack(train_history, axis=1) if epochs_run else np.zeros((size, 0)),
+        val_loss=np.stack(val_history, axis=1) if epochs_run else np.zeros((size, 0)),
+        epoch_seconds=tuple(seconds),
+        steps=steps,
+        best_epoch=best_epoch,
+        best_loss=best_loss,
+        stop_reason=tuple(stop_reason),
+        diverged=tuple(diverged),
+    )
+
+
+@functools.lru_cache(maxsize=_loop._CACHE_SIZE)
+def _injected_adam(learning_rate: float) -> optax.GradientTransformation:
+    """Adam with its learning rate in the optimizer state, so members can differ in it."""
+    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate)
