@@ -22,6 +22,14 @@ LENGTHS = jnp.array([6, 2, 0], jnp.int32)
 on_gpu = pytest.mark.skipif(jax.default_backend() != "gpu", reason="cuDNN needs a GPU")
 
 
+@pytest.fixture(autouse=True)
+def _full_float32_products():
+    """Exact float32 products everywhere: on a GPU, JAX's default precision lets XLA, Triton
+    and cuDNN round float32 operands to TF32, each in its own way (a no-op on CPU)."""
+    with jax.default_matmul_precision("highest"):
+        yield
+
+
 def _flat_case(rng):
     params, xs, carry = make_case(rng, "lstm", (3,))
     return params, jnp.asarray(xs), carry

@@ -29,6 +29,14 @@ _jit = (jax.jit if jax.default_backend() == "gpu" else
 on_gpu = pytest.mark.skipif(jax.default_backend() != "gpu", reason="needs a GPU (Triton)")
 
 
+@pytest.fixture(autouse=True)
+def _full_float32_products():
+    """Exact float32 products everywhere: on a GPU, JAX's default precision lets XLA, Triton
+    and cuDNN round float32 operands to TF32, each in its own way (a no-op on CPU)."""
+    with jax.default_matmul_precision("highest"):
+        yield
+
+
 def _final_h(kind, final):
     return final.h if kind == "lstm" else final
 
