@@ -71,16 +71,23 @@ def test_full_length_chunks_are_full_bptt_and_short_ones_sum_chunk_gradients():
         close(result.loss, full_loss)
         assert not np.allclose(result.grads.rnn.w_h, full_grads.rnn.w_h, rtol=1e-3)
 
-        # The same with time first.
-        def time_major_loss(params, h, chunk):
-            xs, targets = chunk
-            h, ys = rnnax.gru(params.rnn, xs, h, reset_after=True, time_major=True)
-            return jnp.mean((ys @ params.w - targets) ** 2), h
 
-        time_major = tbptt_grad(time_major_loss, params, h0,
-                                jax.tree.map(lambda leaf: jnp.moveaxis(leaf, 1, 0), data),
-                                chunk_length=15, time_major=True)
-        jax.tree.map(close, time_major, result)
+
+def test_time_major_chunks_slice_the_first_axis():
+    """A loss simple enough to check by hand: chunks of 5, 5, 5, 5 and 3 of 23 steps."""
+    xs = jnp.arange(23 * 2, dtype=jnp.float32).reshape(23, 2, 1)  # [T, B, F], time first
+
+    def running_sum_loss(w, total, chunk):
+        (x,) = chunk
+        return jnp.mean(w * x), total + jnp.sum(x, axis=0)
+
+    result = tbptt_grad(running_sum_loss, jnp.ones(()), jnp.zeros((2, 1)), (xs,),
+                        chunk_length=5, time_major=True)
+    close = functools.partial(np.testing.assert_allclose, rtol=1e-6)
+    close(result.carry, jnp.sum(xs, axis=0))  # every step reached the carry, once
+    # Chunk means weighted by steps / T: the mean over the whole sequence (and its gradient).
+    close(result.loss, jnp.mean(xs))
+    close(result.grads, jnp.mean(xs))
 
 
 def test_no_gradient_crosses_a_chunk_boundary():
