@@ -29,6 +29,7 @@ import datetime
 import gc
 import importlib.metadata
 import inspect
+import io
 import json
 import os
 import platform
@@ -1370,8 +1371,10 @@ def plot_sweep(report: dict[str, Any], path: Path) -> bool:
             panel.legend(fontsize=7)
     figure.suptitle(f"rnnax benchmark, {report['machine']['name']}", fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
+    _write_atomically(path, buffer.getvalue())
     return True
 
 
@@ -1465,13 +1468,20 @@ def auto_details(batch: int | None = None, cell: str = "lstm") -> dict[str, Any]
     return details or None
 
 
+def _write_atomically(path: Path, content: str | bytes) -> None:
+    """A run killed mid-write (they are long) leaves the previous results whole."""
+    from rnnax._io import write_atomically  # imported late: JAX must not start before the flags
+
+    write_atomically(path, content)
+
+
 def _write_report(report: dict[str, Any], files: dict[str, Path]) -> str:
     """Writes the JSON and Markdown (with the strategy recommendation so far); returns the
     Markdown."""
     report["auto_recommendation"] = auto_recommendation(report["results"])
     markdown = markdown_report(report)
-    files["json"].write_text(json.dumps(report, indent=1) + "\n")
-    files["markdown"].write_text(markdown + "\n")
+    _write_atomically(files["json"], json.dumps(report, indent=1) + "\n")
+    _write_atomically(files["markdown"], markdown + "\n")
     return markdown
 
 
@@ -1572,7 +1582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if plot_sweep(report, png):
             files["plot"] = png
         report["files"] = {kind: str(path) for kind, path in files.items()}
-        files["json"].write_text(json.dumps(report, indent=1) + "\n")
+        _write_atomically(files["json"], json.dumps(report, indent=1) + "\n")
     if not args.quiet:
         print(markdown)
         print("\nwrote " + ", ".join(str(path) for path in files.values()))
