@@ -389,13 +389,16 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Forecaster: {settings['cell'].upper()}, hidden {settings['hidden']}, lookback "
         f"{settings['lookback']}, horizon {settings['horizon']}; {settings['steps']} steps per "
-        f"compiled epoch, median of {settings['epochs']} timed epochs after {settings['warmup']} warm-up "
-        f"epochs (compilation excluded); best of {settings['rounds']} round(s) per row, each device "
+        f"compiled epoch, median of {settings['epochs']} timed epochs after "
+        f"{settings['warmup']} warm-up epochs (compilation excluded); best of "
+        f"{settings['rounds']} round(s) per row, each device "
         "count in a fresh process.",
         f"`data`: global batch {settings['batch']} split over the devices (`fit(mesh=...)`). "
-        f"`ensemble`: {settings['members']} members x {settings['member_batch']} sequences, members "
+        f"`ensemble`: {settings['members']} members x {settings['member_batch']} sequences, "
+        "members "
         "split over the devices (`fit_ensemble(mesh=...)`); steps/s counts member-steps. "
-        "`core_split`: `fit` without a mesh, rnnax's cores splitting each batch over the CPU devices.",
+        "`core_split`: `fit` without a mesh, rnnax's cores splitting each batch over the CPU "
+        "devices.",
         "",
         "| mode | devices | steps/s | sequences/s | speed-up vs 1 device | efficiency | epoch (ms) "
         "| sequences/s of each round | load before/after |",
@@ -409,7 +412,8 @@ def markdown(report: dict[str, Any]) -> str:
     for entry in report["results"]:
         if "skipped" in entry:
             lines.append(
-                f"| {entry['mode']} | {entry['devices']} | skipped: {entry['skipped']} | | | | | | |"
+                f"| {entry['mode']} | {entry['devices']} | skipped: {entry['skipped']} "
+                "| | | | | | |"
             )
             continue
         reference = baseline.get("data" if entry["mode"] == "core_split" else entry["mode"])
@@ -418,9 +422,11 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {entry['mode']} | {entry['devices']} | {entry['steps_per_s']:.1f} | "
             f"{entry['sequences_per_s']:.0f} | {'' if speedup is None else f'{speedup:.2f}x'} | "
-            f"{'' if efficiency is None else f'{efficiency:.0%}'} | {1e3 * entry['median_epoch_s']:.1f} | "
+            f"{'' if efficiency is None else f'{efficiency:.0%}'} | "
+            f"{1e3 * entry['median_epoch_s']:.1f} | "
             f"{', '.join(f'{value:.0f}' for value in entry['rounds_sequences_per_s'])} | "
-            f"{(entry['load_average_before'] or ['?'])[0]} / {(entry['load_average_after'] or ['?'])[0]} |"
+            f"{(entry['load_average_before'] or ['?'])[0]} / "
+            f"{(entry['load_average_after'] or ['?'])[0]} |"
         )
     if report.get("notes"):
         lines += ["", *report["notes"]]

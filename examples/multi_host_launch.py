@@ -4,8 +4,10 @@ A worked launch. Start the same script once per host (per process); every proces
 same program on its own devices, and JAX joins them into one set of global devices:
 
     # host 0 (the coordinator), and host 1; 2 processes in all
-    python examples/multi_host_launch.py --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0
-    python examples/multi_host_launch.py --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 1
+    python examples/multi_host_launch.py --coordinator 10.0.0.1:1234 \
+        --num-processes 2 --process-id 0
+    python examples/multi_host_launch.py --coordinator 10.0.0.1:1234 \
+        --num-processes 2 --process-id 1
 
 The three values may come from the environment instead (``RNNAX_COORDINATOR``,
 ``RNNAX_NUM_PROCESSES``, ``RNNAX_PROCESS_ID``); under SLURM, Open MPI or on Cloud TPU pass
@@ -69,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def windows(
     num_points: int = 2400, lookback: int = 48, horizon: int = 12
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A noisy two-season series cut into ``[W, lookback, 1]`` inputs and ``[W, horizon, 1]`` targets
+    """A noisy two-season series cut into ``[W, lookback, 1]`` inputs, ``[W, horizon, 1]`` targets
     (deterministic: every process builds the same windows and keeps its own slice)."""
     rng = np.random.default_rng(0)
     t = np.arange(num_points, dtype=np.float32)
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"(this process holds rows {mine.start}:{mine.stop})"
         )
         print(
-            f"validation loss {summary['first_val_loss']:.6f} -> best {summary['best_val_loss']:.6f} "
+            f"validation loss {summary['first_val_loss']:.6f} -> "
+            f"best {summary['best_val_loss']:.6f} "
             f"in {args.epochs} epochs, {seconds:.1f} s (first epoch includes compilation)"
         )
         leaf = result.params.head.w

@@ -169,7 +169,9 @@ class SeedTrainer:
         self.train_data = _sharding.place_data(self.train_data, mesh, "train_data")
         self.val_data = _sharding.place_data(self.val_data, mesh, "val_data")
         # Every output (state, losses) has the seed axis first: keep it split, chunk to chunk.
-        self._chunk = jax.jit(self._chunk_impl, out_shardings=_sharding.split_leading(mesh, seed_axis))
+        self._chunk = jax.jit(
+            self._chunk_impl, out_shardings=_sharding.split_leading(mesh, seed_axis)
+        )
         return self
 
     # -- pure pieces ---------------------------------------------------------------------------

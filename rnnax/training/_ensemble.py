@@ -299,13 +299,9 @@ def fit_ensemble(
         >>> bool(result.train_loss[2, -1] < result.train_loss[0, -1])  # the larger rate
         True
 
-        Members split over an ``ensemble`` mesh axis (here of one device):
-
-        >>> mesh = jax.make_mesh((1,), ("ensemble",))
-        >>> sharded = fit_ensemble(model, model.init, data, seeds=[0, 1], epochs=2,
-        ...                        progress=False, mesh=mesh)
-        >>> sharded.params.head.w.sharding.spec
-        P('ensemble',)
+        With ``mesh=jax.make_mesh((3,), ("ensemble",))`` on 3 devices each member would train
+        on its own device, with the same numbers; ``result.params`` would then be split as
+        ``PartitionSpec("ensemble")``.
     """
     _loop._check_int("epochs", epochs, 1)
     _loop._check_int("batch_size", batch_size, 1)
@@ -409,13 +405,15 @@ def fit_ensemble(
     # Each member on its own, eagerly (initializers with QR decompositions compile slowly
     # under vmap), then stacked.
     if callable(init):
-        params = _stack([jax.tree.map(jnp.asarray, init(jax.random.key(seed))) for seed in seeds])
+        members = [jax.tree.map(jnp.asarray, init(jax.random.key(seed))) for seed in seeds]
     else:
-        params = jax.tree.map(jnp.asarray, init)
+        host = jax.tree.map(np.asarray, init)
+        members = [jax.tree.map(lambda leaf, i=index: leaf[i], host) for index in range(size)]
+    params = _stack(members)
     states = []
-    for index in range(size):
+    for index, member in enumerate(members):
         with jax.numpy_dtype_promotion("standard"):
-            state = optimizer.init(jax.tree.map(lambda leaf: leaf[index], params))
+            state = optimizer.init(member)
         if per_member:
             state = _set_hyperparams(
                 state, {name: values[index] for name, values in per_member.items()}

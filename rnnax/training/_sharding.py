@@ -191,7 +191,8 @@ def shard_batch(data: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     }
     if len(sizes) != 1 or -1 in sizes:
         raise ValueError(
-            f"every array of data must have the same leading (example) axis, got sizes {sorted(sizes)}"
+            "every array of data must have the same leading (example) axis, got sizes "
+            f"{sorted(sizes)}"
         )
     check_divisible("the number of examples", sizes.pop(), mesh, data_axis)
     return jax.tree.map(lambda leaf: jax.device_put(leaf, split_leading(mesh, data_axis)), data)
