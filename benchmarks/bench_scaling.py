@@ -18,7 +18,8 @@ epochs (compilation) are excluded, the rest are timed by ``fit`` itself (to the 
 the epoch's losses) and the median is reported. The sweep over device counts runs
 ``--rounds`` times in alternating order and each row is the round with the highest
 throughput (all rounds are in the JSON): on a shared machine the best round is the one least
-disturbed by other work.
+disturbed by other work. Then one more process with the most devices times meshes of every
+count alternately (``--interleaved-rounds``), which compares the counts under the same load.
 Forced host devices share the machine's cores: with C physical cores expect gains up to C
 devices and none beyond. Every process records the load average before and after, since these
 machines are shared.
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=2,
+        default=1,
         help="sweeps over the device counts, alternating their order; the best round "
         "is reported (all are kept in the JSON)",
     )
@@ -123,7 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--tag", default=None, help="file name tag (default: default, quick or custom)"
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    parser.add_argument(
+        "--interleaved-rounds",
+        type=int,
+        default=4,
+        help="then, in ONE process with the most devices, time meshes of every count "
+        "alternately for this many rounds (0: skip): load changes hit all counts alike",
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-interleaved", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -133,6 +142,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         args.batch, args.member_batch, args.steps, args.epochs = 8, 4, 2, 1
         args.members = max(4, max(args.devices))
         args.rounds = 1
+        args.interleaved_rounds = min(args.interleaved_rounds, 1)
+    if args.interleaved_rounds < 0:
+        raise SystemExit("--interleaved-rounds must be >= 0")
     if args.rounds < 1:
         raise SystemExit("--rounds must be a positive integer")
     for name in (
@@ -162,6 +174,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             "epochs",
             "warmup",
             "rounds",
+            "interleaved_rounds",
         )
     }
 
@@ -342,6 +355,93 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
     }
 
 
+def measure_interleaved(
+    counts: Sequence[int], modes: Sequence[str], settings: dict[str, Any], rounds: int
+) -> dict[str, Any]:
+    """In this one process, times meshes over the first n devices for every n in ``counts``,
+    alternating between them round after round, so that changes of the machine's load hit
+    every count alike; each call is a ``fit`` (or ``fit_ensemble``) of 2 epochs whose compiled
+    epoch is cached from a first, untimed call."""
+    import jax
+    import numpy as np
+
+    from rnnax import forecasting, training
+
+    devices = jax.devices()
+    rng = np.random.default_rng(0)
+    length = settings["lookback"] + settings["horizon"]
+    t = np.arange(4096 + length, dtype=np.float32)
+    series = np.sin(t / 6) + 0.1 * rng.standard_normal(t.shape).astype(np.float32)
+    cut = np.lib.stride_tricks.sliding_window_view(series, length)
+    model = forecasting.forecaster(
+        forecasting.ForecasterConfig(
+            horizon=settings["horizon"], cell=settings["cell"], hidden=settings["hidden"]
+        )
+    )
+    params = model.init(jax.random.key(0))
+    calls = {}
+    for mode in (mode for mode in modes if mode in ("data", "ensemble")):
+        if mode == "ensemble":
+            members, batch = settings["members"], settings["member_batch"]
+        else:
+            members, batch = 1, settings["batch"]
+        size = batch * settings["steps"]
+        train = (cut[:size, : settings["lookback"], None], cut[:size, settings["lookback"] :, None])
+        for count in counts:
+            if (members if mode == "ensemble" else batch) % count:
+                continue
+            axis = "ensemble" if mode == "ensemble" else "data"
+            mesh = jax.make_mesh((count,), (axis,), devices=devices[:count])
+
+            def call(mesh=mesh, train=train, batch=batch, mode=mode, members=members):
+                if mode == "ensemble":
+                    return training.fit_ensemble(
+                        model,
+                        model.init,
+                        train,
+                        seeds=range(members),
+                        epochs=2,
+                        batch_size=batch,
+                        progress=False,
+                        mesh=mesh,
+                    ).epoch_seconds
+                return training.fit(
+                    model, params, train, epochs=2, batch_size=batch, progress=False, mesh=mesh
+                ).history.epoch_seconds
+
+            call()  # compiles
+            calls[(mode, count, members, batch)] = call
+    samples: dict[Any, list[float]] = {key: [] for key in calls}
+    keys = list(calls)
+    load_before = _load_average()
+    for round_index in range(rounds):
+        shift = round_index % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            samples[key].extend(calls[key]())
+    results = []
+    for (mode, count, members, batch), values in samples.items():
+        median = statistics.median(values)
+        results.append(
+            {
+                "mode": mode,
+                "devices": count,
+                "members": members,
+                "sequences_per_step": members * batch,
+                "epoch_seconds": [round(value, 5) for value in values],
+                "median_epoch_s": round(median, 5),
+                "steps_per_s": round(members * settings["steps"] / median, 3),
+                "sequences_per_s": round(members * batch * settings["steps"] / median, 2),
+            }
+        )
+    return {
+        "devices": len(devices),
+        "rounds": rounds,
+        "results": results,
+        "load_average_before": load_before,
+        "load_average_after": _load_average(),
+    }
+
+
 # ------------------------------------------------------------------------------------------------
 # The driver: one child process per device count, then the report
 # ------------------------------------------------------------------------------------------------
@@ -428,6 +528,31 @@ def markdown(report: dict[str, Any]) -> str:
             f"{(entry['load_average_before'] or ['?'])[0]} / "
             f"{(entry['load_average_after'] or ['?'])[0]} |"
         )
+    interleaved = report.get("interleaved")
+    if interleaved:
+        lines += [
+            "",
+            f"## The same, interleaved in one process ({interleaved['devices']} devices)",
+            "",
+            f"Meshes over the first 1, 2, ... devices of one process, timed alternately for "
+            f"{interleaved['rounds']} rounds (2 epochs per call, median over all epochs), so "
+            "that load changes hit every count alike. Load average "
+            f"{interleaved['load_average_before']} before, {interleaved['load_average_after']} "
+            "after.",
+            "",
+            "| mode | devices | steps/s | sequences/s | speed-up vs 1 device | epoch (ms) |",
+            "|---|---|---|---|---|---|",
+        ]
+        first = {e["mode"]: e for e in interleaved["results"] if e["devices"] == 1}
+        for entry in interleaved["results"]:
+            reference = first.get(entry["mode"])
+            speedup = entry["sequences_per_s"] / reference["sequences_per_s"] if reference else None
+            lines.append(
+                f"| {entry['mode']} | {entry['devices']} | {entry['steps_per_s']:.1f} | "
+                f"{entry['sequences_per_s']:.0f} | "
+                f"{'' if speedup is None else f'{speedup:.2f}x'} | "
+                f"{1e3 * entry['median_epoch_s']:.1f} |"
+            )
     if report.get("notes"):
         lines += ["", *report["notes"]]
     return "\n".join(lines) + "\n"
@@ -437,7 +562,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings(args)
     if args.child is not None:
-        print("RESULT " + json.dumps(measure(args.child, args.modes, settings)), flush=True)
+        if args.child_interleaved:
+            measured = measure_interleaved(
+                args.devices, args.modes, settings, args.interleaved_rounds
+            )
+        else:
+            measured = measure(args.child, args.modes, settings)
+        print("RESULT " + json.dumps(measured), flush=True)
         return 0
 
     platform_name = args.platform
@@ -507,6 +638,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"round {round_index + 1}: {count} device(s) done", file=sys.stderr, flush=True
                 )
 
+    interleaved = None
+    if args.interleaved_rounds > 0 and len(counts) > 1:
+        most = max(counts)
+        completed = subprocess.run(
+            [
+                sys.executable,
+                script,
+                "--child",
+                str(most),
+                "--child-interleaved",
+                "--devices",
+                ",".join(map(str, counts)),
+                "--interleaved-rounds",
+                str(args.interleaved_rounds),
+                *forwarded,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env=_child_env(platform_name, most),
+        )
+        lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+        if completed.returncode != 0 or not lines:
+            raise SystemExit(f"the interleaved run failed:\n{completed.stderr[-4000:]}")
+        interleaved = json.loads(lines[-1][len("RESULT ") :])
+        if not args.quiet:
+            print("interleaved run done", file=sys.stderr, flush=True)
+
     results = []
     for count in counts:
         for index, entry in enumerate(runs[count][0]["results"]):
@@ -549,6 +708,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "wall_s": round(time.perf_counter() - started, 2),
         "results": results,
+        "interleaved": interleaved,
         "notes": notes,
     }
     tag = args.tag or ("quick" if args.quick else "default" if argv_is_default(args) else "custom")
@@ -581,6 +741,7 @@ def argv_is_default(args: argparse.Namespace) -> bool:
             "epochs",
             "warmup",
             "rounds",
+            "interleaved_rounds",
         )
     )
 

@@ -27,6 +27,12 @@ What every process does:
    devices, XLA all-reduces the gradients across hosts, and every process gets the same
    (replicated) parameters back.
 5. Only process 0 prints.
+
+Checked on one 2-core machine as 2 processes x 2 CPU devices (``XLA_FLAGS=
+--xla_force_host_platform_device_count=2``, ``--cpu-collectives gloo``, coordinator
+``127.0.0.1:PORT``): the 4 global devices train together and the first epoch's losses equal a
+single process with 4 devices to 7 digits; later epochs drift apart slowly, as any change of
+the all-reduce's summation order makes them (Adam amplifies such rounding differences).
 """
 
 from __future__ import annotations
