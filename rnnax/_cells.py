@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rnnax._checks import (
+    check_bool,
     check_floating,
     check_last_dim,
     check_same_dtype,
@@ -29,6 +30,8 @@ def check_params(params: Any, num_gates: int) -> tuple[int, int]:
         raise ValueError(
             f"params.w_h must have shape [H, {num_gates}H], got {tuple(np.shape(w_h))}"
         )
+    if w_h.shape[0] == 0:
+        raise ValueError(f"params.w_h must have a hidden size H >= 1, got shape {w_h.shape}")
     hidden_size = w_h.shape[0]
     gates = num_gates * hidden_size
     check_floating("params.w_x", params.w_x)
@@ -159,7 +162,7 @@ def gru_cell(
     """
     input_size, hidden_size = check_params(params, 3)
     check_step_inputs("x", x, [("h", h)], input_size, hidden_size, params.w_h.dtype)
-    return _gru_step(params, h, x, reset_after=reset_after)
+    return _gru_step(params, h, x, reset_after=check_bool("reset_after", reset_after))
 
 
 def _gru_step(

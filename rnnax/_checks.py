@@ -6,6 +6,8 @@ Everything here runs in Python while JAX traces, so a mistake surfaces as a ``Va
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,13 +74,108 @@ def check_shape(name: str, x: Any, expected: Sequence[int], meaning: str = "") -
         raise ValueError(f"{name} must have shape {tuple(expected)}{suffix}, got {shape}")
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """Returns ``value`` as an int, raising unless it is a positive integer."""
+# The largest size an array axis may have here: XLA shapes and JAX's shape checks expect
+# dimensions that fit a signed 32-bit integer, and nothing in rnnax needs more.
+MAX_DIMENSION = 2**31 - 1
+# The most layers a stack may have: each layer is initialized and traced in a Python loop, so a
+# stack of millions of layers would run for hours before failing to fit in memory.
+MAX_LAYERS = 10_000
+
+
+def check_positive_int(name: str, value: Any, maximum: int | None = None) -> int:
+    """Returns ``value`` as an int, raising unless it is a positive integer (<= ``maximum``)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a positive int, got {value!r}")
     if value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be a positive int of at most {maximum}, got {value}")
     return int(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Returns ``value`` as a bool, raising ``TypeError`` unless it is one.
+
+    A string such as ``"False"`` is truthy, so accepting any object would silently flip a flag.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {value!r}")
+    return bool(value)
+
+
+def check_unroll(unroll: Any) -> None:
+    """Checks ``unroll``: a bool or a positive int (steps per ``lax.scan`` iteration)."""
+    if isinstance(unroll, (bool, np.bool_)):
+        return
+    if not isinstance(unroll, (int, np.integer)):
+        raise TypeError(f"unroll must be a bool or a positive int, got {unroll!r}")
+    if unroll < 1:
+        raise ValueError(f"unroll must be a bool or a positive int, got {unroll}")
+
+
+def check_rate(name: str, value: Any) -> float:
+    """Returns a probability in ``[0, 1)`` as a float (a real number, not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    return float(value)
+
+
+def check_finite_real(name: str, value: Any) -> float:
+    """Returns ``value`` as a float, raising unless it is a finite real number (or 0-d array)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    if not isinstance(value, numbers.Real):
+        dtype = getattr(value, "dtype", None)
+        if (np.ndim(value) != 0 or dtype is None or isinstance(value, jax.core.Tracer)
+                or not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer))):
+            raise TypeError(f"{name} must be a finite real number, got {value!r:.80}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be a finite real number, got {result}")
+    return result
+
+
+def check_float_dtype(name: str, dtype: Any) -> np.dtype:
+    """Returns ``dtype`` as a floating ``jnp.dtype`` that JAX can hold (``None``: the default).
+
+    Refuses integer, boolean and complex dtypes, and 64-bit floats while JAX's 64-bit mode is
+    off (JAX would silently give float32 instead).
+    """
+    if dtype is None:
+        return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    try:
+        resolved = jnp.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a floating dtype (float32, bfloat16, ...), got "
+                        f"{dtype!r}") from None
+    if not jnp.issubdtype(resolved, jnp.floating):
+        raise TypeError(
+            f"{name} must be a floating dtype (float32, bfloat16, ...), got {resolved.name}")
+    if jax.dtypes.canonicalize_dtype(resolved) != resolved:
+        raise ValueError(
+            f"{name} is {resolved.name} but JAX's 64-bit mode is off, so arrays cannot have it; "
+            "enable it (jax.config.update('jax_enable_x64', True)) or use float32")
+    return resolved
+
+
+def check_key(name: str, key: Any) -> None:
+    """Raises ``TypeError`` unless ``key`` is one PRNG key: ``jax.random.key(seed)`` (a typed
+    key array of shape ``()``) or a raw ``uint32`` key such as ``jax.random.PRNGKey(seed)``."""
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if np.shape(key) != ():
+            raise ValueError(
+                f"{name} must be a single PRNG key (shape ()), got a key array of shape "
+                f"{_shape(key)}; split it and pass one key"
+            )
+        return
+    if (isinstance(key, (jax.Array, np.ndarray)) and dtype == np.uint32 and np.ndim(key) == 1):
+        return  # a raw key; JAX checks its length against the PRNG implementation
+    described = (f"an array of dtype {_dtype_name(dtype)} and shape {_shape(key)}"
+                 if isinstance(key, (jax.Array, np.ndarray)) else repr(key)[:80])
+    raise TypeError(f"{name} must be a PRNG key (jax.random.key(seed)), got {described}")
 
 
 def check_seq_lengths(seq_lengths: Any, batch_shape: tuple[int, ...], num_steps: int) -> None:

@@ -11,11 +11,13 @@ import numpy as np
 
 from rnnax._cells import check_params
 from rnnax._checks import (
+    check_bool,
     check_floating,
     check_last_dim,
     check_same_dtype,
     check_seq_lengths,
     check_shape,
+    check_unroll,
 )
 from rnnax._params import GRUParams, LSTMParams, LSTMState
 from rnnax._scan import sequence_shape
@@ -43,6 +45,7 @@ def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | 
 
 
 def _check_xs(xs: Any, input_size: int, dtype: Any, time_major: bool) -> tuple[int, ...]:
+    check_bool("time_major", time_major)
     batch_shape, _ = sequence_shape(xs, time_major=time_major)
     check_last_dim("xs", xs, input_size, "the input size I of params")
     check_same_dtype("xs", xs, dtype, "params")
@@ -119,6 +122,8 @@ def lstm(
         _check_carry_leaf("carry.c", carry.c, batch_shape, hidden, dtype)
     if seq_lengths is not None:
         check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+    reverse = check_bool("reverse", reverse)
+    check_unroll(unroll)
     h, c, ys = run_flat(
         params, _to_flat_time_major(xs, time_major),
         (_flat(carry.h, batch_shape), _flat(carry.c, batch_shape)), _flat(seq_lengths, batch_shape),
@@ -182,6 +187,9 @@ def gru(
         _check_carry_leaf("carry", carry, batch_shape, hidden, dtype)
     if seq_lengths is not None:
         check_seq_lengths(seq_lengths, batch_shape, xs.shape[0 if time_major else -2])
+    reverse = check_bool("reverse", reverse)
+    reset_after = check_bool("reset_after", reset_after)
+    check_unroll(unroll)
     h, ys = run_flat(
         params, _to_flat_time_major(xs, time_major), (_flat(carry, batch_shape),),
         _flat(seq_lengths, batch_shape), reverse=bool(reverse), reset_after=bool(reset_after),
@@ -191,6 +199,14 @@ def gru(
 
 def zero_carry(params: LSTMParams | GRUParams, batch_shape: tuple[int, ...] = ()) -> Any:
     """The zero initial carry for ``params``: ``LSTMState`` for an LSTM, an array for a GRU."""
+    if not isinstance(params, (LSTMParams, GRUParams)):
+        raise TypeError(f"params must be LSTMParams or GRUParams, got {type(params).__name__}")
+    if not isinstance(batch_shape, (tuple, list)) or not all(
+            isinstance(size, (int, np.integer)) and not isinstance(size, bool)
+            for size in batch_shape):
+        raise TypeError(f"batch_shape must be a tuple of ints, got {batch_shape!r}")
+    if any(size < 0 for size in batch_shape):
+        raise ValueError(f"batch_shape must hold non-negative sizes, got {tuple(batch_shape)}")
     hidden = int(np.shape(params.w_h)[0])
     zeros = jnp.zeros((*batch_shape, hidden), params.w_h.dtype)
     return LSTMState(zeros, zeros) if isinstance(params, LSTMParams) else zeros

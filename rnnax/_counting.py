@@ -8,14 +8,14 @@ from typing import Any, Literal
 import jax
 import numpy as np
 
-from rnnax._checks import check_positive_int
+from rnnax._checks import check_bool, check_positive_int
 
 CellKind = Literal["lstm", "gru"]
 _NUM_GATES = {"lstm": 4, "gru": 3}
 
 
 def _check_kind(cell: str) -> int:
-    if cell not in _NUM_GATES:
+    if not isinstance(cell, str) or cell not in _NUM_GATES:
         raise ValueError(f"cell must be one of {sorted(_NUM_GATES)}, got {cell!r}")
     return _NUM_GATES[cell]
 
@@ -29,9 +29,12 @@ def _sum_over_layers(
     input_size = check_positive_int("input_size", input_size)
     hidden_size = check_positive_int("hidden_size", hidden_size)
     num_layers = check_positive_int("num_layers", num_layers)
-    directions = 2 if bidirectional else 1
-    layer_inputs = [input_size] + [hidden_size * directions] * (num_layers - 1)
-    return directions * sum(per_direction(gates, i, hidden_size) for i in layer_inputs)
+    directions = 2 if check_bool("bidirectional", bidirectional) else 1
+    # Closed form (layer 0 reads the input, every later layer D*H features): no loop over
+    # layers, so any num_layers costs the same.
+    first = per_direction(gates, input_size, hidden_size)
+    later = per_direction(gates, hidden_size * directions, hidden_size)
+    return directions * (first + (num_layers - 1) * later)
 
 
 def count_params(
@@ -89,4 +92,13 @@ def param_count(tree: Any) -> int:
         >>> rnnax.param_count(rnnax.lstm_init(jax.random.key(0), 1, 64))
         16896
     """
-    return int(sum(np.size(leaf) for leaf in jax.tree.leaves(tree)))
+    total = 0
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        is_array = hasattr(leaf, "shape") and hasattr(leaf, "dtype")  # also ShapeDtypeStruct
+        if not (is_array or isinstance(leaf, (int, float, complex))):
+            raise TypeError(
+                f"param_count counts array leaves, but tree{jax.tree_util.keystr(path)} is a "
+                f"{type(leaf).__name__}"
+            )
+        total += int(np.size(leaf))
+    return total

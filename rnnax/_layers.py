@@ -15,7 +15,13 @@ import jax
 import jax.numpy as jnp
 
 from rnnax._cells import check_params
-from rnnax._checks import check_positive_int
+from rnnax._checks import (
+    MAX_LAYERS,
+    check_bool,
+    check_key,
+    check_positive_int,
+    check_rate,
+)
 from rnnax._cores import gru, lstm
 from rnnax._init import Initializer, glorot_uniform, gru_init, lstm_init, orthogonal
 from rnnax._params import GRUParams, LSTMParams
@@ -27,15 +33,19 @@ def _stack_init(
     init: Callable[..., Any], key: jax.Array, input_size: int, hidden_size: int,
     num_layers: int, bidirectional: bool, **init_kwargs: Any,
 ) -> list[list[Any]]:
-    num_layers = check_positive_int("num_layers", num_layers)
-    num_directions = 2 if bidirectional else 1
-    keys = jax.random.split(key, num_layers * num_directions).reshape(num_layers, num_directions)
+    num_layers = check_positive_int("num_layers", num_layers, MAX_LAYERS)
+    num_directions = 2 if check_bool("bidirectional", bidirectional) else 1
+    check_key("key", key)
+    # One key per layer and direction, in row-major order. Indexed, not reshaped: a raw
+    # uint32 key (jax.random.PRNGKey) splits into [n, 2], not [n].
+    keys = jax.random.split(key, num_layers * num_directions)
     layers = []
     for layer in range(num_layers):
         layer_input = input_size if layer == 0 else hidden_size * num_directions
-        layers.append(
-            [init(k, layer_input, hidden_size, **init_kwargs) for k in keys[layer]]
-        )
+        layers.append([
+            init(keys[layer * num_directions + direction], layer_input, hidden_size, **init_kwargs)
+            for direction in range(num_directions)
+        ])
     return layers
 
 
@@ -139,10 +149,15 @@ def _run_stack(
     strategy: str,
 ) -> tuple[list[list[Any]], jax.Array]:
     num_directions, _ = check_layers(layers, num_gates)
-    if not 0.0 <= float(dropout_rate) < 1.0:
-        raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate}")
+    dropout_rate = check_rate("dropout_rate", dropout_rate)
+    if dropout_key is not None:
+        check_key("dropout_key", dropout_key)
     if carry is not None:
-        carry_layout = [len(layer) for layer in carry] if isinstance(carry, Sequence) else None
+        def is_sequence(value: Any) -> bool:
+            return isinstance(value, Sequence) and not isinstance(value, str)
+
+        carry_layout = ([len(layer) if is_sequence(layer) else None for layer in carry]
+                        if is_sequence(carry) else None)
         if carry_layout != [num_directions] * len(layers):
             raise ValueError(
                 f"carry must be None or carry[layer][direction] for {len(layers)} layers of "

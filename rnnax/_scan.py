@@ -9,7 +9,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._checks import check_floating, check_min_rank, check_positive_int, check_seq_lengths
+from rnnax._checks import (
+    check_bool,
+    check_floating,
+    check_min_rank,
+    check_positive_int,
+    check_seq_lengths,
+    check_unroll,
+)
 
 Carry = TypeVar("Carry")
 Params = TypeVar("Params")
@@ -91,6 +98,11 @@ def scan_cell(
         >>> ys.shape, bool((ys[1, 3:] == 0).all()), bool((h[2] == 0).all())
         ((5, 7, 3), True, True)
     """
+    if not callable(cell):
+        raise TypeError(f"cell must be a function cell(params, carry, x), got {cell!r:.80}")
+    reverse = check_bool("reverse", reverse)
+    time_major = check_bool("time_major", time_major)
+    check_unroll(unroll)
     batch_shape, num_steps = sequence_shape(xs, time_major=time_major)
     xs_time_major = xs if time_major else jnp.moveaxis(xs, -2, 0)
     if seq_lengths is not None:

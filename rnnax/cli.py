@@ -51,12 +51,33 @@ def _number(convert, description: str, valid):
     return parse
 
 
-_positive_int = _number(int, "a positive integer", lambda value: value >= 1)
-_non_negative_int = _number(int, "an integer >= 0", lambda value: value >= 0)
+def _positive_int(maximum: int):
+    """A positive integer up to ``maximum``: larger values would not finish (or not fit in
+    memory) on any machine this runs on, so they are usage errors, not hours of waiting."""
+    return _number(int, f"a positive integer (at most {maximum:,})",
+                   lambda value: 1 <= value <= maximum)
+
+
+def _non_negative_int(maximum: int):
+    return _number(int, f"an integer >= 0 (at most {maximum:,})",
+                   lambda value: 0 <= value <= maximum)
+
+
 _positive_float = _number(float, "a positive number", lambda value: 0 < value < float("inf"))
+_learning_rate = _number(float, "a positive number of at most 10",
+                         lambda value: 0 < value <= 10)
+
+# Upper bounds of the integer options (see _positive_int).
+_MAX_HIDDEN = 4096
+_MAX_LAYERS = 16
+_MAX_SEEDS = 256
+_MAX_STEPS = 1_000_000
+_MAX_BATCH = 1_000_000
+_MAX_LENGTH = 100_000
+_MAX_SYMBOLS = 1_000
 
 
-def _lengths(minimum: int):
+def _lengths(minimum: int, maximum: int = _MAX_LENGTH):
     def parse(text: str) -> tuple[int, ...]:
         parts = [part for part in text.split(",") if part.strip()]
         try:
@@ -65,13 +86,23 @@ def _lengths(minimum: int):
             raise argparse.ArgumentTypeError(
                 f"expected comma-separated integers, got {text!r}"
             ) from None
-        if any(value < minimum for value in values):
+        if not values:
             raise argparse.ArgumentTypeError(
-                f"every length must be an integer >= {minimum}, got {text!r}"
+                f"expected at least one comma-separated integer, got {text!r}"
+            )
+        if any(not minimum <= value <= maximum for value in values):
+            raise argparse.ArgumentTypeError(
+                f"every length must be an integer from {minimum} to {maximum:,}, got {text!r}"
             )
         return values
 
     return parse
+
+
+def _out_dir(text: str) -> Path:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     main.add_argument(
         "--hidden",
-        type=_positive_int,
+        type=_positive_int(_MAX_HIDDEN),
         default=default.hidden,
         metavar="N",
         help="hidden size of the LSTM, and of the GRU with --match hidden "
@@ -111,21 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     main.add_argument(
         "--layers",
-        type=_positive_int,
+        type=_positive_int(_MAX_LAYERS),
         default=default.layers,
         metavar="L",
         help=f"stacked recurrent layers (default {default.layers})",
     )
     main.add_argument(
         "--seeds",
-        type=_positive_int,
+        type=_positive_int(_MAX_SEEDS),
         default=default.seeds,
         metavar="K",
         help=f"seeds per model, trained in parallel (default {default.seeds})",
     )
     main.add_argument(
         "--steps",
-        type=_positive_int,
+        type=_positive_int(_MAX_STEPS),
         default=default.steps,
         metavar="S",
         help=f"optimizer steps of the forecasting training (default {default.steps})",
@@ -139,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     main.add_argument(
         "--out",
-        type=Path,
+        type=_out_dir,
         default=None,
         metavar="DIR",
         help="output folder (default: a new runs/compare-<dataset>-<time>)",
@@ -147,34 +178,34 @@ def build_parser() -> argparse.ArgumentParser:
     more = compare.add_argument_group("more options")
     more.add_argument(
         "--lookback",
-        type=_positive_int,
+        type=_positive_int(_MAX_LENGTH),
         default=None,
         metavar="N",
         help="input window (default per data set; 24 for airline_passengers)",
     )
     more.add_argument(
         "--horizon",
-        type=_positive_int,
+        type=_positive_int(_MAX_LENGTH),
         default=None,
         metavar="N",
         help="forecast steps (default per data set; 12 for airline_passengers)",
     )
     more.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=_positive_int(_MAX_BATCH),
         default=default.batch_size,
         metavar="B",
         help=f"minibatch size (default {default.batch_size})",
     )
     more.add_argument(
         "--lr",
-        type=_positive_float,
+        type=_learning_rate,
         default=default.learning_rate,
         help=f"Adam learning rate for forecasting (default {default.learning_rate})",
     )
     more.add_argument(
         "--eval-every",
-        type=_positive_int,
+        type=_positive_int(_MAX_STEPS),
         default=default.eval_every,
         metavar="N",
         help=f"steps between validation evaluations (default {default.eval_every})",
@@ -189,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     more.add_argument(
         "--memory-steps",
-        type=_non_negative_int,
+        type=_non_negative_int(_MAX_STEPS),
         default=default.memory_steps,
         metavar="N",
         help=f"optimizer steps per memory task; 0 skips them (default {default.memory_steps})",
@@ -203,14 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     more.add_argument(
         "--copy-symbols",
-        type=_non_negative_int,
+        type=_non_negative_int(_MAX_SYMBOLS),
         default=default.copy_symbols,
         metavar="K",
         help=f"copy task: symbols to remember; 0 skips it (default {default.copy_symbols})",
     )
     more.add_argument(
         "--copy-delay",
-        type=_positive_int,
+        type=_positive_int(_MAX_LENGTH),
         default=default.copy_delay,
         metavar="D",
         help="copy task: steps between the symbols and their recall "
@@ -251,9 +282,54 @@ def _bench_script() -> Path | None:
     return script if script.is_file() else None
 
 
+def _check_bench_arguments(script: Path, argv: Sequence[str]) -> int | None:
+    """Parses ``argv`` with the benchmark script's own parser, in this process, so that a usage
+    error is one line and exit status 2 as for ``rnnax compare`` (and ``--help`` needs no second
+    process). Returns the exit status to stop with, or ``None`` to run the benchmark.
+
+    The script imports only the standard library at module level, so loading it is cheap; if
+    it cannot be loaded or has no ``build_parser``/``_parse``, the benchmark process reports
+    its own usage errors instead.
+    """
+    import importlib.util
+
+    name = "_rnnax_cli_bench_rnn"
+    spec = importlib.util.spec_from_file_location(name, script)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # not ours to diagnose: the benchmark process will report it
+        return None
+    finally:
+        sys.modules.pop(name, None)
+    build, parse = getattr(module, "build_parser", None), getattr(module, "_parse", None)
+    if build is None or parse is None:
+        return None
+
+    def one_line_parser() -> argparse.ArgumentParser:
+        parser = build()  # its prog (bench_rnn.py) stays: --help describes the script
+
+        def error(message: str) -> NoReturn:
+            parser.exit(USAGE_ERROR, f"rnnax bench: error: {message}\n")
+
+        parser.error = error  # type: ignore[method-assign]
+        return parser
+
+    module.build_parser = one_line_parser
+    try:
+        parse(list(argv))
+    except SystemExit as exit_:  # a usage error (status 2) or --help (status 0)
+        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+    return None
+
+
 def bench(argv: Sequence[str]) -> int:
     """Runs ``benchmarks/bench_rnn.py`` in a fresh Python process (so its ``--host-devices`` can
-    set ``XLA_FLAGS`` before JAX starts); returns its exit status."""
+    set ``XLA_FLAGS`` before JAX starts); returns its exit status. Usage errors are found
+    before the process starts and printed as one line (exit status 2)."""
     script = _bench_script()
     if script is None:
         return _usage_error(
@@ -261,6 +337,9 @@ def bench(argv: Sequence[str]) -> int:
             "benchmarks/bench_rnn.py was not found next to the rnnax package; "
             "'rnnax bench' needs a source checkout (git clone, then pip install -e .)",
         )
+    status = _check_bench_arguments(script, argv)
+    if status is not None:
+        return status
     return subprocess.call([sys.executable, str(script), *argv])
 
 

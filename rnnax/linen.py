@@ -36,7 +36,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._checks import MAX_LAYERS, check_bool, check_positive_int
+from rnnax._layers import check_layers, gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
 from rnnax._params import GRUParams, LSTMParams
 from rnnax._scan import sequence_shape
 
@@ -164,6 +165,8 @@ def to_params(variables: Mapping[str, Any]) -> list[list[LSTMParams | GRUParams]
             _direction_from_dict(f"{name}/{direction}", layer[direction])
             for direction in DIRECTIONS if direction in layer
         ])
+    # The arrays themselves: dtypes, shapes and sizes from layer to layer, as the stacks check.
+    check_layers(layers, 4 if isinstance(layers[0][0], LSTMParams) else 3)
     return layers
 
 
@@ -176,12 +179,31 @@ def _stack_params(
     """Returns the module's parameters as pure layers, creating them on first use."""
     # Checks xs (floating, rank) before its last axis is used as the input size.
     sequence_shape(xs, time_major=time_major)
-    names = [_layer_name(index) for index in range(module.num_layers)]
-    if all(module.has_variable("params", name) for name in names):
+    num_layers = check_positive_int("num_layers", module.num_layers, MAX_LAYERS)
+    check_positive_int("hidden_size", module.hidden_size)
+    check_bool("bidirectional", module.bidirectional)
+    names = [_layer_name(index) for index in range(num_layers)]
+    existing = sorted(name for name in module.variables.get("params", {})
+                      if name.startswith("layer_"))
+    if existing and existing != sorted(names):
+        raise ValueError(
+            f"the variables hold {existing} but this {type(module).__name__} has num_layers="
+            f"{num_layers} ({names}); use the module the variables were made with"
+        )
+    if existing:
         # Existing parameters are read as they are: the pure function then checks xs against
         # them and names the argument on a mismatch (self.param would compare the shapes of a
         # fresh, xs-sized initialization and raise a Flax shape error instead).
         tree = {name: module.get_variable("params", name) for name in names}
+        layers = to_params(tree)
+        layout = (len(layers[0]) == 2, int(layers[0][0].w_h.shape[0]))
+        if layout != (module.bidirectional, module.hidden_size):
+            raise ValueError(
+                f"the variables are for bidirectional={layout[0]}, hidden_size={layout[1]} but "
+                f"this {type(module).__name__} has bidirectional={module.bidirectional}, "
+                f"hidden_size={module.hidden_size}"
+            )
+        return layers
     else:
         layers = init_stack(module.make_rng("params"), xs.shape[-1])
         initial = from_params(layers)["params"]
@@ -192,9 +214,9 @@ def _stack_params(
 
 
 def _dropout_key(module: nn.Module, deterministic: bool) -> jax.Array | None:
-    if deterministic or module.dropout_rate == 0.0:
+    if check_bool("deterministic", deterministic) or module.dropout_rate == 0.0:
         return None
-    return module.make_rng("dropout")
+    return module.make_rng("dropout")  # without a "dropout" rng: Flax's InvalidRngError
 
 
 class LSTM(nn.Module):

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from rnnax._checks import check_bool, check_key
 from rnnax._layers import (
     check_layers,
     gru_stack,
@@ -90,6 +91,11 @@ def _check_dropout_rate(dropout_rate: Any) -> float:
     return float(dropout_rate)
 
 
+def _check_rngs(rngs: Any) -> None:
+    if not isinstance(rngs, nnx.Rngs):
+        raise TypeError(f"rngs must be an nnx.Rngs (e.g. nnx.Rngs(0)), got {type(rngs).__name__}")
+
+
 class _Stack(nnx.Module):
     """What ``LSTM`` and ``GRU`` share: storage, conversion and the dropout key."""
 
@@ -110,7 +116,7 @@ class _Stack(nnx.Module):
         self.bidirectional: bool = num_directions == 2
         self.dtype: Any = jnp.dtype(layers[0][0].w_h.dtype)
         self.dropout_rate: float = _check_dropout_rate(dropout_rate)
-        self.deterministic: bool = bool(deterministic)
+        self.deterministic: bool = check_bool("deterministic", deterministic)
         self.layers = nnx.List(
             [nnx.List([DirectionParams(params) for params in layer]) for layer in layers]
         )
@@ -131,7 +137,10 @@ class _Stack(nnx.Module):
     def _dropout_key(
         self, deterministic: bool | None, rngs: DropoutRngs | None
     ) -> jax.Array | None:
-        deterministic = self.deterministic if deterministic is None else deterministic
+        deterministic = (self.deterministic if deterministic is None
+                         else check_bool("deterministic", deterministic))
+        if rngs is not None and not isinstance(rngs, (nnx.Rngs, nnx.RngStream)):
+            check_key("rngs", rngs)
         if deterministic or self.dropout_rate == 0.0:
             return None
         if rngs is None:
@@ -232,6 +241,7 @@ class LSTM(_Stack):
             ValueError, TypeError: invalid sizes or ``dropout_rate``.
         """
         _check_dropout_rate(dropout_rate)
+        _check_rngs(rngs)
         layers = lstm_stack_init(
             rngs.params(), in_features, hidden_size, num_layers=num_layers,
             bidirectional=bidirectional, forget_bias=forget_bias, dtype=dtype,
@@ -368,11 +378,12 @@ class GRU(_Stack):
                 dropout stream is forked from ``rngs.dropout`` (or ``rngs.default``).
         """
         _check_dropout_rate(dropout_rate)
+        _check_rngs(rngs)
         layers = gru_stack_init(
             rngs.params(), in_features, hidden_size, num_layers=num_layers,
             bidirectional=bidirectional, dtype=dtype,
         )
-        self.reset_after: bool = bool(reset_after)
+        self.reset_after: bool = check_bool("reset_after", reset_after)
         self._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
 
     @classmethod

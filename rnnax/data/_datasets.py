@@ -177,7 +177,7 @@ def load(name: str, *, nan_policy: NanPolicy | None = None) -> Series:
         ...
         ValueError: unknown data set name 'nile'; valid names are ['airline_passengers', 'co2', 'sunspots_monthly', 'sunspots_yearly']
     """
-    if name not in _DATASETS:
+    if not isinstance(name, str) or name not in _DATASETS:
         raise ValueError(f"unknown data set name {name!r}; valid names are {list(available())}")
     spec = _DATASETS[name]
     policy = spec.default_nan_policy if nan_policy is None else check_nan_policy(nan_policy)

@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Array, Float
 from numpy.typing import ArrayLike
 
-from rnnax.data._validation import as_float_array, handle_missing
+from rnnax.data._validation import as_float_array, check_real, handle_missing
 
 
 class Scaler(NamedTuple):
@@ -59,7 +59,20 @@ def _training_array(train_values: ArrayLike) -> tuple[np.ndarray, tuple[int, ...
     return array, reduce_axes
 
 
+def _pair(value: object, argument: str) -> tuple[float, float]:
+    """``value`` as two finite floats ``(low, high)``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{argument} must be a pair (low, high) of numbers, got {value!r:.80}")
+    low, high = value
+    return check_real(low, f"{argument}[0]"), check_real(high, f"{argument}[1]")
+
+
 def _finish(center: np.ndarray, scale: np.ndarray, is_degenerate: np.ndarray) -> Scaler:
+    if not (np.isfinite(center).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            "train_values are too large to scale: their statistics overflow float64 (got center "
+            f"{center} and scale {scale}); divide the data by a constant first"
+        )
     scale = np.where(is_degenerate | (scale == 0.0), 1.0, scale)
     center = np.asarray(center, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
@@ -88,7 +101,9 @@ def fit_standard_scaler(train_values: ArrayLike) -> Scaler:
     """
     array, axes = _training_array(train_values)
     constant = array.max(axis=axes) == array.min(axis=axes)
-    return _finish(array.mean(axis=axes), array.std(axis=axes), constant)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked in _finish
+        mean, std = array.mean(axis=axes), array.std(axis=axes)
+    return _finish(mean, std, constant)
 
 
 def fit_min_max_scaler(
@@ -114,15 +129,17 @@ def fit_min_max_scaler(
         >>> transform(scaler, np.array([[5.0, 20.0]]))
         array([[1. , 0.5]])
     """
-    low, high = (float(bound) for bound in feature_range)
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+    low, high = _pair(feature_range, "feature_range")
+    if not low < high:
         raise ValueError(f"feature_range must be finite (low, high) with low < high, got {feature_range!r}")
     array, axes = _training_array(train_values)
     minimum, maximum = array.min(axis=axes), array.max(axis=axes)
-    span = maximum - minimum
-    constant = span == 0.0
-    scale = np.where(constant, 1.0, span / (high - low))
-    return _finish(minimum - low * scale, scale, constant)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked in _finish
+        span = maximum - minimum
+        constant = span == 0.0
+        scale = np.where(constant, 1.0, span / (high - low))
+        center = minimum - low * scale
+    return _finish(center, scale, constant)
 
 
 def fit_robust_scaler(
@@ -147,23 +164,36 @@ def fit_robust_scaler(
         >>> scaler.center, scaler.scale
         (array(3.), array(2.))
     """
-    q_low, q_high = (float(q) for q in quantile_range)
+    q_low, q_high = _pair(quantile_range, "quantile_range")
     if not (0.0 <= q_low < q_high <= 100.0):
         raise ValueError(
             f"quantile_range must be (q_low, q_high) with 0 <= q_low < q_high <= 100, got {quantile_range!r}"
         )
     array, axes = _training_array(train_values)
-    lower, median, upper = np.percentile(array, [q_low, 50.0, q_high], axis=axes)
-    return _finish(median, upper - lower, np.zeros(np.shape(median), dtype=bool))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked in _finish
+        lower, median, upper = np.percentile(array, [q_low, 50.0, q_high], axis=axes)
+        spread = upper - lower
+    return _finish(median, spread, np.zeros(np.shape(median), dtype=bool))
 
 
 def _statistics_for(
     scaler: Scaler, values: ArrayLike
 ) -> tuple[np.ndarray | jax.Array, np.ndarray | jax.Array, np.ndarray | jax.Array]:
     """Returns (values, center, scale) as one array type and dtype, broadcast-ready."""
+    if not isinstance(scaler, Scaler):
+        raise TypeError(
+            "scaler must be a Scaler from fit_standard_scaler, fit_min_max_scaler or "
+            f"fit_robust_scaler, got {type(scaler).__name__}"
+        )
     # Statistics are JAX arrays when a Scaler is passed through jax.jit as a pytree.
     if isinstance(values, jax.Array) or isinstance(scaler.center, jax.Array):
         xp = jnp
+        dtype = getattr(values, "dtype", None)
+        if dtype is None:
+            dtype = as_float_array(values, "values").dtype
+        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+                or dtype == jnp.bool_):
+            raise TypeError(f"values must be a numeric (real) array, got dtype {dtype}")
         array = jnp.asarray(values)
         if not jnp.issubdtype(array.dtype, jnp.inexact):
             array = array.astype(jnp.float32)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnax.data._validation import check_int
+from rnnax.data._validation import check_int, check_real
 
 Seed = int | np.random.Generator
 
@@ -49,19 +49,34 @@ class SyntheticPanel(NamedTuple):
     noise: np.ndarray
 
 
+# The Runge-Kutta loop runs in Python at about a microsecond per step: 10**8 steps are minutes,
+# and more is a request that would look like a hang (and its float64 buffer gigabytes).
+_MAX_INTEGRATION_STEPS = 10**8
+
+
 def _generator(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int or a numpy.random.Generator, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0 or a numpy.random.Generator, got {seed}")
     return np.random.default_rng(int(seed))
 
 
 def _check_non_negative(value: float, argument: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{argument} must be a finite number >= 0, got {value}")
-    return value
+    return check_real(value, argument, minimum=0.0)
+
+
+def _real_vector(values: object, argument: str) -> np.ndarray:
+    """``values`` as a 1-D float64 array of finite numbers."""
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{argument} must be a sequence of numbers, got {values!r:.80}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{argument} must hold finite numbers, got {values!r:.80}")
+    return array
 
 
 def noisy_sines(
@@ -97,13 +112,15 @@ def noisy_sines(
         ((100,), True)
     """
     length = check_int(length, "length", minimum=1)
-    period_array = np.asarray(periods, dtype=np.float64).reshape(-1)
-    if period_array.size == 0 or not np.all(np.isfinite(period_array) & (period_array > 0)):
+    if periods is None:
+        raise ValueError(f"periods must be a non-empty sequence of positive numbers, got {periods!r}")
+    period_array = _real_vector(periods, "periods")
+    if period_array.size == 0 or not np.all(period_array > 0):
         raise ValueError(f"periods must be a non-empty sequence of positive numbers, got {periods!r}")
     if amplitudes is None:
         amplitude_array = np.ones_like(period_array)
     else:
-        amplitude_array = np.asarray(amplitudes, dtype=np.float64).reshape(-1)
+        amplitude_array = _real_vector(amplitudes, "amplitudes")
         if amplitude_array.shape != period_array.shape:
             raise ValueError(
                 f"amplitudes must have one entry per period ({period_array.size}), got {amplitude_array.size}"
@@ -170,17 +187,28 @@ def mackey_glass(
     length = check_int(length, "length", minimum=1)
     discard = check_int(discard, "discard", minimum=0)
     for argument, value in (("tau", tau), ("step_size", step_size), ("sample_every", sample_every)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{argument} must be a positive number, got {value!r:.80}")
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{argument} must be a positive number, got {value}")
+    for argument, value in (("beta", beta), ("gamma", gamma), ("exponent", exponent),
+                            ("initial_value", initial_value)):
+        check_real(value, argument)
     initial_noise = _check_non_negative(initial_noise, "initial_noise")
     delay_steps = int(round(tau / step_size))
     steps_per_sample = int(round(sample_every / step_size))
     for argument, value, count in (("tau", tau, delay_steps), ("sample_every", sample_every, steps_per_sample)):
         if count < 1 or not np.isclose(count * step_size, value):
             raise ValueError(f"{argument}={value} must be a whole multiple of step_size={step_size}")
+    total_steps = (length + discard) * steps_per_sample
+    if delay_steps + total_steps > _MAX_INTEGRATION_STEPS:
+        raise ValueError(
+            f"mackey_glass would integrate {delay_steps + total_steps:.3g} steps (length={length}, "
+            f"discard={discard}, tau={tau}, sample_every={sample_every}, step_size={step_size}); "
+            f"at most {_MAX_INTEGRATION_STEPS} are allowed: use a larger step_size or fewer samples"
+        )
     rng = _generator(seed)
 
-    total_steps = (length + discard) * steps_per_sample
     # x[i] holds x(t) at t = (i - delay_steps) * step_size: the history, then the solution.
     x = np.empty(delay_steps + total_steps + 1, dtype=np.float64)
     x[: delay_steps + 1] = initial_value + rng.uniform(-initial_noise, initial_noise, size=delay_steps + 1)

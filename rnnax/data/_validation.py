@@ -55,13 +55,37 @@ def check_int(value: object, argument: str, *, minimum: int) -> int:
     return int(value)
 
 
+def check_real(value: object, argument: str, *, minimum: float | None = None,
+               exclusive: bool = False) -> float:
+    """Returns ``value`` as a finite ``float`` after checking it is a real number in range.
+
+    Args:
+        value: The value the caller passed.
+        argument: The argument's name, used in error messages.
+        minimum: The smallest allowed value, if any.
+        exclusive: Whether ``minimum`` itself is excluded.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (booleans and strings are refused).
+        ValueError: If it is NaN, infinite or below ``minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument} must be a real number, got {value!r:.80}")
+    result = float(value)
+    below = minimum is not None and (result <= minimum if exclusive else result < minimum)
+    if not np.isfinite(result) or below:
+        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
+        raise ValueError(f"{argument} must be a finite number{bound}, got {result}")
+    return result
+
+
 def check_nan_policy(nan_policy: object) -> NanPolicy:
     """Returns ``nan_policy`` after checking that it is one of :data:`NAN_POLICIES`.
 
     Raises:
         ValueError: If ``nan_policy`` is not a known policy.
     """
-    if nan_policy not in NAN_POLICIES:
+    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy must be one of {list(NAN_POLICIES)}, got {nan_policy!r}")
     return nan_policy  # type: ignore[return-value]
 
@@ -175,11 +199,13 @@ def handle_missing(
     if sample_times is None:
         times = np.arange(array.shape[0], dtype=np.float64)
     else:
-        times = np.asarray(sample_times, dtype=np.float64)
+        times = as_float_array(sample_times, "sample_times").astype(np.float64)
         if times.shape != (array.shape[0],):
             raise ValueError(
                 f"sample_times must have shape ({array.shape[0]},) to match the series, got {times.shape}"
             )
+        if not np.isfinite(times).all() or np.any(np.diff(times) <= 0):
+            raise ValueError("sample_times must be finite and strictly increasing")
     filled = np.empty_like(columns)
     for column_index in range(columns.shape[1]):
         column = columns[:, column_index]

@@ -123,8 +123,12 @@ def _check_target_columns(target_columns: int | Sequence[int] | None, num_featur
         return np.arange(num_features)
     if isinstance(target_columns, numbers.Integral) and not isinstance(target_columns, bool):
         columns = [int(target_columns)]
+    elif isinstance(target_columns, (str, bytes)) or not hasattr(target_columns, "__iter__"):
+        raise TypeError(
+            f"target_columns must be an int or a sequence of ints, got {target_columns!r:.80}"
+        )
     else:
-        columns = list(target_columns)  # type: ignore[arg-type]
+        columns = list(target_columns)
     if not columns:
         raise ValueError("target_columns must name at least one column, got an empty sequence")
     for column in columns:
@@ -150,8 +154,15 @@ def _prepare(
     name: str,
 ) -> _Prepared:
     nan_policy = check_nan_policy(nan_policy)
+    if not isinstance(panel, (bool, np.bool_)):
+        raise TypeError(f"panel must be a bool (True or False), got {panel!r}")
     main = _to_panel(as_float_array(values, "values"), "values", panel)
-    num_series, length = main.shape[:2]
+    num_series, length, num_features = main.shape
+    if num_series == 0 or length == 0 or num_features == 0:
+        raise ValueError(
+            f"values of series {name!r} must hold at least one series, time step and feature, "
+            f"got shape {np.shape(values)}"
+        )
     extras: dict[str, np.ndarray] = {}
     for argument, covariate in (("past_covariates", past_covariates), ("future_covariates", future_covariates)):
         if covariate is None:
@@ -237,7 +248,10 @@ def _check_window_arguments(lookback: int, horizon: int, stride: int, dtype: DTy
     check_int(lookback, "lookback", minimum=1)
     check_int(horizon, "horizon", minimum=1)
     check_int(stride, "stride", minimum=1)
-    resolved = np.dtype(dtype)
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating-point dtype, got {dtype!r}") from None
     if resolved.kind != "f":
         raise TypeError(f"dtype must be a floating-point dtype, got {resolved}")
     return resolved

@@ -17,13 +17,22 @@ number.
 from __future__ import annotations
 
 import math
+import numbers
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from rnnax.evaluation._common import as_float_arrays, check_int, check_same_shape, safe_ratio
+from rnnax.evaluation._common import (
+    as_float_arrays,
+    check_axis,
+    check_int,
+    check_same_shape,
+    checked_mean,
+    safe_ratio,
+)
 
 Axis = int | tuple[int, ...] | None
 
@@ -50,7 +59,7 @@ def mae(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Array
         Array(1.3333334, dtype=float32)
     """
     actual, predicted = _pair(y_true, y_pred)
-    return jnp.mean(jnp.abs(actual - predicted), axis=axis)
+    return checked_mean(jnp.abs(actual - predicted), axis, actual, "y_true")
 
 
 def rmse(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Array, "..."]:
@@ -69,7 +78,7 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Arra
         Array([3.535534, 0.      ], dtype=float32)
     """
     actual, predicted = _pair(y_true, y_pred)
-    return jnp.sqrt(jnp.mean(jnp.square(actual - predicted), axis=axis))
+    return jnp.sqrt(checked_mean(jnp.square(actual - predicted), axis, actual, "y_true"))
 
 
 def mape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Array, "..."]:
@@ -93,7 +102,8 @@ def mape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Arra
         Array(inf, dtype=float32)
     """
     actual, predicted = _pair(y_true, y_pred)
-    return 100.0 * jnp.mean(safe_ratio(jnp.abs(actual - predicted), jnp.abs(actual)), axis=axis)
+    return 100.0 * checked_mean(safe_ratio(jnp.abs(actual - predicted), jnp.abs(actual)), axis, actual,
+                                "y_true")
 
 
 def smape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Array, "..."]:
@@ -117,7 +127,7 @@ def smape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Arr
     """
     actual, predicted = _pair(y_true, y_pred)
     ratio = safe_ratio(jnp.abs(actual - predicted), jnp.abs(actual) + jnp.abs(predicted))
-    return 200.0 * jnp.mean(ratio, axis=axis)
+    return 200.0 * checked_mean(ratio, axis, actual, "y_true")
 
 
 def seasonal_naive_scale(y_train: ArrayLike, period: int = 1, *, axis: int = -1) -> Float[Array, "..."]:
@@ -144,6 +154,7 @@ def seasonal_naive_scale(y_train: ArrayLike, period: int = 1, *, axis: int = -1)
     (train,) = as_float_arrays({"y_train": y_train})
     if train.ndim == 0:
         raise ValueError("y_train must have a time axis, got a 0-d array")
+    check_axis(axis, train.ndim, "y_train", allow_none=False, allow_tuple=False)
     length = train.shape[axis]
     if length <= period:
         raise ValueError(
@@ -191,7 +202,7 @@ def mase(
     check_same_shape(actual, "y_true", predicted, "y_pred")
     if actual.ndim == 0:
         raise ValueError("y_true must have a time axis, got a 0-d array")
-    normalized_axis = axis % actual.ndim
+    (normalized_axis,) = check_axis(axis, actual.ndim, "y_true", allow_none=False, allow_tuple=False)
     batch_shape = actual.shape[:normalized_axis] + actual.shape[normalized_axis + 1 :]
     if train.ndim != actual.ndim or train.shape[:normalized_axis] + train.shape[normalized_axis + 1 :] != batch_shape:
         raise ValueError(
@@ -199,7 +210,7 @@ def mase(
             f"got {tuple(train.shape)}"
         )
     scale = seasonal_naive_scale(train, period, axis=axis)
-    return safe_ratio(jnp.mean(jnp.abs(actual - predicted), axis=axis), scale)
+    return safe_ratio(checked_mean(jnp.abs(actual - predicted), axis, actual, "y_true"), scale)
 
 
 def coverage(
@@ -227,7 +238,7 @@ def coverage(
     check_same_shape(actual, "y_true", low, "lower")
     check_same_shape(actual, "y_true", high, "upper")
     inside = (actual >= low) & (actual <= high)
-    return jnp.mean(inside.astype(actual.dtype), axis=axis)
+    return checked_mean(inside.astype(actual.dtype), axis, actual, "y_true")
 
 
 def pinball_loss(
@@ -254,12 +265,21 @@ def pinball_loss(
         >>> pinball_loss(jnp.array([10.0, 10.0]), jnp.array([8.0, 12.0]), 0.9)
         Array(1., dtype=float32)
     """
+    if isinstance(quantile, (bool, np.bool_)) or not (
+            isinstance(quantile, numbers.Real)
+            or (np.ndim(quantile) == 0 and hasattr(quantile, "dtype")
+                and jnp.issubdtype(quantile.dtype, jnp.floating)
+                and not isinstance(quantile, jax.core.Tracer))):
+        raise TypeError(
+            f"quantile must be a number strictly between 0 and 1 (a concrete Python float, static "
+            f"under jit), got {quantile!r:.80}"
+        )
     level = float(quantile)
     if not 0.0 < level < 1.0:
         raise ValueError(f"quantile must lie strictly between 0 and 1, got {quantile}")
     actual, predicted = _pair(y_true, y_pred)
     difference = actual - predicted
-    return jnp.mean(jnp.maximum(level * difference, (level - 1.0) * difference), axis=axis)
+    return checked_mean(jnp.maximum(level * difference, (level - 1.0) * difference), axis, actual, "y_true")
 
 
 def gaussian_nll(
@@ -294,4 +314,4 @@ def gaussian_nll(
     standardized = (actual - predicted) / safe_spread
     per_step = 0.5 * math.log(2.0 * math.pi) + jnp.log(safe_spread) + 0.5 * jnp.square(standardized)
     per_step = jnp.where(positive, per_step, jnp.full_like(per_step, jnp.inf))
-    return jnp.mean(per_step, axis=axis)
+    return checked_mean(per_step, axis, actual, "y_true")

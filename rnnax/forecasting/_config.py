@@ -6,15 +6,23 @@ import dataclasses
 import numbers
 from typing import Literal, get_args
 
+import numpy as np
+
 Cell = Literal["lstm", "gru"]
 Strategy = Literal["direct", "autoregressive"]
 Likelihood = Literal["point", "gaussian"]
 Centering = Literal["none", "last", "mean"]
 
 
+# Sizes become array dimensions, which must fit a signed 32-bit integer.
+_MAX_SIZE = 2**31 - 1
+
+
 def _check_positive_int(field: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"ForecasterConfig.{field} must be a positive integer, got {value!r}")
+    if value > _MAX_SIZE:
+        raise ValueError(f"ForecasterConfig.{field} must be at most {_MAX_SIZE}, got {value!r}")
 
 
 def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
@@ -82,6 +90,8 @@ class ForecasterConfig:
     def __post_init__(self) -> None:
         for field in ("horizon", "input_size", "num_targets", "hidden", "num_layers"):
             _check_positive_int(field, getattr(self, field))
+            # NumPy integers are accepted and stored as Python ints (hash, repr and JSON agree).
+            object.__setattr__(self, field, int(getattr(self, field)))
         if self.num_targets > self.input_size:
             raise ValueError(
                 f"ForecasterConfig.num_targets must be at most input_size={self.input_size} "
@@ -94,6 +104,9 @@ class ForecasterConfig:
         rate = self.dropout_rate
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
             raise ValueError(f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}")
+        object.__setattr__(self, "dropout_rate", float(rate))
+        if isinstance(self.reset_after, np.bool_):
+            object.__setattr__(self, "reset_after", bool(self.reset_after))
         if not isinstance(self.reset_after, bool):
             # ValueError, like every other bad field, so callers catch one exception type.
             raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")  # noqa: TRY004

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import statistics
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -19,7 +20,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from rnnax import evaluation
-from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._checks import check_key
+from rnnax._layers import check_layers, gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._params import GRUParams, LSTMParams
 from rnnax.forecasting._config import ForecasterConfig
 
 # Smallest forecast scale of a Gaussian head: keeps the NLL finite when a residual is ~0.
@@ -148,6 +151,9 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
         >>> len(params.encoder), params.head.w.shape
         (2, (4, 3))
     """
+    if not isinstance(config, ForecasterConfig):
+        raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
+    check_key("key", key)
     encoder_key, head_key = jax.random.split(key)
     stack_init = lstm_stack_init if config.cell == "lstm" else gru_stack_init
     encoder = stack_init(encoder_key, config.input_size, config.hidden, num_layers=config.num_layers)
@@ -172,17 +178,79 @@ def _dense(dense: DenseParams, x: jax.Array) -> jax.Array:
     return x @ dense.w + dense.b.reshape((1,) * (x.ndim - 1) + dense.b.shape)
 
 
+def _check_float_array(name: str, value: Any, layout: str) -> None:
+    """Raises ``TypeError`` unless ``value`` is an array (JAX, NumPy or a tracer) of a floating dtype."""
+    if not isinstance(value, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be an array {layout}, got {type(value).__name__}")
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        raise TypeError(f"{name} must have a floating dtype (float32, ...), got {jnp.dtype(value.dtype).name}")
+
+
+def check_params(params: Any, config: ForecasterConfig) -> None:
+    """Checks that ``params`` are ``ForecasterParams`` made for ``config`` (cell, sizes, head)."""
+    if not isinstance(params, ForecasterParams):
+        raise TypeError(f"params must be ForecasterParams (from init), got {type(params).__name__}")
+    expected_type = LSTMParams if config.cell == "lstm" else GRUParams
+    encoder = params.encoder
+    first = encoder[0][0] if isinstance(encoder, (list, tuple)) and encoder and isinstance(
+        encoder[0], (list, tuple)) and encoder[0] else None
+    if isinstance(first, (LSTMParams, GRUParams)) and not isinstance(first, expected_type):
+        raise TypeError(
+            f"params.encoder holds {type(first).__name__} but the config has cell={config.cell!r}"
+        )
+    num_directions, hidden = check_layers(encoder, 4 if config.cell == "lstm" else 3)
+    layout = (len(encoder), num_directions, int(encoder[0][0].w_x.shape[0]), hidden)
+    expected = (config.num_layers, 1, config.input_size, config.hidden)
+    if layout != expected:
+        raise ValueError(
+            "params.encoder must have num_layers, directions, input_size and hidden = "
+            f"{expected} (the config's), got {layout}"
+        )
+    head = params.head
+    if not isinstance(head, DenseParams):
+        raise TypeError(f"params.head must be DenseParams, got {type(head).__name__}")
+    steps = config.horizon if config.strategy == "direct" else 1
+    outputs = steps * config.outputs_per_step
+    dtype = encoder[0][0].w_h.dtype
+    for field, shape in (("w", (config.hidden, outputs)), ("b", (outputs,))):
+        value = getattr(head, field)
+        _check_float_array(f"params.head.{field}", value, str(list(shape)))
+        if tuple(value.shape) != shape:
+            raise ValueError(
+                f"params.head.{field} must have shape {shape} for this config (hidden={config.hidden}, "
+                f"{outputs} outputs), got {tuple(value.shape)}"
+            )
+        if jnp.dtype(value.dtype) != jnp.dtype(dtype):
+            raise TypeError(
+                f"params.head.{field} has dtype {jnp.dtype(value.dtype).name} but params.encoder has "
+                f"dtype {jnp.dtype(dtype).name}; cast one of them so the dtypes match"
+            )
+
+
+def _check_inputs_dtype(params: ForecasterParams, inputs: Any) -> None:
+    """Inputs must have the parameters' dtype (after JAX's canonicalization: NumPy float64 is
+    float32 while 64-bit mode is off)."""
+    expected = jnp.dtype(params.encoder[0][0].w_h.dtype)
+    got = jnp.dtype(jax.dtypes.canonicalize_dtype(inputs.dtype))
+    if got != expected:
+        raise TypeError(
+            f"inputs has dtype {got.name} but params has dtype {expected.name}; cast one of them "
+            "so the dtypes match"
+        )
+
+
 def _check_inputs(
     config: ForecasterConfig, inputs: Any, future_covariates: Any
 ) -> tuple[tuple[int, ...], int]:
     """Checks shapes at trace time; returns ``(batch_shape, lookback)``."""
-    if not hasattr(inputs, "shape") or not hasattr(inputs, "dtype"):
-        raise TypeError(f"inputs must be an array [..., lookback, {config.input_size}], got {type(inputs).__name__}")
+    _check_float_array("inputs", inputs, f"[..., lookback, {config.input_size}]")
     if inputs.ndim < 2 or inputs.shape[-1] != config.input_size:
         raise ValueError(
             f"inputs must have shape [..., lookback, input_size={config.input_size}], got {tuple(inputs.shape)}"
         )
     batch_shape, lookback = tuple(inputs.shape[:-2]), int(inputs.shape[-2])
+    if lookback < 1:
+        raise ValueError(f"inputs must have at least one time step (lookback >= 1), got shape {tuple(inputs.shape)}")
     needs_covariates = config.strategy == "autoregressive" and config.num_covariates > 0
     if future_covariates is None:
         if needs_covariates:
@@ -198,6 +266,13 @@ def _check_inputs(
                 f"{config.num_covariates} covariates"
             )
         expected = (*batch_shape, config.horizon, config.num_covariates)
+        _check_float_array("future_covariates", future_covariates, str(list(expected)))
+        canonical = jax.dtypes.canonicalize_dtype
+        if canonical(future_covariates.dtype) != canonical(inputs.dtype):
+            raise TypeError(
+                f"future_covariates has dtype {jnp.dtype(future_covariates.dtype).name} but inputs has dtype "
+                f"{jnp.dtype(inputs.dtype).name}; cast one of them so the dtypes match"
+            )
         if tuple(future_covariates.shape) != expected:
             raise ValueError(
                 f"future_covariates must have shape {expected} (the batch shape of inputs, horizon, "
@@ -206,7 +281,6 @@ def _check_inputs(
     return batch_shape, lookback
 
 
-@functools.partial(jax.jit, static_argnames=("config",))
 def apply(
     params: ForecasterParams,
     inputs: Float[Array, "*batch lookback features"],
@@ -237,7 +311,10 @@ def apply(
         ``[..., horizon, num_targets]`` for point forecasters, else a ``GaussianForecast``.
 
     Raises:
-        ValueError: on wrong shapes or missing/unexpected ``future_covariates``.
+        ValueError: on wrong shapes, parameters made for another config, or missing/unexpected
+            ``future_covariates``.
+        TypeError: on non-array or non-floating inputs, parameters of the wrong type, or a
+            ``key`` that is not a PRNG key.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -248,6 +325,26 @@ def apply(
         >>> forecast.mean.shape, bool((forecast.scale > 0).all())
         ((2, 3, 1), True)
     """
+    # Checked here, before jit abstracts the arguments, so a bad one is named in the error.
+    if not isinstance(config, ForecasterConfig):
+        raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
+    check_params(params, config)
+    _check_inputs(config, inputs, future_covariates)
+    _check_inputs_dtype(params, inputs)
+    if key is not None:
+        check_key("key", key)
+    return _apply_compiled(params, inputs, config=config, key=key, future_covariates=future_covariates)
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _apply_compiled(
+    params: ForecasterParams,
+    inputs: jax.Array,
+    *,
+    config: ForecasterConfig,
+    key: jax.Array | None,
+    future_covariates: jax.Array | None,
+) -> Forecast:
     batch_shape, _ = _check_inputs(config, inputs, future_covariates)
     num_targets = config.num_targets
     targets = inputs[..., :num_targets]
@@ -338,7 +435,6 @@ def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     )
 
 
-@functools.partial(jax.jit, static_argnames=("config",))
 def loss(
     params: ForecasterParams,
     batch: ForecastBatch | tuple[Any, ...],
@@ -371,7 +467,23 @@ def loss(
         ()
     """
     inputs, targets, future_covariates = _unpack_batch(batch)
-    forecast = apply(params, inputs, config=config, key=key, future_covariates=future_covariates)
+    if not isinstance(config, ForecasterConfig):
+        raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
+    check_params(params, config)
+    _check_inputs(config, inputs, future_covariates)
+    _check_inputs_dtype(params, inputs)
+    _check_float_array("targets", targets, f"[..., horizon={config.horizon}, num_targets={config.num_targets}]")
+    if key is not None:
+        check_key("key", key)
+    return _loss_compiled(params, ForecastBatch(inputs, targets, future_covariates), key, config=config)
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _loss_compiled(
+    params: ForecasterParams, batch: ForecastBatch, key: jax.Array | None, *, config: ForecasterConfig
+) -> jax.Array:
+    inputs, targets, future_covariates = batch
+    forecast = _apply_compiled(params, inputs, config=config, key=key, future_covariates=future_covariates)
     mean = point_forecast(forecast)
     if tuple(targets.shape) != tuple(mean.shape):
         raise ValueError(
@@ -391,7 +503,11 @@ def point_forecast(forecast: Forecast) -> jax.Array:
         >>> point_forecast(GaussianForecast(jnp.zeros(2), jnp.ones(2)))
         Array([0., 0.], dtype=float32)
     """
-    return forecast.mean if isinstance(forecast, GaussianForecast) else forecast
+    if isinstance(forecast, GaussianForecast):
+        return forecast.mean
+    if not isinstance(forecast, (jax.Array, np.ndarray)):
+        raise TypeError(f"forecast must be an array or a GaussianForecast, got {type(forecast).__name__}")
+    return forecast
 
 
 def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array, jax.Array]:
@@ -421,7 +537,7 @@ def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array
             f"interval needs a GaussianForecast (a forecaster with likelihood='gaussian'), got "
             f"{type(forecast).__name__}"
         )
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
     z = statistics.NormalDist().inv_cdf(0.5 + 0.5 * float(level))
     half_width = jnp.asarray(z, forecast.scale.dtype) * forecast.scale

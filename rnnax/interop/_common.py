@@ -13,8 +13,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from rnnax._cells import check_params
 from rnnax._params import GRUParams, LSTMParams
 
 Params = LSTMParams | GRUParams
@@ -52,7 +54,11 @@ def gru_to_rzn(params: GRUParams) -> GRUParams:
 
 def resolve_dtype(dtype: Any, source: str) -> jnp.dtype:
     """The JAX dtype converted arrays get; refuses float64 that JAX would silently truncate."""
-    dtype = jnp.dtype(dtype)
+    try:
+        dtype = jnp.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"dtype must be a floating dtype such as jnp.float32, got {dtype!r}") from None
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"{source} must have a floating dtype, got {dtype.name}")
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:
@@ -72,6 +78,9 @@ def cast_params(params: Params, dtype: Any) -> Params:
 
 def single_dtype(arrays: dict[str, Any], source: str) -> jnp.dtype:
     """The one dtype shared by ``arrays`` (name -> array); mixed dtypes are an error."""
+    for name, array in arrays.items():
+        if not isinstance(array, (jax.Array, np.ndarray)):
+            raise TypeError(f"{source}: {name} must be an array, got {type(array).__name__}")
     dtypes = {name: jnp.dtype(array.dtype) for name, array in arrays.items()}
     if len(set(dtypes.values())) != 1:
         listing = ", ".join(f"{name}: {dtype.name}" for name, dtype in dtypes.items())
@@ -80,8 +89,10 @@ def single_dtype(arrays: dict[str, Any], source: str) -> jnp.dtype:
 
 
 def check_params_type(params: Any, function: str) -> None:
-    """Raises ``TypeError`` unless ``params`` is one cell's ``LSTMParams`` or ``GRUParams``."""
+    """Raises unless ``params`` is one cell's valid ``LSTMParams`` or ``GRUParams`` (types,
+    shapes and dtypes checked as the cores check them)."""
     if not isinstance(params, (LSTMParams, GRUParams)):
         raise TypeError(
             f"{function} takes one cell's LSTMParams or GRUParams, got {type(params).__name__}"
         )
+    check_params(params, 4 if isinstance(params, LSTMParams) else 3)

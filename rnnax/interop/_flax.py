@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rnnax._cells import check_params
 from rnnax._params import LSTMParams
 from rnnax.interop._common import (
     Params,
@@ -145,10 +146,25 @@ def from_flax_linen(variables: Mapping[str, Any], *, dtype: Any = None) -> Param
             f"{sorted(_LINEN_LSTM_NAMES)} or GRUCell parameters {sorted(_LINEN_GRU_NAMES)}, "
             f"got {sorted(names)}"
         )
+    _check_converted(params, "the flax cell's parameters")
     return params
 
 
+def _check_converted(params: Params, source: str) -> None:
+    """Checks converted parameters have consistent shapes (every gate block ``[in, H]``)."""
+    try:
+        check_params(params, 4 if isinstance(params, LSTMParams) else 3)
+    except ValueError as error:
+        raise ValueError(f"{source} have inconsistent shapes: {error}") from None
+
+
 def _concat(arrays: list[jax.Array]) -> jax.Array:
+    rows = {np.shape(array)[:-1] for array in arrays}
+    if len(rows) != 1 or any(np.ndim(array) == 0 for array in arrays):
+        raise ValueError(
+            "the flax cell's parameters have inconsistent shapes: gate blocks of shapes "
+            f"{[tuple(np.shape(array)) for array in arrays]} do not line up"
+        )
     return jnp.concatenate(arrays, axis=-1)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jax.numpy as jnp
 import numpy as np
 
+from rnnax._checks import check_bool
 from rnnax._layers import check_layers
 from rnnax._params import GRUParams, LSTMParams
 from rnnax.interop._common import Params, cast_params, gru_from_rzn, gru_to_rzn, resolve_dtype
@@ -181,6 +182,8 @@ def to_torch(
         LSTM(3, 8, batch_first=True, bidirectional=True)
     """
     torch = _import_torch()
+    reset_after = check_bool("reset_after", reset_after)
+    batch_first = check_bool("batch_first", batch_first)
     if isinstance(layers, (LSTMParams, GRUParams)):
         layers = [[layers]]
     if not isinstance(layers, Sequence) or not layers or not isinstance(layers[0], Sequence) \
