@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -27,7 +28,8 @@ from rnnax._strategies import run_flat
 def _to_flat_time_major(xs: jax.Array, time_major: bool) -> jax.Array:
     """``[..., T, I]`` (or ``[T, ..., I]``) to ``[T, B, I]`` with the batch axes flattened."""
     xs = xs if time_major else jnp.moveaxis(xs, -2, 0)
-    return xs.reshape(xs.shape[0], -1, xs.shape[-1])
+    # The batch size spelled out, not -1: reshape cannot infer it when T or I is 0.
+    return xs.reshape(xs.shape[0], math.prod(xs.shape[1:-1]), xs.shape[-1])
 
 
 def _from_flat_time_major(ys: jax.Array, batch_shape: tuple[int, ...],
@@ -41,7 +43,7 @@ def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | 
     if array is None:
         return None
     trailing = array.shape[len(batch_shape):]
-    return array.reshape(-1, *trailing)
+    return array.reshape(math.prod(batch_shape), *trailing)
 
 
 def _check_xs(xs: Any, input_size: int, dtype: Any, time_major: bool) -> tuple[int, ...]:
