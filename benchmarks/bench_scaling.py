@@ -13,13 +13,16 @@ sequences per second, in three modes:
 * ``core_split`` (CPU only, N > 1): ``fit`` without a mesh, where rnnax's cores split each batch
   over the N CPU devices themselves (``strategy="auto"``), for comparison.
 
-Timing: one epoch is one compiled call of ``--steps`` optimizer steps; the ``--warmup`` first
-epochs (compilation) are excluded, the rest are timed by ``fit`` itself (to the host fetch of
-the epoch's losses) and the median is reported. The sweep over device counts runs
-``--rounds`` times in alternating order and each row is the round with the highest
-throughput (all rounds are in the JSON): on a shared machine the best round is the one least
-disturbed by other work. Then one more process with the most devices times meshes of every
-count alternately (``--interleaved-rounds``), which compares the counts under the same load.
+Timing: one epoch is one compiled call of ``--steps`` optimizer steps. A first ``fit`` of
+``--warmup`` epochs compiles; a second one of ``--epochs`` epochs reuses the compiled code and
+is timed by ``fit`` itself (each epoch to the host fetch of its losses; the median is
+reported), together with this process's CPU time: "CPU cores busy" (CPU seconds per wall
+second) says how many cores the devices actually kept busy, which a loaded machine caps.
+The sweep over device counts runs ``--rounds`` times in alternating order and each row is the
+round with the highest throughput (all rounds are in the JSON): on a shared machine the best
+round is the one least disturbed by other work. Then one more process with the most devices
+times meshes of every count alternately (``--interleaved-rounds``), which compares the counts
+under the same load.
 Forced host devices share the machine's cores: with C physical cores expect gains up to C
 devices and none beyond. Every process records the load average before and after, since these
 machines are shared.
@@ -268,7 +271,6 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
     )
     model = forecasting.forecaster(config)
     warmup = settings["warmup"]
-    epochs = settings["epochs"] + warmup
     results = []
     for mode in modes:
         if mode == "core_split" and (platform_name != "cpu" or count == 1):
@@ -288,20 +290,21 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
                 continue
             mesh = jax.make_mesh((count,), ("ensemble",), devices=devices)
             train = windows(batch * settings["steps"])
-            result = training.fit_ensemble(
-                model,
-                model.init,
-                train,
-                seeds=range(members),
-                epochs=epochs,
-                batch_size=batch,
-                learning_rate=1e-3,
-                progress=False,
-                mesh=mesh,
-            )
-            seconds = list(result.epoch_seconds)
             sequences_per_step = members * batch
-            final_loss = float(np.mean(result.train_loss[:, -1]))
+
+            def run(epochs, mesh=mesh, train=train, batch=batch, members=members):
+                result = training.fit_ensemble(
+                    model,
+                    model.init,
+                    train,
+                    seeds=range(members),
+                    epochs=epochs,
+                    batch_size=batch,
+                    learning_rate=1e-3,
+                    progress=False,
+                    mesh=mesh,
+                )
+                return list(result.epoch_seconds), float(np.mean(result.train_loss[:, -1]))
         else:
             members, batch = 1, settings["batch"]
             if batch % count:
@@ -311,19 +314,29 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
                 continue
             mesh = jax.make_mesh((count,), ("data",), devices=devices) if mode == "data" else None
             train = windows(batch * settings["steps"])
-            fitted = training.fit(
-                model,
-                model.init(jax.random.key(0)),
-                train,
-                epochs=epochs,
-                batch_size=batch,
-                learning_rate=1e-3,
-                progress=False,
-                mesh=mesh,
-            )
-            seconds = list(fitted.history.epoch_seconds)
             sequences_per_step = batch
-            final_loss = float(fitted.history.train_loss[-1])
+
+            def run(epochs, mesh=mesh, train=train, batch=batch):
+                fitted = training.fit(
+                    model,
+                    model.init(jax.random.key(0)),
+                    train,
+                    epochs=epochs,
+                    batch_size=batch,
+                    learning_rate=1e-3,
+                    progress=False,
+                    mesh=mesh,
+                )
+                return list(fitted.history.epoch_seconds), float(fitted.history.train_loss[-1])
+
+        # A first call compiles (warm-up epochs); the second reuses the compiled epochs and is
+        # timed, wall clock and this process's CPU time: CPU seconds per wall second say how
+        # many cores the devices kept busy (on a loaded machine, fewer than they could).
+        warm_seconds, _ = run(warmup)
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        timed, final_loss = run(settings["epochs"])
+        cores_busy = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+        seconds = warm_seconds + timed
         timed = seconds[warmup:]
         median = statistics.median(timed)
         results.append(
@@ -341,6 +354,7 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
                 "steps_per_s": round(members * settings["steps"] / median, 3),
                 "sequences_per_s": round(sequences_per_step * settings["steps"] / median, 2),
                 "final_train_loss": round(final_loss, 6),
+                "cores_busy": round(cores_busy, 2),
                 "wall_s": round(time.perf_counter() - start, 3),
                 "load_average_before": load_before,
                 "load_average_after": _load_average(),
@@ -501,8 +515,8 @@ def markdown(report: dict[str, Any]) -> str:
         "devices.",
         "",
         "| mode | devices | steps/s | sequences/s | speed-up vs 1 device | efficiency | epoch (ms) "
-        "| sequences/s of each round | load before/after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| CPU cores busy | sequences/s of each round | load before/after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     baseline = {
         entry["mode"]: entry
@@ -513,7 +527,7 @@ def markdown(report: dict[str, Any]) -> str:
         if "skipped" in entry:
             lines.append(
                 f"| {entry['mode']} | {entry['devices']} | skipped: {entry['skipped']} "
-                "| | | | | | |"
+                "| | | | | | | |"
             )
             continue
         reference = baseline.get("data" if entry["mode"] == "core_split" else entry["mode"])
@@ -523,7 +537,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {entry['mode']} | {entry['devices']} | {entry['steps_per_s']:.1f} | "
             f"{entry['sequences_per_s']:.0f} | {'' if speedup is None else f'{speedup:.2f}x'} | "
             f"{'' if efficiency is None else f'{efficiency:.0%}'} | "
-            f"{1e3 * entry['median_epoch_s']:.1f} | "
+            f"{1e3 * entry['median_epoch_s']:.1f} | {entry['cores_busy']:.2f} | "
             f"{', '.join(f'{value:.0f}' for value in entry['rounds_sequences_per_s'])} | "
             f"{(entry['load_average_before'] or ['?'])[0]} / "
             f"{(entry['load_average_after'] or ['?'])[0]} |"
@@ -677,6 +691,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(
                 {**best, "rounds_sequences_per_s": [r["sequences_per_s"] for r in rounds]}
             )
+    busiest = max((entry.get("cores_busy", 0.0) for entry in results), default=0.0)
+    if platform_name == "cpu" and min(cores, max(counts)) > 1 and busiest < 1.5:
+        notes.append(
+            f"No run kept more than {busiest:.2f} CPU cores busy: other work on this machine "
+            "left this benchmark about one core, so these numbers cannot show a gain from "
+            "several devices. Rerun on an idle machine to measure the scaling."
+        )
     first = runs[counts[0]][0]
     name = (
         f"cpu-{cores}core"
