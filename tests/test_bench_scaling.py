@@ -24,7 +24,7 @@ def bench():
     sys.modules.pop("bench_scaling", None)
 
 
-def test_quick_run_on_two_devices_writes_json_and_markdown(bench, tmp_path):
+def test_quick_run_on_one_and_two_devices_writes_json_and_markdown(bench, tmp_path):
     argv = ["--quick", "--platform", "cpu", "--devices", "1,2", "--modes", "data"]
     argv += ["--out", str(tmp_path), "--tag", "t", "--quiet"]
     assert bench.main(argv) == 0
