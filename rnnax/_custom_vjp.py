@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from rnnax._params import GRUParams, LSTMParams
+from rnnax._scan import scan_stacking_wide
 
 
 def _valid_mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
@@ -74,7 +75,7 @@ def _lstm_forward(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Arra
         carry = (_keep(valid, h_new, h), _keep(valid, c_new, c))
         return carry, (_zero_padded(valid, h_new), gates, tanh_c, h, c)
 
-    (h, c), (ys, gates, tanh_c, h_prev, c_prev) = jax.lax.scan(
+    (h, c), (ys, gates, tanh_c, h_prev, c_prev) = scan_stacking_wide(
         step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse)
     return (h, c, ys), (params, xs, lengths, gates, tanh_c, h_prev, c_prev)
 
@@ -102,7 +103,7 @@ def _lstm_backward(reverse: bool, residuals, cotangents):
         carry = (_keep(valid, d_a @ w_h_t, d_h), _keep(valid, d_c_total * sf, d_c))
         return carry, d_a
 
-    (d_h0, d_c0), d_a = jax.lax.scan(
+    (d_h0, d_c0), d_a = scan_stacking_wide(
         step, (d_h_final, d_c_final), (d_ys, gates, tanh_c, c_prev, _steps(xs, lengths)),
         reverse=not reverse)
     d_params = LSTMParams(
@@ -156,7 +157,7 @@ def _gru_forward(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.A
         gates = jnp.concatenate([z, r, n, saved], axis=-1)
         return _keep(valid, h_new, h), (_zero_padded(valid, h_new), gates, h)
 
-    h, (ys, gates, h_prev) = jax.lax.scan(step, h0, (xs, _steps(xs, lengths)), reverse=reverse)
+    h, (ys, gates, h_prev) = scan_stacking_wide(step, h0, (xs, _steps(xs, lengths)), reverse=reverse)
     return (h, ys), (params, xs, lengths, gates, h_prev)
 
 
@@ -191,7 +192,7 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
         d_ax, d_ah = _zero_padded(valid, d_ax), _zero_padded(valid, d_ah)
         return _keep(valid, d_h_prev, d_h), (d_ax, d_ah)
 
-    d_h0, (d_ax, d_ah) = jax.lax.scan(
+    d_h0, (d_ax, d_ah) = scan_stacking_wide(
         step, d_h_final, (d_ys, gates, h_prev, _steps(xs, lengths)), reverse=not reverse)
     if reset_after:
         d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_ah)

@@ -11,6 +11,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -21,6 +22,7 @@ from jax.sharding import Mesh
 
 from rnnax.forecasting._config import ForecasterConfig
 from rnnax.forecasting._model import ForecastBatch, Forecaster, _unpack_batch
+from rnnax.forecasting._model import check_params as check_forecaster_params
 from rnnax.forecasting._model import loss as forecaster_loss
 from rnnax.training import _checkpoint, _sharding
 from rnnax.training._state import History, TrainingDiverged, TrainState
@@ -110,6 +112,58 @@ def _check_int(name: str, value: object, minimum: int, *, allow_none: bool = Fal
         raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
 
 
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+
+
+def _check_checkpoint_dir(directory: object) -> Path | None:
+    """Refuses a checkpoint folder that cannot be one before any epoch runs, not when saving."""
+    if directory is None:
+        return None
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"checkpoint_dir must be a path (str or os.PathLike) or None, got {type(directory).__name__}")
+    if os.fspath(directory) in ("", b""):
+        raise ValueError("checkpoint_dir must name a folder, got an empty path (use '.' for the current folder)")
+    path = Path(os.fsdecode(os.fspath(directory)))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not a folder (it or a parent is a file)") from None
+    except OSError as error:
+        raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not writable: {error.strerror or error}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not writable")
+    return path
+
+
+def _check_params(params: Any) -> Any:
+    """The parameters as JAX arrays; each leaf must be a floating array (gradients need one)."""
+    checked = []
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
+    if not leaves:
+        raise ValueError("params holds no arrays")
+    for path, leaf in leaves:
+        where = f"params{jax.tree_util.keystr(path)}"
+        try:
+            array = jnp.asarray(leaf)
+        except TypeError:
+            raise TypeError(f"{where} must be a floating array, got {type(leaf).__name__}") from None
+        if not jnp.issubdtype(array.dtype, jnp.floating):
+            raise TypeError(f"{where} must have a floating dtype (it is trained), got {array.dtype}")
+        checked.append(array)
+    return jax.tree_util.tree_unflatten(treedef, checked)
+
+
+def _check_scalar_loss(loss_fn: LossFn, params: Any, data: Any, batch_size: int) -> None:
+    """Traces ``loss_fn`` on one minibatch's shapes (no computation) to name a non-scalar loss."""
+    batch = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((batch_size, *leaf.shape[1:]), leaf.dtype), data)
+    loss = jax.eval_shape(loss_fn, params, batch, jax.random.key(0))
+    if not (isinstance(loss, jax.ShapeDtypeStruct) and loss.shape == ()):
+        shape = getattr(loss, "shape", type(loss).__name__)
+        raise ValueError(f"loss_fn must return a scalar loss, got {shape}")
+
+
 def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, int]:
     """Validates a data pytree (same leading size, finite floats); returns JAX arrays and N."""
     if for_forecaster:
@@ -131,7 +185,7 @@ def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, 
         sizes[where] = shape[0]
         if shape[0] == 0:
             raise ValueError(f"{argument} has no examples; pass None instead of empty validation data")
-        if dtype.kind == "f":
+        if jnp.issubdtype(dtype, jnp.floating):  # bfloat16's NumPy kind is "V", not "f"
             bad = np.concatenate([~np.isfinite(piece.reshape(piece.shape[0], -1)).all(axis=1)
                                   for piece in pieces])
             if bad.any():
@@ -217,8 +271,38 @@ def _default_optimizer(learning_rate: float | optax.Schedule) -> optax.GradientT
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
+def clip_by_global_norm_safe(max_norm: float) -> optax.GradientTransformation:
+    """``optax.clip_by_global_norm`` that still clips when the sum of squares overflows.
+
+    optax squares the gradients in their own dtype: a finite float32 gradient above about 1e19
+    makes the norm Inf and every clipped update 0, so training silently stops moving. Here the
+    gradients are first scaled by a power of two (exact) that brings the largest entry near 1.
+    """
+
+    def update_fn(updates: Any, state: optax.EmptyState, params: Any = None) -> tuple[Any, optax.EmptyState]:
+        del params
+        leaves = jax.tree.leaves(updates)
+        if not leaves:
+            return updates, state
+        wide = functools.reduce(jnp.promote_types, [leaf.dtype for leaf in leaves], jnp.dtype(jnp.float32))
+        peak = jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)).astype(wide) for leaf in leaves]))
+        exponent = jnp.where(jnp.isfinite(peak) & (peak > 0), jnp.frexp(peak)[1], 0)
+
+        def unit(leaf: jax.Array) -> jax.Array:
+            return jnp.ldexp(leaf.astype(wide), -exponent)
+
+        unit_norm = jnp.sqrt(sum(jnp.sum(jnp.square(unit(leaf))) for leaf in leaves))
+        clip = unit_norm > jnp.ldexp(jnp.asarray(max_norm, wide), -exponent)
+        scale = max_norm / jnp.maximum(unit_norm, jnp.finfo(wide).tiny)
+        return jax.tree.map(
+            lambda leaf: jnp.where(clip, unit(leaf) * scale, leaf.astype(wide)).astype(leaf.dtype), updates
+        ), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+
+
 def _clipped(optimizer: optax.GradientTransformation, grad_clip_norm: float) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(grad_clip_norm), optimizer)
+    return optax.chain(clip_by_global_norm_safe(grad_clip_norm), optimizer)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -479,18 +563,28 @@ def fit(
     _check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
     _check_int("checkpoint_every", checkpoint_every, 1)
     _check_int("seed", seed, 0)
+    if seed >= 2**63:  # jax.random.key takes a C long
+        raise ValueError(f"seed must be an integer in [0, 2**63 - 1], got {seed}")
+    _check_bool("restore_best", restore_best)
+    _check_bool("progress", progress)
+    if optimizer is not None and not (callable(getattr(optimizer, "init", None))
+                                      and callable(getattr(optimizer, "update", None))):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}")
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     if grad_clip_norm is not None and not (isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0):
         raise ValueError(f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}")
-    if not (isinstance(min_delta, numbers.Real) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+    if not (isinstance(min_delta, numbers.Real) and math.isfinite(min_delta) and min_delta >= 0):
+        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
     if optimizer is not None and learning_rate is not None:
         raise ValueError("pass learning_rate only with the default optimizer; put it inside your optimizer instead")
     if learning_rate is not None and not callable(learning_rate) and (
-        isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, numbers.Real)
+        or not (math.isfinite(learning_rate) and learning_rate > 0)
     ):
-        raise ValueError(f"learning_rate must be a positive number or an optax schedule, got {learning_rate!r}")
+        raise ValueError(f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}")
+    checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
 
     is_forecaster = isinstance(loss_fn, Forecaster)
     objective: LossFn = _forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
@@ -511,7 +605,12 @@ def fit(
         optimizer = _cached(_default_optimizer, DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate)
     if grad_clip_norm is not None:
         optimizer = _cached(_clipped, optimizer, float(grad_clip_norm))
-    params = jax.tree.map(jnp.asarray, params)
+    if is_forecaster:
+        check_forecaster_params(params, loss_fn.config)
+        params = jax.tree.map(jnp.asarray, params)
+    else:
+        params = _check_params(params)
+        _check_scalar_loss(objective, params, train, batch_size)
     placement = None
     if mesh is not None:
         shardings = _sharding.param_shardings(mesh, params, param_sharding, "param_sharding")
