@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from rnnax._checks import check_positive_int
+from rnnax._checks import check_bool, check_positive_int
 from rnnax._streaming import (
     STEPS_DTYPE,
     StreamState,
@@ -73,7 +73,9 @@ def _check_accumulator(new: Any, old: Any) -> Any:
         return jax.tree.map(lambda leaf: (tuple(np.shape(leaf)), jnp.result_type(leaf).name),
                             tree)
 
-    if (jax.tree.structure(new) != jax.tree.structure(old)
+    # The ignore: jax annotates PyTreeDef as an alias of a jaxlib class that ships no stub,
+    # which mypy cannot resolve (nor compare); at run time PyTreeDefs compare as usual.
+    if (jax.tree.structure(new) != jax.tree.structure(old)  # type: ignore[operator]
             or describe(new) != describe(old)):
         raise ValueError(
             "reduce_fn must return an accumulator of the structure, shapes and dtypes of "
@@ -239,6 +241,8 @@ def stream_scan(
         >>> state.steps, kept.shape  # the output at steps 9999, 19999, ..., 99999
         (Array(100000, dtype=int32), (10, 16))
     """
+    reset_after = check_bool("reset_after", reset_after)
+    time_major = check_bool("time_major", time_major)
     model = describe(params)
     if reset_after and model.cell == "lstm":
         raise ValueError("reset_after=True applies only to GRU parameters, got LSTM parameters")

@@ -27,6 +27,7 @@ from jaxtyping import Array, Float, Int
 from rnnax._cells import check_params
 from rnnax._checks import (
     check_array,
+    check_bool,
     check_floating,
     check_last_dim,
     check_min_rank,
@@ -306,6 +307,8 @@ def stream_apply(
         >>> bool(jnp.allclose(state.carry, h, atol=1e-6)), state.steps
         (True, Array([100], dtype=int32))
     """
+    reset_after = check_bool("reset_after", reset_after)
+    time_major = check_bool("time_major", time_major)
     model = describe(params)
     if reset_after and model.cell == "lstm":
         raise ValueError("reset_after=True applies only to GRU parameters, got LSTM parameters")

@@ -51,6 +51,22 @@ def _number(convert, description: str, valid):
     return parse
 
 
+def _expose_cpu_devices(count: int) -> None:
+    """On a CPU-only machine the seed split needs ``count`` CPU devices, which JAX fixes when it
+    starts: expose them now, unless the user already chose a number (then theirs stands)."""
+    import contextlib
+    import os
+
+    import rnnax
+
+    if "JAX_NUM_CPU_DEVICES" in os.environ or "xla_force_host_platform_device_count" in os.environ.get(
+        "XLA_FLAGS", ""
+    ):
+        return
+    with contextlib.suppress(RuntimeError):  # JAX already started: main() called from a program
+        rnnax.set_cpu_device_count(count)
+
+
 def _positive_int(maximum: int):
     """A positive integer up to ``maximum``: larger values would not finish (or not fit in
     memory) on any machine this runs on, so they are usage errors, not hours of waiting."""
@@ -256,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
         + ",".join(map(str, default.sweep_lengths))
         + ")",
     )
+    more.add_argument(
+        "--seed-devices",
+        type=_positive_int(4096),
+        default=None,
+        metavar="N",
+        help="split every model's seeds over N devices (N must divide --seeds; on CPU this "
+        "exposes N CPU devices); each seed's numbers are unchanged",
+    )
     more.add_argument("--no-progress", action="store_true", help="no progress bars")
     more.add_argument("--no-plots", action="store_true", help="no PNG plots")
 
@@ -381,10 +405,13 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
             copy_symbols=args.copy_symbols,
             copy_delay=args.copy_delay,
             sweep_lengths=args.sweep_lengths,
+            seed_devices=args.seed_devices,
             progress=not args.no_progress,
             plots=not args.no_plots,
         )
         out = check_out_dir(default_out_dir(config.dataset) if args.out is None else args.out)
+        if config.seed_devices is not None:
+            _expose_cpu_devices(config.seed_devices)
         from rnnax.compare._experiment import prepare
 
         prepare(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -105,6 +106,8 @@ def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
             f"series must have shape [T] or [T, input_size={config.input_size}] (targets first), "
             f"got {np.shape(series)}"
         )
+    if array.shape[0] == 0:
+        raise ValueError(f"series is empty (shape {np.shape(series)}); a backtest needs a history and a horizon")
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad.size:
         raise ValueError(
@@ -112,6 +115,22 @@ def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
             "clean it first (see rnnax.data.handle_missing)"
         )
     return array
+
+
+def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
+    """Checks (by tracing, no computation) that ``inverse_transform`` keeps shapes and dtypes."""
+    if not callable(inverse_transform):
+        raise TypeError(f"inverse_transform must be a function (elementwise, jit-able), got {type(inverse_transform).__name__}")
+    probe = jax.ShapeDtypeStruct((2, 3, 1), dtype)
+    try:
+        out = jax.eval_shape(inverse_transform, probe)
+    except Exception as error:  # any failure to trace is the user's function failing
+        raise ValueError(f"inverse_transform must be elementwise and jit-able; tracing it failed: {error}") from error
+    if not (isinstance(out, jax.ShapeDtypeStruct) and out.shape == probe.shape):
+        raise ValueError(
+            f"inverse_transform must be elementwise (keep the shape), but it maps shape {probe.shape} "
+            f"to {getattr(out, 'shape', type(out).__name__)}"
+        )
 
 
 def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon: int) -> np.ndarray:
@@ -204,8 +223,11 @@ def backtest(
     scale_end = int(checked_origins.min()) if scale_end is None else scale_end
     if isinstance(scale_end, bool) or not isinstance(scale_end, (int, np.integer)) or not period < scale_end <= length:
         raise ValueError(f"scale_end must be an integer in ({period}, {length}], got {scale_end!r}")
-    if config.likelihood == "gaussian" and not 0.0 < interval_level < 1.0:
+    if (isinstance(interval_level, bool) or not isinstance(interval_level, numbers.Real)
+            or not 0.0 < interval_level < 1.0):
         raise ValueError(f"interval_level must lie strictly between 0 and 1, got {interval_level!r}")
+    if inverse_transform is not None:
+        _check_inverse_transform(inverse_transform, values.dtype)
 
     device_series, device_origins = jnp.asarray(values), jnp.asarray(checked_origins, dtype=jnp.int32)
     constrain = None

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import numbers
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -208,7 +209,8 @@ def _make_ensemble_epoch(
 
 
 def _check_rate(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    # cast: a numbers.Real orders against numbers; typeshed declares only its __lt__ and __le__.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not cast(float, value) > 0:
         raise ValueError(f"{where} must be a positive number, got {value!r}")
     return float(value)
 
@@ -317,8 +319,10 @@ def fit_ensemble(
         raise ValueError(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
-    if not (isinstance(min_delta, numbers.Real) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+    if not (isinstance(min_delta, numbers.Real) and math.isfinite(min_delta) and min_delta >= 0):
+        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+    _loop._check_bool("restore_best", restore_best)
+    _loop._check_bool("progress", progress)
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; use hyperparams= "

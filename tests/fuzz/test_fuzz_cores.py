@@ -30,7 +30,6 @@ from fuzz_helpers import (
     params,
     rate_mutations,
     stack_params,
-    xfail_case,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -485,7 +484,6 @@ def test_counting_valid_calls_still_work() -> None:
 # ------------------------------------------------------------------------------------------
 # streaming: stream_init, stream_apply, stream_scan
 # ------------------------------------------------------------------------------------------
-STREAMING = "rnnax._streaming/_long belong to the streaming helper"
 
 
 def _stream_cases() -> dict[str, Case]:
@@ -520,8 +518,8 @@ def _stream_cases() -> dict[str, Case]:
         "apply-seq_lengths_above_T": Case(lambda: apply(seq_lengths=jnp.array([1, T + 1])), ValueError, r"seq_lengths"),
         "apply-reset_after_with_lstm": Case(lambda: apply(reset_after=True), ValueError, r"reset_after"),
         "apply-strategy_unknown": Case(lambda: apply(strategy="fast"), ValueError, r"strategy must be one of"),
-        "apply-time_major_string": xfail_case(lambda: apply(time_major="False"), TypeError, r"time_major must be a bool", STREAMING + ": time_major is used as a truthy flag before the cores check it"),
-        "apply-reset_after_string": xfail_case(lambda: rnnax.stream_apply(GRU, rnnax.stream_init(GRU, (B,)), XS, reset_after="no"), TypeError, r"reset_after must be a bool", STREAMING + ": reset_after='no' is truthy and runs the reset-after GRU"),
+        "apply-time_major_string": Case(lambda: apply(time_major="False"), TypeError, r"time_major must be a bool"),
+        "apply-reset_after_string": Case(lambda: rnnax.stream_apply(GRU, rnnax.stream_init(GRU, (B,)), XS, reset_after="no"), TypeError, r"reset_after must be a bool"),
         "scan-chunk_length_zero": Case(lambda: rnnax.stream_scan(LSTM, state, XS, chunk_length=0), ValueError, r"chunk_length"),
         "scan-chunk_length_float": Case(lambda: rnnax.stream_scan(LSTM, state, XS, chunk_length=1.5), (TypeError), r"chunk_length"),
         "scan-xs_wrong_features": Case(lambda: rnnax.stream_scan(LSTM, state, jnp.ones((B, T, I + 1)), chunk_length=2), ValueError, r"(xs|chunk)"),
