@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, overload
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +38,12 @@ def _from_flat_time_major(ys: jax.Array, batch_shape: tuple[int, ...],
     return ys if time_major else jnp.moveaxis(ys, 0, -2)
 
 
+@overload
+def _flat(array: jax.Array, batch_shape: tuple[int, ...]) -> jax.Array: ...
+@overload
+def _flat(array: None, batch_shape: tuple[int, ...]) -> None: ...
+@overload
+def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | None: ...
 def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | None:
     """Flattens the batch axes of a carry ``[..., H]`` or lengths ``[...]`` into one."""
     if array is None:

@@ -130,7 +130,7 @@ def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
                 f"layers[{index - 1}]), got {input_size}"
             )
         previous_output = hidden_size * len(layer)
-    assert num_directions is not None
+    assert num_directions is not None and previous_output is not None
     return num_directions, previous_output // num_directions
 
 
@@ -163,13 +163,13 @@ def _run_stack(
                 f"carry must be None or carry[layer][direction] for {len(layers)} layers of "
                 f"{num_directions} direction(s), got layout {carry_layout}"
             )
-    use_dropout = dropout_key is not None and dropout_rate > 0.0
-    keys = jax.random.split(dropout_key, len(layers)) if use_dropout else [None] * len(layers)
+    keys = (jax.random.split(dropout_key, len(layers))
+            if dropout_key is not None and dropout_rate > 0.0 else None)
 
     finals: list[list[Any]] = []
     inputs = xs
     for index, layer in enumerate(layers):
-        if index > 0 and use_dropout:
+        if index > 0 and keys is not None:
             keep = jax.random.bernoulli(keys[index], 1.0 - dropout_rate, inputs.shape)
             scale = jnp.asarray(1.0 / (1.0 - dropout_rate), inputs.dtype)
             inputs = jnp.where(keep, inputs * scale, jnp.zeros_like(inputs))

@@ -141,14 +141,6 @@ def scan_cell(
     def step(carry: Carry, x: jax.Array) -> tuple[Carry, Any]:
         return cell(params, carry, x)
 
-    def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
-        x, t = inputs
-        valid = (t < seq_lengths)[..., None]
-        new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
-        new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
-        y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
-        return new_carry, y
-
     padding = 0
     if remat_chunk is not None:
         chunk = check_positive_int("remat_chunk", remat_chunk)
@@ -162,6 +154,15 @@ def scan_cell(
     body: Callable[[Carry, Any], tuple[Carry, Any]] = step
     inputs: Any = xs_time_major
     if seq_lengths is not None:
+        # Defined here, after seq_lengths' last assignment, so it closes over an Array.
+        def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
+            x, t = inputs
+            valid = (t < seq_lengths)[..., None]
+            new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
+            new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
+            y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
+            return new_carry, y
+
         body = masked_step
         inputs = (xs_time_major, jnp.arange(num_steps + padding, dtype=seq_lengths.dtype))
 

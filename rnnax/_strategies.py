@@ -229,6 +229,7 @@ def _run_flat_compiled(params: LSTMParams | GRUParams, xs: jax.Array,
                        carries: tuple[jax.Array, ...], lengths: jax.Array | None, *,
                        reverse: bool, reset_after: bool, unroll: int | bool, strategy: str,
                        devices: tuple[Any, ...] | None) -> tuple[jax.Array, ...]:
+    fn: Callable[..., tuple[jax.Array, ...]]
     if isinstance(params, LSTMParams):
         fn = functools.partial(_lstm_flat, strategy, unroll, reverse)
     else:

@@ -194,7 +194,7 @@ def _stack_params(
         # Existing parameters are read as they are: the pure function then checks xs against
         # them and names the argument on a mismatch (self.param would compare the shapes of a
         # fresh, xs-sized initialization and raise a Flax shape error instead).
-        tree = {name: module.get_variable("params", name) for name in names}
+        tree: dict[str, Any] = {name: module.get_variable("params", name) for name in names}
         layers = to_params(tree)
         layout = (len(layers[0]) == 2, int(layers[0][0].w_h.shape[0]))
         if layout != (module.bidirectional, module.hidden_size):

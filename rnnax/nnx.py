@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import jax
 import jax.numpy as jnp
@@ -86,7 +86,8 @@ class DirectionParams(nnx.Module):
 def _check_dropout_rate(dropout_rate: Any) -> float:
     if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, numbers.Real):
         raise TypeError(f"dropout_rate must be a float in [0, 1), got {dropout_rate!r}")
-    if not 0.0 <= dropout_rate < 1.0:
+    # A numbers.Real orders against floats; typeshed declares only its __lt__ and __le__.
+    if not 0.0 <= cast(float, dropout_rate) < 1.0:
         raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate}")
     return float(dropout_rate)
 
@@ -100,6 +101,11 @@ class _Stack(nnx.Module):
     """What ``LSTM`` and ``GRU`` share: storage, conversion and the dropout key."""
 
     _num_gates: ClassVar[int]
+
+    if TYPE_CHECKING:  # the constructor LSTM and GRU share, which _from_layers calls
+        def __init__(self, in_features: int, hidden_size: int, *, num_layers: int = 1,
+                     bidirectional: bool = False, dtype: Any = jnp.float32, rngs: nnx.Rngs,
+                     **options: Any) -> None: ...
 
     def _store(
         self,

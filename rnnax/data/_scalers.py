@@ -22,9 +22,14 @@ and robust scalers, to the lower end of ``feature_range`` for min-max) and never
 divides by zero. The inverse stays exact.
 """
 
+# jaxtyping's Float[Array, "..."] (any shape) is a shape string, not a quoted annotation.
+# ruff: noqa: UP037
+
 from __future__ import annotations
 
-from typing import NamedTuple
+import types
+from collections.abc import Iterable
+from typing import NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +68,7 @@ def _pair(value: object, argument: str) -> tuple[float, float]:
     """``value`` as two finite floats ``(low, high)``."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"{argument} must be a pair (low, high) of numbers, got {value!r:.80}")
-    low, high = value
+    low, high = cast("Iterable[object]", value)  # of length 2, checked above
     return check_real(low, f"{argument}[0]"), check_real(high, f"{argument}[1]")
 
 
@@ -185,6 +190,8 @@ def _statistics_for(
             "scaler must be a Scaler from fit_standard_scaler, fit_min_max_scaler or "
             f"fit_robust_scaler, got {type(scaler).__name__}"
         )
+    xp: types.ModuleType  # jax.numpy or numpy, matching the input
+    array: jax.Array | np.ndarray
     # Statistics are JAX arrays when a Scaler is passed through jax.jit as a pytree.
     if isinstance(values, jax.Array) or isinstance(scaler.center, jax.Array):
         xp = jnp

@@ -195,8 +195,8 @@ def mackey_glass(
                             ("initial_value", initial_value)):
         check_real(value, argument)
     initial_noise = _check_non_negative(initial_noise, "initial_noise")
-    delay_steps = int(round(tau / step_size))
-    steps_per_sample = int(round(sample_every / step_size))
+    delay_steps = round(tau / step_size)
+    steps_per_sample = round(sample_every / step_size)
     for argument, value, count in (("tau", tau, delay_steps), ("sample_every", sample_every, steps_per_sample)):
         if count < 1 or not np.isclose(count * step_size, value):
             raise ValueError(f"{argument}={value} must be a whole multiple of step_size={step_size}")

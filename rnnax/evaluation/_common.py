@@ -86,7 +86,7 @@ def check_axis(axis: object, ndim: int, array_name: str, *, allow_none: bool = T
     for entry in axes:
         if isinstance(entry, bool) or not isinstance(entry, numbers.Integral):
             raise TypeError(f"axis must be {kinds}, got {axis!r}")
-        if not -ndim <= entry < ndim:
+        if not -ndim <= int(entry) < ndim:
             raise ValueError(f"axis {entry} is out of range for {array_name} with {ndim} axes")
     normalized = tuple(int(entry) % ndim for entry in axes)
     if len(set(normalized)) != len(normalized):
@@ -103,4 +103,4 @@ def checked_mean(values: jax.Array, axis: object, reference: jax.Array, referenc
             f"{reference_name} has no values to average over axis {axis!r} (shape "
             f"{tuple(reference.shape)}); a mean of nothing is undefined"
         )
-    return jnp.mean(values, axis=axis)
+    return jnp.mean(values, axis=None if axis is None else axes)

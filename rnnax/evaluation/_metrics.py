@@ -14,6 +14,9 @@ undefined score shows up as ``inf``, never as a silent NaN or a huge finite
 number.
 """
 
+# jaxtyping's Float[Array, "..."] (any shape) is a shape string, not a quoted annotation.
+# ruff: noqa: UP037
+
 from __future__ import annotations
 
 import math

@@ -19,9 +19,9 @@ _MAX_SIZE = 2**31 - 1
 
 
 def _check_positive_int(field: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"ForecasterConfig.{field} must be a positive integer, got {value!r}")
-    if value > _MAX_SIZE:
+    if int(value) > _MAX_SIZE:
         raise ValueError(f"ForecasterConfig.{field} must be at most {_MAX_SIZE}, got {value!r}")
 
 
@@ -109,7 +109,7 @@ class ForecasterConfig:
             object.__setattr__(self, "reset_after", bool(self.reset_after))
         if not isinstance(self.reset_after, bool):
             # ValueError, like every other bad field, so callers catch one exception type.
-            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")  # noqa: TRY004
+            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")
         if self.reset_after and self.cell != "gru":
             raise ValueError("ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'")
 

@@ -73,7 +73,7 @@ def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -
     """
     eqx = _import_equinox()
     if isinstance(cell, eqx.nn.LSTMCell):
-        names = ("weight_ih", "weight_hh", "bias")
+        names: tuple[str, ...] = ("weight_ih", "weight_hh", "bias")
     elif isinstance(cell, eqx.nn.GRUCell):
         names = ("weight_ih", "weight_hh", "bias", "bias_n")
     else:

@@ -203,19 +203,19 @@ def to_flax_linen(params: Params) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     if isinstance(params, LSTMParams):
         for gate, w_x, w_h, b in zip(_LSTM_GATES, _split(params.w_x, 4), _split(params.w_h, 4),
-                                     _split(params.b, 4)):
+                                     _split(params.b, 4), strict=True):
             tree[f"i{gate}"] = {"kernel": w_x}
             tree[f"h{gate}"] = {"kernel": w_h, "bias": b}
     else:
-        w_x, w_h, b_x, b_h = (_split(array, 3) for array in gru_to_rzn(params))
+        ws_x, ws_h, bs_x, bs_h = (_split(array, 3) for array in gru_to_rzn(params))
         for index, gate in enumerate(_GRU_GATES):
-            tree[f"i{gate}"] = {"kernel": w_x[index]}
-            tree[f"h{gate}"] = {"kernel": w_h[index]}
+            tree[f"i{gate}"] = {"kernel": ws_x[index]}
+            tree[f"h{gate}"] = {"kernel": ws_h[index]}
         # r and z read x and h summed, so their two biases fold into the input one.
-        tree["ir"]["bias"] = b_x[0] + b_h[0]
-        tree["iz"]["bias"] = b_x[1] + b_h[1]
-        tree["in"]["bias"] = b_x[2]
-        tree["hn"]["bias"] = b_h[2]
+        tree["ir"]["bias"] = bs_x[0] + bs_h[0]
+        tree["iz"]["bias"] = bs_x[1] + bs_h[1]
+        tree["in"]["bias"] = bs_x[2]
+        tree["hn"]["bias"] = bs_h[2]
     return {"params": tree}
 
 
@@ -287,26 +287,25 @@ def from_flax_nnx(cell: nnx.Module, *, dtype: Any = None) -> Params:
     source = single_dtype(raw, f"the nnx {type(cell).__name__}")
     target = resolve_dtype(source if dtype is None else dtype, f"the nnx {type(cell).__name__}")
 
-    def _linear(linear: Any) -> tuple[jax.Array, jax.Array | None]:
-        bias = getattr(linear, "bias", None)
-        kernel = jnp.asarray(_variable_value(linear.kernel), target)
-        return kernel, None if bias is None else jnp.asarray(_variable_value(bias), target)
+    def _kernel(linear: Any) -> jax.Array:
+        return jnp.asarray(_variable_value(linear.kernel), target)
+
+    def _bias(linear: Any) -> jax.Array:
+        # Read only where the nnx cell builds the layer with use_bias=True.
+        return jnp.asarray(_variable_value(linear.bias), target)
 
     if isinstance(cell, nnx.OptimizedLSTMCell):
-        w_x, _ = _linear(cell.dense_i)
-        w_h, b = _linear(cell.dense_h)
-        return LSTMParams(w_x, w_h, b)
+        return LSTMParams(_kernel(cell.dense_i), _kernel(cell.dense_h), _bias(cell.dense_h))
     elif isinstance(cell, nnx.LSTMCell):
         # nnx names the input forget gate `if_` because `if` is a keyword.
-        inputs = [_linear(getattr(cell, name))[0] for name in ("ii", "if_", "ig", "io")]
-        recurrent = [_linear(getattr(cell, f"h{gate}")) for gate in _LSTM_GATES]
+        inputs = [_kernel(getattr(cell, name)) for name in ("ii", "if_", "ig", "io")]
+        recurrent = [getattr(cell, f"h{gate}") for gate in _LSTM_GATES]
         return LSTMParams(
-            _concat(inputs), _concat([kernel for kernel, _ in recurrent]),
-            _concat([bias for _, bias in recurrent]),
+            _concat(inputs), _concat([_kernel(linear) for linear in recurrent]),
+            _concat([_bias(linear) for linear in recurrent]),
         )
-    w_x, b_x = _linear(cell.dense_i)
-    w_h, _ = _linear(cell.dense_h)
-    return gru_from_rzn(w_x, w_h, b_x, jnp.zeros_like(b_x))
+    b_x = _bias(cell.dense_i)
+    return gru_from_rzn(_kernel(cell.dense_i), _kernel(cell.dense_h), b_x, jnp.zeros_like(b_x))
 
 
 def to_flax_nnx(params: Params, *, cell_type: type | None = None) -> nnx.Module:
@@ -353,14 +352,15 @@ def to_flax_nnx(params: Params, *, cell_type: type | None = None) -> nnx.Module:
     cell = nnx.eval_shape(
         lambda: cell_type(input_size, hidden, param_dtype=params.w_h.dtype, rngs=nnx.Rngs(0))
     )
-    if cell_type is nnx.OptimizedLSTMCell:
+    # cell_type matches the parameters (checked above); the isinstance tests tell mypy so.
+    if isinstance(params, LSTMParams) and cell_type is nnx.OptimizedLSTMCell:
         _set_variable(cell.dense_i.kernel, params.w_x)
         _set_variable(cell.dense_h.kernel, params.w_h)
         _set_variable(cell.dense_h.bias, params.b)
-    elif cell_type is nnx.LSTMCell:
+    elif isinstance(params, LSTMParams):  # cell_type is nnx.LSTMCell
         for name, gate, w_x, w_h, b in zip(("ii", "if_", "ig", "io"), _LSTM_GATES,
                                            _split(params.w_x, 4), _split(params.w_h, 4),
-                                           _split(params.b, 4)):
+                                           _split(params.b, 4), strict=True):
             _set_variable(getattr(cell, name).kernel, w_x)
             _set_variable(getattr(cell, f"h{gate}").kernel, w_h)
             _set_variable(getattr(cell, f"h{gate}").bias, b)

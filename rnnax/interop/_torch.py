@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from rnnax._checks import check_bool
 from rnnax._layers import check_layers
 from rnnax._params import GRUParams, LSTMParams
-from rnnax.interop._common import Params, cast_params, gru_from_rzn, gru_to_rzn, resolve_dtype
+from rnnax.interop._common import Params, gru_from_rzn, gru_to_rzn, resolve_dtype
 
 if TYPE_CHECKING:  # only for annotations: importing torch is the caller's choice
     import torch
@@ -136,7 +137,7 @@ def from_torch(module: torch.nn.LSTM | torch.nn.GRU, *, dtype: Any = None) -> li
             b_hh = parameter("bias_hh" + suffix) if module.bias else zeros
             if num_gates == 4:
                 # Summed in the source precision, then rounded once to the target dtype.
-                params: Params = cast_params(LSTMParams(w_x, w_h, b_ih + b_hh), target)
+                params: Params = LSTMParams(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih + b_hh)))
             else:
                 params = gru_from_rzn(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih, b_hh)))
             directions.append(params)
@@ -236,6 +237,7 @@ def to_torch(
         for layer, directions in enumerate(layers):
             for direction, params in enumerate(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                b_hh: jax.Array | np.ndarray
                 if num_gates == 4:
                     w_x, w_h = params.w_x, params.w_h
                     b_ih, b_hh = params.b, np.zeros_like(np.asarray(params.b))

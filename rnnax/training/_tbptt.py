@@ -184,7 +184,8 @@ def _check_loss_fn(loss_fn: ChunkLossFn, params: Any, carry: Any, data: Any, len
     if not jnp.issubdtype(loss.dtype, jnp.floating):
         raise TypeError(f"loss_fn must return a floating loss, got {jnp.dtype(loss.dtype).name}")
     # The carry goes round a lax.scan: what comes out must look exactly like what went in.
-    if jax.tree.structure(new_carry) != jax.tree.structure(carry):
+    # The ignore: jax's PyTreeDef is an alias mypy cannot resolve (jaxlib ships no stub).
+    if jax.tree.structure(new_carry) != jax.tree.structure(carry):  # type: ignore[operator]
         raise ValueError(
             f"loss_fn must return a carry of the structure of the carry it gets, "
             f"{jax.tree.structure(carry)}, got {jax.tree.structure(new_carry)}")
