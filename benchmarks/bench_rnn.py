@@ -262,7 +262,7 @@ def set_host_devices(count: int) -> bool:
         )
 
         return not xla_bridge.backends_are_initialized()
-    except Exception:  # noqa: BLE001 - unknown internals: assume it may be too late
+    except Exception:  # unknown internals: assume it may be too late
         return False
 
 
@@ -404,7 +404,7 @@ def third_party_promotion(jax: Any):
 def _memory_stats(compiled: Any) -> dict[str, Any]:
     try:
         stats = compiled.memory_analysis()
-    except Exception as error:  # noqa: BLE001 - backends may not implement it
+    except Exception as error:  # backends may not implement it
         return {"kind": "unavailable", "reason": f"{type(error).__name__}: {error}"}
     if stats is None:
         return {"kind": "unavailable", "reason": "memory_analysis() returned None"}
@@ -482,7 +482,7 @@ def _shared_params(cfg: Config, jax: Any, jnp: Any) -> Any:
         # this compiles in a fraction of the time of rnnax's orthogonal init.
         bound = 1.0 / hidden**0.5
         arrays = [jax.random.uniform(k, shape, jnp.float32, -bound, bound).astype(dtype)
-                  for k, shape in zip(jax.random.split(key, len(shapes)), shapes)]
+                  for k, shape in zip(jax.random.split(key, len(shapes)), shapes, strict=True)]
         if cfg.cell == "lstm":
             return rnnax.LSTMParams(*arrays)
         # nnx.GRUCell has no recurrent candidate bias; zero it so every library can hold the
@@ -500,7 +500,7 @@ def _staged(jit: Callable[..., Any], function: Callable[..., Any], *args: Any) -
     """
     try:
         return jit(function)(*args)
-    except Exception:  # noqa: BLE001 - e.g. a converter that reads concrete values
+    except Exception:  # e.g. a converter that reads concrete values
         return function(*args)
 
 
@@ -612,7 +612,7 @@ def build_linen(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
                     and [a.shape for a in jax.tree.leaves(shared)]
                     == [a.shape for a in jax.tree.leaves(expected)]):
                 variables, impl.weights = shared, "shared"
-        except Exception:  # noqa: BLE001, S110 - interop is optional here: keep flax's own init
+        except Exception:  # interop is optional here: keep flax's own init
             pass
         if variables is None:
             variables = jax.jit(own_init)(jax.random.key(2), xs)
@@ -633,7 +633,7 @@ def build_nnx(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
 
         cell = _staged(nnx.jit, lambda p: to_flax_nnx(p, cell_type=cell_type), params)
         impl.weights = "shared"
-    except Exception:  # noqa: BLE001
+    except Exception:
         # float32 init (flax's orthogonal initializer has no bfloat16 QR on CPU), cast below
         with third_party_promotion(jax):
             cell = _staged(nnx.jit, lambda: cell_type(cfg.inputs, cfg.hidden, dtype=dtype,
@@ -664,7 +664,7 @@ def build_equinox(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
         from rnnax.interop import to_equinox
 
         cell, impl.weights = _staged(eqx.filter_jit, to_equinox, params), "shared"
-    except Exception:  # noqa: BLE001, S110
+    except Exception:
         pass
     if cell is None:
         with third_party_promotion(jax):
@@ -737,7 +737,7 @@ def build_torch(cfg: Config, jax: Any, params: Any, xs: Any, device: str) -> Imp
         from rnnax.interop import to_torch
 
         module, impl.weights = to_torch(params, batch_first=True), "shared"
-    except Exception:  # noqa: BLE001, S110
+    except Exception:
         pass
     if module is None:
         torch.manual_seed(2)
@@ -807,7 +807,7 @@ def _torch_memory(torch: Any, module: Any, module_params: list[Any], x: Any,
         if device == "cuda":
             torch.cuda.synchronize()
             out["cuda_peak_above_baseline_bytes"] = torch.cuda.max_memory_allocated() - base
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return {"kind": "unavailable", "reason": f"{type(error).__name__}: {error}"}
     return out
 
@@ -862,7 +862,7 @@ def build_all(cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str
             continue
         try:
             impls.append(build())
-        except Exception as error:  # noqa: BLE001 - record and go on with the others
+        except Exception as error:  # record and go on with the others
             impls.append(Impl(family, label, dict(options),
                               error=f"{type(error).__name__}: {error}"[:2000]))
     return impls
@@ -876,7 +876,7 @@ def time_interleaved(impls: list[Impl], repeats: int, warmup: int) -> None:
         try:
             for _ in range(warmup):
                 impl.calls[mode]()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             impl.error = f"{type(error).__name__} in {mode}: {error}"[:2000]
     slots = [(impl, mode) for impl, mode in slots if impl.error is None]
     for impl, mode in slots:
@@ -986,7 +986,7 @@ def measure_floor(jax: Any, cfg: Config, repeats: int) -> dict[str, Any]:
             median = _median_call(lambda c=compiled, a=argument: jax.block_until_ready(c(a)),
                                   repeats)
             out[key] = median / per * 1e6
-        except Exception as error:  # noqa: BLE001 - a floor is informative, never fatal
+        except Exception as error:  # a floor is informative, never fatal
             out[key] = None
             out.setdefault("errors", {})[key] = f"{type(error).__name__}: {error}"[:500]
     return out
@@ -1354,7 +1354,7 @@ def plot_sweep(report: dict[str, Any], path: Path) -> bool:
                     points = [(e["shape"][axis], e[mode]["us_per_step"]) for e in chosen
                               if "us_per_step" in e.get(mode, {})]
                     if points:
-                        xs, ys = zip(*points)
+                        xs, ys = zip(*points, strict=True)
                         panel.plot(xs, ys, style, marker="o", markersize=3, color=color,
                                    label=label if mode == "fwdbwd" else None)
             base = report["settings"]["sweep_base"]
@@ -1399,7 +1399,7 @@ def _configs(args: argparse.Namespace) -> tuple[list[Config], dict[str, int] | N
             base, values = GPU_SWEEP_BASE, GPU_SWEEP_VALUES
         else:
             base, values = SWEEP_BASE, SWEEP_VALUES
-        sweep_base = dict(zip(AXES, base))
+        sweep_base = dict(zip(AXES, base, strict=True))
         for axis in args.sweep:
             for value in values[axis]:
                 shape = list(base)
@@ -1463,7 +1463,7 @@ def auto_details(batch: int | None = None, cell: str = "lstm") -> dict[str, Any]
         if devices is not None and batch is not None:
             split = devices(batch, "auto")
             details["batch_devices"] = 1 if split is None else len(split)
-    except Exception:  # noqa: BLE001, S110 - informative only
+    except Exception:  # informative only
         pass
     return details or None
 

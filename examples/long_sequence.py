@@ -28,7 +28,7 @@ def backward_temp_megabytes(params, xs, strategy: str) -> float:
 
 def loss(params, xs, strategy: str) -> jax.Array:
     """Predict the next input value from each hidden state's first unit."""
-    h, ys = rnnax.gru(params, xs[:, :-1], strategy=strategy)
+    _, ys = rnnax.gru(params, xs[:, :-1], strategy=strategy)
     return jnp.mean((ys[..., 0] - xs[:, 1:, 0]) ** 2)
 
 

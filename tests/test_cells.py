@@ -83,7 +83,7 @@ def test_cell_is_a_scan_body(rng):
 
     params = random_gru(rng)
     xs = jnp.asarray(rng.normal(size=(7, 3)), jnp.float32)
-    h, ys = jax.lax.scan(functools.partial(rnnax.gru_cell, params), jnp.zeros(5), xs)
+    _, ys = jax.lax.scan(functools.partial(rnnax.gru_cell, params), jnp.zeros(5), xs)
     _, ref_ys = ref.gru_sequence(params, np.asarray(xs), np.zeros(5), reset_after=False)
     np.testing.assert_allclose(ys, ref_ys, rtol=RTOL, atol=ATOL)
 
@@ -110,7 +110,7 @@ def test_init_is_deterministic_and_key_dependent():
     a = rnnax.gru_init(jax.random.key(0), 3, 4)
     b = rnnax.gru_init(jax.random.key(0), 3, 4)
     c = rnnax.gru_init(jax.random.key(1), 3, 4)
-    for leaf_a, leaf_b in zip(a, b):
+    for leaf_a, leaf_b in zip(a, b, strict=True):
         np.testing.assert_array_equal(leaf_a, leaf_b)
     assert not np.array_equal(a.w_h, c.w_h)
 

@@ -140,7 +140,7 @@ def test_bfloat16_runs_and_stays_finite(kind):
     else:
         params = rnnax.gru_init(key, I, H, dtype=jnp.bfloat16)
     xs = 3.0 * jax.random.normal(jax.random.key(1), (4, 200, I), jnp.bfloat16)
-    final, ys = jax.jit(functools.partial(run_core, kind))(params, xs, None)
+    _, ys = jax.jit(functools.partial(run_core, kind))(params, xs, None)
     assert ys.dtype == jnp.bfloat16
     assert bool(jnp.isfinite(ys).all())
     # bfloat16 tracks the float32 run to bfloat16 precision.

@@ -39,7 +39,7 @@ def test_wrong_rank(name, core):
 
 @pytest.mark.parametrize("name, core", both_cores())
 def test_wrong_dtype(name, core):
-    with pytest.raises(TypeError, match="xs must have a floating dtype .* got int32"):
+    with pytest.raises(TypeError, match=r"xs must have a floating dtype .* got int32"):
         core(jnp.ones((2, 5, I), jnp.int32))
     with pytest.raises(TypeError, match="xs has dtype bfloat16 but params has dtype float32"):
         core(XS.astype(jnp.bfloat16))
@@ -93,7 +93,7 @@ def test_bad_params():
         rnnax.gru(rnnax.GRUParams(LSTM.w_x, LSTM.w_h, LSTM.b, LSTM.b), XS)
     with pytest.raises(ValueError, match=r"params.b must have shape \(16,\), got \(12,\)"):
         rnnax.lstm(LSTM._replace(b=jnp.zeros(12)), XS)
-    with pytest.raises(TypeError, match="params.b has dtype bfloat16 but params.w_h has dtype"):
+    with pytest.raises(TypeError, match=r"params.b has dtype bfloat16 but params.w_h has dtype"):
         rnnax.lstm(LSTM._replace(b=LSTM.b.astype(jnp.bfloat16)), XS)
 
 

@@ -57,7 +57,7 @@ def test_stack_layout_and_initial_carry():
     assert not np.array_equal(layers[0][0].w_h, layers[0][1].w_h)
     xs = jnp.ones((2, 5, I))
     carry = [[jnp.full((2, H), 0.1 * (2 * l + d)) for d in range(2)] for l in range(2)]
-    finals, ys = rnnax.gru_stack(layers, xs, carry)
+    _, ys = rnnax.gru_stack(layers, xs, carry)
     _, first = rnnax.gru(layers[0][0], xs, carry[0][0])
     np.testing.assert_array_equal(ys[..., :H], rnnax.gru(
         layers[1][0], jnp.concatenate([first, rnnax.gru(layers[0][1], xs, carry[0][1],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -100,7 +101,7 @@ def _assert_no_leak(split: data.Split, lookback: int, horizon: int) -> None:
         assert (input_times.max(axis=1) < target_times.min(axis=1)).all()
         assert (input_times.min(axis=1) >= 0).all()
     non_empty = [w.targets[..., 0] for w in split[:3] if w.targets.shape[0]]
-    for earlier, later in zip(non_empty, non_empty[1:]):
+    for earlier, later in pairwise(non_empty):
         assert earlier.max() < later.min()
 
 

@@ -234,7 +234,7 @@ def test_apply_checks_inputs_and_covariates(rng):
     params = forecasting.init(jax.random.key(8), config)
     with pytest.raises(ValueError, match="input_size=3"):
         forecasting.apply(params, _inputs(rng, 3, LOOKBACK, 1), config=config)
-    with pytest.raises(ValueError, match="future_covariates .* are required"):
+    with pytest.raises(ValueError, match=r"future_covariates .* are required"):
         forecasting.apply(params, _inputs(rng, 3, LOOKBACK, 3), config=config)
     with pytest.raises(ValueError, match=r"future_covariates must have shape \(3, 3, 2\)"):
         forecasting.apply(params, _inputs(rng, 3, LOOKBACK, 3), config=config,

@@ -81,10 +81,10 @@ def test_round_trip_is_exact(cell_type):
     assert type(back) is cell_type
     leaves, leaves_back = jax.tree_util.tree_leaves(cell), jax.tree_util.tree_leaves(back)
     assert len(leaves) == len(leaves_back)
-    for leaf, leaf_back in zip(leaves, leaves_back):
+    for leaf, leaf_back in zip(leaves, leaves_back, strict=True):
         np.testing.assert_array_equal(leaf_back, leaf)
     params = from_equinox(cell)
-    for array, array_back in zip(params, from_equinox(to_equinox(params))):
+    for array, array_back in zip(params, from_equinox(to_equinox(params)), strict=True):
         np.testing.assert_array_equal(array_back, array)
 
 
@@ -106,7 +106,7 @@ def test_dtypes():
 
 
 def test_errors(monkeypatch):
-    with pytest.raises(TypeError, match="equinox.nn.LSTMCell and equinox.nn.GRUCell"):
+    with pytest.raises(TypeError, match=r"equinox.nn.LSTMCell and equinox.nn.GRUCell"):
         from_equinox(eqx.filter_eval_shape(eqx.nn.Linear, 2, 3, key=jax.random.key(0)))
     with pytest.raises(TypeError, match="LSTMParams or GRUParams"):
         to_equinox({"w_x": jnp.ones((2, 8))})

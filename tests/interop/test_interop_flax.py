@@ -218,7 +218,7 @@ def test_from_flax_linen_dtype_frozen_and_boxed_variables():
     assert from_flax_linen(flax.core.freeze(variables)).w_h.dtype == jnp.float32
     boxed = jax.tree_util.tree_map(lambda leaf: nn.Partitioned(leaf, (None,) * leaf.ndim),
                                    variables)  # as nn.with_partitioning leaves them
-    for array, array_back in zip(params, from_flax_linen(boxed)):
+    for array, array_back in zip(params, from_flax_linen(boxed), strict=True):
         np.testing.assert_array_equal(array_back, array)
 
 
@@ -255,7 +255,7 @@ def test_nnx_round_trip_is_exact(name):
     cell = to_flax_nnx(params, cell_type=cell_type)
     assert type(cell) is cell_type
     back = from_flax_nnx(cell)
-    for field, array, array_back in zip(params._fields, params, back):
+    for field, array, array_back in zip(params._fields, params, back, strict=True):
         np.testing.assert_array_equal(array_back, array, err_msg=field)
 
 

@@ -163,10 +163,10 @@ def test_round_trip_is_exact(kind, dtype):
     module = to_torch(layers, batch_first=True)
     assert module.batch_first and module.bidirectional and module.num_layers == 2
     back = from_torch(module)
-    for layer, layer_back in zip(layers, back):
-        for params, params_back in zip(layer, layer_back):
+    for layer, layer_back in zip(layers, back, strict=True):
+        for params, params_back in zip(layer, layer_back, strict=True):
             assert type(params_back) is type(params)
-            for field, array in zip(params._fields, params):
+            for field, array in zip(params._fields, params, strict=True):
                 assert params_back[params._fields.index(field)].dtype == array.dtype
                 np.testing.assert_array_equal(
                     np.asarray(params_back[params._fields.index(field)], np.float32),
@@ -226,7 +226,7 @@ def test_rejects_unsupported_modules():
 
 def test_to_torch_rejects_the_default_gru_form_and_bad_layers():
     layers = _random_layers("gru", num_layers=1, num_directions=1)
-    with pytest.raises(ValueError, match="reset_after=False.*no torch equivalent"):
+    with pytest.raises(ValueError, match=r"reset_after=False.*no torch equivalent"):
         to_torch(layers, reset_after=False)
     with pytest.raises(TypeError, match="LSTMParams or GRUParams"):
         to_torch([[{"w_x": 1}]])

@@ -144,7 +144,7 @@ def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tm
         training.load_checkpoint(tmp_path, result.state)
     training.save_checkpoint(tmp_path, result.state)
     other = result.state._replace(params={"weights": jnp.zeros((2, 1))})
-    with pytest.raises(ValueError, match="parameters .* do not match"):
+    with pytest.raises(ValueError, match=r"parameters .* do not match"):
         training.load_checkpoint(tmp_path, other)
     with pytest.raises(FileNotFoundError):
         training.load_checkpoint(tmp_path / "missing", result.state)
