@@ -100,6 +100,7 @@ MODES = ("fwd", "fwdbwd")
 # Command line
 # --------------------------------------------------------------------------------------------
 
+
 def _csv(text: str) -> list[str]:
     """Splits on commas outside brackets: ``rnnax[scan,reset_after],torch`` is two items."""
     return [item.strip() for item in re.split(r",(?![^\[]*\])", text) if item.strip()]
@@ -126,61 +127,138 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench_rnn.py",
         description="Times rnnax's LSTM/GRU against flax.linen, flax.nnx, equinox and torch "
-                    "(and jax.experimental.rnn on GPU), interleaved in one process.",
+        "(and jax.experimental.rnn on GPU), interleaved in one process.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny smoke configuration (B=4 T=8 I=3 H=8, few repeats, small GEMM)")
-    parser.add_argument("--shapes", type=_shapes, default=None, metavar="BxTxIxH,...",
-                        help="shapes to run instead of the default set "
-                             "(64x100x32x128, 32x256x32x128, 64x100x125x320); 'none' with "
-                             "--sweep runs the sweep alone")
-    parser.add_argument("--sweep", nargs="?", const="T,B,H", default=None, metavar="AXES",
-                        help="also sweep T, B and/or H (comma list, default all three) around "
-                             "B=64 T=100 I=32 H=128 (--gpu-suite: B=16 T=1024 I=H=768), and "
-                             "plot time per step against each; 'none' for no sweep")
-    parser.add_argument("--dtype", type=_csv, default=None, metavar="DTYPES",
-                        help="float32, bfloat16 or both (comma list); default float32 "
-                             "(float32,bfloat16 with --gpu-suite, which also takes float16)")
-    parser.add_argument("--cells", type=_csv, default=["lstm", "gru"], metavar="CELLS",
-                        help="lstm, gru or both (default both)")
-    parser.add_argument("--impls", type=_csv, default=None, metavar="NAMES",
-                        help="only these implementations: families (" + ", ".join(FAMILIES)
-                             + ") or exact labels such as 'rnnax[scan]'")
-    parser.add_argument("--strategies", type=_csv, default=None, metavar="NAMES",
-                        help="rnnax strategies to run (default: all of rnnax.STRATEGIES when "
-                             "rnnax.lstm takes a strategy keyword)")
-    parser.add_argument("--modes", type=_csv, default=list(MODES), metavar="MODES",
-                        help="fwd, fwdbwd or both (default both)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed repeats per implementation and mode (default 20; quick 3)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="untimed calls after compiling (default 3; quick 1)")
-    parser.add_argument("--gemm-size", type=int, default=None,
-                        help="N of the NxN @ NxN GEMM ceiling (default 2048; quick 256)")
-    parser.add_argument("--gpu-suite", action="store_true",
-                        help="the GPU suite: shapes B=16 T=1024 I=H=768, 128 and 256 and a sweep "
-                             "over B around the first (--sweep to change the axes, --shapes to "
-                             "replace the shapes), strategies scan,custom_vjp,pallas,cudnn, "
-                             "rnnax vs torch (cuDNN) vs jax.experimental.rnn, float32 and "
-                             "bfloat16, with the latency floor (benchmarks/gpu_suite.sh runs it)")
-    parser.add_argument("--floor", action="store_true",
-                        help="also measure the latency floor: an empty lax.scan per step (fwd "
-                             "and fwd+bwd), a trivial Pallas time loop per step (GPU) and one "
-                             "launch, and report each implementation's multiple of it "
-                             "(on with --gpu-suite)")
-    parser.add_argument("--pallas-variants", action="store_true",
-                        help="also time the Pallas kernels with w_h resident / reloaded each "
-                             "step and with 32 batch rows per program (GPU)")
-    parser.add_argument("--host-devices", type=int, default=None, metavar="N",
-                        help="sets XLA_FLAGS=--xla_force_host_platform_device_count=N before "
-                             "JAX starts (N CPU devices; rnnax's 'auto' may split the batch)")
-    parser.add_argument("--torch-threads", type=int, default=None,
-                        help="torch.set_num_threads (default: the number of usable cores)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke configuration (B=4 T=8 I=3 H=8, few repeats, small GEMM)",
+    )
+    parser.add_argument(
+        "--shapes",
+        type=_shapes,
+        default=None,
+        metavar="BxTxIxH,...",
+        help="shapes to run instead of the default set "
+        "(64x100x32x128, 32x256x32x128, 64x100x125x320); 'none' with "
+        "--sweep runs the sweep alone",
+    )
+    parser.add_argument(
+        "--sweep",
+        nargs="?",
+        const="T,B,H",
+        default=None,
+        metavar="AXES",
+        help="also sweep T, B and/or H (comma list, default all three) around "
+        "B=64 T=100 I=32 H=128 (--gpu-suite: B=16 T=1024 I=H=768), and "
+        "plot time per step against each; 'none' for no sweep",
+    )
+    parser.add_argument(
+        "--dtype",
+        type=_csv,
+        default=None,
+        metavar="DTYPES",
+        help="float32, bfloat16 or both (comma list); default float32 "
+        "(float32,bfloat16 with --gpu-suite, which also takes float16)",
+    )
+    parser.add_argument(
+        "--cells",
+        type=_csv,
+        default=["lstm", "gru"],
+        metavar="CELLS",
+        help="lstm, gru or both (default both)",
+    )
+    parser.add_argument(
+        "--impls",
+        type=_csv,
+        default=None,
+        metavar="NAMES",
+        help="only these implementations: families ("
+        + ", ".join(FAMILIES)
+        + ") or exact labels such as 'rnnax[scan]'",
+    )
+    parser.add_argument(
+        "--strategies",
+        type=_csv,
+        default=None,
+        metavar="NAMES",
+        help="rnnax strategies to run (default: all of rnnax.STRATEGIES when "
+        "rnnax.lstm takes a strategy keyword)",
+    )
+    parser.add_argument(
+        "--modes",
+        type=_csv,
+        default=list(MODES),
+        metavar="MODES",
+        help="fwd, fwdbwd or both (default both)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed repeats per implementation and mode (default 20; quick 3)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="untimed calls after compiling (default 3; quick 1)",
+    )
+    parser.add_argument(
+        "--gemm-size",
+        type=int,
+        default=None,
+        help="N of the NxN @ NxN GEMM ceiling (default 2048; quick 256)",
+    )
+    parser.add_argument(
+        "--gpu-suite",
+        action="store_true",
+        help="the GPU suite: shapes B=16 T=1024 I=H=768, 128 and 256 and a sweep "
+        "over B around the first (--sweep to change the axes, --shapes to "
+        "replace the shapes), strategies scan,custom_vjp,pallas,cudnn, "
+        "rnnax vs torch (cuDNN) vs jax.experimental.rnn, float32 and "
+        "bfloat16, with the latency floor (benchmarks/gpu_suite.sh runs it)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the latency floor: an empty lax.scan per step (fwd "
+        "and fwd+bwd), a trivial Pallas time loop per step (GPU) and one "
+        "launch, and report each implementation's multiple of it "
+        "(on with --gpu-suite)",
+    )
+    parser.add_argument(
+        "--pallas-variants",
+        action="store_true",
+        help="also time the Pallas kernels with w_h resident / reloaded each "
+        "step and with 32 batch rows per program (GPU)",
+    )
+    parser.add_argument(
+        "--host-devices",
+        type=int,
+        default=None,
+        metavar="N",
+        help="sets XLA_FLAGS=--xla_force_host_platform_device_count=N before "
+        "JAX starts (N CPU devices; rnnax's 'auto' may split the batch)",
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: the number of usable cores)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
-                        help="results root; files go to OUT/<device>/ (default benchmarks/results)")
-    parser.add_argument("--tag", default=None,
-                        help="file stem (default: <mode>-<dtypes>[-hostN], e.g. default-float32)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR,
+        help="results root; files go to OUT/<device>/ (default benchmarks/results)",
+    )
+    parser.add_argument(
+        "--tag",
+        default=None,
+        help="file stem (default: <mode>-<dtypes>[-hostN], e.g. default-float32)",
+    )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     parser.add_argument("--quiet", action="store_true", help="do not print the tables")
     return parser
@@ -208,8 +286,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         if dtype == "float16" and not args.gpu_suite:
             parser.error("--dtype float16 is for GPU runs: use it with --gpu-suite")
         if dtype not in ("float32", "bfloat16", "float16"):
-            parser.error(f"--dtype takes float32 and/or bfloat16 (float16 with --gpu-suite), "
-                         f"got {dtype!r}")
+            parser.error(
+                f"--dtype takes float32 and/or bfloat16 (float16 with --gpu-suite), got {dtype!r}"
+            )
     for mode in args.modes:
         if mode not in MODES:
             parser.error(f"--modes takes fwd and/or fwdbwd, got {mode!r}")
@@ -307,11 +386,22 @@ def rnnax_commit() -> str | None:
 
     root = Path(rnnax.__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+dirty" if dirty else "")
@@ -340,10 +430,19 @@ def machine_info(jax: Any, torch_info: dict[str, Any]) -> dict[str, Any]:
         "os": platform.platform(),
         "load_average_start": _load_average(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "env": {name: os.environ[name] for name in (
-            "XLA_FLAGS", "XLA_PYTHON_CLIENT_PREALLOCATE", "JAX_PLATFORMS", "JAX_NUM_CPU_DEVICES",
-            "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES") if name in os.environ},
+        "env": {
+            name: os.environ[name]
+            for name in (
+                "XLA_FLAGS",
+                "XLA_PYTHON_CLIENT_PREALLOCATE",
+                "JAX_PLATFORMS",
+                "JAX_NUM_CPU_DEVICES",
+                "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "CUDA_VISIBLE_DEVICES",
+            )
+            if name in os.environ
+        },
         "jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision),
         "torch": torch_info,
     }
@@ -357,6 +456,7 @@ def machine_info(jax: Any, torch_info: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # Implementations
 # --------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Config:
@@ -429,14 +529,21 @@ def _loss(jnp: Any, ys: Any) -> Any:
     return jnp.sum(jnp.square(ys.astype(jnp.float32)))
 
 
-def _add_jax(impl: Impl, jax: Any, forward: Callable[..., Any], args: tuple[Any, ...],
-             promotion: Callable[[], Any], modes: Sequence[str]) -> None:
+def _add_jax(
+    impl: Impl,
+    jax: Any,
+    forward: Callable[..., Any],
+    args: tuple[Any, ...],
+    promotion: Callable[[], Any],
+    modes: Sequence[str],
+) -> None:
     """Compiles ``forward(*args) -> ys`` and its gradient w.r.t. all args; stores the calls."""
     import jax.numpy as jnp
 
     def fwdbwd(*call_args: Any) -> Any:
         return jax.grad(lambda *a: _loss(jnp, forward(*a)), argnums=tuple(range(len(args))))(
-            *call_args)
+            *call_args
+        )
 
     for mode, function in (("fwd", forward), ("fwdbwd", fwdbwd)):
         if mode not in modes:
@@ -457,7 +564,7 @@ def _add_jax(impl: Impl, jax: Any, forward: Callable[..., Any], args: tuple[Any,
         }
         if mode == "fwd":
             impl.output = _as_numpy(jax, result)
-        impl.calls[mode] = (lambda c=compiled: jax.block_until_ready(c(*args)))
+        impl.calls[mode] = lambda c=compiled: jax.block_until_ready(c(*args))
 
 
 def _as_numpy(jax: Any, array: Any) -> Any:
@@ -481,13 +588,15 @@ def _shared_params(cfg: Config, jax: Any, jnp: Any) -> Any:
         # PyTorch's default U(-1/sqrt(H), 1/sqrt(H)): the values do not change the cost, and
         # this compiles in a fraction of the time of rnnax's orthogonal init.
         bound = 1.0 / hidden**0.5
-        arrays = [jax.random.uniform(k, shape, jnp.float32, -bound, bound).astype(dtype)
-                  for k, shape in zip(jax.random.split(key, len(shapes)), shapes, strict=True)]
+        arrays = [
+            jax.random.uniform(k, shape, jnp.float32, -bound, bound).astype(dtype)
+            for k, shape in zip(jax.random.split(key, len(shapes)), shapes, strict=True)
+        ]
         if cfg.cell == "lstm":
             return rnnax.LSTMParams(*arrays)
         # nnx.GRUCell has no recurrent candidate bias; zero it so every library can hold the
         # same weights.
-        arrays[3] = arrays[3].at[2 * hidden:].set(0)
+        arrays[3] = arrays[3].at[2 * hidden :].set(0)
         return rnnax.GRUParams(*arrays)
 
     return jax.jit(make)(jax.random.key(1))
@@ -520,8 +629,9 @@ def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) 
     return names
 
 
-def rnnax_variants(cfg: Config, strategies: Sequence[str] | None,
-                   backend: str = "cpu") -> list[tuple[str, dict]]:
+def rnnax_variants(
+    cfg: Config, strategies: Sequence[str] | None, backend: str = "cpu"
+) -> list[tuple[str, dict]]:
     """(label, keyword arguments) for every rnnax variant benchmarked at ``cfg``."""
     import rnnax
 
@@ -544,8 +654,9 @@ def rnnax_variants(cfg: Config, strategies: Sequence[str] | None,
     return variants
 
 
-def build_rnnax(cfg: Config, jax: Any, params: Any, xs: Any, label: str,
-                kwargs: dict[str, Any]) -> Impl:
+def build_rnnax(
+    cfg: Config, jax: Any, params: Any, xs: Any, label: str, kwargs: dict[str, Any]
+) -> Impl:
     import rnnax
 
     impl = Impl("rnnax", label, dict(kwargs), weights="shared")
@@ -560,8 +671,9 @@ def build_rnnax(cfg: Config, jax: Any, params: Any, xs: Any, label: str,
     return impl
 
 
-def build_pallas_variant(cfg: Config, jax: Any, params: Any, xs: Any, name: str,
-                         options: dict[str, Any]) -> Impl:
+def build_pallas_variant(
+    cfg: Config, jax: Any, params: Any, xs: Any, name: str, options: dict[str, Any]
+) -> Impl:
     """The Pallas kernels called directly with tiling ``options`` (``PALLAS_VARIANTS``)."""
     import jax.numpy as jnp
 
@@ -569,9 +681,16 @@ def build_pallas_variant(cfg: Config, jax: Any, params: Any, xs: Any, name: str,
 
     reset_after = cfg.cell == "gru"  # the cuDNN / torch form, as the other libraries run
     label = f"rnnax[pallas,{name}{',reset_after' if reset_after else ''}]"
-    impl = Impl("rnnax", label, {"strategy": "pallas", "pallas": dict(options),
-                                 **({"reset_after": True} if reset_after else {})},
-                weights="shared")
+    impl = Impl(
+        "rnnax",
+        label,
+        {
+            "strategy": "pallas",
+            "pallas": dict(options),
+            **({"reset_after": True} if reset_after else {}),
+        },
+        weights="shared",
+    )
     zeros = jnp.zeros((cfg.batch, cfg.hidden), jnp.dtype(cfg.dtype))
 
     def forward(p: Any, x: Any) -> Any:
@@ -605,19 +724,26 @@ def build_linen(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
         try:
             from rnnax.interop import to_flax_linen
 
-            shared = _staged(jax.jit, lambda p: {"params": {"cell": to_flax_linen(p)["params"]}},
-                             params)
+            shared = _staged(
+                jax.jit, lambda p: {"params": {"cell": to_flax_linen(p)["params"]}}, params
+            )
             expected = jax.eval_shape(own_init, jax.random.key(2), xs)
-            if (jax.tree.structure(shared) == jax.tree.structure(expected)
-                    and [a.shape for a in jax.tree.leaves(shared)]
-                    == [a.shape for a in jax.tree.leaves(expected)]):
+            if jax.tree.structure(shared) == jax.tree.structure(expected) and [
+                a.shape for a in jax.tree.leaves(shared)
+            ] == [a.shape for a in jax.tree.leaves(expected)]:
                 variables, impl.weights = shared, "shared"
         except Exception:  # interop is optional here: keep flax's own init
             pass
         if variables is None:
             variables = jax.jit(own_init)(jax.random.key(2), xs)
-    _add_jax(impl, jax, lambda v, x: model.apply(v, x), (variables, xs),
-             lambda: third_party_promotion(jax), cfg.modes)
+    _add_jax(
+        impl,
+        jax,
+        lambda v, x: model.apply(v, x),
+        (variables, xs),
+        lambda: third_party_promotion(jax),
+        cfg.modes,
+    )
     return impl
 
 
@@ -636,9 +762,12 @@ def build_nnx(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
     except Exception:
         # float32 init (flax's orthogonal initializer has no bfloat16 QR on CPU), cast below
         with third_party_promotion(jax):
-            cell = _staged(nnx.jit, lambda: cell_type(cfg.inputs, cfg.hidden, dtype=dtype,
-                                                      param_dtype=jnp.float32,
-                                                      rngs=nnx.Rngs(2)))
+            cell = _staged(
+                nnx.jit,
+                lambda: cell_type(
+                    cfg.inputs, cfg.hidden, dtype=dtype, param_dtype=jnp.float32, rngs=nnx.Rngs(2)
+                ),
+            )
     model = nnx.RNN(cell, rngs=False)  # zero initial carry passed below: no RNG state
     graphdef, state = nnx.split(model)
     state = jax.tree.map(lambda a: a.astype(dtype), state)
@@ -668,21 +797,26 @@ def build_equinox(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
         pass
     if cell is None:
         with third_party_promotion(jax):
-            cell = eqx.filter_jit(lambda key: cell_type(cfg.inputs, cfg.hidden, dtype=dtype,
-                                                        key=key))(jax.random.key(2))
+            cell = eqx.filter_jit(
+                lambda key: cell_type(cfg.inputs, cfg.hidden, dtype=dtype, key=key)
+            )(jax.random.key(2))
 
     def forward(c: Any, x: Any) -> Any:
         def sequence(seq: Any) -> Any:
             zeros = jnp.zeros((cfg.hidden,), dtype)
             if cfg.cell == "lstm":
+
                 def step(state: Any, x_t: Any) -> Any:
                     state = c(x_t, state)
                     return state, state[0]
+
                 init: Any = (zeros, zeros)
             else:
+
                 def step(state: Any, x_t: Any) -> Any:
                     state = c(x_t, state)
                     return state, state
+
                 init = zeros
             return jax.lax.scan(step, init, seq)[1]
 
@@ -709,16 +843,27 @@ def build_cudnn(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
         # cuDNN layout (jax.experimental.rnn's docstring): W_ih [4H, I], W_hh [4H, H], b_ih,
         # b_hh, gate order i, f, g, o (ours); our single bias goes to b_ih.
         def to_cudnn_weights(p: Any) -> Any:
-            return jnp.concatenate([p.w_x.T.reshape(-1), p.w_h.T.reshape(-1), p.b,
-                                    jnp.zeros_like(p.b)])
+            return jnp.concatenate(
+                [p.w_x.T.reshape(-1), p.w_h.T.reshape(-1), p.b, jnp.zeros_like(p.b)]
+            )
+
     weights = to_cudnn_weights(params).astype(dtype)
     zeros = jnp.zeros((1, cfg.batch, cfg.hidden), dtype)
     lengths = jnp.full((cfg.batch,), cfg.steps, jnp.int32)
 
     def forward(w: Any, x: Any) -> Any:
-        return rnn.lstm(x, zeros, zeros, w, lengths, input_size=cfg.inputs,
-                        hidden_size=cfg.hidden, num_layers=1, dropout=0.0,
-                        bidirectional=False)[0]
+        return rnn.lstm(
+            x,
+            zeros,
+            zeros,
+            w,
+            lengths,
+            input_size=cfg.inputs,
+            hidden_size=cfg.hidden,
+            num_layers=1,
+            dropout=0.0,
+            bidirectional=False,
+        )[0]
 
     _add_jax(impl, jax, forward, (weights, xs), lambda: third_party_promotion(jax), cfg.modes)
     return impl
@@ -729,8 +874,9 @@ def build_torch(cfg: Config, jax: Any, params: Any, xs: Any, device: str) -> Imp
     import torch
 
     impl = Impl("torch", "torch", {"device": device})
-    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
-             "float16": torch.float16}[cfg.dtype]
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+        cfg.dtype
+    ]
     module_type = torch.nn.LSTM if cfg.cell == "lstm" else torch.nn.GRU
     module = None
     try:
@@ -772,13 +918,13 @@ def build_torch(cfg: Config, jax: Any, params: Any, xs: Any, device: str) -> Imp
         impl.calls[mode] = call
     impl.output = forward().float().cpu().numpy()
     if "fwdbwd" in cfg.modes:
-        impl.info["fwdbwd"]["memory"] = _torch_memory(torch, module, module_params, x_grad,
-                                                      device)
+        impl.info["fwdbwd"]["memory"] = _torch_memory(torch, module, module_params, x_grad, device)
     return impl
 
 
-def _torch_memory(torch: Any, module: Any, module_params: list[Any], x: Any,
-                  device: str) -> dict[str, Any]:
+def _torch_memory(
+    torch: Any, module: Any, module_params: list[Any], x: Any, device: str
+) -> dict[str, Any]:
     """What torch keeps for the backward pass: the tensors autograd saves (deduplicated by
     storage, parameters and input excluded); on CUDA also the allocator's peak."""
     inputs = {t.untyped_storage().data_ptr() for t in (*module_params, x)}
@@ -816,46 +962,73 @@ def _torch_memory(torch: Any, module: Any, module_params: list[Any], x: Any,
 # Timing
 # --------------------------------------------------------------------------------------------
 
+
 def _selected(family: str, label: str, wanted: Sequence[str] | None) -> bool:
     return wanted is None or family in wanted or label in wanted
 
 
-def build_all(cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str | None
-              ) -> list[Impl]:
+def build_all(
+    cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str | None
+) -> list[Impl]:
     """Every selected implementation at ``cfg``; a failure is recorded, not raised."""
     import jax.numpy as jnp
 
     dtype = jnp.dtype(cfg.dtype)
     params = _shared_params(cfg, jax, jnp)
-    xs = jax.random.normal(jax.random.key(args.seed), (cfg.batch, cfg.steps, cfg.inputs),
-                           jnp.float32).astype(dtype)
+    xs = jax.random.normal(
+        jax.random.key(args.seed), (cfg.batch, cfg.steps, cfg.inputs), jnp.float32
+    ).astype(dtype)
     builders: list[tuple[str, str, dict[str, Any], Callable[[], Impl]]] = []
     backend = jax.default_backend()
     for label, kwargs in rnnax_variants(cfg, args.strategies, backend):
-        builders.append(("rnnax", label, kwargs,
-                         lambda label=label, kwargs=kwargs: build_rnnax(cfg, jax, params, xs,
-                                                                        label, kwargs)))
+        builders.append(
+            (
+                "rnnax",
+                label,
+                kwargs,
+                lambda label=label, kwargs=kwargs: build_rnnax(cfg, jax, params, xs, label, kwargs),
+            )
+        )
     if args.pallas_variants and cfg.in_shape_set:
         gates = 4 if cfg.cell == "lstm" else 3
         weight_bytes = gates * cfg.hidden**2 * jnp.dtype(cfg.dtype).itemsize
         for name, options in PALLAS_VARIANTS.items():
             if options.get("resident") and weight_bytes > RESIDENT_VARIANT_MAX_BYTES:
                 continue  # far beyond any register file: a compile that cannot help
-            builders.append(("rnnax", f"rnnax[pallas,{name}]", {"pallas": options},
-                             lambda name=name, options=options: build_pallas_variant(
-                                 cfg, jax, params, xs, name, options)))
+            builders.append(
+                (
+                    "rnnax",
+                    f"rnnax[pallas,{name}]",
+                    {"pallas": options},
+                    lambda name=name, options=options: build_pallas_variant(
+                        cfg, jax, params, xs, name, options
+                    ),
+                )
+            )
     builders += [
         ("flax.linen", "flax.linen", {}, lambda: build_linen(cfg, jax, params, xs)),
         ("flax.nnx", "flax.nnx", {}, lambda: build_nnx(cfg, jax, params, xs)),
         ("equinox", "equinox", {}, lambda: build_equinox(cfg, jax, params, xs)),
     ]
     if torch_device is not None:
-        builders.append(("torch", "torch", {"device": torch_device},
-                         lambda: build_torch(cfg, jax, params, xs, torch_device)))
+        builders.append(
+            (
+                "torch",
+                "torch",
+                {"device": torch_device},
+                lambda: build_torch(cfg, jax, params, xs, torch_device),
+            )
+        )
     # jax.experimental.rnn: cuDNN's LSTM, float32 only.
     if cfg.cell == "lstm" and backend == "gpu" and cfg.dtype == "float32":
-        builders.append(("jax.experimental.rnn", "jax.experimental.rnn", {},
-                         lambda: build_cudnn(cfg, jax, params, xs)))
+        builders.append(
+            (
+                "jax.experimental.rnn",
+                "jax.experimental.rnn",
+                {},
+                lambda: build_cudnn(cfg, jax, params, xs),
+            )
+        )
     impls = []
     for family, label, options, build in builders:
         if not _selected(family, label, args.impls):
@@ -863,15 +1036,17 @@ def build_all(cfg: Config, args: argparse.Namespace, jax: Any, torch_device: str
         try:
             impls.append(build())
         except Exception as error:  # record and go on with the others
-            impls.append(Impl(family, label, dict(options),
-                              error=f"{type(error).__name__}: {error}"[:2000]))
+            impls.append(
+                Impl(family, label, dict(options), error=f"{type(error).__name__}: {error}"[:2000])
+            )
     return impls
 
 
 def time_interleaved(impls: list[Impl], repeats: int, warmup: int) -> None:
     """Round-robin timing: each repeat times every (impl, mode) once, from a rotating start."""
-    slots = [(impl, mode) for impl in impls if impl.error is None for mode in MODES
-             if mode in impl.calls]
+    slots = [
+        (impl, mode) for impl in impls if impl.error is None for mode in MODES if mode in impl.calls
+    ]
     for impl, mode in slots:
         try:
             for _ in range(warmup):
@@ -900,9 +1075,12 @@ def measure_gemm(jax: Any, size: int, dtype: str, repeats: int) -> dict[str, Any
     """Median time of a jitted ``size x size @ size x size`` matmul: the FLOP/s ceiling."""
     import jax.numpy as jnp
 
-    a, b = jax.jit(lambda key: tuple(
-        jax.random.normal(k, (size, size), jnp.float32).astype(dtype)
-        for k in jax.random.split(key)))(jax.random.key(3))
+    a, b = jax.jit(
+        lambda key: tuple(
+            jax.random.normal(k, (size, size), jnp.float32).astype(dtype)
+            for k in jax.random.split(key)
+        )
+    )(jax.random.key(3))
     matmul = jax.jit(jnp.matmul).lower(a, b).compile()
     for _ in range(2):
         jax.block_until_ready(matmul(a, b))
@@ -912,9 +1090,14 @@ def measure_gemm(jax: Any, size: int, dtype: str, repeats: int) -> dict[str, Any
         jax.block_until_ready(matmul(a, b))
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"size": size, "dtype": dtype, "median_s": median, "times_s": times,
-            "gflops": 2 * size**3 / median / 1e9,
-            "matmul_precision": str(jax.config.jax_default_matmul_precision)}
+    return {
+        "size": size,
+        "dtype": dtype,
+        "median_s": median,
+        "times_s": times,
+        "gflops": 2 * size**3 / median / 1e9,
+        "matmul_precision": str(jax.config.jax_default_matmul_precision),
+    }
 
 
 def _median_call(call: Callable[[], Any], repeats: int) -> float:
@@ -943,8 +1126,13 @@ def _pallas_loop(jax: Any, steps: int) -> Callable[[Any], Any]:
         jax.lax.fori_loop(0, steps, step, jnp.zeros((16, 16), jnp.float32))
 
     spec = pl.BlockSpec((steps, 16, 16), lambda i: (0, 0, 0))
-    return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct((steps, 16, 16), jnp.float32),
-                          grid=(1,), in_specs=[spec], out_specs=spec)
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct((steps, 16, 16), jnp.float32),
+        grid=(1,),
+        in_specs=[spec],
+        out_specs=spec,
+    )
 
 
 def measure_floor(jax: Any, cfg: Config, repeats: int) -> dict[str, Any]:
@@ -972,19 +1160,25 @@ def measure_floor(jax: Any, cfg: Config, repeats: int) -> dict[str, Any]:
     out: dict[str, Any] = {"shape": cfg.shape, "dtype": cfg.dtype}
     calls = {
         "scan_fwd_us_per_step": (jax.jit(scan), cfg.steps),
-        "scan_fwdbwd_us_per_step": (jax.jit(jax.grad(
-            lambda x: jnp.sum(jnp.square(scan(x).astype(jnp.float32))))), cfg.steps),
+        "scan_fwdbwd_us_per_step": (
+            jax.jit(jax.grad(lambda x: jnp.sum(jnp.square(scan(x).astype(jnp.float32))))),
+            cfg.steps,
+        ),
         "launch_us": (jax.jit(lambda x: x + jnp.asarray(1, x.dtype)), 1),
     }
     if jax.default_backend() == "gpu":
         calls["pallas_loop_us_per_step"] = (jax.jit(_pallas_loop(jax, cfg.steps)), cfg.steps)
     for key, (function, per) in calls.items():
-        argument = xs[0] if key == "launch_us" else (
-            jnp.zeros((cfg.steps, 16, 16), jnp.float32) if key.startswith("pallas") else xs)
+        argument = (
+            xs[0]
+            if key == "launch_us"
+            else (jnp.zeros((cfg.steps, 16, 16), jnp.float32) if key.startswith("pallas") else xs)
+        )
         try:
             compiled = function.lower(argument).compile()
-            median = _median_call(lambda c=compiled, a=argument: jax.block_until_ready(c(a)),
-                                  repeats)
+            median = _median_call(
+                lambda c=compiled, a=argument: jax.block_until_ready(c(a)), repeats
+            )
             out[key] = median / per * 1e6
         except Exception as error:  # a floor is informative, never fatal
             out[key] = None
@@ -998,15 +1192,22 @@ def _floor_multiple(floor: dict[str, Any] | None, mode: str, us_per_step: float)
     return None if not base else us_per_step / base
 
 
-def summarize(cfg: Config, impl: Impl, gemm_gflops: float | None,
-              floor: dict[str, Any] | None = None) -> dict[str, Any]:
+def summarize(
+    cfg: Config, impl: Impl, gemm_gflops: float | None, floor: dict[str, Any] | None = None
+) -> dict[str, Any]:
     import rnnax
 
     flops = rnnax.flops_per_step(cfg.cell, cfg.inputs, cfg.hidden)
     entry: dict[str, Any] = {
-        "cell": cfg.cell, "shape": cfg.shape, "dtype": cfg.dtype,
-        "sweep_axes": list(cfg.sweep_axes), "impl": impl.family, "label": impl.label,
-        "options": impl.options, "weights": impl.weights, "error": impl.error,
+        "cell": cfg.cell,
+        "shape": cfg.shape,
+        "dtype": cfg.dtype,
+        "sweep_axes": list(cfg.sweep_axes),
+        "impl": impl.family,
+        "label": impl.label,
+        "options": impl.options,
+        "weights": impl.weights,
+        "error": impl.error,
         "flops_per_step": flops,
     }
     for mode in MODES:
@@ -1015,12 +1216,16 @@ def summarize(cfg: Config, impl: Impl, gemm_gflops: float | None,
         if samples:
             median = statistics.median(samples)
             total_flops = flops * cfg.batch * cfg.steps * (3 if mode == "fwdbwd" else 1)
-            record.update({
-                "median_s": median, "min_s": min(samples), "times_s": samples,
-                "us_per_step": median / cfg.steps * 1e6,
-                "seq_per_s": cfg.batch / median,
-                "gflops": total_flops / median / 1e9,
-            })
+            record.update(
+                {
+                    "median_s": median,
+                    "min_s": min(samples),
+                    "times_s": samples,
+                    "us_per_step": median / cfg.steps * 1e6,
+                    "seq_per_s": cfg.batch / median,
+                    "gflops": total_flops / median / 1e9,
+                }
+            )
             if gemm_gflops:
                 record["fraction_of_gemm"] = record["gflops"] / gemm_gflops
             multiple = _floor_multiple(floor, mode, record["us_per_step"])
@@ -1037,20 +1242,31 @@ def agreement(impls: list[Impl], cell: str) -> dict[str, float]:
     """Max |ys - ys_reference| per label against rnnax's cuDNN-form output (informative only)."""
     import numpy as np
 
-    reference = next((impl.output for impl in impls if impl.family == "rnnax"
-                      and impl.output is not None
-                      and (cell == "lstm" or impl.options.get("reset_after"))), None)
+    reference = next(
+        (
+            impl.output
+            for impl in impls
+            if impl.family == "rnnax"
+            and impl.output is not None
+            and (cell == "lstm" or impl.options.get("reset_after"))
+        ),
+        None,
+    )
     if reference is None:
         return {}
-    return {impl.label: float(np.max(np.abs(impl.output - reference)))
-            for impl in impls if impl.output is not None
-            and (cell == "lstm" or impl.family != "rnnax" or impl.options.get("reset_after"))
-            and impl.output.shape == reference.shape}
+    return {
+        impl.label: float(np.max(np.abs(impl.output - reference)))
+        for impl in impls
+        if impl.output is not None
+        and (cell == "lstm" or impl.family != "rnnax" or impl.options.get("reset_after"))
+        and impl.output.shape == reference.shape
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------------
+
 
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:.2f}"
@@ -1099,18 +1315,28 @@ def _ratio(entry: dict[str, Any], reference: dict[str, Any] | None) -> str:
 def _latency_floor_line(latency: dict[str, Any] | None) -> list[str]:
     if not latency:
         return []
-    parts = [f"empty scan {_num(latency.get('scan_fwd_us_per_step'), '.2f')} \u00b5s/step fwd, "
-             f"{_num(latency.get('scan_fwdbwd_us_per_step'), '.2f')} fwd+bwd"]
+    parts = [
+        f"empty scan {_num(latency.get('scan_fwd_us_per_step'), '.2f')} \u00b5s/step fwd, "
+        f"{_num(latency.get('scan_fwdbwd_us_per_step'), '.2f')} fwd+bwd"
+    ]
     if "pallas_loop_us_per_step" in latency:
-        parts.append("trivial Pallas time loop "
-                     f"{_num(latency.get('pallas_loop_us_per_step'), '.2f')} \u00b5s/step")
+        parts.append(
+            "trivial Pallas time loop "
+            f"{_num(latency.get('pallas_loop_us_per_step'), '.2f')} \u00b5s/step"
+        )
     parts.append(f"one launch {_num(latency.get('launch_us'), '.1f')} \u00b5s")
-    return [f"Latency floor (measured in this run): {'; '.join(parts)}. \u00d7 floor: "
-            "\u00b5s/step over the empty scan's, same mode.", ""]
+    return [
+        f"Latency floor (measured in this run): {'; '.join(parts)}. \u00d7 floor: "
+        "\u00b5s/step over the empty scan's, same mode.",
+        "",
+    ]
 
 
-def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None,
-                 latency: dict[str, Any] | None = None) -> str:
+def config_table(
+    entries: list[dict[str, Any]],
+    gemm: dict[str, Any] | None,
+    latency: dict[str, Any] | None = None,
+) -> str:
     cell, shape, dtype = entries[0]["cell"], entries[0]["shape"], entries[0]["dtype"]
     flops = entries[0]["flops_per_step"]
     floor = ""
@@ -1120,18 +1346,22 @@ def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None,
     extra = " \u00d7 floor |" if latency else ""
     anchor = []
     if (shape["B"], shape["T"], shape["H"]) == (16, 1024, 768):
-        anchor = ["Published anchor at this shape (PERFORMANCE.md, H100): cuDNN through torch "
-                  "`nn.LSTM` fp16 2.0 ms fwd, 5.2 ms fwd+bwd (about 2 \u00b5s per step).", ""]
+        anchor = [
+            "Published anchor at this shape (PERFORMANCE.md, H100): cuDNN through torch "
+            "`nn.LSTM` fp16 2.0 ms fwd, 5.2 ms fwd+bwd (about 2 \u00b5s per step).",
+            "",
+        ]
     lines = [
-        (f"### {cell.upper()} B={shape['B']} T={shape['T']} I={shape['I']} H={shape['H']} "
-         f"{dtype}"),
+        (f"### {cell.upper()} B={shape['B']} T={shape['T']} I={shape['I']} H={shape['H']} {dtype}"),
         "",
         f"{flops:,} FLOP per step per sequence (forward){floor}.",
         "",
         *anchor,
         *_latency_floor_line(latency),
-        ("| implementation | fwd ms | fwd+bwd ms | \u00b5s/step | seq/s | GFLOP/s | % GEMM "
-         "| compile s | bwd temp MiB | \u00d7 linen | \u00d7 torch |" + extra),
+        (
+            "| implementation | fwd ms | fwd+bwd ms | \u00b5s/step | seq/s | GFLOP/s | % GEMM "
+            "| compile s | bwd temp MiB | \u00d7 linen | \u00d7 torch |" + extra
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if latency else ""),
     ]
     linen = next((e for e in entries if e["impl"] == "flax.linen" and not e["error"]), None)
@@ -1145,8 +1375,9 @@ def config_table(entries: list[dict[str, Any]], gemm: dict[str, Any] | None,
                 parts.append(f"batch over {auto['batch_devices']} devices")
             name += f" ({', '.join(parts)})"
         if entry["error"]:
-            lines.append(f"| {name} | error: {entry['error'][:80]} |" + " |" * (
-                10 if latency else 9))
+            lines.append(
+                f"| {name} | error: {entry['error'][:80]} |" + " |" * (10 if latency else 9)
+            )
             continue
         main = entry.get(_primary(entry), {})
         percent = main.get("fraction_of_gemm")
@@ -1168,8 +1399,11 @@ def sweep_tables(entries: list[dict[str, Any]], axes: Sequence[str]) -> list[str
     for cell in sorted({e["cell"] for e in entries}):
         for dtype in sorted({e["dtype"] for e in entries}):
             for axis in axes:
-                chosen = [e for e in entries if e["cell"] == cell and e["dtype"] == dtype
-                          and axis in e["sweep_axes"]]
+                chosen = [
+                    e
+                    for e in entries
+                    if e["cell"] == cell and e["dtype"] == dtype and axis in e["sweep_axes"]
+                ]
                 if not chosen:
                     continue
                 values = sorted({e["shape"][axis] for e in chosen})
@@ -1183,10 +1417,15 @@ def sweep_tables(entries: list[dict[str, Any]], axes: Sequence[str]) -> list[str
                 for label in labels:
                     cells = []
                     for value in values:
-                        match = next((e for e in chosen if e["label"] == label
-                                      and e["shape"][axis] == value), None)
-                        us = None if match is None else _mode_value(match, "fwdbwd",
-                                                                     "us_per_step")
+                        match = next(
+                            (
+                                e
+                                for e in chosen
+                                if e["label"] == label and e["shape"][axis] == value
+                            ),
+                            None,
+                        )
+                        us = None if match is None else _mode_value(match, "fwdbwd", "us_per_step")
                         cells.append("-" if us is None else f"{us:.1f}")
                     lines.append(f"| {label} | " + " | ".join(cells) + " |")
                 blocks.append("\n".join(lines))
@@ -1200,35 +1439,44 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"# rnnax benchmark: {machine['name']} ({settings['mode']})",
         "",
         f"- created: {report['created']}; command: `{' '.join(report['argv']) or '(defaults)'}`",
-        (f"- machine: {machine['platform']} / {machine['device_kind']} x{machine['device_count']}; "
-         f"CPU {cpu.get('model')}, {machine['usable_cores']} usable cores; "
-         f"{machine['cpu_device_count']} JAX CPU device(s); torch threads "
-         f"{machine['torch'].get('threads', '-')}; load average (1/5/15 min) "
-         f"{machine['load_average_start']} at start, {machine['load_average_end']} at end"),
+        (
+            f"- machine: {machine['platform']} / {machine['device_kind']} x{machine['device_count']}; "
+            f"CPU {cpu.get('model')}, {machine['usable_cores']} usable cores; "
+            f"{machine['cpu_device_count']} JAX CPU device(s); torch threads "
+            f"{machine['torch'].get('threads', '-')}; load average (1/5/15 min) "
+            f"{machine['load_average_start']} at start, {machine['load_average_end']} at end"
+        ),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
         f"- rnnax commit: {report.get('rnnax_commit')}; strategies: "
         + (", ".join(settings["strategies"]) or "(no strategy keyword)"),
-        (f"- {settings['repeats']} interleaved repeats after {settings['warmup']} warm-up calls; "
-         "median reported"),
+        (
+            f"- {settings['repeats']} interleaved repeats after {settings['warmup']} warm-up calls; "
+            "median reported"
+        ),
     ]
     for dtype, gemm in report["gemm"].items():
-        lines.append(f"- GEMM ceiling ({gemm['size']}\u00b2 {dtype} matmul, jitted): "
-                     f"{gemm['gflops']:.0f} GFLOP/s ({gemm['median_s'] * 1e3:.2f} ms)")
+        lines.append(
+            f"- GEMM ceiling ({gemm['size']}\u00b2 {dtype} matmul, jitted): "
+            f"{gemm['gflops']:.0f} GFLOP/s ({gemm['median_s'] * 1e3:.2f} ms)"
+        )
     lines += [
         "",
-        ("fwd+bwd is the gradient of sum(ys\u00b2) w.r.t. the parameters and the inputs. "
-         "\u00b5s/step, seq/s, GFLOP/s, % GEMM, compile s and the ratios are for fwd+bwd "
-         "(fwd when only fwd was run; backward counted as 2x forward). compile s: lower+compile "
-         "(\u2020 torch: first call minus median). bwd temp MiB: XLA's temp buffer size for "
-         "fwd+bwd (\u2021 torch: tensors autograd saved for the backward pass). \u00d7 linen, "
-         "\u00d7 torch: time over flax.linen's / torch's for the same cell and shape (< 1 is faster). "
-         "torch's and flax's GRUs are the reset_after form: compare them with "
-         "rnnax[...,reset_after]."),
+        (
+            "fwd+bwd is the gradient of sum(ys\u00b2) w.r.t. the parameters and the inputs. "
+            "\u00b5s/step, seq/s, GFLOP/s, % GEMM, compile s and the ratios are for fwd+bwd "
+            "(fwd when only fwd was run; backward counted as 2x forward). compile s: lower+compile "
+            "(\u2020 torch: first call minus median). bwd temp MiB: XLA's temp buffer size for "
+            "fwd+bwd (\u2021 torch: tensors autograd saved for the backward pass). \u00d7 linen, "
+            "\u00d7 torch: time over flax.linen's / torch's for the same cell and shape (< 1 is faster). "
+            "torch's and flax's GRUs are the reset_after form: compare them with "
+            "rnnax[...,reset_after]."
+        ),
         "",
     ]
     sweep_axes = settings.get("sweep") or []
-    in_sweep_only = {id(e) for e in report["results"]
-                     if e["sweep_axes"] and not e.get("in_shape_set")}
+    in_sweep_only = {
+        id(e) for e in report["results"] if e["sweep_axes"] and not e.get("in_shape_set")
+    }
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for entry in report["results"]:
         if id(entry) in in_sweep_only:
@@ -1236,21 +1484,35 @@ def markdown_report(report: dict[str, Any]) -> str:
         key = (entry["cell"], tuple(entry["shape"].values()), entry["dtype"])
         groups.setdefault(key, []).append(entry)
     for entries in groups.values():
-        lines += [config_table(entries, report["gemm"].get(entries[0]["dtype"]),
-                               report.get("floor", {}).get(_config_key(entries[0]))), ""]
+        lines += [
+            config_table(
+                entries,
+                report["gemm"].get(entries[0]["dtype"]),
+                report.get("floor", {}).get(_config_key(entries[0])),
+            ),
+            "",
+        ]
         diffs = report["agreement"].get(_config_key(entries[0]))
         if diffs:
-            lines += ["Max |ys - rnnax| with shared weights: " + ", ".join(
-                f"{label} {value:.1e}" for label, value in diffs.items()), ""]
+            lines += [
+                "Max |ys - rnnax| with shared weights: "
+                + ", ".join(f"{label} {value:.1e}" for label, value in diffs.items()),
+                "",
+            ]
     if sweep_axes:
         for block in sweep_tables(report["results"], sweep_axes):
             lines += [block, ""]
     lines += recommendation_lines(report.get("auto_recommendation") or {})
     errors = [e for e in report["results"] if e["error"]]
     if errors:
-        lines += ["## Errors", ""] + [
-            f"- {e['label']} {e['cell']} {e['shape']} {e['dtype']}: {e['error']}" for e in errors
-        ] + [""]
+        lines += (
+            ["## Errors", ""]
+            + [
+                f"- {e['label']} {e['cell']} {e['shape']} {e['dtype']}: {e['error']}"
+                for e in errors
+            ]
+            + [""]
+        )
     return "\n".join(lines)
 
 
@@ -1297,7 +1559,9 @@ def auto_recommendation(results: list[dict[str, Any]]) -> dict[str, Any]:
             relative[strategy] = math.exp(sum(logs) / len(logs))
         out.setdefault(form, {})[dtype] = {
             "fastest": min(relative, key=relative.__getitem__) if relative else None,
-            "wins": wins, "geomean_vs_fastest": relative, "shapes": shapes,
+            "wins": wins,
+            "geomean_vs_fastest": relative,
+            "shapes": shapes,
         }
     return out
 
@@ -1305,18 +1569,24 @@ def auto_recommendation(results: list[dict[str, Any]]) -> dict[str, Any]:
 def recommendation_lines(recommendation: dict[str, Any]) -> list[str]:
     if not recommendation:
         return []
-    lines = ["## Fastest rnnax strategy (the measurement hook for `_AUTO`)", "",
-             "Per cell form and dtype over this run's shapes: the strategy with the smallest "
-             "geometric-mean time (fwd+bwd where run), shapes won, and each strategy's "
-             "geometric-mean time over the fastest per shape. A choice for "
-             "`rnnax._strategies._AUTO` needs a run at rest over the shapes that matter.", "",
-             "| cell | dtype | fastest | wins | \u00d7 fastest (geomean) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "## Fastest rnnax strategy (the measurement hook for `_AUTO`)",
+        "",
+        "Per cell form and dtype over this run's shapes: the strategy with the smallest "
+        "geometric-mean time (fwd+bwd where run), shapes won, and each strategy's "
+        "geometric-mean time over the fastest per shape. A choice for "
+        "`rnnax._strategies._AUTO` needs a run at rest over the shapes that matter.",
+        "",
+        "| cell | dtype | fastest | wins | \u00d7 fastest (geomean) |",
+        "|---|---|---|---|---|",
+    ]
     for form, per_dtype in recommendation.items():
         for dtype, row in per_dtype.items():
             wins = ", ".join(f"{k} {v}" for k, v in sorted(row["wins"].items()))
-            rel = ", ".join(f"{k} {v:.2f}" for k, v in sorted(row["geomean_vs_fastest"].items(),
-                                                              key=lambda item: item[1]))
+            rel = ", ".join(
+                f"{k} {v:.2f}"
+                for k, v in sorted(row["geomean_vs_fastest"].items(), key=lambda item: item[1])
+            )
             lines.append(f"| {form} | {dtype} | {row['fastest']} | {wins} | {rel} |")
     return [*lines, ""]
 
@@ -1339,24 +1609,43 @@ def plot_sweep(report: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     rows = sorted({(e["cell"], e["dtype"]) for e in entries})
-    figure, grid = plt.subplots(len(rows), len(axes_names), squeeze=False,
-                                figsize=(5 * len(axes_names), 3.8 * len(rows)))
+    figure, grid = plt.subplots(
+        len(rows), len(axes_names), squeeze=False, figsize=(5 * len(axes_names), 3.8 * len(rows))
+    )
     for row, (cell, dtype) in enumerate(rows):
         labels = list(dict.fromkeys(e["label"] for e in entries if e["cell"] == cell))
         for column, axis in enumerate(axes_names):
             panel = grid[row][column]
             for index, label in enumerate(labels):
-                chosen = sorted((e for e in entries if e["cell"] == cell and e["dtype"] == dtype
-                                 and e["label"] == label and axis in e["sweep_axes"]),
-                                key=lambda e: e["shape"][axis])
+                chosen = sorted(
+                    (
+                        e
+                        for e in entries
+                        if e["cell"] == cell
+                        and e["dtype"] == dtype
+                        and e["label"] == label
+                        and axis in e["sweep_axes"]
+                    ),
+                    key=lambda e: e["shape"][axis],
+                )
                 color = f"C{index % 10}"
                 for mode, style in (("fwdbwd", "-"), ("fwd", "--")):
-                    points = [(e["shape"][axis], e[mode]["us_per_step"]) for e in chosen
-                              if "us_per_step" in e.get(mode, {})]
+                    points = [
+                        (e["shape"][axis], e[mode]["us_per_step"])
+                        for e in chosen
+                        if "us_per_step" in e.get(mode, {})
+                    ]
                     if points:
                         xs, ys = zip(*points, strict=True)
-                        panel.plot(xs, ys, style, marker="o", markersize=3, color=color,
-                                   label=label if mode == "fwdbwd" else None)
+                        panel.plot(
+                            xs,
+                            ys,
+                            style,
+                            marker="o",
+                            markersize=3,
+                            color=color,
+                            label=label if mode == "fwdbwd" else None,
+                        )
             base = report["settings"]["sweep_base"]
             fixed = ", ".join(f"{k}={v}" for k, v in base.items() if k != axis)
             panel.set_title(f"{cell.upper()} {dtype}: vs {axis} ({fixed})", fontsize=9)
@@ -1381,6 +1670,7 @@ def plot_sweep(report: dict[str, Any], path: Path) -> bool:
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
+
 
 def _configs(args: argparse.Namespace) -> tuple[list[Config], dict[str, int] | None]:
     if args.shapes is not None:
@@ -1409,9 +1699,16 @@ def _configs(args: argparse.Namespace) -> tuple[list[Config], dict[str, int] | N
     for dtype in args.dtype:
         for cell in args.cells:
             for shape, axes in shapes.items():
-                configs.append(Config(cell, *shape, dtype=dtype, sweep_axes=tuple(sorted(axes)),
-                                      modes=tuple(args.modes),
-                                      in_shape_set=shape in in_shape_set))
+                configs.append(
+                    Config(
+                        cell,
+                        *shape,
+                        dtype=dtype,
+                        sweep_axes=tuple(sorted(axes)),
+                        modes=tuple(args.modes),
+                        in_shape_set=shape in in_shape_set,
+                    )
+                )
     return configs, sweep_base
 
 
@@ -1425,8 +1722,12 @@ def _torch_setup(args: argparse.Namespace, jax: Any) -> tuple[str | None, dict[s
     threads = args.torch_threads or usable_cores()
     torch.set_num_threads(threads)
     device = "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
-    info = {"available": True, "threads": torch.get_num_threads(), "device": device,
-            "mkldnn": bool(torch.backends.mkldnn.is_available())}
+    info = {
+        "available": True,
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "mkldnn": bool(torch.backends.mkldnn.is_available()),
+    }
     if device == "cuda":
         info["cudnn"] = torch.backends.cudnn.version()
         info["gpu"] = torch.cuda.get_device_name()
@@ -1499,16 +1800,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     import rnnax
 
     if args.host_devices is not None and len(jax.devices("cpu")) != args.host_devices:
-        print(f"warning: --host-devices {args.host_devices} asked for, but JAX has "
-              f"{len(jax.devices('cpu'))} CPU device(s): JAX was initialized before this "
-              "script could set XLA_FLAGS (run it as a fresh process)", file=sys.stderr)
+        print(
+            f"warning: --host-devices {args.host_devices} asked for, but JAX has "
+            f"{len(jax.devices('cpu'))} CPU device(s): JAX was initialized before this "
+            "script could set XLA_FLAGS (run it as a fresh process)",
+            file=sys.stderr,
+        )
     torch_device, torch_info = _torch_setup(args, jax)
     machine = machine_info(jax, torch_info)
     configs, sweep_base = _configs(args)
     has_strategy = "strategy" in inspect.signature(rnnax.lstm).parameters
-    mode = "-".join([*(["quick"] if args.quick else []), *(["gpu"] if args.gpu_suite else []),
-                     "custom" if args.shapes is not None else "default",
-                     *(["sweep"] if args.sweep else [])])
+    mode = "-".join(
+        [
+            *(["quick"] if args.quick else []),
+            *(["gpu"] if args.gpu_suite else []),
+            "custom" if args.shapes is not None else "default",
+            *(["sweep"] if args.sweep else []),
+        ]
+    )
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -1517,22 +1826,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": library_versions(),
         "rnnax_commit": rnnax_commit(),
         "settings": {
-            "mode": mode, "modes": args.modes, "dtypes": args.dtype, "cells": args.cells,
+            "mode": mode,
+            "modes": args.modes,
+            "dtypes": args.dtype,
+            "cells": args.cells,
             "impls": args.impls,
-            "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "seed": args.seed,
             "strategy_keyword": has_strategy,
-            "strategies": ([s for s in getattr(rnnax, "STRATEGIES", ("scan",))
-                            if (s in args.strategies if args.strategies is not None
-                                else jax.default_backend() == "gpu"
-                                or s not in GPU_ONLY_STRATEGIES)]
-                           if has_strategy else []),
+            "strategies": (
+                [
+                    s
+                    for s in getattr(rnnax, "STRATEGIES", ("scan",))
+                    if (
+                        s in args.strategies
+                        if args.strategies is not None
+                        else jax.default_backend() == "gpu" or s not in GPU_ONLY_STRATEGIES
+                    )
+                ]
+                if has_strategy
+                else []
+            ),
             "auto": {cell: auto_details(cell=cell) for cell in ("lstm", "gru")},
-            "host_devices": {"requested": args.host_devices,
-                             "flag_set_before_init": host_flag_effective,
-                             "cpu_devices": machine["cpu_device_count"]},
+            "host_devices": {
+                "requested": args.host_devices,
+                "flag_set_before_init": host_flag_effective,
+                "cpu_devices": machine["cpu_device_count"],
+            },
             "torch_threads": torch_info.get("threads"),
-            "sweep": args.sweep or [], "sweep_base": sweep_base,
-            "gpu_suite": args.gpu_suite, "floor": args.floor,
+            "sweep": args.sweep or [],
+            "sweep_base": sweep_base,
+            "gpu_suite": args.gpu_suite,
+            "floor": args.floor,
             "pallas_variants": PALLAS_VARIANTS if args.pallas_variants else None,
             "loss": "sum(ys.astype(float32) ** 2); grads w.r.t. params and xs",
         },
@@ -1543,8 +1869,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     for dtype in args.dtype:
         report["gemm"][dtype] = measure_gemm(jax, args.gemm_size, dtype, args.repeats)
-    tag = args.tag or "-".join([mode, *args.dtype] + (
-        [f"host{args.host_devices}"] if args.host_devices else []))
+    tag = args.tag or "-".join(
+        [mode, *args.dtype] + ([f"host{args.host_devices}"] if args.host_devices else [])
+    )
     directory = Path(args.out) / machine["name"]
     directory.mkdir(parents=True, exist_ok=True)
     files = {"json": directory / f"{tag}.json", "markdown": directory / f"{tag}.md"}
@@ -1552,8 +1879,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine["load_average_end"] = None  # until the end
     for index, cfg in enumerate(configs, 1):
         if not args.quiet:
-            print(f"[{index}/{len(configs)}] {cfg.cell} {cfg.shape} {cfg.dtype}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{index}/{len(configs)}] {cfg.cell} {cfg.shape} {cfg.dtype}",
+                file=sys.stderr,
+                flush=True,
+            )
         key = _config_key({"cell": cfg.cell, "shape": cfg.shape, "dtype": cfg.dtype})
         latency = None
         if args.floor:

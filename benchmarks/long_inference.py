@@ -95,16 +95,20 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         return acc + jnp.sum(ys_chunk, axis=-2) / steps
 
     # A short run first, so that no one-time runtime start-up lands in a timed run.
-    jax.block_until_ready(rnnax.stream_scan(params, state, inputs, num_steps=2 * chunk,
-                                            chunk_length=chunk))
+    jax.block_until_ready(
+        rnnax.stream_scan(params, state, inputs, num_steps=2 * chunk, chunk_length=chunk)
+    )
     result: dict[str, Any] = {"spec": spec, "forms": {}}
     forms = {
         "final state only": dict(reduce_fn=None),
         "running mean of outputs": dict(reduce_fn=mean_output),
     }
     for name, options in forms.items():
-        run = jax.jit(functools.partial(rnnax.stream_scan, xs=inputs, num_steps=steps,
-                                        chunk_length=chunk, **options))
+        run = jax.jit(
+            functools.partial(
+                rnnax.stream_scan, xs=inputs, num_steps=steps, chunk_length=chunk, **options
+            )
+        )
         init_acc = jnp.zeros((batch, hidden)) if options["reduce_fn"] else None
         start = time.perf_counter()
         compiled = run.lower(params, state, reduce_init=init_acc).compile()
@@ -117,9 +121,13 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         peak_after = _peak_rss_bytes()
         assert int(final.steps[0]) == steps
         result["forms"][name] = {
-            **_memory(compiled), "compile_s": compile_s, "run_s": seconds,
-            "us_per_step": seconds / steps * 1e6, "rss_before_bytes": rss_before,
-            "peak_rss_before_bytes": peak_before, "peak_rss_after_bytes": peak_after,
+            **_memory(compiled),
+            "compile_s": compile_s,
+            "run_s": seconds,
+            "us_per_step": seconds / steps * 1e6,
+            "rss_before_bytes": rss_before,
+            "peak_rss_before_bytes": peak_before,
+            "peak_rss_after_bytes": peak_after,
             "rss_growth_bytes": max(0, peak_after - rss_before),
         }
 
@@ -133,24 +141,34 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         # Run one pass over all T steps where it fits comfortably, else over the largest
         # T / 10**k that does: its time per step is the throughput to compare against.
         run_steps, compiled = steps, one_pass
-        needed = sum(result["one_pass"][key] for key in
-                     ("temp_bytes", "output_bytes", "argument_bytes"))
+        needed = sum(
+            result["one_pass"][key] for key in ("temp_bytes", "output_bytes", "argument_bytes")
+        )
         while needed > ONE_PASS_RUN_LIMIT and run_steps >= 10 * chunk:
             run_steps //= 10
             needed //= 10
         if run_steps != steps:
-            compiled = jax.jit(core).lower(params, jax.ShapeDtypeStruct(
-                (batch, run_steps, INPUT_SIZE), jnp.float32)).compile()
-        xs = jax.jit(lambda: inputs(jnp.broadcast_to(
-            jnp.arange(run_steps, dtype=jnp.int32), (batch, run_steps))))()
+            compiled = (
+                jax.jit(core)
+                .lower(params, jax.ShapeDtypeStruct((batch, run_steps, INPUT_SIZE), jnp.float32))
+                .compile()
+            )
+        xs = jax.jit(
+            lambda: inputs(
+                jnp.broadcast_to(jnp.arange(run_steps, dtype=jnp.int32), (batch, run_steps))
+            )
+        )()
         rss_before = _rss_bytes()
         start = time.perf_counter()
         jax.block_until_ready(compiled(params, xs))
         seconds = time.perf_counter() - start
-        result["one_pass"].update(run_steps=run_steps, run_s=seconds,
-                                  us_per_step=seconds / run_steps * 1e6,
-                                  rss_before_bytes=rss_before,
-                                  rss_growth_bytes=max(0, _peak_rss_bytes() - rss_before))
+        result["one_pass"].update(
+            run_steps=run_steps,
+            run_s=seconds,
+            us_per_step=seconds / run_steps * 1e6,
+            rss_before_bytes=rss_before,
+            rss_growth_bytes=max(0, _peak_rss_bytes() - rss_before),
+        )
     return result
 
 
@@ -174,14 +192,19 @@ def sweep_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
     rows = []
     for steps in spec["sweep"]:
-        streamed = jax.jit(functools.partial(rnnax.stream_scan, xs=inputs, num_steps=steps,
-                                             chunk_length=spec["chunk"]))
+        streamed = jax.jit(
+            functools.partial(
+                rnnax.stream_scan, xs=inputs, num_steps=steps, chunk_length=spec["chunk"]
+            )
+        )
         xs_struct = jax.ShapeDtypeStruct((batch, steps, INPUT_SIZE), jnp.float32)
-        rows.append({
-            "steps": steps,
-            "stream_scan": _memory(streamed.lower(params, state).compile()),
-            "one_pass": _memory(jax.jit(core).lower(params, xs_struct).compile()),
-        })
+        rows.append(
+            {
+                "steps": steps,
+                "stream_scan": _memory(streamed.lower(params, state).compile()),
+                "one_pass": _memory(jax.jit(core).lower(params, xs_struct).compile()),
+            }
+        )
     return {"spec": spec, "rows": rows}
 
 
@@ -189,15 +212,19 @@ def sweep_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"processor": platform.processor() or platform.machine(),
-                            "os": platform.platform(), "logical_cpus": os.cpu_count()}
+    info: dict[str, Any] = {
+        "processor": platform.processor() or platform.machine(),
+        "os": platform.platform(),
+        "logical_cpus": os.cpu_count(),
+    }
     try:
         text = Path("/proc/cpuinfo").read_text()
         model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
         if model:
             info["processor"] = model.group(1).strip()
-        memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(),
-                           re.MULTILINE)
+        memory = re.search(
+            r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE
+        )
         if memory:
             info["memory_bytes"] = int(memory.group(1)) * 1024
     except OSError:
@@ -222,9 +249,14 @@ def _versions() -> dict[str, str | None]:
 
 def _commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                              capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -232,8 +264,12 @@ def _commit() -> str | None:
 def _in_subprocess(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
     # A fresh process per configuration: its peak RSS is its own, and nothing compiled for
     # one configuration stays resident during the next.
-    done = subprocess.run([sys.executable, __file__, f"--{mode}", json.dumps(spec)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, f"--{mode}", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"worker {spec} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -271,15 +307,19 @@ def _markdown(report: dict[str, Any]) -> str:
         one = row["one_pass"]
         growth = max(only["rss_growth_bytes"], mean["rss_growth_bytes"])
         ran = "run_steps" in one
-        one_run = (f"{one['run_steps']:,} | {_mb(one['rss_growth_bytes'])} | "
-                   f"{one['us_per_step']:.2f}") if ran else "not run | | "
+        one_run = (
+            (f"{one['run_steps']:,} | {_mb(one['rss_growth_bytes'])} | {one['us_per_step']:.2f}")
+            if ran
+            else "not run | | "
+        )
         lines.append(
             f"| {spec['cell']} | {spec['batch']} | {spec['hidden']} | "
             f"{_mb(only['temp_bytes'])} / {_mb(mean['temp_bytes'])} | "
             f"{_mb(only['output_bytes'])} | {_mb(growth)} | "
             f"{only['run_s']:.2f} / {mean['run_s']:.2f} | {only['us_per_step']:.2f} | "
             f"{_mb(one['temp_bytes'])} | {_mb(one['output_bytes'])} | "
-            f"{_mb(one['argument_bytes'])} | {one_run} |")
+            f"{_mb(one['argument_bytes'])} | {one_run} |"
+        )
     lines += [
         "",
         "Wall s is final state only / with the running mean; µs/step is the first. The one "
@@ -293,8 +333,10 @@ def _markdown(report: dict[str, Any]) -> str:
     ]
     for row in report["configs"]:
         spec, array = row["spec"], row["array_input"]
-        lines.append(f"| {spec['cell']} | {spec['batch']} | {spec['hidden']} | "
-                     f"{_mb(array['temp_bytes'])} | {_mb(array['argument_bytes'])} |")
+        lines.append(
+            f"| {spec['cell']} | {spec['batch']} | {spec['hidden']} | "
+            f"{_mb(array['temp_bytes'])} | {_mb(array['argument_bytes'])} |"
+        )
     sweep = report["sweep"]
     spec = sweep["spec"]
     lines += [
@@ -307,18 +349,26 @@ def _markdown(report: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|",
     ]
     for row in sweep["rows"]:
-        lines.append(f"| {row['steps']:,} | {_mb(row['stream_scan']['temp_bytes'])} | "
-                     f"{_mb(row['stream_scan']['output_bytes'])} | "
-                     f"{_mb(row['one_pass']['temp_bytes'])} | "
-                     f"{_mb(row['one_pass']['output_bytes'])} |")
+        lines.append(
+            f"| {row['steps']:,} | {_mb(row['stream_scan']['temp_bytes'])} | "
+            f"{_mb(row['stream_scan']['output_bytes'])} | "
+            f"{_mb(row['one_pass']['temp_bytes'])} | "
+            f"{_mb(row['one_pass']['output_bytes'])} |"
+        )
     lines += ["", "## The bound", "", report["bound"], ""]
     return "\n".join(lines)
 
 
 def _bound(report: dict[str, Any]) -> str:
     configs = report["configs"]
-    worst_temp = max(((form["temp_bytes"], row["spec"], name) for row in configs
-                      for name, form in row["forms"].items()), key=lambda item: item[0])
+    worst_temp = max(
+        (
+            (form["temp_bytes"], row["spec"], name)
+            for row in configs
+            for name, form in row["forms"].items()
+        ),
+        key=lambda item: item[0],
+    )
     growth = max(f["rss_growth_bytes"] for row in configs for f in row["forms"].values())
     largest = max(configs, key=lambda row: row["spec"]["batch"] * row["spec"]["hidden"])
     one = largest["one_pass"]
@@ -335,19 +385,26 @@ def _bound(report: dict[str, Any]) -> str:
         f"One pass over the same input ({largest['spec']['cell']}, B = "
         f"{largest['spec']['batch']}, H = {largest['spec']['hidden']}) needs "
         f"{_mb(one['temp_bytes'] + one['output_bytes'])} MB of temporaries and outputs, "
-        f"growing linearly with T.")
+        f"growing linearly with T."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=1000)
-    parser.add_argument("--configs", default=DEFAULT_CONFIGS,
-                        help="cell:BxH,... (default %(default)s)")
-    parser.add_argument("--sweep", default="10000,100000,1000000",
-                        help="T values for the buffer sweep")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default benchmarks/results/<machine>)")
+    parser.add_argument(
+        "--configs", default=DEFAULT_CONFIGS, help="cell:BxH,... (default %(default)s)"
+    )
+    parser.add_argument(
+        "--sweep", default="10000,100000,1000000", help="T values for the buffer sweep"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default benchmarks/results/<machine>)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sweep-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -363,13 +420,24 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.configs.split(","):
         cell, shape = item.split(":")
         batch, hidden = (int(n) for n in shape.lower().split("x"))
-        spec = {"cell": cell, "batch": batch, "hidden": hidden, "steps": args.steps,
-                "chunk": args.chunk, "run_one_pass": True}
+        spec = {
+            "cell": cell,
+            "batch": batch,
+            "hidden": hidden,
+            "steps": args.steps,
+            "chunk": args.chunk,
+            "run_one_pass": True,
+        }
         print(f"{cell} B={batch} H={hidden} T={args.steps:,} ...", flush=True)
         configs.append(_in_subprocess("worker", spec))
     first = configs[0]["spec"]
-    sweep_spec = {"cell": first["cell"], "batch": 8, "hidden": 128, "chunk": args.chunk,
-                  "sweep": [int(n) for n in args.sweep.split(",")]}
+    sweep_spec = {
+        "cell": first["cell"],
+        "batch": 8,
+        "hidden": 128,
+        "chunk": args.chunk,
+        "sweep": [int(n) for n in args.sweep.split(",")],
+    }
     print("buffer sweep over T ...", flush=True)
     sweep = _in_subprocess("sweep-worker", sweep_spec)
 
@@ -383,8 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         "rnnax_commit": _commit(),
         "load_average_start": load_start,
         "load_average_end": [round(value, 2) for value in os.getloadavg()],
-        "settings": {"steps": args.steps, "chunk": args.chunk, "input_size": INPUT_SIZE,
-                     "dtype": "float32"},
+        "settings": {
+            "steps": args.steps,
+            "chunk": args.chunk,
+            "input_size": INPUT_SIZE,
+            "dtype": "float32",
+        },
         "configs": configs,
         "sweep": sweep,
     }

@@ -14,8 +14,10 @@ from rnnax import data, evaluation
 def main() -> None:
     print("Shipped data sets:", ", ".join(data.available()))
     air = data.load_airline_passengers()
-    print(f"{air.name}: {len(air)} {air.frequency} values, {air.timestamps[0]}..{air.timestamps[-1]}, "
-          f"period {air.period}; licence: {air.licence}")
+    print(
+        f"{air.name}: {len(air)} {air.frequency} values, {air.timestamps[0]}..{air.timestamps[-1]}, "
+        f"period {air.period}; licence: {air.licence}"
+    )
 
     # Cut the time axis first, so the scaler sees only the training years.
     lookback, horizon = 24, 12
@@ -25,8 +27,10 @@ def main() -> None:
     split = data.chronological_split(scaled, lookback, horizon, validation=horizon, test=horizon)
     for part in ("train", "validation", "test"):
         windows = getattr(split, part)
-        print(f"  {part:>10}: inputs {windows.inputs.shape}, targets {windows.targets.shape}, "
-              f"first target step {windows.target_start.min() if len(windows.target_start) else '-'}")
+        print(
+            f"  {part:>10}: inputs {windows.inputs.shape}, targets {windows.targets.shape}, "
+            f"first target step {windows.target_start.min() if len(windows.target_start) else '-'}"
+        )
 
     # Score the classical baselines on the last year, in passengers (thousands).
     history, actual = air.values[: points.validation_end], air.values[points.validation_end :]
@@ -38,16 +42,22 @@ def main() -> None:
     }
     print("Baselines on 1960 (MAE, sMAPE %, MASE with m=12):")
     for label, forecast in baselines.items():
-        print(f"  {label:>14}: {float(evaluation.mae(actual, forecast)):7.2f} "
-              f"{float(evaluation.smape(actual, forecast)):6.2f} "
-              f"{float(evaluation.mase(actual, forecast, history, period=air.period)):5.2f}")
+        print(
+            f"  {label:>14}: {float(evaluation.mae(actual, forecast)):7.2f} "
+            f"{float(evaluation.smape(actual, forecast)):6.2f} "
+            f"{float(evaluation.mase(actual, forecast, history, period=air.period)):5.2f}"
+        )
 
     co2 = data.load_co2(nan_policy="drop")
-    print(f"co2: {len(co2)} measured weeks of {len(data.load_co2())} (the rest are interpolated by default)")
+    print(
+        f"co2: {len(co2)} measured weeks of {len(data.load_co2())} (the rest are interpolated by default)"
+    )
 
     task = data.adding_problem(10_000, 100, seed=0)
     trivial_mse = float(np.mean((task.targets - 1.0) ** 2))
-    print(f"Adding problem {task.inputs.shape}: always answering 1.0 gives MSE {trivial_mse:.3f} (1/6 = 0.167)")
+    print(
+        f"Adding problem {task.inputs.shape}: always answering 1.0 gives MSE {trivial_mse:.3f} (1/6 = 0.167)"
+    )
 
 
 if __name__ == "__main__":

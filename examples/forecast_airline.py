@@ -38,22 +38,43 @@ PERIOD = 12
 print_table = common.print_table  # MAE, RMSE, sMAPE to two decimals
 
 
-def run(cells: Sequence[str] = ("lstm", "gru"), seeds: Sequence[int] = (0,), *, hidden: int = 32,
-        epochs: int = 300, batch_size: int = 16, learning_rate: float = 3e-3,
-        verbose: bool = True) -> common.Rows:
+def run(
+    cells: Sequence[str] = ("lstm", "gru"),
+    seeds: Sequence[int] = (0,),
+    *,
+    hidden: int = 32,
+    epochs: int = 300,
+    batch_size: int = 16,
+    learning_rate: float = 3e-3,
+    verbose: bool = True,
+) -> common.Rows:
     """Trains and backtests each cell and seed; returns ``{row label: {metric: value}}``."""
     series = data.load_airline_passengers()
-    prepared = common.prepare(series.values, lookback=LOOKBACK, horizon=HORIZON, validation=0,
-                              test=TEST_MONTHS, log=True)  # log: additive seasonal swings
+    prepared = common.prepare(
+        series.values, lookback=LOOKBACK, horizon=HORIZON, validation=0, test=TEST_MONTHS, log=True
+    )  # log: additive seasonal swings
     origins = prepared.origins
     if verbose:
-        print(f"{series.name}: {len(series)} months; training windows "
-              f"{prepared.split.train.inputs.shape}, {origins.size} test origins "
-              f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}")
+        print(
+            f"{series.name}: {len(series)} months; training windows "
+            f"{prepared.split.train.inputs.shape}, {origins.size} test origins "
+            f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}"
+        )
     return common.train_and_backtest(
-        prepared, common.summary_rows("seasonal_naive", "naive"), lookback=LOOKBACK,
-        horizon=HORIZON, period=PERIOD, cells=cells, seeds=seeds, hidden=hidden, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, centering="last", verbose=verbose)
+        prepared,
+        common.summary_rows("seasonal_naive", "naive"),
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        period=PERIOD,
+        cells=cells,
+        seeds=seeds,
+        hidden=hidden,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        centering="last",
+        verbose=verbose,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> common.Rows:
@@ -61,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> common.Rows:
     return common.report(
         lambda: run(seeds=args.seeds, hidden=args.hidden, epochs=args.epochs),
         f"\nHeld-out 1959-1960, 12-month horizon, {HORIZON} steps x 13 origins "
-        "(passengers in thousands; MASE m=12):")
+        "(passengers in thousands; MASE m=12):",
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -41,32 +41,60 @@ PERIOD = 52
 print_table = functools.partial(common.print_table, decimals=3)  # ppmv: MAE to 0.001
 
 
-def run(cells: Sequence[str] = ("lstm", "gru"), seeds: Sequence[int] = (0,), *, hidden: int = 32,
-        epochs: int = 60, patience: int = 10, batch_size: int = 32, learning_rate: float = 3e-3,
-        verbose: bool = True) -> common.Rows:
+def run(
+    cells: Sequence[str] = ("lstm", "gru"),
+    seeds: Sequence[int] = (0,),
+    *,
+    hidden: int = 32,
+    epochs: int = 60,
+    patience: int = 10,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    verbose: bool = True,
+) -> common.Rows:
     """Trains and backtests each cell and seed; returns ``{row label: {metric: value}}``."""
     series = data.load_co2()  # nan_policy="interpolate": the 59 missing weeks are filled
-    prepared = common.prepare(np.asarray(series.values), lookback=LOOKBACK, horizon=HORIZON,
-                              validation=VALIDATION_WEEKS, test=TEST_WEEKS)
+    prepared = common.prepare(
+        np.asarray(series.values),
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        validation=VALIDATION_WEEKS,
+        test=TEST_WEEKS,
+    )
     split, origins = prepared.split, prepared.origins
     if verbose:
         missing = len(series) - len(data.load_co2(nan_policy="drop"))
-        print(f"{series.name}: {len(series)} weeks, {missing} missing weeks filled by linear "
-              f"interpolation; windows train {split.train.inputs.shape}, validation "
-              f"{split.validation.inputs.shape}; {origins.size} test origins "
-              f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}")
+        print(
+            f"{series.name}: {len(series)} weeks, {missing} missing weeks filled by linear "
+            f"interpolation; windows train {split.train.inputs.shape}, validation "
+            f"{split.validation.inputs.shape}; {origins.size} test origins "
+            f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}"
+        )
     return common.train_and_backtest(
-        prepared, common.summary_rows("seasonal_naive", "naive"), lookback=LOOKBACK,
-        horizon=HORIZON, period=PERIOD, cells=cells, seeds=seeds, hidden=hidden, epochs=epochs,
-        patience=patience, batch_size=batch_size, learning_rate=learning_rate, centering="last",
-        verbose=verbose)
+        prepared,
+        common.summary_rows("seasonal_naive", "naive"),
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        period=PERIOD,
+        cells=cells,
+        seeds=seeds,
+        hidden=hidden,
+        epochs=epochs,
+        patience=patience,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        centering="last",
+        verbose=verbose,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> common.Rows:
     args = common.parser(__doc__, hidden=32, epochs=60).parse_args(argv)
     return common.report(
         lambda: run(seeds=args.seeds, hidden=args.hidden, epochs=args.epochs),
-        "\nHeld-out 1999-2001, 52-week horizon x 105 origins (ppmv; MASE m=52):", print_table)
+        "\nHeld-out 1999-2001, 52-week horizon x 105 origins (ppmv; MASE m=52):",
+        print_table,
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,15 @@ class Prepared(NamedTuple):
     origins: np.ndarray  # every origin whose horizon lies in the held-out tail
 
 
-def prepare(values: np.ndarray, *, lookback: int, horizon: int, validation: int, test: int,
-            log: bool = False) -> Prepared:
+def prepare(
+    values: np.ndarray,
+    *,
+    lookback: int,
+    horizon: int,
+    validation: int,
+    test: int,
+    log: bool = False,
+) -> Prepared:
     """Fits the scaler on the training part, windows the series, lists the test origins."""
     points = data.split_points(len(values), validation=validation, test=test)
     scale = Scale(values[: points.train_end], log=log)
@@ -61,8 +68,9 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, validation: int,
     return Prepared(scale, scaled, split, origins)
 
 
-def cycle_naive(values: np.ndarray, origins: np.ndarray, horizon: int, cycle: int,
-                mase_scale: float) -> dict[str, float]:
+def cycle_naive(
+    values: np.ndarray, origins: np.ndarray, horizon: int, cycle: int, mase_scale: float
+) -> dict[str, float]:
     """Scores of the forecast "the value ``cycle`` steps earlier" at ``origins``.
 
     The seasonal-naive forecast with m = ``cycle``, in the units of ``values``; MASE divides
@@ -72,16 +80,30 @@ def cycle_naive(values: np.ndarray, origins: np.ndarray, horizon: int, cycle: in
     actual = values[origins[:, None] + steps]
     predicted = values[origins[:, None] - cycle + steps % cycle]
     mae = evaluation.mae(actual, predicted)
-    return {"mae": float(mae.mean()), "rmse": float(evaluation.rmse(actual, predicted).mean()),
-            "smape": float(evaluation.smape(actual, predicted).mean()),
-            "mase": float((mae / mase_scale).mean())}
+    return {
+        "mae": float(mae.mean()),
+        "rmse": float(evaluation.rmse(actual, predicted).mean()),
+        "smape": float(evaluation.smape(actual, predicted).mean()),
+        "mase": float((mae / mase_scale).mean()),
+    }
 
 
 def train_and_backtest(
-    prepared: Prepared, baselines: Callable[[Mapping[str, Any]], Rows], *,
-    lookback: int, horizon: int, period: int, cells: Sequence[str], seeds: Sequence[int],
-    hidden: int, epochs: int, batch_size: int, learning_rate: float,
-    patience: int | None = None, centering: str = "none", verbose: bool = True,
+    prepared: Prepared,
+    baselines: Callable[[Mapping[str, Any]], Rows],
+    *,
+    lookback: int,
+    horizon: int,
+    period: int,
+    cells: Sequence[str],
+    seeds: Sequence[int],
+    hidden: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int | None = None,
+    centering: str = "none",
+    verbose: bool = True,
 ) -> Rows:
     """Trains and backtests each cell and seed; returns ``{row label: {metric: value}}``.
 
@@ -95,30 +117,52 @@ def train_and_backtest(
     rows: Rows = {}
     baseline_rows: Rows = {}
     for cell in cells:
-        config = forecasting.ForecasterConfig(horizon=horizon, cell=cell, hidden=hidden,
-                                              centering=centering)
+        config = forecasting.ForecasterConfig(
+            horizon=horizon, cell=cell, hidden=hidden, centering=centering
+        )
         model = forecasting.forecaster(config)
         for seed in seeds:
             start = time.perf_counter()
-            result = training.fit(model, model.init(jax.random.key(seed)), split.train,
-                                  validation, epochs=epochs, patience=patience,
-                                  batch_size=batch_size, learning_rate=learning_rate,
-                                  grad_clip_norm=1.0, seed=seed, progress=False)
+            result = training.fit(
+                model,
+                model.init(jax.random.key(seed)),
+                split.train,
+                validation,
+                epochs=epochs,
+                patience=patience,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                grad_clip_norm=1.0,
+                seed=seed,
+                progress=False,
+            )
             seconds = time.perf_counter() - start
-            report = forecasting.backtest(model, result.params, scaled, origins, lookback=lookback,
-                                          period=period, inverse_transform=prepared.scale.inverse)
+            report = forecasting.backtest(
+                model,
+                result.params,
+                scaled,
+                origins,
+                lookback=lookback,
+                period=period,
+                inverse_transform=prepared.scale.inverse,
+            )
             rows[f"{cell.upper()} seed {seed}"] = {**report.summary["model"], "seconds": seconds}
             baseline_rows = baselines(report.summary)
             if verbose:
-                progress = (f"{result.epochs_completed} epochs (best {result.best_epoch})"
-                            if patience is not None else
-                            f"final training loss {result.history.train_loss[-1]:.4f}")
-                print(f"  {cell.upper()} seed {seed}: {seconds:5.1f} s, {progress}, "
-                      f"test MASE {report.summary['model']['mase']:.3f}")
+                progress = (
+                    f"{result.epochs_completed} epochs (best {result.best_epoch})"
+                    if patience is not None
+                    else f"final training loss {result.history.train_loss[-1]:.4f}"
+                )
+                print(
+                    f"  {cell.upper()} seed {seed}: {seconds:5.1f} s, {progress}, "
+                    f"test MASE {report.summary['model']['mase']:.3f}"
+                )
         if len(seeds) > 1:
             runs = [rows[f"{cell.upper()} seed {seed}"] for seed in seeds]
-            rows[f"{cell.upper()} mean"] = {key: float(np.mean([run[key] for run in runs]))
-                                           for key in runs[0]}
+            rows[f"{cell.upper()} mean"] = {
+                key: float(np.mean([run[key] for run in runs])) for key in runs[0]
+            }
     rows.update(baseline_rows)
     return rows
 
@@ -133,8 +177,10 @@ def print_table(rows: Rows, title: str, *, decimals: int = 2) -> None:
     print(title)
     print(f"{'method':<16}{'MAE':>9}{'RMSE':>9}{'sMAPE %':>9}{'MASE':>8}")
     for label, scores in rows.items():
-        print(f"{label:<16}{scores['mae']:>9.{decimals}f}{scores['rmse']:>9.{decimals}f}"
-              f"{scores['smape']:>9.{decimals}f}{scores['mase']:>8.3f}")
+        print(
+            f"{label:<16}{scores['mae']:>9.{decimals}f}{scores['rmse']:>9.{decimals}f}"
+            f"{scores['smape']:>9.{decimals}f}{scores['mase']:>8.3f}"
+        )
 
 
 def parser(doc: str, *, hidden: int, epochs: int) -> argparse.ArgumentParser:
@@ -146,8 +192,9 @@ def parser(doc: str, *, hidden: int, epochs: int) -> argparse.ArgumentParser:
     return parser
 
 
-def report(run: Callable[[], Rows], title: str,
-           table: Callable[[Rows, str], None] = print_table) -> Rows:
+def report(
+    run: Callable[[], Rows], title: str, table: Callable[[Rows, str], None] = print_table
+) -> Rows:
     """Calls ``run``, prints its rows with ``table`` under ``title`` and the total time."""
     start = time.perf_counter()
     rows = run()

@@ -39,37 +39,64 @@ CYCLE = 11
 print_table = common.print_table  # MAE, RMSE, sMAPE to two decimals
 
 
-def run(cells: Sequence[str] = ("lstm", "gru"), seeds: Sequence[int] = (0,), *, hidden: int = 16,
-        epochs: int = 400, patience: int = 30, batch_size: int = 32, learning_rate: float = 1e-3,
-        verbose: bool = True) -> common.Rows:
+def run(
+    cells: Sequence[str] = ("lstm", "gru"),
+    seeds: Sequence[int] = (0,),
+    *,
+    hidden: int = 16,
+    epochs: int = 400,
+    patience: int = 30,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    verbose: bool = True,
+) -> common.Rows:
     """Trains and backtests each cell and seed; returns ``{row label: {metric: value}}``."""
     series = data.load_sunspots_yearly()
     values = np.asarray(series.values)
-    prepared = common.prepare(values, lookback=LOOKBACK, horizon=HORIZON,
-                              validation=VALIDATION_YEARS, test=TEST_YEARS)
+    prepared = common.prepare(
+        values, lookback=LOOKBACK, horizon=HORIZON, validation=VALIDATION_YEARS, test=TEST_YEARS
+    )
     split, origins = prepared.split, prepared.origins
     if verbose:
-        print(f"{series.name}: {len(series)} years; windows train {split.train.inputs.shape}, "
-              f"validation {split.validation.inputs.shape}; {origins.size} test origins "
-              f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}")
+        print(
+            f"{series.name}: {len(series)} years; windows train {split.train.inputs.shape}, "
+            f"validation {split.validation.inputs.shape}; {origins.size} test origins "
+            f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}"
+        )
 
     def baselines(summary):
         naive = summary["naive"]
-        return {"seasonal_naive": summary["seasonal_naive"],  # m = 1: the naive forecast
-                "cycle_naive_11": common.cycle_naive(values, origins, HORIZON, CYCLE,
-                                                     naive["mae"] / naive["mase"])}
+        return {
+            "seasonal_naive": summary["seasonal_naive"],  # m = 1: the naive forecast
+            "cycle_naive_11": common.cycle_naive(
+                values, origins, HORIZON, CYCLE, naive["mae"] / naive["mase"]
+            ),
+        }
 
     return common.train_and_backtest(
-        prepared, baselines, lookback=LOOKBACK, horizon=HORIZON, period=1, cells=cells,
-        seeds=seeds, hidden=hidden, epochs=epochs, patience=patience, batch_size=batch_size,
-        learning_rate=learning_rate, verbose=verbose)
+        prepared,
+        baselines,
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        period=1,
+        cells=cells,
+        seeds=seeds,
+        hidden=hidden,
+        epochs=epochs,
+        patience=patience,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        verbose=verbose,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> common.Rows:
     args = common.parser(__doc__, hidden=16, epochs=400).parse_args(argv)
     return common.report(
         lambda: run(seeds=args.seeds, hidden=args.hidden, epochs=args.epochs),
-        "\nHeld-out 1943-2008, 11-year horizon x 56 origins (sunspot numbers; MASE m=1):")
+        "\nHeld-out 1943-2008, 11-year horizon x 56 origins (sunspot numbers; MASE m=1):",
+    )
+
 
 if __name__ == "__main__":
     main()

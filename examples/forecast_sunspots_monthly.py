@@ -46,30 +46,57 @@ CYCLE = 132
 print_table = common.print_table  # MAE, RMSE, sMAPE to two decimals
 
 
-def run(cells: Sequence[str] = ("lstm", "gru"), seeds: Sequence[int] = (0,), *, hidden: int = 32,
-        epochs: int = 60, patience: int = 10, batch_size: int = 32, learning_rate: float = 3e-3,
-        centering: str = "none", verbose: bool = True) -> common.Rows:
+def run(
+    cells: Sequence[str] = ("lstm", "gru"),
+    seeds: Sequence[int] = (0,),
+    *,
+    hidden: int = 32,
+    epochs: int = 60,
+    patience: int = 10,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    centering: str = "none",
+    verbose: bool = True,
+) -> common.Rows:
     """Trains and backtests each cell and seed; returns ``{row label: {metric: value}}``."""
     series = data.load_sunspots_monthly()
     values = np.asarray(series.values)
-    prepared = common.prepare(values, lookback=LOOKBACK, horizon=HORIZON,
-                              validation=VALIDATION_MONTHS, test=TEST_MONTHS)
+    prepared = common.prepare(
+        values, lookback=LOOKBACK, horizon=HORIZON, validation=VALIDATION_MONTHS, test=TEST_MONTHS
+    )
     split, origins = prepared.split, prepared.origins
     if verbose:
-        print(f"{series.name}: {len(series)} months; windows train {split.train.inputs.shape}, "
-              f"validation {split.validation.inputs.shape}; {origins.size} test origins "
-              f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}")
+        print(
+            f"{series.name}: {len(series)} months; windows train {split.train.inputs.shape}, "
+            f"validation {split.validation.inputs.shape}; {origins.size} test origins "
+            f"{series.timestamps[origins[0]]}..{series.timestamps[origins[-1]]}"
+        )
 
     def baselines(summary):
         seasonal = summary["seasonal_naive"]
         mase_scale = seasonal["mae"] / seasonal["mase"]  # in-sample seasonal-naive MAE
-        return {"seasonal_naive": seasonal, "naive": summary["naive"],
-                "cycle_naive_132": common.cycle_naive(values, origins, HORIZON, CYCLE, mase_scale)}
+        return {
+            "seasonal_naive": seasonal,
+            "naive": summary["naive"],
+            "cycle_naive_132": common.cycle_naive(values, origins, HORIZON, CYCLE, mase_scale),
+        }
 
     return common.train_and_backtest(
-        prepared, baselines, lookback=LOOKBACK, horizon=HORIZON, period=PERIOD, cells=cells,
-        seeds=seeds, hidden=hidden, epochs=epochs, patience=patience, batch_size=batch_size,
-        learning_rate=learning_rate, centering=centering, verbose=verbose)
+        prepared,
+        baselines,
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        period=PERIOD,
+        cells=cells,
+        seeds=seeds,
+        hidden=hidden,
+        epochs=epochs,
+        patience=patience,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        centering=centering,
+        verbose=verbose,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> common.Rows:
@@ -77,10 +104,12 @@ def main(argv: Sequence[str] | None = None) -> common.Rows:
     parser.add_argument("--centering", default="none", choices=["none", "last", "mean"])
     args = parser.parse_args(argv)
     return common.report(
-        lambda: run(seeds=args.seeds, hidden=args.hidden, epochs=args.epochs,
-                    centering=args.centering),
+        lambda: run(
+            seeds=args.seeds, hidden=args.hidden, epochs=args.epochs, centering=args.centering
+        ),
         f"\nHeld-out 1989-2008, {HORIZON}-month horizon x 217 origins "
-        "(sunspot numbers; MASE m=12):")
+        "(sunspot numbers; MASE m=12):",
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,10 @@ def main() -> None:
     xs = jnp.sin(2 * jnp.pi * t / 250.0)[None, :, None]  # [1, T + 1, 1]
     params = rnnax.gru_init(jax.random.key(0), 1, args.hidden)
     for strategy in ("scan", "remat"):
-        print(f"{strategy:>6}: backward pass temporary buffers "
-              f"{backward_temp_megabytes(params, xs, strategy):8.1f} MB")
+        print(
+            f"{strategy:>6}: backward pass temporary buffers "
+            f"{backward_temp_megabytes(params, xs, strategy):8.1f} MB"
+        )
 
     optimizer = optax.adam(3e-3)
     opt_state = optimizer.init(params)
@@ -59,8 +61,10 @@ def main() -> None:
         start = time.perf_counter()
         params, opt_state, value = update(params, opt_state)
         value = float(value)
-        print(f"update {step + 1}: loss {value:.4f}  ({time.perf_counter() - start:.1f} s, "
-              f"{'with compile' if step == 0 else 'compiled'})")
+        print(
+            f"update {step + 1}: loss {value:.4f}  ({time.perf_counter() - start:.1f} s, "
+            f"{'with compile' if step == 0 else 'compiled'})"
+        )
 
 
 if __name__ == "__main__":

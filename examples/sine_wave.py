@@ -87,8 +87,10 @@ def main() -> None:
     for cell in ("lstm", "gru"):
         start = time.perf_counter()
         losses = train(cell, args.steps, args.hidden)
-        print(f"{cell.upper()} (hidden {args.hidden}, "
-              f"{rnnax.count_params(cell, 1, args.hidden)} recurrent parameters)")
+        print(
+            f"{cell.upper()} (hidden {args.hidden}, "
+            f"{rnnax.count_params(cell, 1, args.hidden)} recurrent parameters)"
+        )
         for step in sorted({0, *range(49, args.steps, 50), args.steps - 1}):
             print(f"  step {step + 1:4d}  mse {losses[step]:.4f}")
         print(f"  {time.perf_counter() - start:.1f} s; noise floor (variance of the noise) 0.0100")

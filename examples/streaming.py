@@ -31,12 +31,14 @@ def streaming_equals_one_pass() -> None:
     state = rnnax.stream_init(params, batch_shape=(1,))
     outputs = []
     for start in range(0, 1000, 64):  # chunks of 64 steps; the last one has 40
-        state, ys = rnnax.stream_apply(params, state, series[:, start:start + 64])
+        state, ys = rnnax.stream_apply(params, state, series[:, start : start + 64])
         outputs.append(ys)
     h, ys = rnnax.gru(params, series)
     difference = float(jnp.max(jnp.abs(jnp.concatenate(outputs, axis=1) - ys)))
-    print(f"1. streamed {int(state.steps[0])} steps in 16 chunks; largest difference from one "
-          f"pass: {difference:g} (outputs), {float(jnp.max(jnp.abs(state.carry - h))):g} (state)")
+    print(
+        f"1. streamed {int(state.steps[0])} steps in 16 chunks; largest difference from one "
+        f"pass: {difference:g} (outputs), {float(jnp.max(jnp.abs(state.carry - h))):g} (state)"
+    )
 
 
 def waves(t: jax.Array) -> jax.Array:
@@ -47,20 +49,30 @@ def waves(t: jax.Array) -> jax.Array:
 def million_steps(num_steps: int) -> None:
     params = rnnax.lstm_init(jax.random.key(0), 1, 64)
     state = rnnax.stream_init(params, batch_shape=(8,))
-    run = jax.jit(functools.partial(rnnax.stream_scan, xs=waves, num_steps=num_steps,
-                                    chunk_length=1000, keep_every=100_000))
+    run = jax.jit(
+        functools.partial(
+            rnnax.stream_scan, xs=waves, num_steps=num_steps, chunk_length=1000, keep_every=100_000
+        )
+    )
     compiled = run.lower(params, state).compile()
     start = time.perf_counter()
     final, kept = jax.block_until_ready(compiled(params, state))
     seconds = time.perf_counter() - start
-    one_pass = jax.jit(rnnax.lstm).lower(
-        params, jax.ShapeDtypeStruct((8, num_steps, 1), jnp.float32)).compile()
+    one_pass = (
+        jax.jit(rnnax.lstm)
+        .lower(params, jax.ShapeDtypeStruct((8, num_steps, 1), jnp.float32))
+        .compile()
+    )
     temp = compiled.memory_analysis().temp_size_in_bytes
-    needed = (one_pass.memory_analysis().temp_size_in_bytes
-              + one_pass.memory_analysis().output_size_in_bytes)
-    print(f"2. {int(final.steps[0]):,} steps, B=8, H=64 in {seconds:.1f} s; kept outputs "
-          f"{tuple(kept.shape)}; temporary buffers {temp / 1e6:.2f} MB (one pass would need "
-          f"{needed / 1e6:,.0f} MB)")
+    needed = (
+        one_pass.memory_analysis().temp_size_in_bytes
+        + one_pass.memory_analysis().output_size_in_bytes
+    )
+    print(
+        f"2. {int(final.steps[0]):,} steps, B=8, H=64 in {seconds:.1f} s; kept outputs "
+        f"{tuple(kept.shape)}; temporary buffers {temp / 1e6:.2f} MB (one pass would need "
+        f"{needed / 1e6:,.0f} MB)"
+    )
 
 
 class Model(NamedTuple):
@@ -81,13 +93,22 @@ def truncated_bptt(epochs: int) -> list[float]:
     params = Model(rnnax.gru_init(jax.random.key(0), 1, 16), jnp.zeros((16, 1)))
     updates = epochs * 400  # 20,000 steps in chunks of 50
     start = time.perf_counter()
-    result = tbptt_fit(next_step_loss, params, jnp.zeros(16), data, chunk_length=50,
-                       epochs=epochs, learning_rate=optax.cosine_decay_schedule(1e-2, updates))
+    result = tbptt_fit(
+        next_step_loss,
+        params,
+        jnp.zeros(16),
+        data,
+        chunk_length=50,
+        epochs=epochs,
+        learning_rate=optax.cosine_decay_schedule(1e-2, updates),
+    )
     means = [float(row.mean()) for row in result.losses]
     persistence = float(jnp.mean((series[1:] - series[:-1]) ** 2))
-    print(f"3. TBPTT, {updates} updates of 50 steps: mean loss per epoch "
-          f"{', '.join(f'{m:.1e}' for m in means)} (predicting no change: {persistence:.1e}; "
-          f"{time.perf_counter() - start:.1f} s)")
+    print(
+        f"3. TBPTT, {updates} updates of 50 steps: mean loss per epoch "
+        f"{', '.join(f'{m:.1e}' for m in means)} (predicting no change: {persistence:.1e}; "
+        f"{time.perf_counter() - start:.1f} s)"
+    )
     return means
 
 

@@ -50,8 +50,12 @@ def check_params(params: Any, num_gates: int) -> tuple[int, int]:
 
 
 def check_step_inputs(
-    name: str, x: jax.Array, carry_leaves: list[tuple[str, jax.Array]], input_size: int,
-    hidden_size: int, dtype: Any,
+    name: str,
+    x: jax.Array,
+    carry_leaves: list[tuple[str, jax.Array]],
+    input_size: int,
+    hidden_size: int,
+    dtype: Any,
 ) -> None:
     """Checks one step's input and carry: features, dtypes and identical batch shapes."""
     check_floating(name, x)
@@ -63,9 +67,7 @@ def check_step_inputs(
         check_same_dtype(carry_name, leaf, dtype, "params")
 
 
-def lstm_cell(
-    params: LSTMParams, carry: LSTMState, x: jax.Array
-) -> tuple[LSTMState, jax.Array]:
+def lstm_cell(params: LSTMParams, carry: LSTMState, x: jax.Array) -> tuple[LSTMState, jax.Array]:
     r"""One LSTM step.
 
     .. math::
@@ -98,7 +100,11 @@ def lstm_cell(
     if not isinstance(carry, LSTMState):
         raise TypeError(f"carry must be LSTMState(h, c), got {type(carry).__name__}")
     check_step_inputs(
-        "x", x, [("carry.h", carry.h), ("carry.c", carry.c)], input_size, hidden_size,
+        "x",
+        x,
+        [("carry.h", carry.h), ("carry.c", carry.c)],
+        input_size,
+        hidden_size,
         params.w_h.dtype,
     )
     return _lstm_step(params, carry, x)

@@ -128,8 +128,12 @@ def check_finite_real(name: str, value: Any) -> float:
         raise TypeError(f"{name} must be a finite real number, got {value!r}")
     if not isinstance(value, numbers.Real):
         dtype = getattr(value, "dtype", None)
-        if (np.ndim(value) != 0 or dtype is None or isinstance(value, jax.core.Tracer)
-                or not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer))):
+        if (
+            np.ndim(value) != 0
+            or dtype is None
+            or isinstance(value, jax.core.Tracer)
+            or not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer))
+        ):
             raise TypeError(f"{name} must be a finite real number, got {value!r:.80}")
     result = float(value)
     if not math.isfinite(result):
@@ -148,15 +152,18 @@ def check_float_dtype(name: str, dtype: Any) -> np.dtype:
     try:
         resolved = jnp.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{name} must be a floating dtype (float32, bfloat16, ...), got "
-                        f"{dtype!r}") from None
+        raise TypeError(
+            f"{name} must be a floating dtype (float32, bfloat16, ...), got {dtype!r}"
+        ) from None
     if not jnp.issubdtype(resolved, jnp.floating):
         raise TypeError(
-            f"{name} must be a floating dtype (float32, bfloat16, ...), got {resolved.name}")
+            f"{name} must be a floating dtype (float32, bfloat16, ...), got {resolved.name}"
+        )
     if jax.dtypes.canonicalize_dtype(resolved) != resolved:
         raise ValueError(
             f"{name} is {resolved.name} but JAX's 64-bit mode is off, so arrays cannot have it; "
-            "enable it (jax.config.update('jax_enable_x64', True)) or use float32")
+            "enable it (jax.config.update('jax_enable_x64', True)) or use float32"
+        )
     return resolved
 
 
@@ -171,10 +178,13 @@ def check_key(name: str, key: Any) -> None:
                 f"{_shape(key)}; split it and pass one key"
             )
         return
-    if (isinstance(key, (jax.Array, np.ndarray)) and dtype == np.uint32 and np.ndim(key) == 1):
+    if isinstance(key, (jax.Array, np.ndarray)) and dtype == np.uint32 and np.ndim(key) == 1:
         return  # a raw key; JAX checks its length against the PRNG implementation
-    described = (f"an array of dtype {_dtype_name(dtype)} and shape {_shape(key)}"
-                 if isinstance(key, (jax.Array, np.ndarray)) else repr(key)[:80])
+    described = (
+        f"an array of dtype {_dtype_name(dtype)} and shape {_shape(key)}"
+        if isinstance(key, (jax.Array, np.ndarray))
+        else repr(key)[:80]
+    )
     raise TypeError(f"{name} must be a PRNG key (jax.random.key(seed)), got {described}")
 
 

@@ -32,8 +32,9 @@ def _to_flat_time_major(xs: jax.Array, time_major: bool) -> jax.Array:
     return xs.reshape(xs.shape[0], math.prod(xs.shape[1:-1]), xs.shape[-1])
 
 
-def _from_flat_time_major(ys: jax.Array, batch_shape: tuple[int, ...],
-                          time_major: bool) -> jax.Array:
+def _from_flat_time_major(
+    ys: jax.Array, batch_shape: tuple[int, ...], time_major: bool
+) -> jax.Array:
     ys = ys.reshape(ys.shape[0], *batch_shape, ys.shape[-1])
     return ys if time_major else jnp.moveaxis(ys, 0, -2)
 
@@ -48,7 +49,7 @@ def _flat(array: jax.Array | None, batch_shape: tuple[int, ...]) -> jax.Array | 
     """Flattens the batch axes of a carry ``[..., H]`` or lengths ``[...]`` into one."""
     if array is None:
         return None
-    trailing = array.shape[len(batch_shape):]
+    trailing = array.shape[len(batch_shape) :]
     return array.reshape(math.prod(batch_shape), *trailing)
 
 
@@ -60,8 +61,9 @@ def _check_xs(xs: Any, input_size: int, dtype: Any, time_major: bool) -> tuple[i
     return batch_shape
 
 
-def _check_carry_leaf(name: str, leaf: Any, batch_shape: tuple[int, ...], hidden: int,
-                      dtype: Any) -> None:
+def _check_carry_leaf(
+    name: str, leaf: Any, batch_shape: tuple[int, ...], hidden: int, dtype: Any
+) -> None:
     check_floating(name, leaf)
     check_shape(name, leaf, (*batch_shape, hidden), "(the batch shape of xs, then H)")
     check_same_dtype(name, leaf, dtype, "params")
@@ -133,9 +135,15 @@ def lstm(
     reverse = check_bool("reverse", reverse)
     check_unroll(unroll)
     h, c, ys = run_flat(
-        params, _to_flat_time_major(xs, time_major),
-        (_flat(carry.h, batch_shape), _flat(carry.c, batch_shape)), _flat(seq_lengths, batch_shape),
-        reverse=bool(reverse), reset_after=False, unroll=unroll, strategy=strategy)
+        params,
+        _to_flat_time_major(xs, time_major),
+        (_flat(carry.h, batch_shape), _flat(carry.c, batch_shape)),
+        _flat(seq_lengths, batch_shape),
+        reverse=bool(reverse),
+        reset_after=False,
+        unroll=unroll,
+        strategy=strategy,
+    )
     final = LSTMState(h.reshape(carry.h.shape), c.reshape(carry.c.shape))
     return final, _from_flat_time_major(ys, batch_shape, time_major)
 
@@ -199,9 +207,15 @@ def gru(
     reset_after = check_bool("reset_after", reset_after)
     check_unroll(unroll)
     h, ys = run_flat(
-        params, _to_flat_time_major(xs, time_major), (_flat(carry, batch_shape),),
-        _flat(seq_lengths, batch_shape), reverse=bool(reverse), reset_after=bool(reset_after),
-        unroll=unroll, strategy=strategy)
+        params,
+        _to_flat_time_major(xs, time_major),
+        (_flat(carry, batch_shape),),
+        _flat(seq_lengths, batch_shape),
+        reverse=bool(reverse),
+        reset_after=bool(reset_after),
+        unroll=unroll,
+        strategy=strategy,
+    )
     return h.reshape(carry.shape), _from_flat_time_major(ys, batch_shape, time_major)
 
 
@@ -210,8 +224,8 @@ def zero_carry(params: LSTMParams | GRUParams, batch_shape: tuple[int, ...] = ()
     if not isinstance(params, (LSTMParams, GRUParams)):
         raise TypeError(f"params must be LSTMParams or GRUParams, got {type(params).__name__}")
     if not isinstance(batch_shape, (tuple, list)) or not all(
-            isinstance(size, (int, np.integer)) and not isinstance(size, bool)
-            for size in batch_shape):
+        isinstance(size, (int, np.integer)) and not isinstance(size, bool) for size in batch_shape
+    ):
         raise TypeError(f"batch_shape must be a tuple of ints, got {batch_shape!r}")
     if any(size < 0 for size in batch_shape):
         raise ValueError(f"batch_shape must hold non-negative sizes, got {tuple(batch_shape)}")

@@ -21,7 +21,11 @@ def _check_kind(cell: str) -> int:
 
 
 def _sum_over_layers(
-    cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
     per_direction: Callable[[int, int, int], int],
 ) -> int:
     """Checks a configuration and sums ``per_direction(gates, layer_input, H)`` over the stack."""
@@ -38,7 +42,11 @@ def _sum_over_layers(
 
 
 def count_params(
-    cell: CellKind, input_size: int, hidden_size: int, *, num_layers: int = 1,
+    cell: CellKind,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
     bidirectional: bool = False,
 ) -> int:
     """Exact number of parameters of a (stacked, bidirectional) LSTM or GRU in rnnax's layout.
@@ -53,12 +61,21 @@ def count_params(
     """
     biases = 1 if cell == "lstm" else 2
     return _sum_over_layers(
-        cell, input_size, hidden_size, num_layers, bidirectional,
-        lambda gates, i, h: gates * h * (i + h) + biases * gates * h)
+        cell,
+        input_size,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        lambda gates, i, h: gates * h * (i + h) + biases * gates * h,
+    )
 
 
 def flops_per_step(
-    cell: CellKind, input_size: int, hidden_size: int, *, num_layers: int = 1,
+    cell: CellKind,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
     bidirectional: bool = False,
 ) -> int:
     """Floating-point operations for one time step of one sequence (forward pass).
@@ -80,8 +97,13 @@ def flops_per_step(
         (34368, 26048)
     """
     return _sum_over_layers(
-        cell, input_size, hidden_size, num_layers, bidirectional,
-        lambda gates, i, h: 2 * gates * h * (i + h) + 17 * h)
+        cell,
+        input_size,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        lambda gates, i, h: 2 * gates * h * (i + h) + 17 * h,
+    )
 
 
 def param_count(tree: Any) -> int:

@@ -55,11 +55,14 @@ def _layer_shapes(layers: Sequence[Sequence[LSTMParams]]) -> tuple[int, int, boo
             if not isinstance(params, LSTMParams):
                 raise TypeError(f"cuDNN weights hold LSTMParams, got {type(params).__name__}")
             if params.w_h.shape != (hidden, 4 * hidden) or params.w_x.shape != (
-                    expected_in, 4 * hidden):
+                expected_in,
+                4 * hidden,
+            ):
                 raise ValueError(
                     f"layer {index}: cuDNN needs w_x [{expected_in}, {4 * hidden}] and w_h "
                     f"[{hidden}, {4 * hidden}], got {tuple(params.w_x.shape)} and "
-                    f"{tuple(params.w_h.shape)}")
+                    f"{tuple(params.w_h.shape)}"
+                )
     return input_size, hidden, directions == 2
 
 
@@ -90,23 +93,33 @@ def to_cudnn_weights(params: LSTMParams) -> Float[Array, " P"]:
     return pack_lstm_weights([[params]])
 
 
-def unpack_to_params(weights: Float[Array, " P"], input_size: int, hidden_size: int,
-                     num_layers: int = 1, bidirectional: bool = False
-                     ) -> list[list[LSTMParams]]:
+def unpack_to_params(
+    weights: Float[Array, " P"],
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+) -> list[list[LSTMParams]]:
     """cuDNN's flat weight vector back to ``[layer][direction]`` ``LSTMParams``.
 
     The two biases fold into one: ``b = b_ih + b_hh`` (the same function).
     """
-    w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(weights, input_size, hidden_size,
-                                                         num_layers, bidirectional)
+    w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(
+        weights, input_size, hidden_size, num_layers, bidirectional
+    )
     directions = 2 if bidirectional else 1
-    return [[LSTMParams(w_ih[k].T, w_hh[k].T, b_ih[k] + b_hh[k])
-             for k in range(layer * directions, (layer + 1) * directions)]
-            for layer in range(num_layers)]
+    return [
+        [
+            LSTMParams(w_ih[k].T, w_hh[k].T, b_ih[k] + b_hh[k])
+            for k in range(layer * directions, (layer + 1) * directions)
+        ]
+        for layer in range(num_layers)
+    ]
 
 
-def _flip_within_lengths(xs: Float[Array, "T B X"], lengths: Int[Array, " B"] | None
-                         ) -> Float[Array, "T B X"]:
+def _flip_within_lengths(
+    xs: Float[Array, "T B X"], lengths: Int[Array, " B"] | None
+) -> Float[Array, "T B X"]:
     """Reverses each sequence's first ``length`` steps and leaves its padding where it is.
 
     Step ``t < length`` moves to ``length - 1 - t``; an involution, so it also undoes itself.
@@ -123,13 +136,20 @@ def check_cudnn_dtype(dtype: jnp.dtype) -> None:
     if jnp.dtype(dtype) != jnp.float32:
         raise TypeError(
             "strategy='cudnn' runs float32 only (jax.experimental.rnn's cuDNN LSTM), got "
-            f"{jnp.dtype(dtype).name}; use strategy='pallas' or 'scan' for other dtypes")
+            f"{jnp.dtype(dtype).name}; use strategy='pallas' or 'scan' for other dtypes"
+        )
 
 
-def lstm_cudnn(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, "B H"],
-               c0: Float[Array, "B H"], lengths: Int[Array, " B"] | None = None,
-               reverse: bool = False, *, implementation: str = "cudnn"
-               ) -> tuple[Float[Array, "B H"], Float[Array, "B H"], Float[Array, "T B H"]]:
+def lstm_cudnn(
+    params: LSTMParams,
+    xs: Float[Array, "T B I"],
+    h0: Float[Array, "B H"],
+    c0: Float[Array, "B H"],
+    lengths: Int[Array, " B"] | None = None,
+    reverse: bool = False,
+    *,
+    implementation: str = "cudnn",
+) -> tuple[Float[Array, "B H"], Float[Array, "B H"], Float[Array, "T B H"]]:
     """The LSTM over time-major ``xs [T, B, I]`` through ``jax.experimental.rnn``.
 
     Computes ``rnnax.lstm(params, xs, LSTMState(h0, c0), seq_lengths=lengths,
@@ -154,15 +174,15 @@ def lstm_cudnn(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, "
         TypeError: ``"cudnn"`` with parameters other than float32.
     """
     if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got "
-                         f"{implementation!r}")
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
     dtype = params.w_h.dtype
     if implementation == "cudnn":
         check_cudnn_dtype(dtype)
         if jax.default_backend() != "gpu":
             raise ValueError(
                 "the cuDNN LSTM (jax.experimental.rnn) runs on a GPU only; the default backend "
-                f"is {jax.default_backend()!r}")
+                f"is {jax.default_backend()!r}"
+            )
     num_steps, batch, input_size = xs.shape
     hidden = h0.shape[-1]
     if num_steps == 0:
@@ -176,21 +196,39 @@ def lstm_cudnn(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, "
         xs = _flip_within_lengths(xs, lengths)
     # cuDNN reads at least one step of each sequence; a length-0 sequence's outputs are
     # replaced below, so its one (zeroed) step changes nothing.
-    run_lengths = (jnp.full((batch,), num_steps, jnp.int32) if lengths is None
-                   else jnp.maximum(lengths, 1))
+    run_lengths = (
+        jnp.full((batch,), num_steps, jnp.int32) if lengths is None else jnp.maximum(lengths, 1)
+    )
     weights = to_cudnn_weights(params)
     x_bm = jnp.swapaxes(xs, 0, 1)
     if implementation == "cudnn":
-        ys, h_n, c_n = jax_rnn.lstm(x_bm, h0[None], c0[None], weights, run_lengths,
-                                    input_size=input_size, hidden_size=hidden, num_layers=1,
-                                    dropout=0.0, bidirectional=False)
+        ys, h_n, c_n = jax_rnn.lstm(
+            x_bm,
+            h0[None],
+            c0[None],
+            weights,
+            run_lengths,
+            input_size=input_size,
+            hidden_size=hidden,
+            num_layers=1,
+            dropout=0.0,
+            bidirectional=False,
+        )
     else:
         # lstm_ref is written in standard promotion; our own code above stays strict.
         with jax.numpy_dtype_promotion("standard"):
             ys, h_n, c_n = jax_rnn.lstm_ref(
-                x_bm, h0[None], c0[None],
+                x_bm,
+                h0[None],
+                c0[None],
                 *jax_rnn.unpack_lstm_weights(weights, input_size, hidden, 1, False),
-                run_lengths, input_size, hidden, 1, 0.0, False)
+                run_lengths,
+                input_size,
+                hidden,
+                1,
+                0.0,
+                False,
+            )
     ys = jnp.swapaxes(ys, 0, 1)
     h, c = h_n[0], c_n[0]
     if lengths is not None:

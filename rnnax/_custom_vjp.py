@@ -57,8 +57,14 @@ def _bias(bias: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------------------- LSTM
 
 
-def _lstm_forward(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Array,
-                  lengths: jax.Array | None, reverse: bool):
+def _lstm_forward(
+    params: LSTMParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    lengths: jax.Array | None,
+    reverse: bool,
+):
     xs = _masked_inputs(xs, lengths)
     b = _bias(params.b)
 
@@ -76,7 +82,8 @@ def _lstm_forward(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Arra
         return carry, (_zero_padded(valid, h_new), gates, tanh_c, h, c)
 
     (h, c), (ys, gates, tanh_c, h_prev, c_prev) = scan_stacking_wide(
-        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse)
+        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse
+    )
     return (h, c, ys), (params, xs, lengths, gates, tanh_c, h_prev, c_prev)
 
 
@@ -93,19 +100,25 @@ def _lstm_backward(reverse: bool, residuals, cotangents):
         d_h_total = d_h + d_y
         d_o = d_h_total * tanh_c_t
         d_c_total = d_c + d_h_total * so * (1 - tanh_c_t * tanh_c_t)
-        d_a = jnp.concatenate([
-            d_c_total * tg * si * (1 - si),
-            d_c_total * c_prev_t * sf * (1 - sf),
-            d_c_total * si * (1 - tg * tg),
-            d_o * so * (1 - so),
-        ], axis=-1)
+        d_a = jnp.concatenate(
+            [
+                d_c_total * tg * si * (1 - si),
+                d_c_total * c_prev_t * sf * (1 - sf),
+                d_c_total * si * (1 - tg * tg),
+                d_o * so * (1 - so),
+            ],
+            axis=-1,
+        )
         d_a = _zero_padded(valid, d_a)
         carry = (_keep(valid, d_a @ w_h_t, d_h), _keep(valid, d_c_total * sf, d_c))
         return carry, d_a
 
     (d_h0, d_c0), d_a = scan_stacking_wide(
-        step, (d_h_final, d_c_final), (d_ys, gates, tanh_c, c_prev, _steps(xs, lengths)),
-        reverse=not reverse)
+        step,
+        (d_h_final, d_c_final),
+        (d_ys, gates, tanh_c, c_prev, _steps(xs, lengths)),
+        reverse=not reverse,
+    )
     d_params = LSTMParams(
         w_x=jnp.einsum("tbi,tbg->ig", xs, d_a),
         w_h=jnp.einsum("tbh,tbg->hg", h_prev, d_a),
@@ -115,15 +128,22 @@ def _lstm_backward(reverse: bool, residuals, cotangents):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
-def lstm_custom_vjp(params: LSTMParams, xs: jax.Array, h0: jax.Array, c0: jax.Array,
-                    lengths: jax.Array | None, reverse: bool) -> tuple[Any, ...]:
+def lstm_custom_vjp(
+    params: LSTMParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    lengths: jax.Array | None,
+    reverse: bool,
+) -> tuple[Any, ...]:
     """LSTM over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, c, ys)``."""
     return _lstm_forward(params, xs, h0, c0, lengths, reverse)[0]
 
 
 lstm_custom_vjp.defvjp(
-    lambda params, xs, h0, c0, lengths, reverse: _lstm_forward(params, xs, h0, c0, lengths,
-                                                               reverse),
+    lambda params, xs, h0, c0, lengths, reverse: _lstm_forward(
+        params, xs, h0, c0, lengths, reverse
+    ),
     _lstm_backward,
 )
 
@@ -131,8 +151,14 @@ lstm_custom_vjp.defvjp(
 # ---------------------------------------------------------------------------------------- GRU
 
 
-def _gru_forward(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None,
-                 reverse: bool, reset_after: bool):
+def _gru_forward(
+    params: GRUParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    lengths: jax.Array | None,
+    reverse: bool,
+    reset_after: bool,
+):
     xs = _masked_inputs(xs, lengths)
     hidden = h0.shape[-1]
     zr = 2 * hidden
@@ -157,7 +183,9 @@ def _gru_forward(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.A
         gates = jnp.concatenate([z, r, n, saved], axis=-1)
         return _keep(valid, h_new, h), (_zero_padded(valid, h_new), gates, h)
 
-    h, (ys, gates, h_prev) = scan_stacking_wide(step, h0, (xs, _steps(xs, lengths)), reverse=reverse)
+    h, (ys, gates, h_prev) = scan_stacking_wide(
+        step, h0, (xs, _steps(xs, lengths)), reverse=reverse
+    )
     return (h, ys), (params, xs, lengths, gates, h_prev)
 
 
@@ -193,16 +221,20 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
         return _keep(valid, d_h_prev, d_h), (d_ax, d_ah)
 
     d_h0, (d_ax, d_ah) = scan_stacking_wide(
-        step, d_h_final, (d_ys, gates, h_prev, _steps(xs, lengths)), reverse=not reverse)
+        step, d_h_final, (d_ys, gates, h_prev, _steps(xs, lengths)), reverse=not reverse
+    )
     if reset_after:
         d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_ah)
     else:
         # The candidate's recurrent product reads r * h, so its weight gradient does too.
         reset_h = gates[..., hidden:zr] * h_prev
-        d_w_h = jnp.concatenate([
-            jnp.einsum("tbh,tbg->hg", h_prev, d_ah[..., :zr]),
-            jnp.einsum("tbh,tbg->hg", reset_h, d_ah[..., zr:]),
-        ], axis=-1)
+        d_w_h = jnp.concatenate(
+            [
+                jnp.einsum("tbh,tbg->hg", h_prev, d_ah[..., :zr]),
+                jnp.einsum("tbh,tbg->hg", reset_h, d_ah[..., zr:]),
+            ],
+            axis=-1,
+        )
     d_params = GRUParams(
         w_x=jnp.einsum("tbi,tbg->ig", xs, d_ax),
         w_h=d_w_h,
@@ -213,14 +245,21 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
-def gru_custom_vjp(params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None,
-                   reverse: bool, reset_after: bool) -> tuple[jax.Array, jax.Array]:
+def gru_custom_vjp(
+    params: GRUParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    lengths: jax.Array | None,
+    reverse: bool,
+    reset_after: bool,
+) -> tuple[jax.Array, jax.Array]:
     """GRU over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, ys)``."""
     return _gru_forward(params, xs, h0, lengths, reverse, reset_after)[0]
 
 
 gru_custom_vjp.defvjp(
     lambda params, xs, h0, lengths, reverse, reset_after: _gru_forward(
-        params, xs, h0, lengths, reverse, reset_after),
+        params, xs, h0, lengths, reverse, reset_after
+    ),
     _gru_backward,
 )

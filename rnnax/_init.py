@@ -27,7 +27,12 @@ orthogonal: Initializer = jax.nn.initializers.orthogonal()
 
 
 def _gate_blocks(
-    key: jax.Array, init: Initializer, rows: int, hidden_size: int, num_gates: int, dtype: Any,
+    key: jax.Array,
+    init: Initializer,
+    rows: int,
+    hidden_size: int,
+    num_gates: int,
+    dtype: Any,
     name: str,
 ) -> jax.Array:
     """Initializes ``num_gates`` independent ``[rows, H]`` blocks and lays them side by side.

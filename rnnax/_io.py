@@ -46,7 +46,8 @@ def temporary_files(path: str | os.PathLike[str]) -> list[Path]:
     prefix = _temporary_prefix(path)
     with contextlib.suppress(FileNotFoundError):
         return sorted(
-            entry for entry in path.parent.iterdir()
+            entry
+            for entry in path.parent.iterdir()
             if entry.name.startswith(prefix) and entry.name.endswith(_SUFFIX)
         )
     return []

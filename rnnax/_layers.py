@@ -30,8 +30,13 @@ Layers = Sequence[Sequence[Any]]
 
 
 def _stack_init(
-    init: Callable[..., Any], key: jax.Array, input_size: int, hidden_size: int,
-    num_layers: int, bidirectional: bool, **init_kwargs: Any,
+    init: Callable[..., Any],
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
+    **init_kwargs: Any,
 ) -> list[list[Any]]:
     num_layers = check_positive_int("num_layers", num_layers, MAX_LAYERS)
     num_directions = 2 if check_bool("bidirectional", bidirectional) else 1
@@ -42,10 +47,17 @@ def _stack_init(
     layers = []
     for layer in range(num_layers):
         layer_input = input_size if layer == 0 else hidden_size * num_directions
-        layers.append([
-            init(keys[layer * num_directions + direction], layer_input, hidden_size, **init_kwargs)
-            for direction in range(num_directions)
-        ])
+        layers.append(
+            [
+                init(
+                    keys[layer * num_directions + direction],
+                    layer_input,
+                    hidden_size,
+                    **init_kwargs,
+                )
+                for direction in range(num_directions)
+            ]
+        )
     return layers
 
 
@@ -77,9 +89,18 @@ def lstm_stack_init(
         >>> len(layers), len(layers[0]), layers[1][0].w_x.shape
         (2, 2, (16, 32))
     """
-    return _stack_init(lstm_init, key, input_size, hidden_size, num_layers, bidirectional,
-                       forget_bias=forget_bias, dtype=dtype, input_init=input_init,
-                       recurrent_init=recurrent_init)
+    return _stack_init(
+        lstm_init,
+        key,
+        input_size,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        forget_bias=forget_bias,
+        dtype=dtype,
+        input_init=input_init,
+        recurrent_init=recurrent_init,
+    )
 
 
 def gru_stack_init(
@@ -94,8 +115,17 @@ def gru_stack_init(
     recurrent_init: Initializer = orthogonal,
 ) -> list[list[GRUParams]]:
     """Initializes a stack of GRU layers with ``gru_init``; see ``lstm_stack_init``."""
-    return _stack_init(gru_init, key, input_size, hidden_size, num_layers, bidirectional,
-                       dtype=dtype, input_init=input_init, recurrent_init=recurrent_init)
+    return _stack_init(
+        gru_init,
+        key,
+        input_size,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        dtype=dtype,
+        input_init=input_init,
+        recurrent_init=recurrent_init,
+    )
 
 
 def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
@@ -153,18 +183,25 @@ def _run_stack(
     if dropout_key is not None:
         check_key("dropout_key", dropout_key)
     if carry is not None:
+
         def is_sequence(value: Any) -> bool:
             return isinstance(value, Sequence) and not isinstance(value, str)
 
-        carry_layout = ([len(layer) if is_sequence(layer) else None for layer in carry]
-                        if is_sequence(carry) else None)
+        carry_layout = (
+            [len(layer) if is_sequence(layer) else None for layer in carry]
+            if is_sequence(carry)
+            else None
+        )
         if carry_layout != [num_directions] * len(layers):
             raise ValueError(
                 f"carry must be None or carry[layer][direction] for {len(layers)} layers of "
                 f"{num_directions} direction(s), got layout {carry_layout}"
             )
-    keys = (jax.random.split(dropout_key, len(layers))
-            if dropout_key is not None and dropout_rate > 0.0 else None)
+    keys = (
+        jax.random.split(dropout_key, len(layers))
+        if dropout_key is not None and dropout_rate > 0.0
+        else None
+    )
 
     finals: list[list[Any]] = []
     inputs = xs
@@ -176,9 +213,14 @@ def _run_stack(
         outputs, layer_finals = [], []
         for direction, params in enumerate(layer):
             final, ys = core(
-                params, inputs, None if carry is None else carry[index][direction],
-                seq_lengths=seq_lengths, reverse=direction == 1, time_major=time_major,
-                unroll=unroll, strategy=strategy,
+                params,
+                inputs,
+                None if carry is None else carry[index][direction],
+                seq_lengths=seq_lengths,
+                reverse=direction == 1,
+                time_major=time_major,
+                unroll=unroll,
+                strategy=strategy,
             )
             outputs.append(ys)
             layer_finals.append(final)
@@ -239,9 +281,19 @@ def lstm_stack(
         >>> ys.shape, finals[1][1].h.shape
         ((4, 10, 16), (4, 8))
     """
-    return _run_stack(lstm, 4, layers, xs, carry, seq_lengths=seq_lengths,
-                      time_major=time_major, dropout_rate=dropout_rate,
-                      dropout_key=dropout_key, unroll=unroll, strategy=strategy)
+    return _run_stack(
+        lstm,
+        4,
+        layers,
+        xs,
+        carry,
+        seq_lengths=seq_lengths,
+        time_major=time_major,
+        dropout_rate=dropout_rate,
+        dropout_key=dropout_key,
+        unroll=unroll,
+        strategy=strategy,
+    )
 
 
 def gru_stack(
@@ -283,6 +335,16 @@ def gru_stack(
         ((10, 8), 3)
     """
     core = functools.partial(gru, reset_after=reset_after)
-    return _run_stack(core, 3, layers, xs, carry, seq_lengths=seq_lengths,
-                      time_major=time_major, dropout_rate=dropout_rate,
-                      dropout_key=dropout_key, unroll=unroll, strategy=strategy)
+    return _run_stack(
+        core,
+        3,
+        layers,
+        xs,
+        carry,
+        seq_lengths=seq_lengths,
+        time_major=time_major,
+        dropout_rate=dropout_rate,
+        dropout_key=dropout_key,
+        unroll=unroll,
+        strategy=strategy,
+    )

@@ -52,16 +52,29 @@ def _chunk_steps(state: StreamState, length: int, time_major: bool) -> jax.Array
     return state.steps[..., None] + local.reshape((1,) * state.steps.ndim + (length,))
 
 
-def _get_chunk(xs: Any, state: StreamState, start: int | jax.Array, length: int,
-               model: _Model, time_major: bool) -> jax.Array:
+def _get_chunk(
+    xs: Any,
+    state: StreamState,
+    start: int | jax.Array,
+    length: int,
+    model: _Model,
+    time_major: bool,
+) -> jax.Array:
     if callable(xs):
         chunk = xs(_chunk_steps(state, length, time_major))
-        check_chunk(chunk, model, tuple(state.steps.shape), time_major,
-                    name=f"xs(steps) for a chunk of {length} steps")
+        check_chunk(
+            chunk,
+            model,
+            tuple(state.steps.shape),
+            time_major,
+            name=f"xs(steps) for a chunk of {length} steps",
+        )
         actual = chunk.shape[0] if time_major else chunk.shape[-2]
         if actual != length:
-            raise ValueError(f"xs(steps) must return {length} steps for steps of {length} "
-                             f"steps, got shape {tuple(chunk.shape)}")
+            raise ValueError(
+                f"xs(steps) must return {length} steps for steps of {length} "
+                f"steps, got shape {tuple(chunk.shape)}"
+            )
         return chunk
     axis = xs.ndim - 2 if not time_major else 0
     return jax.lax.dynamic_slice_in_dim(xs, start, length, axis=axis)
@@ -69,35 +82,70 @@ def _get_chunk(xs: Any, state: StreamState, start: int | jax.Array, length: int,
 
 def _check_accumulator(new: Any, old: Any) -> Any:
     """The accumulator goes round a ``lax.scan``: it must keep its structure, shapes, dtypes."""
+
     def describe(tree: Any) -> Any:
-        return jax.tree.map(lambda leaf: (tuple(np.shape(leaf)), jnp.result_type(leaf).name),
-                            tree)
+        return jax.tree.map(lambda leaf: (tuple(np.shape(leaf)), jnp.result_type(leaf).name), tree)
 
     # The ignore: jax annotates PyTreeDef as an alias of a jaxlib class that ships no stub,
     # which mypy cannot resolve (nor compare); at run time PyTreeDefs compare as usual.
-    if (jax.tree.structure(new) != jax.tree.structure(old)  # type: ignore[operator]
-            or describe(new) != describe(old)):
+    if (
+        jax.tree.structure(new) != jax.tree.structure(old)  # type: ignore[operator]
+        or describe(new) != describe(old)
+    ):
         raise ValueError(
             "reduce_fn must return an accumulator of the structure, shapes and dtypes of "
-            f"reduce_init (as (shape, dtype)): {describe(old)}, got {describe(new)}")
+            f"reduce_init (as (shape, dtype)): {describe(old)}, got {describe(new)}"
+        )
     return new
 
 
-@functools.partial(jax.jit, static_argnames=(
-    "model", "xs_fn", "num_steps", "chunk_length", "keep_every", "reduce_fn", "reset_after",
-    "time_major", "strategy"))
-def _scan_compiled(model: _Model, params: Any, state: StreamState, xs_array: jax.Array | None,
-                   reduce_init: Any, *, xs_fn: InputFn | None, num_steps: int,
-                   chunk_length: int, keep_every: int | None, reduce_fn: ReduceFn | None,
-                   reset_after: bool, time_major: bool, strategy: str) -> tuple[StreamState, Any]:
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "model",
+        "xs_fn",
+        "num_steps",
+        "chunk_length",
+        "keep_every",
+        "reduce_fn",
+        "reset_after",
+        "time_major",
+        "strategy",
+    ),
+)
+def _scan_compiled(
+    model: _Model,
+    params: Any,
+    state: StreamState,
+    xs_array: jax.Array | None,
+    reduce_init: Any,
+    *,
+    xs_fn: InputFn | None,
+    num_steps: int,
+    chunk_length: int,
+    keep_every: int | None,
+    reduce_fn: ReduceFn | None,
+    reset_after: bool,
+    time_major: bool,
+    strategy: str,
+) -> tuple[StreamState, Any]:
     xs = xs_fn if xs_fn is not None else xs_array
     axis = _time_axis(time_major)
 
-    def run(state: StreamState, acc: Any, start: int | jax.Array,
-            length: int) -> tuple[StreamState, Any, jax.Array]:
+    def run(
+        state: StreamState, acc: Any, start: int | jax.Array, length: int
+    ) -> tuple[StreamState, Any, jax.Array]:
         chunk = _get_chunk(xs, state, start, length, model, time_major)
-        state, ys = advance(model, params, state, chunk, None, reset_after=reset_after,
-                            time_major=time_major, strategy=strategy)
+        state, ys = advance(
+            model,
+            params,
+            state,
+            chunk,
+            None,
+            reset_after=reset_after,
+            time_major=time_major,
+            strategy=strategy,
+        )
         if reduce_fn is not None:
             acc = _check_accumulator(reduce_fn(acc, chunk, ys), acc)
         return state, acc, ys
@@ -109,9 +157,11 @@ def _scan_compiled(model: _Model, params: Any, state: StreamState, xs_array: jax
 
     Carry = tuple[StreamState, Any, jax.Array]
 
-    def full_chunks(carry: Carry, count: int,
-                    emit: Callable[[jax.Array], jax.Array] | None) -> tuple[Carry, Any]:
+    def full_chunks(
+        carry: Carry, count: int, emit: Callable[[jax.Array], jax.Array] | None
+    ) -> tuple[Carry, Any]:
         """``count`` chunks of ``chunk_length`` steps in a ``lax.scan``; stacks ``emit(ys)``."""
+
         def body(carry: Carry, _: None) -> tuple[Carry, Any]:
             state, acc, start = carry
             state, acc, ys = run(state, acc, start, chunk_length)
@@ -137,8 +187,7 @@ def _scan_compiled(model: _Model, params: Any, state: StreamState, xs_array: jax
     if keep_every is None:
         carry, _ = full_chunks(carry, num_full, None)
     elif chunk_length % keep_every == 0:
-        carry, kept = full_chunks(carry, num_full, lambda ys: every(ys, keep_every - 1,
-                                                                     keep_every))
+        carry, kept = full_chunks(carry, num_full, lambda ys: every(ys, keep_every - 1, keep_every))
         if kept is not None:
             kept_parts.append(to_layout(kept))
     else:
@@ -255,26 +304,41 @@ def stream_scan(
     else:
         total = check_chunk(xs, model, batch_shape, time_major, name="xs")
         if num_steps is not None and _check_steps(num_steps) != total:
-            raise ValueError(f"num_steps must be None or the number of steps of xs, {total}, "
-                             f"got {num_steps}")
+            raise ValueError(
+                f"num_steps must be None or the number of steps of xs, {total}, got {num_steps}"
+            )
         num_steps = total
     if keep_every is not None:
         keep_every = check_positive_int("keep_every", keep_every)
         if chunk_length % keep_every and keep_every % chunk_length:
-            raise ValueError(f"keep_every must divide chunk_length = {chunk_length} or be a "
-                             f"multiple of it, got {keep_every}")
+            raise ValueError(
+                f"keep_every must divide chunk_length = {chunk_length} or be a "
+                f"multiple of it, got {keep_every}"
+            )
         if reduce_fn is not None:
-            raise ValueError("pass keep_every or reduce_fn, not both (reduce the kept outputs "
-                             "yourself, or keep them inside reduce_fn's accumulator)")
+            raise ValueError(
+                "pass keep_every or reduce_fn, not both (reduce the kept outputs "
+                "yourself, or keep them inside reduce_fn's accumulator)"
+            )
     if reduce_fn is not None and not callable(reduce_fn):
         raise TypeError(f"reduce_fn must be callable, got {type(reduce_fn).__name__}")
     if reduce_fn is None and reduce_init is not None:
         raise ValueError("reduce_init is used only with reduce_fn")
     return _scan_compiled(
-        model, params, state, None if callable(xs) else xs, reduce_init,
-        xs_fn=xs if callable(xs) else None, num_steps=num_steps, chunk_length=chunk_length,
-        keep_every=keep_every, reduce_fn=reduce_fn, reset_after=bool(reset_after),
-        time_major=bool(time_major), strategy=strategy)
+        model,
+        params,
+        state,
+        None if callable(xs) else xs,
+        reduce_init,
+        xs_fn=xs if callable(xs) else None,
+        num_steps=num_steps,
+        chunk_length=chunk_length,
+        keep_every=keep_every,
+        reduce_fn=reduce_fn,
+        reset_after=bool(reset_after),
+        time_major=bool(time_major),
+        strategy=strategy,
+    )
 
 
 def _check_steps(num_steps: Any) -> int:
@@ -282,7 +346,7 @@ def _check_steps(num_steps: Any) -> int:
         raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}")
     # Step indices are int32 (StreamState.steps): past 2**31 - 1 they would wrap around.
     if num_steps > np.iinfo(np.int32).max:
-        raise ValueError(f"num_steps must be at most 2**31 - 1 (step indices are int32), got "
-                         f"{num_steps}")
+        raise ValueError(
+            f"num_steps must be at most 2**31 - 1 (step indices are int32), got {num_steps}"
+        )
     return int(num_steps)
-

@@ -29,8 +29,9 @@ def _leaf_shape(leaf: Any) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype)
 
 
-def scan_stacking_wide(body: Callable[[Carry, Any], tuple[Carry, Any]], carry: Carry, xs: Any,
-                       **scan_kwargs: Any) -> tuple[Carry, Any]:
+def scan_stacking_wide(
+    body: Callable[[Carry, Any], tuple[Carry, Any]], carry: Carry, xs: Any, **scan_kwargs: Any
+) -> tuple[Carry, Any]:
     """``jax.lax.scan``, with bfloat16/float16 outputs stacked in float32 on CPU.
 
     XLA:CPU turns each step's write of a narrow float into the stacked output into a conversion
@@ -169,15 +170,18 @@ def scan_cell(
     if remat_chunk is None:
         carry, ys = scan_stacking_wide(body, carry, inputs, reverse=reverse, unroll=unroll)
     else:
+
         @jax.checkpoint
         def run_chunk(carry: Carry, chunk_inputs: Any) -> tuple[Carry, Any]:
             return scan_stacking_wide(body, carry, chunk_inputs, reverse=reverse, unroll=unroll)
 
-        chunked = jax.tree.map(lambda leaf: leaf.reshape(num_chunks, chunk, *leaf.shape[1:]),
-                               inputs)
+        chunked = jax.tree.map(
+            lambda leaf: leaf.reshape(num_chunks, chunk, *leaf.shape[1:]), inputs
+        )
         carry, ys = scan_stacking_wide(run_chunk, carry, chunked, reverse=reverse)
         ys = jax.tree.map(
-            lambda leaf: leaf.reshape(num_chunks * chunk, *leaf.shape[2:])[:num_steps], ys)
+            lambda leaf: leaf.reshape(num_chunks * chunk, *leaf.shape[2:])[:num_steps], ys
+        )
 
     if not time_major:
         ys = jax.tree.map(lambda leaf: jnp.moveaxis(leaf, 0, -2), ys)

@@ -74,13 +74,15 @@ def _check_backend_strategy(strategy: str, cell: str) -> None:
     if cell != "lstm":
         raise ValueError(
             f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has no "
-            f"{cell.upper()} here); use strategy='pallas', 'custom_vjp' or 'scan'")
+            f"{cell.upper()} here); use strategy='pallas', 'custom_vjp' or 'scan'"
+        )
     backend = jax.default_backend()
     if backend != "gpu":
         raise ValueError(
             "strategy='cudnn' needs a GPU (cuDNN through jax.experimental.rnn), but the default "
             f"backend is {backend!r}; use strategy='pallas' (Pallas interpret mode off-GPU), "
-            "'custom_vjp' or 'scan'")
+            "'custom_vjp' or 'scan'"
+        )
 
 
 def resolve_strategy(strategy: str, cell: str = "lstm") -> str:
@@ -149,8 +151,9 @@ def batch_devices(batch_size: int, strategy: str) -> Sequence[Any] | None:
     return devices
 
 
-def _shard_over_batch(fn: Callable[..., Any], devices: Sequence[Any], num_batched: int,
-                      num_outputs_batched: int) -> Callable[..., Any]:
+def _shard_over_batch(
+    fn: Callable[..., Any], devices: Sequence[Any], num_batched: int, num_outputs_batched: int
+) -> Callable[..., Any]:
     """Wraps ``fn(params, xs [T, B, I], *batched [B, ...]) -> (*carries [B, ...], ys [T, B, H])``
     to run one batch shard per device."""
     mesh = Mesh(np.asarray(devices), ("batch",))
@@ -174,8 +177,16 @@ def _remat_chunk(strategy: str, xs: jax.Array) -> int | None:
     return max(1, math.isqrt(max(xs.shape[0], 1))) if strategy == "remat" else None
 
 
-def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMParams,
-               xs: jax.Array, h0: jax.Array, c0: jax.Array, lengths: jax.Array | None = None):
+def _lstm_flat(
+    strategy: str,
+    unroll: int | bool,
+    reverse: bool,
+    params: LSTMParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    lengths: jax.Array | None = None,
+):
     if strategy == "custom_vjp":
         return lstm_custom_vjp(params, xs, h0, c0, lengths, reverse)
     if strategy == "pallas":
@@ -184,14 +195,30 @@ def _lstm_flat(strategy: str, unroll: int | bool, reverse: bool, params: LSTMPar
         return lstm_pallas(params, xs, h0, c0, lengths, reverse)
     if strategy == "cudnn":
         return lstm_cudnn(params, xs, h0, c0, lengths, reverse)
-    (h, c), ys = scan_cell(_lstm_step, params, xs, LSTMState(h0, c0), seq_lengths=lengths,
-                           reverse=reverse, time_major=True, unroll=unroll,
-                           remat_chunk=_remat_chunk(strategy, xs))
+    (h, c), ys = scan_cell(
+        _lstm_step,
+        params,
+        xs,
+        LSTMState(h0, c0),
+        seq_lengths=lengths,
+        reverse=reverse,
+        time_major=True,
+        unroll=unroll,
+        remat_chunk=_remat_chunk(strategy, xs),
+    )
     return h, c, ys
 
 
-def _gru_flat(strategy: str, unroll: int | bool, reverse: bool, reset_after: bool,
-              params: GRUParams, xs: jax.Array, h0: jax.Array, lengths: jax.Array | None = None):
+def _gru_flat(
+    strategy: str,
+    unroll: int | bool,
+    reverse: bool,
+    reset_after: bool,
+    params: GRUParams,
+    xs: jax.Array,
+    h0: jax.Array,
+    lengths: jax.Array | None = None,
+):
     if strategy == "custom_vjp":
         return gru_custom_vjp(params, xs, h0, lengths, reverse, reset_after)
     if strategy == "pallas":
@@ -199,13 +226,30 @@ def _gru_flat(strategy: str, unroll: int | bool, reverse: bool, reset_after: boo
 
         return gru_pallas(params, xs, h0, lengths, reverse, reset_after)
     step = functools.partial(_gru_step, reset_after=reset_after)
-    return scan_cell(step, params, xs, h0, seq_lengths=lengths, reverse=reverse,
-                     time_major=True, unroll=unroll, remat_chunk=_remat_chunk(strategy, xs))
+    return scan_cell(
+        step,
+        params,
+        xs,
+        h0,
+        seq_lengths=lengths,
+        reverse=reverse,
+        time_major=True,
+        unroll=unroll,
+        remat_chunk=_remat_chunk(strategy, xs),
+    )
 
 
-def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.Array, ...],
-             lengths: jax.Array | None, *, reverse: bool, reset_after: bool, unroll: int | bool,
-             strategy: str) -> tuple[jax.Array, ...]:
+def run_flat(
+    params: LSTMParams | GRUParams,
+    xs: jax.Array,
+    carries: tuple[jax.Array, ...],
+    lengths: jax.Array | None,
+    *,
+    reverse: bool,
+    reset_after: bool,
+    unroll: int | bool,
+    strategy: str,
+) -> tuple[jax.Array, ...]:
     """Runs a core over time-major ``xs [T, B, I]`` with one batch axis.
 
     Returns:
@@ -217,18 +261,35 @@ def run_flat(params: LSTMParams | GRUParams, xs: jax.Array, carries: tuple[jax.A
     if resolved == "cudnn":
         check_cudnn_dtype(params.w_h.dtype)  # a clear error before any tracing
     return _run_flat_compiled(
-        params, xs, carries, lengths, reverse=reverse, reset_after=reset_after, unroll=unroll,
-        strategy=resolved, devices=None if devices is None else tuple(devices))
+        params,
+        xs,
+        carries,
+        lengths,
+        reverse=reverse,
+        reset_after=reset_after,
+        unroll=unroll,
+        strategy=resolved,
+        devices=None if devices is None else tuple(devices),
+    )
 
 
 # Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body
 # is a new closure each call); inside an enclosing jit this inlines at no cost.
-@functools.partial(jax.jit, static_argnames=("reverse", "reset_after", "unroll", "strategy",
-                                             "devices"))
-def _run_flat_compiled(params: LSTMParams | GRUParams, xs: jax.Array,
-                       carries: tuple[jax.Array, ...], lengths: jax.Array | None, *,
-                       reverse: bool, reset_after: bool, unroll: int | bool, strategy: str,
-                       devices: tuple[Any, ...] | None) -> tuple[jax.Array, ...]:
+@functools.partial(
+    jax.jit, static_argnames=("reverse", "reset_after", "unroll", "strategy", "devices")
+)
+def _run_flat_compiled(
+    params: LSTMParams | GRUParams,
+    xs: jax.Array,
+    carries: tuple[jax.Array, ...],
+    lengths: jax.Array | None,
+    *,
+    reverse: bool,
+    reset_after: bool,
+    unroll: int | bool,
+    strategy: str,
+    devices: tuple[Any, ...] | None,
+) -> tuple[jax.Array, ...]:
     fn: Callable[..., tuple[jax.Array, ...]]
     if isinstance(params, LSTMParams):
         fn = functools.partial(_lstm_flat, strategy, unroll, reverse)

@@ -92,8 +92,14 @@ def describe(params: Any) -> _Model:
             "yet. Stream a unidirectional stack, or run rnnax.lstm_stack / rnnax.gru_stack on "
             "the whole series"
         )
-    return _Model(cell, True, len(params), int(check_params(first, 4 if cell == "lstm" else 3)[0]),
-                  int(hidden), first.w_h.dtype)
+    return _Model(
+        cell,
+        True,
+        len(params),
+        int(check_params(first, 4 if cell == "lstm" else 3)[0]),
+        int(hidden),
+        first.w_h.dtype,
+    )
 
 
 def _layer_zero(model: _Model, batch_shape: tuple[int, ...]) -> Any:
@@ -101,18 +107,20 @@ def _layer_zero(model: _Model, batch_shape: tuple[int, ...]) -> Any:
     return LSTMState(zeros, zeros) if model.cell == "lstm" else zeros
 
 
-def _check_layer_carry(name: str, carry: Any, model: _Model,
-                       batch_shape: tuple[int, ...]) -> None:
+def _check_layer_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ...]) -> None:
     expected = (*batch_shape, model.hidden)
     if model.cell == "lstm":
         if not isinstance(carry, LSTMState):
-            raise TypeError(f"{name} must be LSTMState(h, c) for LSTM parameters, got "
-                            f"{type(carry).__name__}")
+            raise TypeError(
+                f"{name} must be LSTMState(h, c) for LSTM parameters, got {type(carry).__name__}"
+            )
         leaves = [(f"{name}.h", carry.h), (f"{name}.c", carry.c)]
     else:
         if isinstance(carry, LSTMState):
-            raise TypeError(f"{name} must be the GRU hidden state array [..., H] for GRU "
-                            "parameters, got LSTMState")
+            raise TypeError(
+                f"{name} must be the GRU hidden state array [..., H] for GRU "
+                "parameters, got LSTMState"
+            )
         leaves = [(name, carry)]
     for leaf_name, leaf in leaves:
         check_floating(leaf_name, leaf)
@@ -125,8 +133,11 @@ def check_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ..
     if not model.stacked:
         _check_layer_carry(name, carry, model, batch_shape)
         return
-    layout = ([len(layer) if isinstance(layer, Sequence) else None for layer in carry]
-              if isinstance(carry, Sequence) and not isinstance(carry, LSTMState) else None)
+    layout = (
+        [len(layer) if isinstance(layer, Sequence) else None for layer in carry]
+        if isinstance(carry, Sequence) and not isinstance(carry, LSTMState)
+        else None
+    )
     if layout != [1] * model.num_layers:
         raise ValueError(
             f"{name} must be carry[layer][0] for {model.num_layers} layer(s) of 1 direction "
@@ -138,8 +149,8 @@ def check_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ..
 
 def _check_batch_shape(batch_shape: Any) -> tuple[int, ...]:
     if not isinstance(batch_shape, Sequence) or not all(
-            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
-            for n in batch_shape):
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in batch_shape
+    ):
         raise TypeError(f"batch_shape must be a tuple of non-negative ints, got {batch_shape!r}")
     return tuple(int(n) for n in batch_shape)
 
@@ -184,8 +195,9 @@ def stream_init(
     return StreamState(carry=carry, steps=jnp.zeros(batch_shape, STEPS_DTYPE))
 
 
-def check_chunk(chunk: Any, model: _Model, batch_shape: tuple[int, ...], time_major: bool,
-                name: str = "chunk") -> int:
+def check_chunk(
+    chunk: Any, model: _Model, batch_shape: tuple[int, ...], time_major: bool, name: str = "chunk"
+) -> int:
     """Checks a chunk ``[..., T, I]`` against the stream; returns its number of steps ``T``."""
     layout = "[T, ..., I]" if time_major else "[..., T, I]"
     check_floating(name, chunk)
@@ -205,27 +217,42 @@ def check_chunk(chunk: Any, model: _Model, batch_shape: tuple[int, ...], time_ma
 def check_state(state: Any, model: _Model) -> tuple[int, ...]:
     """Checks a ``StreamState`` against ``params``; returns the stream's batch shape."""
     if not isinstance(state, StreamState):
-        raise TypeError(f"state must be a StreamState (from rnnax.stream_init), got "
-                        f"{type(state).__name__}")
+        raise TypeError(
+            f"state must be a StreamState (from rnnax.stream_init), got {type(state).__name__}"
+        )
     check_array("state.steps", state.steps)
     if jnp.dtype(state.steps.dtype) != jnp.dtype(STEPS_DTYPE):
-        raise TypeError(f"state.steps must have dtype int32, got "
-                        f"{jnp.dtype(state.steps.dtype).name}")
+        raise TypeError(
+            f"state.steps must have dtype int32, got {jnp.dtype(state.steps.dtype).name}"
+        )
     batch_shape = tuple(np.shape(state.steps))
     check_carry("state.carry", state.carry, model, batch_shape)
     return batch_shape
 
 
-def advance(model: _Model, params: Any, state: StreamState, chunk: jax.Array,
-            seq_lengths: jax.Array | None, *, reset_after: bool, time_major: bool,
-            strategy: str) -> tuple[StreamState, jax.Array]:
+def advance(
+    model: _Model,
+    params: Any,
+    state: StreamState,
+    chunk: jax.Array,
+    seq_lengths: jax.Array | None,
+    *,
+    reset_after: bool,
+    time_major: bool,
+    strategy: str,
+) -> tuple[StreamState, jax.Array]:
     """One chunk, unchecked (the callers check): the cores on the state's carry."""
     num_steps = chunk.shape[0] if time_major else chunk.shape[-2]
     if num_steps == 0:  # nothing to read; the cores cannot reshape an empty time axis
         return state, jnp.zeros((*chunk.shape[:-1], model.hidden), model.dtype)
-    options = {"seq_lengths": seq_lengths, "time_major": time_major, "strategy": strategy}
+    options: dict[str, Any] = {
+        "seq_lengths": seq_lengths,
+        "time_major": time_major,
+        "strategy": strategy,
+    }
     if model.cell == "gru":
         options["reset_after"] = reset_after
+    carry: Any
     if model.stacked:
         stack = lstm_stack if model.cell == "lstm" else gru_stack
         carry, ys = stack(params, chunk, state.carry, **options)
@@ -241,11 +268,27 @@ def advance(model: _Model, params: Any, state: StreamState, chunk: jax.Array,
 
 
 @functools.partial(jax.jit, static_argnames=("model", "reset_after", "time_major", "strategy"))
-def _advance_compiled(model: _Model, params: Any, state: StreamState, chunk: jax.Array,
-                      seq_lengths: jax.Array | None, *, reset_after: bool, time_major: bool,
-                      strategy: str) -> tuple[StreamState, jax.Array]:
-    return advance(model, params, state, chunk, seq_lengths, reset_after=reset_after,
-                   time_major=time_major, strategy=strategy)
+def _advance_compiled(
+    model: _Model,
+    params: Any,
+    state: StreamState,
+    chunk: jax.Array,
+    seq_lengths: jax.Array | None,
+    *,
+    reset_after: bool,
+    time_major: bool,
+    strategy: str,
+) -> tuple[StreamState, jax.Array]:
+    return advance(
+        model,
+        params,
+        state,
+        chunk,
+        seq_lengths,
+        reset_after=reset_after,
+        time_major=time_major,
+        strategy=strategy,
+    )
 
 
 def stream_apply(
@@ -316,6 +359,13 @@ def stream_apply(
     num_steps = check_chunk(chunk, model, batch_shape, time_major)
     if seq_lengths is not None:
         check_seq_lengths(seq_lengths, batch_shape, num_steps)
-    return _advance_compiled(model, params, state, chunk, seq_lengths,
-                             reset_after=bool(reset_after), time_major=bool(time_major),
-                             strategy=strategy)
+    return _advance_compiled(
+        model,
+        params,
+        state,
+        chunk,
+        seq_lengths,
+        reset_after=bool(reset_after),
+        time_major=bool(time_major),
+        strategy=strategy,
+    )

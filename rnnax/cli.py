@@ -59,8 +59,9 @@ def _expose_cpu_devices(count: int) -> None:
 
     import rnnax
 
-    if "JAX_NUM_CPU_DEVICES" in os.environ or "xla_force_host_platform_device_count" in os.environ.get(
-        "XLA_FLAGS", ""
+    if (
+        "JAX_NUM_CPU_DEVICES" in os.environ
+        or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
     ):
         return
     with contextlib.suppress(RuntimeError):  # JAX already started: main() called from a program
@@ -70,18 +71,19 @@ def _expose_cpu_devices(count: int) -> None:
 def _positive_int(maximum: int):
     """A positive integer up to ``maximum``: larger values would not finish (or not fit in
     memory) on any machine this runs on, so they are usage errors, not hours of waiting."""
-    return _number(int, f"a positive integer (at most {maximum:,})",
-                   lambda value: 1 <= value <= maximum)
+    return _number(
+        int, f"a positive integer (at most {maximum:,})", lambda value: 1 <= value <= maximum
+    )
 
 
 def _non_negative_int(maximum: int):
-    return _number(int, f"an integer >= 0 (at most {maximum:,})",
-                   lambda value: 0 <= value <= maximum)
+    return _number(
+        int, f"an integer >= 0 (at most {maximum:,})", lambda value: 0 <= value <= maximum
+    )
 
 
 _positive_float = _number(float, "a positive number", lambda value: 0 < value < float("inf"))
-_learning_rate = _number(float, "a positive number of at most 10",
-                         lambda value: 0 < value <= 10)
+_learning_rate = _number(float, "a positive number of at most 10", lambda value: 0 < value <= 10)
 
 # Upper bounds of the integer options (see _positive_int).
 _MAX_HIDDEN = 4096
@@ -334,7 +336,9 @@ def _check_bench_arguments(script: Path, argv: Sequence[str]) -> int | None:
         return None
 
     def one_line_parser() -> argparse.ArgumentParser:
-        parser = build()  # its prog (bench_rnn.py) stays: --help describes the script
+        parser: argparse.ArgumentParser = (
+            build()
+        )  # its prog (bench_rnn.py) stays: --help describes the script
 
         def error(message: str) -> NoReturn:
             parser.exit(USAGE_ERROR, f"rnnax bench: error: {message}\n")
@@ -342,7 +346,7 @@ def _check_bench_arguments(script: Path, argv: Sequence[str]) -> int | None:
         parser.error = error  # type: ignore[method-assign]
         return parser
 
-    module.build_parser = one_line_parser
+    vars(module)["build_parser"] = one_line_parser
     try:
         parse(list(argv))
     except SystemExit as exit_:  # a usage error (status 2) or --help (status 0)

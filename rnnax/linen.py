@@ -161,10 +161,13 @@ def to_params(variables: Mapping[str, Any]) -> list[list[LSTMParams | GRUParams]
                 f"{name} must have the keys ['forward'] or ['backward', 'forward'], got "
                 f"{sorted(layer) if isinstance(layer, Mapping) else type(layer).__name__}"
             )
-        layers.append([
-            _direction_from_dict(f"{name}/{direction}", layer[direction])
-            for direction in DIRECTIONS if direction in layer
-        ])
+        layers.append(
+            [
+                _direction_from_dict(f"{name}/{direction}", layer[direction])
+                for direction in DIRECTIONS
+                if direction in layer
+            ]
+        )
     # The arrays themselves: dtypes, shapes and sizes from layer to layer, as the stacks check.
     check_layers(layers, 4 if isinstance(layers[0][0], LSTMParams) else 3)
     return layers
@@ -183,8 +186,9 @@ def _stack_params(
     check_positive_int("hidden_size", module.hidden_size)
     check_bool("bidirectional", module.bidirectional)
     names = [_layer_name(index) for index in range(num_layers)]
-    existing = sorted(name for name in module.variables.get("params", {})
-                      if name.startswith("layer_"))
+    existing = sorted(
+        name for name in module.variables.get("params", {}) if name.startswith("layer_")
+    )
     if existing and existing != sorted(names):
         raise ValueError(
             f"the variables hold {existing} but this {type(module).__name__} has num_layers="
@@ -207,9 +211,7 @@ def _stack_params(
     else:
         layers = init_stack(module.make_rng("params"), xs.shape[-1])
         initial = from_params(layers)["params"]
-        tree = {
-            name: module.param(name, lambda _key, value=initial[name]: value) for name in names
-        }
+        tree = {name: module.param(name, lambda _key, value=initial[name]: value) for name in names}
     return to_params(tree)
 
 
@@ -289,16 +291,29 @@ class LSTM(nn.Module):
             ``xs`` with the wrong feature size).
         """
         layers = _stack_params(
-            self, xs, time_major,
+            self,
+            xs,
+            time_major,
             lambda key, input_size: lstm_stack_init(
-                key, input_size, self.hidden_size, num_layers=self.num_layers,
-                bidirectional=self.bidirectional, forget_bias=self.forget_bias, dtype=self.dtype,
+                key,
+                input_size,
+                self.hidden_size,
+                num_layers=self.num_layers,
+                bidirectional=self.bidirectional,
+                forget_bias=self.forget_bias,
+                dtype=self.dtype,
             ),
         )
         return lstm_stack(
-            layers, xs, carry, seq_lengths=seq_lengths, time_major=time_major,
-            dropout_rate=self.dropout_rate, dropout_key=_dropout_key(self, deterministic),
-            unroll=unroll, strategy=strategy,
+            layers,
+            xs,
+            carry,
+            seq_lengths=seq_lengths,
+            time_major=time_major,
+            dropout_rate=self.dropout_rate,
+            dropout_key=_dropout_key(self, deterministic),
+            unroll=unroll,
+            strategy=strategy,
         )
 
 
@@ -366,15 +381,27 @@ class GRU(nn.Module):
             ValueError, TypeError: from ``rnnax.gru_stack``, naming the bad argument.
         """
         layers = _stack_params(
-            self, xs, time_major,
+            self,
+            xs,
+            time_major,
             lambda key, input_size: gru_stack_init(
-                key, input_size, self.hidden_size, num_layers=self.num_layers,
-                bidirectional=self.bidirectional, dtype=self.dtype,
+                key,
+                input_size,
+                self.hidden_size,
+                num_layers=self.num_layers,
+                bidirectional=self.bidirectional,
+                dtype=self.dtype,
             ),
         )
         return gru_stack(
-            layers, xs, carry, reset_after=self.reset_after, seq_lengths=seq_lengths,
-            time_major=time_major, dropout_rate=self.dropout_rate,
-            dropout_key=_dropout_key(self, deterministic), unroll=unroll,
+            layers,
+            xs,
+            carry,
+            reset_after=self.reset_after,
+            seq_lengths=seq_lengths,
+            time_major=time_major,
+            dropout_rate=self.dropout_rate,
+            dropout_key=_dropout_key(self, deterministic),
+            unroll=unroll,
             strategy=strategy,
         )

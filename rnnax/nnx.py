@@ -103,9 +103,18 @@ class _Stack(nnx.Module):
     _num_gates: ClassVar[int]
 
     if TYPE_CHECKING:  # the constructor LSTM and GRU share, which _from_layers calls
-        def __init__(self, in_features: int, hidden_size: int, *, num_layers: int = 1,
-                     bidirectional: bool = False, dtype: Any = jnp.float32, rngs: nnx.Rngs,
-                     **options: Any) -> None: ...
+
+        def __init__(
+            self,
+            in_features: int,
+            hidden_size: int,
+            *,
+            num_layers: int = 1,
+            bidirectional: bool = False,
+            dtype: Any = jnp.float32,
+            rngs: nnx.Rngs,
+            **options: Any,
+        ) -> None: ...
 
     def _store(
         self,
@@ -143,8 +152,11 @@ class _Stack(nnx.Module):
     def _dropout_key(
         self, deterministic: bool | None, rngs: DropoutRngs | None
     ) -> jax.Array | None:
-        deterministic = (self.deterministic if deterministic is None
-                         else check_bool("deterministic", deterministic))
+        deterministic = (
+            self.deterministic
+            if deterministic is None
+            else check_bool("deterministic", deterministic)
+        )
         if rngs is not None and not isinstance(rngs, (nnx.Rngs, nnx.RngStream)):
             check_key("rngs", rngs)
         if deterministic or self.dropout_rate == 0.0:
@@ -165,8 +177,13 @@ class _Stack(nnx.Module):
 
     @classmethod
     def _from_layers(
-        cls, layers: Sequence[Sequence[Any]], *, dropout_rate: float, deterministic: bool,
-        rngs: nnx.Rngs | None, **static: Any,
+        cls,
+        layers: Sequence[Sequence[Any]],
+        *,
+        dropout_rate: float,
+        deterministic: bool,
+        rngs: nnx.Rngs | None,
+        **static: Any,
     ) -> Any:
         check_layers(layers, cls._num_gates)
         # Build the module abstractly (no initialization is computed), then put the given
@@ -174,8 +191,12 @@ class _Stack(nnx.Module):
         first = layers[0][0]
         module = nnx.eval_shape(
             lambda: cls(
-                int(first.w_x.shape[0]), int(first.w_h.shape[0]), num_layers=len(layers),
-                bidirectional=len(layers[0]) == 2, dtype=first.w_h.dtype, rngs=nnx.Rngs(0),
+                int(first.w_x.shape[0]),
+                int(first.w_h.shape[0]),
+                num_layers=len(layers),
+                bidirectional=len(layers[0]) == 2,
+                dtype=first.w_h.dtype,
+                rngs=nnx.Rngs(0),
                 **static,
             )
         )
@@ -249,8 +270,13 @@ class LSTM(_Stack):
         _check_dropout_rate(dropout_rate)
         _check_rngs(rngs)
         layers = lstm_stack_init(
-            rngs.params(), in_features, hidden_size, num_layers=num_layers,
-            bidirectional=bidirectional, forget_bias=forget_bias, dtype=dtype,
+            rngs.params(),
+            in_features,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            forget_bias=forget_bias,
+            dtype=dtype,
         )
         self._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
 
@@ -285,8 +311,9 @@ class LSTM(_Stack):
             >>> bool((model(xs)[1] == rnnax.lstm_stack(layers, xs)[1]).all())
             True
         """
-        return cls._from_layers(layers, dropout_rate=dropout_rate, deterministic=deterministic,
-                                rngs=rngs)
+        return cls._from_layers(
+            layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs
+        )
 
     def __call__(
         self,
@@ -324,9 +351,15 @@ class LSTM(_Stack):
             there is no dropout rng.
         """
         return lstm_stack(
-            self.to_params(), xs, carry, seq_lengths=seq_lengths, time_major=time_major,
-            dropout_rate=self.dropout_rate, dropout_key=self._dropout_key(deterministic, rngs),
-            unroll=unroll, strategy=strategy,
+            self.to_params(),
+            xs,
+            carry,
+            seq_lengths=seq_lengths,
+            time_major=time_major,
+            dropout_rate=self.dropout_rate,
+            dropout_key=self._dropout_key(deterministic, rngs),
+            unroll=unroll,
+            strategy=strategy,
         )
 
 
@@ -386,8 +419,12 @@ class GRU(_Stack):
         _check_dropout_rate(dropout_rate)
         _check_rngs(rngs)
         layers = gru_stack_init(
-            rngs.params(), in_features, hidden_size, num_layers=num_layers,
-            bidirectional=bidirectional, dtype=dtype,
+            rngs.params(),
+            in_features,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dtype=dtype,
         )
         self.reset_after: bool = check_bool("reset_after", reset_after)
         self._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
@@ -427,8 +464,13 @@ class GRU(_Stack):
             >>> bool((model(xs)[1] == expected).all())
             True
         """
-        return cls._from_layers(layers, dropout_rate=dropout_rate, deterministic=deterministic,
-                                rngs=rngs, reset_after=reset_after)
+        return cls._from_layers(
+            layers,
+            dropout_rate=dropout_rate,
+            deterministic=deterministic,
+            rngs=rngs,
+            reset_after=reset_after,
+        )
 
     def __call__(
         self,
@@ -463,8 +505,14 @@ class GRU(_Stack):
             ValueError, TypeError: from ``rnnax.gru_stack``, naming the bad argument.
         """
         return gru_stack(
-            self.to_params(), xs, carry, reset_after=self.reset_after, seq_lengths=seq_lengths,
-            time_major=time_major, dropout_rate=self.dropout_rate,
-            dropout_key=self._dropout_key(deterministic, rngs), unroll=unroll,
+            self.to_params(),
+            xs,
+            carry,
+            reset_after=self.reset_after,
+            seq_lengths=seq_lengths,
+            time_major=time_major,
+            dropout_rate=self.dropout_rate,
+            dropout_key=self._dropout_key(deterministic, rngs),
+            unroll=unroll,
             strategy=strategy,
         )

@@ -19,6 +19,7 @@ def inputs(rng, *, time_major=False, batch=BATCH):
 
 def random_carry(rng, kind, num_layers, bidirectional):
     """A non-zero initial ``carry[layer][direction]`` for the batch of ``inputs``."""
+
     def state():
         h, c = (jnp.asarray(rng.normal(size=(BATCH, HIDDEN)) * 0.5, jnp.float32) for _ in "hc")
         return rnnax.LSTMState(h, c) if kind == "lstm" else h

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import functools
     import rnnax
     rnnax.set_cpu_device_count(2)
@@ -57,11 +57,12 @@ SCRIPT = textwrap.dedent('''
                 jax.tree.map(lambda leaf: 0.5 * leaf, params), xs, strategy="scan",
                 **kwargs)[1], rtol=1e-5, atol=1e-6)
     print("batch-parallel OK")
-''')
+""")
 
 
 def test_batch_split_over_two_cpu_devices_matches_one_device():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "batch-parallel OK" in result.stdout

@@ -30,13 +30,29 @@ def bench():
 @pytest.fixture(autouse=True)
 def _restore_environment(monkeypatch):
     # main() sets XLA_PYTHON_CLIENT_PREALLOCATE when unset; keep it out of later tests.
-    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE",
-                       os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false"))
+    monkeypatch.setenv(
+        "XLA_PYTHON_CLIENT_PREALLOCATE", os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    )
 
 
 def _tiny(tmp_path: Path, *extra: str) -> list[str]:
-    return ["--quick", "--repeats", "2", "--warmup", "0", "--gemm-size", "32",
-            "--strategies", "scan", "--out", str(tmp_path), "--tag", "t", "--quiet", *extra]
+    return [
+        "--quick",
+        "--repeats",
+        "2",
+        "--warmup",
+        "0",
+        "--gemm-size",
+        "32",
+        "--strategies",
+        "scan",
+        "--out",
+        str(tmp_path),
+        "--tag",
+        "t",
+        "--quiet",
+        *extra,
+    ]
 
 
 def _report(tmp_path: Path) -> tuple[dict, Path]:
@@ -50,8 +66,18 @@ def test_quick_run_writes_json_and_markdown(bench, tmp_path):
     report, directory = _report(tmp_path)
 
     assert report["schema"] == bench.SCHEMA
-    for key in ("created", "argv", "machine", "versions", "rnnax_commit", "settings", "gemm",
-                "results", "agreement", "files"):
+    for key in (
+        "created",
+        "argv",
+        "machine",
+        "versions",
+        "rnnax_commit",
+        "settings",
+        "gemm",
+        "results",
+        "agreement",
+        "files",
+    ):
         assert key in report
     assert report["argv"] == argv
     machine = report["machine"]
@@ -72,13 +98,21 @@ def test_quick_run_writes_json_and_markdown(bench, tmp_path):
         for mode in ("fwd", "fwdbwd"):
             record = entry[mode]
             assert len(record["times_s"]) == 2
-            for key in ("median_s", "us_per_step", "seq_per_s", "gflops", "fraction_of_gemm",
-                        "lower_s", "compile_s"):
+            for key in (
+                "median_s",
+                "us_per_step",
+                "seq_per_s",
+                "gflops",
+                "fraction_of_gemm",
+                "lower_s",
+                "compile_s",
+            ):
                 assert record[key] > 0, (entry["label"], mode, key)
         assert entry["fwdbwd"]["memory"]["kind"] == "xla_memory_analysis"
     (agreement,) = report["agreement"].values()  # the shared-weights check, informative
-    assert set(agreement) == {entry["label"] for entry in results
-                              if entry["options"]["reset_after"]}
+    assert set(agreement) == {
+        entry["label"] for entry in results if entry["options"]["reset_after"]
+    }
 
     markdown = (directory / "t.md").read_text()
     assert "| implementation | fwd ms | fwd+bwd ms |" in markdown
@@ -88,12 +122,27 @@ def test_quick_run_writes_json_and_markdown(bench, tmp_path):
 
 def test_quick_run_other_jax_libraries(bench, tmp_path):
     # fwd+bwd only, to keep the compiles few: the forward pass is the same code path.
-    assert bench.main(_tiny(tmp_path, "--cells", "lstm,gru", "--modes", "fwdbwd", "--impls",
-                            "flax.linen,flax.nnx,equinox")) == 0
+    assert (
+        bench.main(
+            _tiny(
+                tmp_path,
+                "--cells",
+                "lstm,gru",
+                "--modes",
+                "fwdbwd",
+                "--impls",
+                "flax.linen,flax.nnx,equinox",
+            )
+        )
+        == 0
+    )
     report, directory = _report(tmp_path)
     labels = {(entry["cell"], entry["label"]) for entry in report["results"]}
-    assert labels == {(cell, family) for cell in ("lstm", "gru")
-                      for family in ("flax.linen", "flax.nnx", "equinox")}
+    assert labels == {
+        (cell, family)
+        for cell in ("lstm", "gru")
+        for family in ("flax.linen", "flax.nnx", "equinox")
+    }
     for entry in report["results"]:
         assert entry["error"] is None, (entry["label"], entry["error"])
         assert "fwd" not in entry or not entry["fwd"].get("times_s")
@@ -107,8 +156,12 @@ def test_quick_run_torch(bench, tmp_path):
     torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()
     try:
-        assert bench.main(_tiny(tmp_path, "--cells", "gru", "--impls", "torch",
-                                "--torch-threads", "1")) == 0
+        assert (
+            bench.main(
+                _tiny(tmp_path, "--cells", "gru", "--impls", "torch", "--torch-threads", "1")
+            )
+            == 0
+        )
     finally:
         torch.set_num_threads(threads)
     report, directory = _report(tmp_path)
@@ -139,13 +192,22 @@ def test_sweep_configs_and_plot(bench, tmp_path):
     results = []
     for cfg in configs:
         for label, seconds in (("rnnax[scan]", 1e-3), ("flax.linen", 2e-3)):
-            entry = {"cell": cfg.cell, "shape": cfg.shape, "dtype": cfg.dtype,
-                     "sweep_axes": list(cfg.sweep_axes), "label": label, "error": None}
+            entry = {
+                "cell": cfg.cell,
+                "shape": cfg.shape,
+                "dtype": cfg.dtype,
+                "sweep_axes": list(cfg.sweep_axes),
+                "label": label,
+                "error": None,
+            }
             for mode in ("fwd", "fwdbwd"):
                 entry[mode] = {"us_per_step": seconds * 1e6 / cfg.steps}
             results.append(entry)
-    report = {"settings": {"sweep": ["T", "H"], "sweep_base": base},
-              "machine": {"name": "test"}, "results": results}
+    report = {
+        "settings": {"sweep": ["T", "H"], "sweep_base": base},
+        "machine": {"name": "test"},
+        "results": results,
+    }
     path = tmp_path / "sweep.png"
     assert bench.plot_sweep(report, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -158,12 +220,19 @@ def test_options(bench, monkeypatch):
     assert bench._parse(["--shapes", "2x3x4x5"]).shapes == [(2, 3, 4, 5)]
     args = bench._parse([])
     assert (args.repeats, args.gemm_size, args.dtype) == (20, 2048, ["float32"])
-    for bad in (["--cells", "rnn"], ["--dtype", "float16"], ["--sweep", "I"],
-                ["--shapes", "2x3x4"], ["--repeats", "0"]):
+    for bad in (
+        ["--cells", "rnn"],
+        ["--dtype", "float16"],
+        ["--sweep", "I"],
+        ["--shapes", "2x3x4"],
+        ["--repeats", "0"],
+    ):
         with pytest.raises(SystemExit):
             bench._parse(bad)
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_foo=1 --xla_force_host_platform_device_count=3")
     bench.set_host_devices(2)
-    assert os.environ["XLA_FLAGS"].split() == ["--xla_foo=1",
-                                               "--xla_force_host_platform_device_count=2"]
+    assert os.environ["XLA_FLAGS"].split() == [
+        "--xla_foo=1",
+        "--xla_force_host_platform_device_count=2",
+    ]

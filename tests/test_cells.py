@@ -33,10 +33,12 @@ def test_lstm_cell_matches_reference(rng, batch_shape):
     x = rng.normal(size=(*batch_shape, 3)).astype(np.float32)
     h = rng.normal(size=(*batch_shape, 5)).astype(np.float32)
     c = rng.normal(size=(*batch_shape, 5)).astype(np.float32)
-    (h_new, c_new), y = rnnax.lstm_cell(params, rnnax.LSTMState(jnp.asarray(h), jnp.asarray(c)),
-                                        jnp.asarray(x))
-    h_ref, c_ref = ref.lstm_step(params, h.astype(np.float64), c.astype(np.float64),
-                                 x.astype(np.float64))
+    (h_new, c_new), y = rnnax.lstm_cell(
+        params, rnnax.LSTMState(jnp.asarray(h), jnp.asarray(c)), jnp.asarray(x)
+    )
+    h_ref, c_ref = ref.lstm_step(
+        params, h.astype(np.float64), c.astype(np.float64), x.astype(np.float64)
+    )
     np.testing.assert_allclose(h_new, h_ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(c_new, c_ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(y, h_new)
@@ -92,8 +94,9 @@ def test_lstm_init_layout_and_forget_bias():
     params = rnnax.lstm_init(jax.random.key(0), 3, 4, forget_bias=2.5, dtype=jnp.bfloat16)
     assert params.w_x.shape == (3, 16) and params.w_h.shape == (4, 16) and params.b.shape == (16,)
     assert all(leaf.dtype == jnp.bfloat16 for leaf in params)
-    np.testing.assert_array_equal(np.asarray(params.b, np.float32),
-                                  np.r_[np.zeros(4), np.full(4, 2.5), np.zeros(8)])
+    np.testing.assert_array_equal(
+        np.asarray(params.b, np.float32), np.r_[np.zeros(4), np.full(4, 2.5), np.zeros(8)]
+    )
 
 
 @pytest.mark.parametrize("init, gates", [(rnnax.lstm_init, 4), (rnnax.gru_init, 3)])

@@ -35,12 +35,24 @@ def reference_run(kind, params, xs_bm, carry, lengths, reverse):
     for index in np.ndindex(batch_shape):
         length = None if lengths is None else int(np.asarray(lengths)[index])
         if kind == "lstm":
-            (h, c), y = ref.lstm_sequence(params, xs_bm[index], np.asarray(carry.h[index]),
-                                          np.asarray(carry.c[index]), length, reverse)
+            (h, c), y = ref.lstm_sequence(
+                params,
+                xs_bm[index],
+                np.asarray(carry.h[index]),
+                np.asarray(carry.c[index]),
+                length,
+                reverse,
+            )
             c_final[index] = c
         else:
-            h, y = ref.gru_sequence(params, xs_bm[index], np.asarray(carry[index]),
-                                    kind == "gru_reset_after", length, reverse)
+            h, y = ref.gru_sequence(
+                params,
+                xs_bm[index],
+                np.asarray(carry[index]),
+                kind == "gru_reset_after",
+                length,
+                reverse,
+            )
         ys[index], h_final[index] = y, h
     return h_final, c_final, ys
 
@@ -49,8 +61,11 @@ def make_case(rng, kind, batch_shape):
     params = random_lstm(rng, I, H) if kind == "lstm" else random_gru(rng, I, H)
     xs = rng.normal(size=(*batch_shape, T, I)).astype(np.float32)
     h0 = jnp.asarray(rng.normal(size=(*batch_shape, H)), jnp.float32)
-    carry = rnnax.LSTMState(h0, jnp.asarray(rng.normal(size=(*batch_shape, H)), jnp.float32)) \
-        if kind == "lstm" else h0
+    carry = (
+        rnnax.LSTMState(h0, jnp.asarray(rng.normal(size=(*batch_shape, H)), jnp.float32))
+        if kind == "lstm"
+        else h0
+    )
     return params, xs, carry
 
 
@@ -60,8 +75,9 @@ def make_case(rng, kind, batch_shape):
 @pytest.mark.parametrize("with_lengths", [False, True])
 @pytest.mark.parametrize("batch_shape", [(), (4,), (2, 3)])
 @pytest.mark.parametrize("kind", KINDS)
-def test_core_matches_reference(rng, kind, batch_shape, with_lengths, reverse, time_major,
-                                strategy):
+def test_core_matches_reference(
+    rng, kind, batch_shape, with_lengths, reverse, time_major, strategy
+):
     params, xs, carry = make_case(rng, kind, batch_shape)
     lengths = None
     if with_lengths:
@@ -69,8 +85,16 @@ def test_core_matches_reference(rng, kind, batch_shape, with_lengths, reverse, t
         choices = np.array([T, 0, 1, 3, T, 2])
         lengths = jnp.asarray(np.resize(choices, batch_shape).astype(np.int32))
     xs_in = np.moveaxis(xs, -2, 0) if time_major else xs
-    final, ys = run_core(kind, params, jnp.asarray(xs_in), carry, seq_lengths=lengths,
-                         reverse=reverse, time_major=time_major, strategy=strategy)
+    final, ys = run_core(
+        kind,
+        params,
+        jnp.asarray(xs_in),
+        carry,
+        seq_lengths=lengths,
+        reverse=reverse,
+        time_major=time_major,
+        strategy=strategy,
+    )
     if time_major:
         ys = jnp.moveaxis(ys, 0, -2)
     h_ref, c_ref, ys_ref = reference_run(kind, params, xs, carry, lengths, reverse)
@@ -104,8 +128,9 @@ def test_core_equals_scan_cell_with_public_cell(rng, kind):
     else:
         cell = functools.partial(rnnax.gru_cell, reset_after=kind == "gru_reset_after")
     lengths = jnp.array([6, 2, 0], jnp.int32)
-    expected = rnnax.scan_cell(cell, params, jnp.asarray(xs), carry, seq_lengths=lengths,
-                               reverse=True)
+    expected = rnnax.scan_cell(
+        cell, params, jnp.asarray(xs), carry, seq_lengths=lengths, reverse=True
+    )
     got = run_core(kind, params, jnp.asarray(xs), carry, seq_lengths=lengths, reverse=True)
     jax.tree.map(np.testing.assert_array_equal, got, expected)
 
@@ -118,8 +143,9 @@ def test_scan_cell_runs_a_user_cell():
         return total, {"total": total, "double": 2 * total}
 
     xs = jnp.arange(12.0).reshape(2, 3, 2)
-    total, ys = rnnax.scan_cell(cumulative, 1.0, xs, jnp.zeros((2, 2)),
-                                seq_lengths=jnp.array([3, 1]))
+    total, ys = rnnax.scan_cell(
+        cumulative, 1.0, xs, jnp.zeros((2, 2)), seq_lengths=jnp.array([3, 1])
+    )
     np.testing.assert_array_equal(total, [[6.0, 9.0], [6.0, 7.0]])
     np.testing.assert_array_equal(ys["double"][1], [[12.0, 14.0], [0.0, 0.0], [0.0, 0.0]])
 

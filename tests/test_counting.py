@@ -14,8 +14,9 @@ import rnnax
 def test_count_params_equals_the_initialized_tree(cell, num_layers, bidirectional):
     init = rnnax.lstm_stack_init if cell == "lstm" else rnnax.gru_stack_init
     layers = init(jax.random.key(0), 7, 11, num_layers=num_layers, bidirectional=bidirectional)
-    assert rnnax.count_params(cell, 7, 11, num_layers=num_layers,
-                              bidirectional=bidirectional) == rnnax.param_count(layers)
+    assert rnnax.count_params(
+        cell, 7, 11, num_layers=num_layers, bidirectional=bidirectional
+    ) == rnnax.param_count(layers)
 
 
 def test_count_params_matches_torch_conventions():
@@ -32,8 +33,9 @@ def test_flops_per_step_hand_count():
     assert rnnax.flops_per_step("lstm", i, h) == lstm_layer
     assert rnnax.flops_per_step("gru", i, h) == gru_layer
     second = 2 * (2 * h) * 4 * h + 2 * h * 4 * h + 17 * h
-    assert rnnax.flops_per_step("lstm", i, h, num_layers=2, bidirectional=True) == \
-        2 * (lstm_layer + second)
+    assert rnnax.flops_per_step("lstm", i, h, num_layers=2, bidirectional=True) == 2 * (
+        lstm_layer + second
+    )
 
 
 def test_flops_matrix_part_matches_xla_cost_analysis():

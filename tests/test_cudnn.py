@@ -37,9 +37,15 @@ def _flat_case(rng):
 
 def _via_cudnn_layout(implementation, params, xs, carry, **kwargs):
     """``rnnax.lstm``'s signature over batch-major ``xs [B, T, I]``, through ``lstm_cudnn``."""
-    h, c, ys = _cudnn.lstm_cudnn(params, jnp.swapaxes(xs, 0, 1), carry.h, carry.c,
-                                 kwargs.get("seq_lengths"), kwargs.get("reverse", False),
-                                 implementation=implementation)
+    h, c, ys = _cudnn.lstm_cudnn(
+        params,
+        jnp.swapaxes(xs, 0, 1),
+        carry.h,
+        carry.c,
+        kwargs.get("seq_lengths"),
+        kwargs.get("reverse", False),
+        implementation=implementation,
+    )
     return rnnax.LSTMState(h, c), jnp.swapaxes(ys, 0, 1)
 
 
@@ -64,8 +70,9 @@ def test_reference_equals_scan_and_float64_reference(rng, with_lengths, reverse)
     params, xs, carry = _flat_case(rng)
     kwargs = dict(seq_lengths=LENGTHS if with_lengths else None, reverse=reverse)
     final, ys = _via_cudnn_layout("reference", params, xs, carry, **kwargs)
-    h_ref, c_ref, ys_ref = reference_run("lstm", params, np.asarray(xs), carry,
-                                         kwargs["seq_lengths"], reverse)
+    h_ref, c_ref, ys_ref = reference_run(
+        "lstm", params, np.asarray(xs), carry, kwargs["seq_lengths"], reverse
+    )
     np.testing.assert_allclose(ys, ys_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(final.h, h_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(final.c, c_ref, rtol=1e-5, atol=1e-6)
@@ -74,12 +81,15 @@ def test_reference_equals_scan_and_float64_reference(rng, with_lengths, reverse)
         def f(params, xs, carry):
             state, ys = core(params, xs, carry, **kwargs)
             return jnp.sum(ys**2) + jnp.sum(jnp.sin(state.h)) + jnp.sum(state.c**2)
+
         return f
 
-    expected = jax.value_and_grad(loss(functools.partial(rnnax.lstm, strategy="scan")),
-                                  argnums=(0, 1, 2))(params, xs, carry)
-    got = jax.value_and_grad(loss(functools.partial(_via_cudnn_layout, "reference")),
-                             argnums=(0, 1, 2))(params, xs, carry)
+    expected = jax.value_and_grad(
+        loss(functools.partial(rnnax.lstm, strategy="scan")), argnums=(0, 1, 2)
+    )(params, xs, carry)
+    got = jax.value_and_grad(
+        loss(functools.partial(_via_cudnn_layout, "reference")), argnums=(0, 1, 2)
+    )(params, xs, carry)
     chex.assert_trees_all_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -87,8 +97,14 @@ def test_padded_inputs_never_reach_the_reference(rng):
     params, xs, carry = _flat_case(rng)
     padded = np.arange(6) >= np.asarray(LENGTHS)[:, None]
     poisoned = jnp.where(jnp.asarray(padded)[..., None], jnp.nan, xs)
-    grad = jax.jit(jax.value_and_grad(lambda *a: jnp.sum(_via_cudnn_layout(
-        "reference", *a, seq_lengths=LENGTHS, reverse=True)[1] ** 2), argnums=(0, 1)))
+    grad = jax.jit(
+        jax.value_and_grad(
+            lambda *a: jnp.sum(
+                _via_cudnn_layout("reference", *a, seq_lengths=LENGTHS, reverse=True)[1] ** 2
+            ),
+            argnums=(0, 1),
+        )
+    )
     clean, dirty = grad(params, xs, carry), grad(params, poisoned, carry)
     jax.tree.map(np.testing.assert_array_equal, clean, dirty)
     assert np.all(np.asarray(dirty[1][1])[padded] == 0.0)
@@ -100,24 +116,32 @@ def test_stack_packing_matches_a_bidirectional_two_layer_stack(rng):
     layers = rnnax.lstm_stack_init(jax.random.key(0), 3, 4, num_layers=2, bidirectional=True)
     # Random biases, so each layer's bias is seen to land in its own slot.
     keys = iter(jax.random.split(jax.random.key(1), 4))
-    layers = [[p._replace(b=jax.random.normal(next(keys), p.b.shape)) for p in layer]
-              for layer in layers]
+    layers = [
+        [p._replace(b=jax.random.normal(next(keys), p.b.shape)) for p in layer] for layer in layers
+    ]
     xs = jnp.asarray(rng.normal(size=(3, 6, 3)), jnp.float32)
     lengths = jnp.array([6, 4, 1], jnp.int32)
     weights = _cudnn.pack_lstm_weights(layers)
     assert weights.shape == (jax_rnn.get_num_params_in_lstm(3, 4, 2, True),)
     zeros = jnp.zeros((4, 3, 4))
     with jax.numpy_dtype_promotion("standard"):
-        ys, h_n, c_n = jax_rnn.lstm_ref(xs, zeros, zeros,
-                                        *jax_rnn.unpack_lstm_weights(weights, 3, 4, 2, True),
-                                        lengths, 3, 4, 2, 0.0, True)
+        ys, h_n, c_n = jax_rnn.lstm_ref(
+            xs,
+            zeros,
+            zeros,
+            *jax_rnn.unpack_lstm_weights(weights, 3, 4, 2, True),
+            lengths,
+            3,
+            4,
+            2,
+            0.0,
+            True,
+        )
     finals, ys_stack = rnnax.lstm_stack(layers, xs, seq_lengths=lengths, strategy="scan")
     np.testing.assert_allclose(ys, ys_stack, rtol=1e-5, atol=1e-6)
     for index, (layer, direction) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        np.testing.assert_allclose(h_n[index], finals[layer][direction].h, rtol=1e-5,
-                                   atol=1e-6)
-        np.testing.assert_allclose(c_n[index], finals[layer][direction].c, rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(h_n[index], finals[layer][direction].h, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(c_n[index], finals[layer][direction].c, rtol=1e-5, atol=1e-6)
     back = _cudnn.unpack_to_params(weights, 3, 4, 2, True)
     jax.tree.map(np.testing.assert_array_equal, back, layers)
 
@@ -138,14 +162,22 @@ def test_stack_packing_rejects_what_cudnn_cannot_hold():
 def test_cudnn_strategy_errors_off_gpu():
     params = rnnax.lstm_init(jax.random.key(0), 3, 4)
     xs = jnp.ones((2, 5, 3))
-    with pytest.raises(ValueError, match=r"strategy='cudnn' needs a GPU .* default backend is "
-                                         r"'cpu'"):
+    with pytest.raises(
+        ValueError,
+        match=r"strategy='cudnn' needs a GPU .* default backend is "
+        r"'cpu'",
+    ):
         rnnax.lstm(params, xs, strategy="cudnn")
     with pytest.raises(ValueError, match="runs on a GPU only"):
         _cudnn.lstm_cudnn(params, jnp.ones((5, 2, 3)), jnp.zeros((2, 4)), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="implementation must be one of"):
-        _cudnn.lstm_cudnn(params, jnp.ones((5, 2, 3)), jnp.zeros((2, 4)), jnp.zeros((2, 4)),
-                          implementation="torch")
+        _cudnn.lstm_cudnn(
+            params,
+            jnp.ones((5, 2, 3)),
+            jnp.zeros((2, 4)),
+            jnp.zeros((2, 4)),
+            implementation="torch",
+        )
 
 
 def test_cudnn_strategy_errors_for_a_gru_and_other_dtypes():
@@ -154,8 +186,12 @@ def test_cudnn_strategy_errors_for_a_gru_and_other_dtypes():
         rnnax.gru(gru, jnp.ones((2, 5, 3)), strategy="cudnn")
     params = rnnax.lstm_init(jax.random.key(0), 3, 4, dtype=jnp.bfloat16)
     with pytest.raises(TypeError, match=r"float32 only .* got bfloat16"):
-        _cudnn.lstm_cudnn(params, jnp.ones((5, 2, 3), jnp.bfloat16),
-                          jnp.zeros((2, 4), jnp.bfloat16), jnp.zeros((2, 4), jnp.bfloat16))
+        _cudnn.lstm_cudnn(
+            params,
+            jnp.ones((5, 2, 3), jnp.bfloat16),
+            jnp.zeros((2, 4), jnp.bfloat16),
+            jnp.zeros((2, 4), jnp.bfloat16),
+        )
 
 
 @on_gpu
@@ -166,9 +202,10 @@ def test_cudnn_strategy_equals_scan_on_gpu(rng, with_lengths, reverse):
     kwargs = dict(seq_lengths=LENGTHS if with_lengths else None, reverse=reverse)
     # HIGHEST: no TF32 in either, so the two agree to float32 rounding.
     with jax.default_matmul_precision("highest"):
-        expected = jax.value_and_grad(functools.partial(loss_fn, "lstm", strategy="scan",
-                                                        **kwargs), argnums=(0, 1, 2))(
-            params, xs, carry)
-        got = jax.value_and_grad(functools.partial(loss_fn, "lstm", strategy="cudnn", **kwargs),
-                                 argnums=(0, 1, 2))(params, xs, carry)
+        expected = jax.value_and_grad(
+            functools.partial(loss_fn, "lstm", strategy="scan", **kwargs), argnums=(0, 1, 2)
+        )(params, xs, carry)
+        got = jax.value_and_grad(
+            functools.partial(loss_fn, "lstm", strategy="cudnn", **kwargs), argnums=(0, 1, 2)
+        )(params, xs, carry)
     chex.assert_trees_all_close(got, expected, rtol=1e-4, atol=1e-5)

@@ -23,15 +23,21 @@ def both_cores():
 
 @pytest.mark.parametrize("name, core", both_cores())
 def test_wrong_feature_size(name, core):
-    with pytest.raises(ValueError, match=r"xs must have the input size I of params = 3 on its "
-                                         r"last axis, got shape \(2, 5, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"xs must have the input size I of params = 3 on its "
+        r"last axis, got shape \(2, 5, 7\)",
+    ):
         core(jnp.ones((2, 5, 7)))
 
 
 @pytest.mark.parametrize("name, core", both_cores())
 def test_wrong_rank(name, core):
-    with pytest.raises(ValueError, match=r"xs must have at least 2 axes \[\.\.\., T, I\], got "
-                                         r"shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"xs must have at least 2 axes \[\.\.\., T, I\], got "
+        r"shape \(3,\)",
+    ):
         core(jnp.ones((3,)))
     with pytest.raises(ValueError, match=r"at least 2 axes \[T, \.\.\., I\]"):
         core(jnp.ones((3,)), time_major=True)
@@ -48,8 +54,11 @@ def test_wrong_dtype(name, core):
 
 
 def test_wrong_carry_shape_and_dtype():
-    with pytest.raises(ValueError, match=r"carry.h must have shape \(2, 4\) \(the batch shape of "
-                                         r"xs, then H\), got \(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"carry.h must have shape \(2, 4\) \(the batch shape of "
+        r"xs, then H\), got \(3, 4\)",
+    ):
         rnnax.lstm(LSTM, XS, rnnax.LSTMState(jnp.zeros((3, H)), jnp.zeros((2, H))))
     with pytest.raises(ValueError, match=r"carry.c must have shape \(2, 4\)"):
         rnnax.lstm(LSTM, XS, rnnax.LSTMState(jnp.zeros((2, H)), jnp.zeros((H,))))
@@ -65,13 +74,19 @@ def test_wrong_carry_shape_and_dtype():
 def test_bad_seq_lengths(name, core):
     with pytest.raises(TypeError, match="seq_lengths must have an integer dtype, got float32"):
         core(XS, seq_lengths=jnp.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"seq_lengths must have shape \(2,\) \(the batch shape "
-                                         r"of xs\), got \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"seq_lengths must have shape \(2,\) \(the batch shape "
+        r"of xs\), got \(3,\)",
+    ):
         core(XS, seq_lengths=jnp.array([1, 2, 3]))
     with pytest.raises(ValueError, match=r"seq_lengths must have shape \(2,\).*got \(\)"):
         core(XS, seq_lengths=jnp.array(2))
-    with pytest.raises(ValueError, match=r"seq_lengths must lie in \[0, 5\] .* got values from "
-                                         r"2 to 6"):
+    with pytest.raises(
+        ValueError,
+        match=r"seq_lengths must lie in \[0, 5\] .* got values from "
+        r"2 to 6",
+    ):
         core(XS, seq_lengths=jnp.array([2, 6]))
     with pytest.raises(ValueError, match=r"from -1 to 3"):
         core(XS, seq_lengths=jnp.array([-1, 3]))
@@ -101,15 +116,21 @@ def test_cell_errors():
     state = rnnax.LSTMState(jnp.zeros(H), jnp.zeros(H))
     with pytest.raises(ValueError, match=r"x must have the input size I = 3 on its last axis"):
         rnnax.lstm_cell(LSTM, state, jnp.ones(5))
-    with pytest.raises(ValueError, match=r"h must have shape \(2, 4\) \(batch shape of x, then "
-                                         r"H\), got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"h must have shape \(2, 4\) \(batch shape of x, then "
+        r"H\), got \(4,\)",
+    ):
         rnnax.gru_cell(GRU, jnp.zeros(H), jnp.ones((2, I)))
 
 
 def test_stack_errors():
     layers = rnnax.lstm_stack_init(jax.random.key(0), I, H, num_layers=2)
-    with pytest.raises(ValueError, match=r"layers\[1\]\[0\].w_x must have 4 rows \(the output "
-                                         r"size of layers\[0\]\), got 8"):
+    with pytest.raises(
+        ValueError,
+        match=r"layers\[1\]\[0\].w_x must have 4 rows \(the output "
+        r"size of layers\[0\]\), got 8",
+    ):
         rnnax.lstm_stack([layers[0], rnnax.lstm_stack_init(jax.random.key(1), 8, H)[0]], XS)
     with pytest.raises(ValueError, match=r"layers\[0\] must be a sequence of 1 \(forward\) or 2"):
         rnnax.lstm_stack([[LSTM, LSTM, LSTM]], XS)

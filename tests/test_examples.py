@@ -14,8 +14,10 @@ def test_sine_wave_loss_falls_for_both_cells(standard_promotion, monkeypatch):
 
 def test_long_sequence_example_runs_small(monkeypatch, capsys, standard_promotion):
     long_sequence = load_example("long_sequence", monkeypatch)
-    monkeypatch.setattr("sys.argv", ["long_sequence.py", "--steps-in-sequence", "400",
-                                     "--hidden", "4", "--updates", "2"])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["long_sequence.py", "--steps-in-sequence", "400", "--hidden", "4", "--updates", "2"],
+    )
     long_sequence.main()
     printed = capsys.readouterr().out
     assert "remat: backward pass temporary buffers" in printed and "update 2: loss" in printed

@@ -55,21 +55,36 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Killed:
     """
     root = tmp_path_factory.mktemp("killed")
     ready, log = root / "ready.json", root / "child-stderr.txt"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])
+        ),
+    }
     with open(log, "wb") as stderr:
         child = subprocess.Popen(
             [sys.executable, "-m", "tests.fault_helpers.child", str(root), str(ready)],
-            cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+            cwd=REPOSITORY,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         params, train_data, val_data = problems.training_problem()
-        uninterrupted = training.fit(problems.gru_loss, params, train_data, val_data,
-                                     epochs=problems.TRAINING_EPOCHS, **problems.TRAINING_OPTIONS)
+        uninterrupted = training.fit(
+            problems.gru_loss,
+            params,
+            train_data,
+            val_data,
+            epochs=problems.TRAINING_EPOCHS,
+            **problems.TRAINING_OPTIONS,
+        )
         deadline = time.monotonic() + 300
         while not ready.exists():
             if child.poll() is not None:
-                pytest.fail(f"the child exited with {child.returncode} before stalling:\n"
-                            f"{log.read_text()}")
+                pytest.fail(
+                    f"the child exited with {child.returncode} before stalling:\n{log.read_text()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"the child never stalled:\n{log.read_text()}")
             time.sleep(0.01)
@@ -90,17 +105,25 @@ def _trees_equal(a: Any, b: Any) -> bool:
     leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
     return len(leaves_a) == len(leaves_b) and all(
         np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y)
-        for x, y in zip(leaves_a, leaves_b, strict=True))
+        for x, y in zip(leaves_a, leaves_b, strict=True)
+    )
 
 
 def _counters(state: training.TrainState) -> tuple[Any, ...]:
-    return (state.epoch, state.step, state.best_loss, state.best_epoch,
-            state.epochs_without_improvement, state.stop_reason)
+    return (
+        state.epoch,
+        state.step,
+        state.best_loss,
+        state.best_epoch,
+        state.epochs_without_improvement,
+        state.stop_reason,
+    )
 
 
 def _same_state(a: training.TrainState, b: training.TrainState, *, timings: bool = True) -> bool:
     return (
-        _trees_equal(a.params, b.params) and _trees_equal(a.opt_state, b.opt_state)
+        _trees_equal(a.params, b.params)
+        and _trees_equal(a.opt_state, b.opt_state)
         and _trees_equal(a.best_params, b.best_params)
         and np.array_equal(jax.random.key_data(a.rng), jax.random.key_data(b.rng))
         and _counters(a) == _counters(b)
@@ -159,10 +182,13 @@ def test_a_temporary_alone_is_not_a_checkpoint(tmp_path):
 def _tiny_state() -> training.TrainState:
     import optax
 
-    params = {"w": jnp.arange(6.0, dtype=jnp.float32).reshape(2, 3),
-              "b": jnp.ones((3,), jnp.float32)}
-    return training.TrainState(params, optax.sgd(0.1).init(params), jax.random.key(0),
-                               epoch=4, step=40)
+    params = {
+        "w": jnp.arange(6.0, dtype=jnp.float32).reshape(2, 3),
+        "b": jnp.ones((3,), jnp.float32),
+    }
+    return training.TrainState(
+        params, optax.sgd(0.1).init(params), jax.random.key(0), epoch=4, step=40
+    )
 
 
 def test_every_truncation_and_every_flipped_byte_is_a_named_error(tmp_path):
@@ -192,8 +218,15 @@ def test_training_refuses_a_corrupted_checkpoint_and_leaves_it_alone(tmp_path):
     damaged = path.read_bytes()[:-10]
     path.write_bytes(damaged)
     with pytest.raises(ValueError, match=r"checkpoint\.msgpack is corrupted \(checksum mismatch"):
-        training.fit(problems.gru_loss, params, train_data, val_data, epochs=2,
-                     checkpoint_dir=tmp_path, **problems.TRAINING_OPTIONS)
+        training.fit(
+            problems.gru_loss,
+            params,
+            train_data,
+            val_data,
+            epochs=2,
+            checkpoint_dir=tmp_path,
+            **problems.TRAINING_OPTIONS,
+        )
     assert path.read_bytes() == damaged  # not silently replaced by a fresh run
 
 
@@ -211,8 +244,15 @@ def test_a_run_killed_mid_checkpoint_resumes_to_the_uninterrupted_result(killed)
 
     params, train_data, val_data = problems.training_problem()
     epochs = problems.TRAINING_EPOCHS
-    resumed = training.fit(problems.gru_loss, params, train_data, val_data, epochs=epochs,
-                           checkpoint_dir=directory, **problems.TRAINING_OPTIONS)
+    resumed = training.fit(
+        problems.gru_loss,
+        params,
+        train_data,
+        val_data,
+        epochs=epochs,
+        checkpoint_dir=directory,
+        **problems.TRAINING_OPTIONS,
+    )
     uninterrupted = killed.uninterrupted
     assert resumed.epochs_completed == epochs and resumed.stop_reason == "completed"
     assert _same_state(resumed.state, uninterrupted.state, timings=False)

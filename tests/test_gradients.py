@@ -34,14 +34,13 @@ def test_gradients_match_finite_differences(rng, kind, reverse):
         params, xs, carry = make_float64_case(rng, kind)
         lengths = jnp.array([6, 2, 0], jnp.int32)
         # The scan strategy: forward mode too (custom_vjp has its own checks, reverse only).
-        f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,
-                              strategy="scan")
-        check_grads(f, (params, xs, carry), order=1, modes=["fwd", "rev"], atol=1e-5,
-                    rtol=1e-5, eps=1e-6)
+        f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse, strategy="scan")
+        check_grads(
+            f, (params, xs, carry), order=1, modes=["fwd", "rev"], atol=1e-5, rtol=1e-5, eps=1e-6
+        )
         # Second derivatives (Hessian-vector products, as in meta-learning or Newton methods):
         # finite differences of a gradient are less accurate, hence the looser tolerance.
-        check_grads(f, (params, xs, carry), order=2, modes=["rev"], atol=1e-4, rtol=1e-4,
-                    eps=1e-5)
+        check_grads(f, (params, xs, carry), order=2, modes=["rev"], atol=1e-4, rtol=1e-4, eps=1e-5)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -75,7 +74,8 @@ def test_jit_vmap_grad_agree_with_eager(rng, kind):
     # vmap over parameters (an ensemble) equals running each member alone.
     stacked = jax.tree.map(lambda leaf: jnp.stack([leaf, 0.5 * leaf]), params)
     ensemble = jax.vmap(functools.partial(run_core, kind), in_axes=(0, None, None))(
-        stacked, xs, carry)
+        stacked, xs, carry
+    )
     halved = run_core(kind, jax.tree.map(lambda leaf: 0.5 * leaf, params), xs, carry)
     np.testing.assert_allclose(ensemble[1][1], halved[1], rtol=1e-6, atol=1e-6)
     grads = jax.jit(jax.grad(functools.partial(loss_fn, kind)))(params, xs, carry)

@@ -15,12 +15,14 @@ I, H = 3, 4
 def layer_by_layer(core, layers, xs, lengths, time_major, **kwargs):
     inputs, finals = xs, []
     for layer in layers:
-        fwd_final, fwd = core(layer[0], inputs, seq_lengths=lengths, time_major=time_major,
-                              **kwargs)
+        fwd_final, fwd = core(
+            layer[0], inputs, seq_lengths=lengths, time_major=time_major, **kwargs
+        )
         outs, layer_finals = [fwd], [fwd_final]
         if len(layer) == 2:
-            bwd_final, bwd = core(layer[1], inputs, seq_lengths=lengths, reverse=True,
-                                  time_major=time_major, **kwargs)
+            bwd_final, bwd = core(
+                layer[1], inputs, seq_lengths=lengths, reverse=True, time_major=time_major, **kwargs
+            )
             outs.append(bwd)
             layer_finals.append(bwd_final)
         inputs = jnp.concatenate(outs, axis=-1)
@@ -59,10 +61,14 @@ def test_stack_layout_and_initial_carry():
     carry = [[jnp.full((2, H), 0.1 * (2 * l + d)) for d in range(2)] for l in range(2)]
     _, ys = rnnax.gru_stack(layers, xs, carry)
     _, first = rnnax.gru(layers[0][0], xs, carry[0][0])
-    np.testing.assert_array_equal(ys[..., :H], rnnax.gru(
-        layers[1][0], jnp.concatenate([first, rnnax.gru(layers[0][1], xs, carry[0][1],
-                                                        reverse=True)[1]], -1),
-        carry[1][0])[1])
+    np.testing.assert_array_equal(
+        ys[..., :H],
+        rnnax.gru(
+            layers[1][0],
+            jnp.concatenate([first, rnnax.gru(layers[0][1], xs, carry[0][1], reverse=True)[1]], -1),
+            carry[1][0],
+        )[1],
+    )
 
 
 def test_dropout_only_between_layers_and_only_with_a_key():

@@ -61,8 +61,10 @@ def module_and_pure(model, variables, xs, xs_time_major, carry):
     layers = rlinen.to_params(variables)
     return (
         (model.apply(variables, xs), pure_stack(model, layers, xs)),
-        (model.apply(variables, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
-         pure_stack(model, layers, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True)),
+        (
+            model.apply(variables, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
+            pure_stack(model, layers, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
+        ),
     )
 
 
@@ -89,8 +91,10 @@ def test_eager_apply_equals_pure_stack(rng):
     xs = inputs(rng)
     variables = init_variables(model, xs)
     lengths = jnp.array([STEPS, 1])
-    assert_trees_equal(model.apply(variables, xs, seq_lengths=lengths),
-                       pure_stack(model, rlinen.to_params(variables), xs, seq_lengths=lengths))
+    assert_trees_equal(
+        model.apply(variables, xs, seq_lengths=lengths),
+        pure_stack(model, rlinen.to_params(variables), xs, seq_lengths=lengths),
+    )
 
 
 class FirstParamsKey(nn.Module):
@@ -125,8 +129,11 @@ def test_param_names_and_shapes():
         f"params/layer_{layer}/{direction}/{field}": shape
         for layer, rows in ((0, FEATURES), (1, 2 * HIDDEN))
         for direction in ("forward", "backward")
-        for field, shape in (("w_x", (rows, 4 * HIDDEN)), ("w_h", (HIDDEN, 4 * HIDDEN)),
-                             ("b", (4 * HIDDEN,)))
+        for field, shape in (
+            ("w_x", (rows, 4 * HIDDEN)),
+            ("w_h", (HIDDEN, 4 * HIDDEN)),
+            ("b", (4 * HIDDEN,)),
+        )
     }
 
 
@@ -144,11 +151,13 @@ def test_round_trip_and_from_params(rng, kind, num_layers, bidirectional):
     assert_trees_equal(rlinen.to_params(rebuilt["params"]), layers)  # the params dict alone
     # Pure parameters from the stack init run through the module unchanged.
     init = rnnax.lstm_stack_init if kind == "lstm" else rnnax.gru_stack_init
-    other = init(jax.random.key(9), FEATURES, HIDDEN, num_layers=num_layers,
-                 bidirectional=bidirectional)
+    other = init(
+        jax.random.key(9), FEATURES, HIDDEN, num_layers=num_layers, bidirectional=bidirectional
+    )
     carry = random_carry(rng, kind, num_layers, bidirectional)
-    for actual, expected in module_and_pure(model, rlinen.from_params(other), xs,
-                                            inputs(rng, time_major=True), carry):
+    for actual, expected in module_and_pure(
+        model, rlinen.from_params(other), xs, inputs(rng, time_major=True), carry
+    ):
         assert_trees_equal(actual, expected)
 
 
@@ -157,7 +166,8 @@ def test_to_params_of_a_submodule_and_bfloat16():
         @nn.compact
         def __call__(self, xs):
             return nn.Dense(2, dtype=jnp.bfloat16, param_dtype=jnp.bfloat16)(
-                rlinen.GRU(HIDDEN, reset_after=True, dtype=jnp.bfloat16, name="rnn")(xs)[1])
+                rlinen.GRU(HIDDEN, reset_after=True, dtype=jnp.bfloat16, name="rnn")(xs)[1]
+            )
 
     xs = jnp.ones((STEPS, FEATURES), jnp.bfloat16)
     outputs, variables = Model().init_with_output(KEY, xs)

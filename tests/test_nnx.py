@@ -37,8 +37,15 @@ KINDS = {
 
 def make_model(kind="lstm", *, seed=0, num_layers=2, bidirectional=True, **kwargs):
     cls, form = KINDS[kind]
-    return cls(FEATURES, HIDDEN, num_layers=num_layers, bidirectional=bidirectional,
-               rngs=nnx.Rngs(seed), **form, **kwargs)
+    return cls(
+        FEATURES,
+        HIDDEN,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        rngs=nnx.Rngs(seed),
+        **form,
+        **kwargs,
+    )
 
 
 def make_dropout_model(**kwargs):
@@ -63,8 +70,10 @@ def module_and_pure(model, xs, xs_time_major, carry):
     """Module and pure stack: batch-major from zeros, and time-major with lengths and carry."""
     return (
         (model(xs), pure_stack(model, xs)),
-        (model(xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
-         pure_stack(model, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True)),
+        (
+            model(xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
+            pure_stack(model, xs_time_major, carry, seq_lengths=LENGTHS, time_major=True),
+        ),
     )
 
 
@@ -99,8 +108,9 @@ def test_init_equals_stack_init_with_rngs_params_key(kind):
     kwargs = {"num_layers": 2, "bidirectional": True}
     if kind == "lstm":
         model = rnnx.LSTM(FEATURES, HIDDEN, forget_bias=2.0, rngs=nnx.Rngs(7), **kwargs)
-        expected = rnnax.lstm_stack_init(nnx.Rngs(7).params(), FEATURES, HIDDEN,
-                                         forget_bias=2.0, **kwargs)
+        expected = rnnax.lstm_stack_init(
+            nnx.Rngs(7).params(), FEATURES, HIDDEN, forget_bias=2.0, **kwargs
+        )
     else:
         model = rnnx.GRU(FEATURES, HIDDEN, rngs=nnx.Rngs(params=7, dropout=1), **kwargs)
         expected = rnnax.gru_stack_init(nnx.Rngs(7).params(), FEATURES, HIDDEN, **kwargs)
@@ -111,11 +121,19 @@ def test_params_are_nnx_params_in_stack_layout():
     model = make_model("gru")
     params = nnx.state(model, nnx.Param)
     paths = {tuple(path) for path, _ in nnx.to_flat_state(params)}
-    assert paths == {("layers", layer, direction, field) for layer in (0, 1)
-                     for direction in (0, 1) for field in ("w_x", "w_h", "b_x", "b_h")}
+    assert paths == {
+        ("layers", layer, direction, field)
+        for layer in (0, 1)
+        for direction in (0, 1)
+        for field in ("w_x", "w_h", "b_x", "b_h")
+    }
     assert model.layers[1][0].w_x.shape == (2 * HIDDEN, 3 * HIDDEN)
     assert (model.in_features, model.hidden_size, model.num_layers, model.bidirectional) == (
-        FEATURES, HIDDEN, 2, True)
+        FEATURES,
+        HIDDEN,
+        2,
+        True,
+    )
     assert model.dropout_rngs is None  # no dropout stream without dropout
 
 
@@ -154,8 +172,9 @@ def train_and_eval_outputs(model, xs):
 @nnx.jit
 def call_rngs_and_pure(model, xs, rngs, key):
     """The module with ``rngs`` given to the call, and the pure stack with dropout ``key``."""
-    return model(xs, rngs=rngs), pure_stack(model, xs, dropout_rate=model.dropout_rate,
-                                            dropout_key=key)
+    return model(xs, rngs=rngs), pure_stack(
+        model, xs, dropout_rate=model.dropout_rate, dropout_key=key
+    )
 
 
 def test_dropout_train_eval_and_reproducibility(rng):

@@ -24,8 +24,11 @@ LENGTHS = jnp.array([6, 2, 0], jnp.int32)
 # Interpret mode (off-GPU) turns each kernel into a large XLA program whose LLVM optimization
 # takes most of this file's time (about 3x the rest); the values do not depend on it. On a GPU
 # the kernels are Triton's and XLA compiles as usual.
-_jit = (jax.jit if jax.default_backend() == "gpu" else
-        functools.partial(jax.jit, compiler_options={"xla_backend_optimization_level": 0}))
+_jit = (
+    jax.jit
+    if jax.default_backend() == "gpu"
+    else functools.partial(jax.jit, compiler_options={"xla_backend_optimization_level": 0})
+)
 on_gpu = pytest.mark.skipif(jax.default_backend() != "gpu", reason="needs a GPU (Triton)")
 
 
@@ -53,17 +56,25 @@ def _loss_and_outputs(kind, strategy, params, xs, carry, **kwargs):
 
 def _value_grad_outputs(kind, strategy, **kwargs):
     """One compile: the loss, its gradients w.r.t. params, xs and carry, and the outputs."""
-    return _jit(jax.value_and_grad(
-        functools.partial(_loss_and_outputs, kind, strategy, **kwargs), argnums=(0, 1, 2),
-        has_aux=True))
+    return _jit(
+        jax.value_and_grad(
+            functools.partial(_loss_and_outputs, kind, strategy, **kwargs),
+            argnums=(0, 1, 2),
+            has_aux=True,
+        )
+    )
 
 
 # The masking and reverse logic is shared by the three kernels (rnnax._pallas._common), and
 # interpret mode compiles slowly, so each kernel gets one or two combinations here and the
 # tests below add the others: lengths going forward (two tiles), lengths in reverse
 # (finite differences, forward-only kernel) and reverse without lengths (vmap).
-CASES = [("lstm", False, False), ("lstm", True, True), ("gru", True, True),
-         ("gru_reset_after", False, False)]
+CASES = [
+    ("lstm", False, False),
+    ("lstm", True, True),
+    ("gru", True, True),
+    ("gru_reset_after", False, False),
+]
 
 
 @pytest.mark.parametrize("kind, with_lengths, reverse", CASES)
@@ -72,7 +83,8 @@ def test_values_and_gradients_equal_scan_and_reference(rng, kind, with_lengths, 
     lengths = LENGTHS if with_lengths else None
     kwargs = dict(seq_lengths=lengths, reverse=reverse)
     (loss, (final, ys)), grads = _value_grad_outputs(kind, "pallas", **kwargs)(
-        params, jnp.asarray(xs), carry)
+        params, jnp.asarray(xs), carry
+    )
 
     h_ref, c_ref, ys_ref = reference_run(kind, params, xs, carry, lengths, reverse)
     np.testing.assert_allclose(ys, ys_ref, rtol=1e-5, atol=1e-6)
@@ -81,7 +93,8 @@ def test_values_and_gradients_equal_scan_and_reference(rng, kind, with_lengths, 
         np.testing.assert_allclose(final.c, c_ref, rtol=1e-5, atol=1e-6)
 
     (loss_s, _), grads_s = _value_grad_outputs(kind, "scan", **kwargs)(
-        params, jnp.asarray(xs), carry)
+        params, jnp.asarray(xs), carry
+    )
     chex.assert_trees_all_close((loss, grads), (loss_s, grads_s), rtol=1e-5, atol=1e-5)
 
     if with_lengths:
@@ -89,7 +102,8 @@ def test_values_and_gradients_equal_scan_and_reference(rng, kind, with_lengths, 
         padded = np.arange(6) >= np.asarray(LENGTHS)[:, None]
         poisoned = jnp.where(jnp.asarray(padded)[..., None], jnp.nan, jnp.asarray(xs))
         (loss_p, _), grads_p = _value_grad_outputs(kind, "pallas", **kwargs)(
-            params, poisoned, carry)
+            params, poisoned, carry
+        )
         assert loss_p == loss
         jax.tree.map(np.testing.assert_array_equal, grads_p, grads)
 
@@ -100,8 +114,11 @@ def test_forward_only_kernel_and_batch_axes(rng, kind):
     Two batch axes and time-major input exercise the flattening around the kernel."""
     params, xs, carry = make_case(rng, kind, (2, 3))
     lengths = jnp.array([[6, 2, 0], [1, 5, 6]], jnp.int32)
-    core = _jit(functools.partial(run_core, kind, seq_lengths=lengths, reverse=True,
-                                     time_major=True, strategy="pallas"))
+    core = _jit(
+        functools.partial(
+            run_core, kind, seq_lengths=lengths, reverse=True, time_major=True, strategy="pallas"
+        )
+    )
     final, ys = core(params, jnp.moveaxis(jnp.asarray(xs), -2, 0), carry)
     h_ref, c_ref, ys_ref = reference_run(kind, params, xs, carry, lengths, True)
     np.testing.assert_allclose(jnp.moveaxis(ys, 0, -2), ys_ref, rtol=1e-5, atol=1e-6)
@@ -115,13 +132,17 @@ def test_check_grads_float64(rng, kind):
     """Finite differences against the hand-written VJP (reverse mode, first order)."""
     with jax.enable_x64(True):
         params, xs, carry = make_case(rng, kind, (2,))
-        params, xs, carry = jax.tree.map(lambda leaf: jnp.asarray(leaf, jnp.float64),
-                                         (params, xs, carry))
-        f = functools.partial(lambda *args, **kwargs: _loss_and_outputs(*args, **kwargs)[0],
-                              kind, "pallas", seq_lengths=jnp.array([6, 3], jnp.int32),
-                              reverse=True)
-        check_grads(f, (params, xs, carry), order=1, modes=("rev",), atol=1e-5, rtol=1e-5,
-                    eps=1e-6)
+        params, xs, carry = jax.tree.map(
+            lambda leaf: jnp.asarray(leaf, jnp.float64), (params, xs, carry)
+        )
+        f = functools.partial(
+            lambda *args, **kwargs: _loss_and_outputs(*args, **kwargs)[0],
+            kind,
+            "pallas",
+            seq_lengths=jnp.array([6, 3], jnp.int32),
+            reverse=True,
+        )
+        check_grads(f, (params, xs, carry), order=1, modes=("rev",), atol=1e-5, rtol=1e-5, eps=1e-6)
 
 
 def _direct(kind, params, xs, carry, lengths, reverse, **options):
@@ -129,8 +150,7 @@ def _direct(kind, params, xs, carry, lengths, reverse, **options):
     if kind == "lstm":
         h, c, ys = lstm_pallas(params, xs, carry.h, carry.c, lengths, reverse, **options)
         return rnnax.LSTMState(h, c), ys
-    return gru_pallas(params, xs, carry, lengths, reverse, kind == "gru_reset_after",
-                      **options)
+    return gru_pallas(params, xs, carry, lengths, reverse, kind == "gru_reset_after", **options)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -148,14 +168,16 @@ def test_two_hidden_tiles_and_weights_reloaded_each_step(rng, kind):
         final, ys = core(params, xs, carry)
         return jnp.sum(ys**2) + jnp.sum(jnp.sin(_final_h(kind, final)))
 
-    tiled = functools.partial(_direct, kind, lengths=LENGTHS, reverse=False, block_h=16,
-                              resident=kind != "lstm")
-    scan = functools.partial(run_core, kind, seq_lengths=LENGTHS, time_major=True,
-                             strategy="scan")
+    tiled = functools.partial(
+        _direct, kind, lengths=LENGTHS, reverse=False, block_h=16, resident=kind != "lstm"
+    )
+    scan = functools.partial(run_core, kind, seq_lengths=LENGTHS, time_major=True, strategy="scan")
     got = _jit(jax.value_and_grad(functools.partial(loss, tiled), argnums=(0, 1, 2)))(
-        params, xs, carry)
+        params, xs, carry
+    )
     expected = jax.value_and_grad(functools.partial(loss, scan), argnums=(0, 1, 2))(
-        params, xs, carry)
+        params, xs, carry
+    )
     chex.assert_trees_all_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -165,14 +187,15 @@ def test_bfloat16_forward(rng, kind):
     kernel, so the outputs are within bfloat16 rounding of the float64 reference."""
     params, xs, carry = make_case(rng, kind, (3,))
     to_bf16 = functools.partial(jax.tree.map, lambda leaf: jnp.asarray(leaf, jnp.bfloat16))
-    final, ys = _jit(functools.partial(run_core, kind, seq_lengths=LENGTHS,
-                                       strategy="pallas"))(
-        to_bf16(params), to_bf16(xs), to_bf16(carry))
+    final, ys = _jit(functools.partial(run_core, kind, seq_lengths=LENGTHS, strategy="pallas"))(
+        to_bf16(params), to_bf16(xs), to_bf16(carry)
+    )
     assert ys.dtype == jnp.bfloat16 and _final_h(kind, final).dtype == jnp.bfloat16
     # The reference reads the same bfloat16-rounded numbers, in float64.
     as_f32 = functools.partial(jax.tree.map, lambda leaf: np.asarray(leaf, np.float32))
-    _, _, ys_ref = reference_run(kind, as_f32(to_bf16(params)), as_f32(to_bf16(xs)),
-                                 as_f32(to_bf16(carry)), LENGTHS, False)
+    _, _, ys_ref = reference_run(
+        kind, as_f32(to_bf16(params)), as_f32(to_bf16(xs)), as_f32(to_bf16(carry)), LENGTHS, False
+    )
     np.testing.assert_allclose(np.asarray(ys, np.float32), ys_ref, rtol=0, atol=2e-2)
     assert np.all(np.asarray(ys, np.float32)[1, 2:] == 0)
 
@@ -204,8 +227,9 @@ def test_kernels_lower_to_triton(kind, dtype):
         params = rnnax.gru_init(jax.random.key(0), 3, hidden, dtype=dtype)
     xs, h0 = jnp.ones((6, 3, 3), dtype), jnp.zeros((3, hidden), dtype)
     carry = rnnax.LSTMState(h0, h0) if kind == "lstm" else h0
-    core = functools.partial(_direct, kind, lengths=LENGTHS, reverse=True, interpret=False,
-                             block_h=16)
+    core = functools.partial(
+        _direct, kind, lengths=LENGTHS, reverse=True, interpret=False, block_h=16
+    )
 
     def loss(params, xs, carry):
         return jnp.sum(core(params, xs, carry)[1].astype(jnp.float32) ** 2)
@@ -252,7 +276,8 @@ def test_compiled_kernels_equal_scan_on_gpu(kind, dtype):
     with jax.default_matmul_precision("highest"):
         (loss, (_, ys)), grads = _value_grad_outputs(kind, "pallas", **kwargs)(params, xs, None)
         (loss_s, (_, ys_s)), grads_s = _value_grad_outputs(kind, "scan", **kwargs)(
-            to_f32(params), to_f32(xs), None)
+            to_f32(params), to_f32(xs), None
+        )
     if dtype == jnp.float32:
         np.testing.assert_allclose(ys, ys_s, rtol=1e-4, atol=1e-5)
         chex.assert_trees_all_close((loss, grads), (loss_s, grads_s), rtol=1e-3, atol=1e-4)

@@ -24,18 +24,22 @@ LENGTHS = jnp.array([6, 2, 0], jnp.int32)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("with_lengths", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
-def test_fast_path_gradients_equal_scan_gradients(rng, kind, with_lengths, reverse, time_major,
-                                                  strategy):
+def test_fast_path_gradients_equal_scan_gradients(
+    rng, kind, with_lengths, reverse, time_major, strategy
+):
     params, xs, carry = make_case(rng, kind, (3,))
     xs = jnp.asarray(xs)
     if time_major:
         xs = jnp.moveaxis(xs, -2, 0)
-    kwargs = dict(seq_lengths=LENGTHS if with_lengths else None, reverse=reverse,
-                  time_major=time_major)
-    scan = jax.value_and_grad(functools.partial(loss_fn, kind, strategy="scan", **kwargs),
-                              argnums=(0, 1, 2))(params, xs, carry)
-    fused = jax.value_and_grad(functools.partial(loss_fn, kind, strategy=strategy, **kwargs),
-                               argnums=(0, 1, 2))(params, xs, carry)
+    kwargs = dict(
+        seq_lengths=LENGTHS if with_lengths else None, reverse=reverse, time_major=time_major
+    )
+    scan = jax.value_and_grad(
+        functools.partial(loss_fn, kind, strategy="scan", **kwargs), argnums=(0, 1, 2)
+    )(params, xs, carry)
+    fused = jax.value_and_grad(
+        functools.partial(loss_fn, kind, strategy=strategy, **kwargs), argnums=(0, 1, 2)
+    )(params, xs, carry)
     chex.assert_trees_all_close(scan, fused, rtol=1e-5, atol=1e-5)
 
 
@@ -45,13 +49,14 @@ def test_custom_vjp_check_grads(rng, kind, reverse):
     with jax.enable_x64(True):
         params, xs, carry = make_float64_case(rng, kind)
         for lengths in (None, LENGTHS):
-            f = functools.partial(loss_fn, kind, seq_lengths=lengths, reverse=reverse,
-                                  strategy="custom_vjp")
-            check_grads(f, (params, xs, carry), order=1, modes=["rev"], atol=1e-5, rtol=1e-5,
-                        eps=1e-6)
+            f = functools.partial(
+                loss_fn, kind, seq_lengths=lengths, reverse=reverse, strategy="custom_vjp"
+            )
+            check_grads(
+                f, (params, xs, carry), order=1, modes=["rev"], atol=1e-5, rtol=1e-5, eps=1e-6
+            )
         # Reverse-over-reverse (Hessian-vector products) differentiates the backward pass.
-        check_grads(f, (params, xs, carry), order=2, modes=["rev"], atol=1e-4, rtol=1e-4,
-                    eps=1e-5)
+        check_grads(f, (params, xs, carry), order=2, modes=["rev"], atol=1e-4, rtol=1e-4, eps=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -73,8 +78,9 @@ def test_custom_vjp_batch_axes_vmap_and_bfloat16(rng, kind, batch_shape):
     xs = jnp.asarray(xs)
     grad = jax.grad(functools.partial(loss_fn, kind, strategy="custom_vjp"), argnums=(0, 1))
     expected = jax.grad(functools.partial(loss_fn, kind, strategy="scan"), argnums=(0, 1))
-    chex.assert_trees_all_close(grad(params, xs, carry), expected(params, xs, carry),
-                                rtol=1e-5, atol=1e-5)
+    chex.assert_trees_all_close(
+        grad(params, xs, carry), expected(params, xs, carry), rtol=1e-5, atol=1e-5
+    )
     if batch_shape:
         per_example = jax.vmap(grad, in_axes=(None, 0, 0))(params, xs, carry)
         batched = jax.vmap(expected, in_axes=(None, 0, 0))(params, xs, carry)
@@ -91,15 +97,19 @@ def test_stacks_pass_the_strategy_through(rng):
     def loss(layers, strategy):
         return jnp.sum(rnnax.gru_stack(layers, xs, strategy=strategy)[1] ** 2)
 
-    chex.assert_trees_all_close(jax.grad(loss)(layers, "scan"),
-                                jax.grad(loss)(layers, "custom_vjp"), rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(
+        jax.grad(loss)(layers, "scan"), jax.grad(loss)(layers, "custom_vjp"), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_unknown_strategy():
     params = rnnax.lstm_init(jax.random.key(0), 3, 4)
-    with pytest.raises(ValueError, match=r"strategy must be one of \('auto', 'scan', "
-                                         r"'custom_vjp', 'remat', 'pallas', 'cudnn'\), "
-                                         r"got 'fast'"):
+    with pytest.raises(
+        ValueError,
+        match=r"strategy must be one of \('auto', 'scan', "
+        r"'custom_vjp', 'remat', 'pallas', 'cudnn'\), "
+        r"got 'fast'",
+    ):
         rnnax.lstm(params, jnp.ones((2, 5, 3)), strategy="fast")
 
 
@@ -111,11 +121,19 @@ def test_scan_cell_remat_chunks_equal_plain_scan(rng, num_steps, chunk):
     lengths = jnp.array([num_steps, 2], jnp.int32)
     for seq_lengths in (None, lengths):
         for reverse in (False, True):
+
             def loss(params, xs, remat_chunk):
-                h, ys = rnnax.scan_cell(rnnax.gru_cell, params, xs, jnp.zeros((2, 4)),
-                                        seq_lengths=seq_lengths, reverse=reverse,
-                                        remat_chunk=remat_chunk)
+                h, ys = rnnax.scan_cell(
+                    rnnax.gru_cell,
+                    params,
+                    xs,
+                    jnp.zeros((2, 4)),
+                    seq_lengths=seq_lengths,
+                    reverse=reverse,
+                    remat_chunk=remat_chunk,
+                )
                 return jnp.sum(ys**2) + jnp.sum(h)
+
             plain = jax.value_and_grad(loss, argnums=(0, 1))(params, xs, None)
             chunked = jax.value_and_grad(loss, argnums=(0, 1))(params, xs, chunk)
             chex.assert_trees_all_close(plain, chunked, rtol=1e-6, atol=1e-6)
@@ -127,8 +145,7 @@ def test_remat_backward_memory_grows_like_sqrt_t():
     params = rnnax.lstm_init(jax.random.key(0), 4, 32)
 
     def temp_bytes(strategy, num_steps):
-        grad = jax.jit(jax.grad(
-            lambda p, xs: jnp.sum(rnnax.lstm(p, xs, strategy=strategy)[0].h)))
+        grad = jax.jit(jax.grad(lambda p, xs: jnp.sum(rnnax.lstm(p, xs, strategy=strategy)[0].h)))
         xs = jax.ShapeDtypeStruct((8, num_steps, 4), jnp.float32)
         return grad.lower(params, xs).compile().memory_analysis().temp_size_in_bytes
 
@@ -141,8 +158,13 @@ def test_remat_backward_memory_grows_like_sqrt_t():
 
 def test_unknown_remat_chunk():
     with pytest.raises(ValueError, match="remat_chunk must be a positive int, got 0"):
-        rnnax.scan_cell(rnnax.gru_cell, rnnax.gru_init(jax.random.key(0), 3, 4),
-                        jnp.ones((5, 3)), jnp.zeros(4), remat_chunk=0)
+        rnnax.scan_cell(
+            rnnax.gru_cell,
+            rnnax.gru_init(jax.random.key(0), 3, 4),
+            jnp.ones((5, 3)),
+            jnp.zeros(4),
+            remat_chunk=0,
+        )
 
 
 def test_auto_on_cpu_picks_per_cell_and_scan_serves_forward_mode(rng):

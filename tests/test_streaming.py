@@ -36,8 +36,10 @@ def make_model(kind, dtype=jnp.float32):
 def split(xs, sizes, time_major=False):
     starts = np.cumsum([0, *sizes[:-1]])
     axis = 0 if time_major else -2
-    return [jax.lax.slice_in_dim(xs, s, s + n, axis=axis % xs.ndim)
-            for s, n in zip(starts, sizes, strict=True)]
+    return [
+        jax.lax.slice_in_dim(xs, s, s + n, axis=axis % xs.ndim)
+        for s, n in zip(starts, sizes, strict=True)
+    ]
 
 
 def stream(params, chunks, batch_shape, **options):
@@ -78,11 +80,11 @@ def test_float64_stream_matches_the_reference_loop(kind):
             else:
                 h, expected = reference.gru_sequence(p, inputs, np.zeros(H), kind != "gru_stack")
             inputs = expected
-        np.testing.assert_allclose(jnp.concatenate(outputs, axis=-2), expected, rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            jnp.concatenate(outputs, axis=-2), expected, rtol=1e-12, atol=1e-12
+        )
         final = state.carry[-1][0] if isinstance(params, list) else state.carry
-        np.testing.assert_allclose(final.h if kind == "lstm" else final, h, rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(final.h if kind == "lstm" else final, h, rtol=1e-12, atol=1e-12)
 
 
 def test_batch_axes_time_major_and_initial_carry():
@@ -106,12 +108,17 @@ def test_series_ending_at_different_times():
     xs = jax.random.normal(jax.random.key(1), (3, T, I))
     lengths = np.array([8, 12, 5])  # in total, over two chunks of 6 steps
     expected_h, expected_ys = rnnax.gru(params, xs, seq_lengths=jnp.asarray(lengths))
-    state, ys1 = rnnax.stream_apply(params, rnnax.stream_init(params, (3,)), xs[:, :6],
-                                    seq_lengths=jnp.array([6, 6, 5], jnp.int32))
+    state, ys1 = rnnax.stream_apply(
+        params,
+        rnnax.stream_init(params, (3,)),
+        xs[:, :6],
+        seq_lengths=jnp.array([6, 6, 5], jnp.int32),
+    )
     # Poisoned padding: not even a NaN past a sequence's end reaches its state.
     second = jnp.where((np.arange(6) < (lengths - 6)[:, None])[..., None], xs[:, 6:], jnp.nan)
-    state, ys2 = rnnax.stream_apply(params, state, second,
-                                    seq_lengths=jnp.array([2, 6, 0], jnp.int32))
+    state, ys2 = rnnax.stream_apply(
+        params, state, second, seq_lengths=jnp.array([2, 6, 0], jnp.int32)
+    )
     # Masked steps fuse differently from plain ones: equal up to float32 rounding.
     close = functools.partial(np.testing.assert_allclose, rtol=1e-6, atol=1e-6)
     close(jnp.concatenate([ys1, ys2], axis=-2), expected_ys)
@@ -160,8 +167,11 @@ def test_gradient_through_a_stream_equals_the_one_pass_gradient():
         return jnp.mean(jnp.concatenate(outputs, axis=-2) ** 2)
 
     one_pass = lambda params: jnp.mean(rnnax.gru(params, xs)[1] ** 2)
-    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7),
-                 jax.jit(jax.grad(streamed))(params), jax.jit(jax.grad(one_pass))(params))
+    jax.tree.map(
+        functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7),
+        jax.jit(jax.grad(streamed))(params),
+        jax.jit(jax.grad(one_pass))(params),
+    )
 
 
 def test_empty_chunk_changes_nothing():
@@ -181,11 +191,17 @@ def test_errors_name_the_argument_and_the_expected_value():
     stack, _, _ = make_model("gru_stack")
     state = rnnax.stream_init(lstm, (2,))
     chunk = jnp.ones((2, 5, I))
-    with pytest.raises(ValueError, match=r"chunk must have the input size I of params = 3 on "
-                                         r"its last axis, got shape \(2, 5, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"chunk must have the input size I of params = 3 on "
+        r"its last axis, got shape \(2, 5, 7\)",
+    ):
         rnnax.stream_apply(lstm, state, jnp.ones((2, 5, 7)))
-    with pytest.raises(ValueError, match=r"chunk must have batch shape \(2,\) \(the stream's, "
-                                         r"from stream_init\).*got shape \(3, 5, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"chunk must have batch shape \(2,\) \(the stream's, "
+        r"from stream_init\).*got shape \(3, 5, 3\)",
+    ):
         rnnax.stream_apply(lstm, state, jnp.ones((3, 5, I)))
     with pytest.raises(ValueError, match=r"chunk must have at least 2 axes"):
         rnnax.stream_apply(lstm, state, jnp.ones((I,)))
@@ -198,12 +214,18 @@ def test_errors_name_the_argument_and_the_expected_value():
         rnnax.stream_apply(gru, state, chunk)
     with pytest.raises(TypeError, match=r"state.carry must be LSTMState\(h, c\)"):
         rnnax.stream_apply(lstm, rnnax.stream_init(gru, (2,)), chunk)
-    with pytest.raises(ValueError, match=r"state.carry must be carry\[layer\]\[0\] for 2 "
-                                         r"layer\(s\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"state.carry must be carry\[layer\]\[0\] for 2 "
+        r"layer\(s\)",
+    ):
         rnnax.stream_apply(stack, rnnax.stream_init(gru, (2,)), chunk)
     wide = rnnax.stream_init(rnnax.lstm_init(jax.random.key(0), I, H + 1), (2,))
-    with pytest.raises(ValueError, match=r"state.carry.h must have shape \(2, 4\) \(the "
-                                         r"stream's batch shape, then H\), got \(2, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"state.carry.h must have shape \(2, 4\) \(the "
+        r"stream's batch shape, then H\), got \(2, 5\)",
+    ):
         rnnax.stream_apply(lstm, wide, chunk)
     with pytest.raises(TypeError, match="state must be a StreamState"):
         rnnax.stream_apply(lstm, state.carry, chunk)

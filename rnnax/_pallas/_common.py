@@ -106,14 +106,25 @@ def _check_block(name: str, value: int, interpret: bool) -> int:
     if not interpret and value < _MIN_DOT:
         raise ValueError(
             f"{name} must be at least {_MIN_DOT} when compiling with Triton (its dot needs "
-            f"16 x 16 tiles), got {value}")
+            f"16 x 16 tiles), got {value}"
+        )
     return value
 
 
-def plan(num_steps: int, batch: int, hidden: int, num_gates: int, dtype: Any, *,
-         block_b: int | None = None, block_h: int | None = None, resident: bool | None = None,
-         interpret: bool | None = None, num_warps: int | None = None,
-         num_stages: int | None = None) -> KernelPlan:
+def plan(
+    num_steps: int,
+    batch: int,
+    hidden: int,
+    num_gates: int,
+    dtype: Any,
+    *,
+    block_b: int | None = None,
+    block_h: int | None = None,
+    resident: bool | None = None,
+    interpret: bool | None = None,
+    num_warps: int | None = None,
+    num_stages: int | None = None,
+) -> KernelPlan:
     """Chooses tile sizes and padding for ``T`` steps of a ``[B, H]`` recurrence.
 
     Args:
@@ -144,17 +155,23 @@ def plan(num_steps: int, batch: int, hidden: int, num_gates: int, dtype: Any, *,
     block_h = _check_block("block_h", block_h, interpret)
     if hidden_padded % block_h:
         hidden_padded = _round_up(hidden_padded, block_h)
-    block_b = _check_block("block_b", _DEFAULT_BLOCK_B if block_b is None else block_b,
-                           interpret)
+    block_b = _check_block("block_b", _DEFAULT_BLOCK_B if block_b is None else block_b, interpret)
     if resident is None:
         weight_bytes = num_gates * hidden_padded**2 * jnp.dtype(dtype).itemsize
         resident = weight_bytes <= RESIDENT_BYTES
     if num_warps is None:
         num_warps = 8 if block_h >= 64 else 4
     return KernelPlan(
-        num_steps=num_steps, batch=_round_up(max(batch, 1), block_b), hidden=hidden_padded,
-        block_b=block_b, block_h=block_h, resident=bool(resident), interpret=interpret,
-        num_warps=num_warps, num_stages=1 if num_stages is None else num_stages)
+        num_steps=num_steps,
+        batch=_round_up(max(batch, 1), block_b),
+        hidden=hidden_padded,
+        block_b=block_b,
+        block_h=block_h,
+        resident=bool(resident),
+        interpret=interpret,
+        num_warps=num_warps,
+        num_stages=1 if num_stages is None else num_stages,
+    )
 
 
 def acc_dtype(dtype: Any) -> Any:
@@ -165,8 +182,9 @@ def acc_dtype(dtype: Any) -> Any:
 # ------------------------------------------------------------------------------------ padding
 
 
-def pad_gates(array: Float[Array, "... GH"], num_gates: int, hidden: int,
-              hidden_padded: int) -> Float[Array, "... GHp"]:
+def pad_gates(
+    array: Float[Array, "... GH"], num_gates: int, hidden: int, hidden_padded: int
+) -> Float[Array, "... GHp"]:
     """Pads each of the ``G`` gate blocks of the last axis from ``H`` to ``Hp`` with zeros."""
     if hidden == hidden_padded:
         return array
@@ -175,8 +193,9 @@ def pad_gates(array: Float[Array, "... GH"], num_gates: int, hidden: int,
     return jnp.pad(blocks, widths).reshape(*array.shape[:-1], num_gates * hidden_padded)
 
 
-def unpad_gates(array: Float[Array, "... GHp"], num_gates: int, hidden: int,
-                hidden_padded: int) -> Float[Array, "... GH"]:
+def unpad_gates(
+    array: Float[Array, "... GHp"], num_gates: int, hidden: int, hidden_padded: int
+) -> Float[Array, "... GH"]:
     """The inverse of ``pad_gates``."""
     if hidden == hidden_padded:
         return array
@@ -193,8 +212,9 @@ def pad_axis(array: jax.Array, axis: int, size: int) -> jax.Array:
     return jnp.pad(array, widths)
 
 
-def recurrent_weights(w_h: Float[Array, "H GH"], num_gates: int,
-                      kplan: KernelPlan) -> Float[Array, "Hp GHp"]:
+def recurrent_weights(
+    w_h: Float[Array, "H GH"], num_gates: int, kplan: KernelPlan
+) -> Float[Array, "Hp GHp"]:
     hidden = w_h.shape[0]
     return pad_axis(pad_gates(w_h, num_gates, hidden, kplan.hidden), 0, kplan.hidden)
 
@@ -206,8 +226,9 @@ def padded_lengths(lengths: Int[Array, " B"] | None, kplan: KernelPlan) -> jax.A
     return pad_axis(lengths.astype(jnp.int32), 0, kplan.batch)
 
 
-def masked_inputs(xs: Float[Array, "T B I"], lengths: Int[Array, " B"] | None
-                  ) -> Float[Array, "T B I"]:
+def masked_inputs(
+    xs: Float[Array, "T B I"], lengths: Int[Array, " B"] | None
+) -> Float[Array, "T B I"]:
     """Zeroes padded inputs so not even a NaN there reaches the projection or its gradient."""
     if lengths is None:
         return xs
@@ -215,8 +236,9 @@ def masked_inputs(xs: Float[Array, "T B I"], lengths: Int[Array, " B"] | None
     return jnp.where((steps < lengths[None, :])[..., None], xs, jnp.zeros_like(xs))
 
 
-def previous_carries(carries: Float[Array, "T B H"], initial: Float[Array, "B H"],
-                     reverse: bool) -> Float[Array, "T B H"]:
+def previous_carries(
+    carries: Float[Array, "T B H"], initial: Float[Array, "B H"], reverse: bool
+) -> Float[Array, "T B H"]:
     """The carry *before* each step, from the carries after each step (held at padded steps).
 
     Going forward step ``t`` reads the carry after ``t - 1``; with ``reverse`` it reads the
@@ -263,8 +285,9 @@ def matmul(lhs: jax.Array, rhs: jax.Array, out_dtype: Any) -> jax.Array:
 
 def matmul_t(lhs: jax.Array, rhs: jax.Array, out_dtype: Any) -> jax.Array:
     """``lhs @ rhs.T`` (Triton transposes the tile in registers; nothing is copied)."""
-    return jax.lax.dot_general(lhs.astype(rhs.dtype), rhs, (((1,), (1,)), ((), ())),
-                               preferred_element_type=out_dtype)
+    return jax.lax.dot_general(
+        lhs.astype(rhs.dtype), rhs, (((1,), (1,)), ((), ())), preferred_element_type=out_dtype
+    )
 
 
 def time_index(step: jax.Array, num_steps: int, backward: bool) -> jax.Array:
@@ -285,8 +308,9 @@ def zero_padded(valid: jax.Array | None, value: jax.Array) -> jax.Array:
     return value if valid is None else jnp.where(valid, value, jnp.zeros_like(value))
 
 
-def previous_tile(carries_ref: Any, initial_ref: Any, t: jax.Array, rows: slice,
-                  num_steps: int, reverse: bool) -> jax.Array:
+def previous_tile(
+    carries_ref: Any, initial_ref: Any, t: jax.Array, rows: slice, num_steps: int, reverse: bool
+) -> jax.Array:
     """Tile ``rows`` of the carry before step ``t`` (see ``previous_carries``), in-kernel."""
     if reverse:
         first, before = t == num_steps - 1, jnp.minimum(t + 1, num_steps - 1)
@@ -295,9 +319,13 @@ def previous_tile(carries_ref: Any, initial_ref: Any, t: jax.Array, rows: slice,
     return jnp.where(first, initial_ref[:, rows], carries_ref[before, :, rows])
 
 
-def call(kernel: Callable[..., None], kplan: KernelPlan, name: str,
-         inputs: Sequence[tuple[jax.Array | None, str]],
-         outputs: Sequence[tuple[tuple[int, ...], Any, str]]) -> tuple[jax.Array, ...]:
+def call(
+    kernel: Callable[..., None],
+    kplan: KernelPlan,
+    name: str,
+    inputs: Sequence[tuple[jax.Array | None, str]],
+    outputs: Sequence[tuple[tuple[int, ...], Any, str]],
+) -> tuple[jax.Array, ...]:
     """Runs ``kernel`` over a grid of batch tiles.
 
     Each input and output is described by its kind: ``"tbg"`` (time-major ``[T, Bp, X]``,
@@ -319,14 +347,17 @@ def call(kernel: Callable[..., None], kplan: KernelPlan, name: str,
         raise ValueError(kind)
 
     present = [(array, kind) for array, kind in inputs if array is not None]
-    return tuple(pl.pallas_call(
-        kernel,
-        out_shape=[jax.ShapeDtypeStruct(shape, dtype) for shape, dtype, _ in outputs],
-        grid=kplan.grid,
-        in_specs=[spec(array.shape, kind) for array, kind in present],
-        out_specs=[spec(shape, kind) for shape, _, kind in outputs],
-        compiler_params=plt.CompilerParams(num_warps=kplan.num_warps,
-                                           num_stages=kplan.num_stages),
-        interpret=kplan.interpret,
-        name=name,
-    )(*(array for array, _ in present)))
+    return tuple(
+        pl.pallas_call(
+            kernel,
+            out_shape=[jax.ShapeDtypeStruct(shape, dtype) for shape, dtype, _ in outputs],
+            grid=kplan.grid,
+            in_specs=[spec(array.shape, kind) for array, kind in present],
+            out_specs=[spec(shape, kind) for shape, _, kind in outputs],
+            compiler_params=plt.CompilerParams(
+                num_warps=kplan.num_warps, num_stages=kplan.num_stages
+            ),
+            interpret=kplan.interpret,
+            name=name,
+        )(*(array for array, _ in present))
+    )

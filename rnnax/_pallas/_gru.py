@@ -54,12 +54,18 @@ def _num_saved(reset_after: bool) -> int:
     return 4 if reset_after else 3
 
 
-def _forward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_lengths: bool,
-                    save: bool, *all_refs: Any) -> None:
+def _forward_kernel(
+    kplan: KernelPlan,
+    reverse: bool,
+    reset_after: bool,
+    has_lengths: bool,
+    save: bool,
+    *all_refs: Any,
+) -> None:
     refs = list(all_refs)
     xw_ref, w_ref, b_hn_ref, h0_ref = refs[:4]
     lengths_ref = refs[4] if has_lengths else None
-    outputs = refs[4 + has_lengths:]
+    outputs = refs[4 + has_lengths :]
     ys_ref, h_last_ref = outputs[:2]
     residual_refs: list[Any] = outputs[2:]  # gates, hs when save
     n, acc = kplan.num_tiles, h0_ref.dtype
@@ -105,12 +111,13 @@ def _forward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_len
         h_last_ref[:, kplan.rows(j)] = hs[j]
 
 
-def _backward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_lengths: bool,
-                     *all_refs: Any) -> None:
+def _backward_kernel(
+    kplan: KernelPlan, reverse: bool, reset_after: bool, has_lengths: bool, *all_refs: Any
+) -> None:
     refs = list(all_refs)
     d_ys_ref, d_h_ref, gates_ref, hs_ref, h0_ref, w_ref = refs[:6]
     lengths_ref = refs[6] if has_lengths else None
-    d_ax_ref, d_h0_ref = refs[6 + has_lengths:]
+    d_ax_ref, d_h0_ref = refs[6 + has_lengths :]
     n, acc = kplan.num_tiles, d_h_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
     lengths = None if lengths_ref is None else lengths_ref[...][:, None]
@@ -123,11 +130,11 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_le
             z.append(gates_ref[t, :, kplan.cols(_Z, j)])
             r.append(gates_ref[t, :, kplan.cols(_R, j)])
             cand.append(gates_ref[t, :, kplan.cols(_N, j)])
-            h_prev.append(common.previous_tile(hs_ref, h0_ref, t, kplan.rows(j),
-                                               kplan.num_steps, reverse))
+            h_prev.append(
+                common.previous_tile(hs_ref, h0_ref, t, kplan.rows(j), kplan.num_steps, reverse)
+            )
             d_h = d_hs[j] + d_ys_ref[t, :, kplan.rows(j)]
-            d_z.append(common.zero_padded(
-                valid, d_h * (cand[j] - h_prev[j]) * z[j] * (1 - z[j])))
+            d_z.append(common.zero_padded(valid, d_h * (cand[j] - h_prev[j]) * z[j] * (1 - z[j])))
             d_n.append(common.zero_padded(valid, d_h * z[j] * (1 - cand[j] * cand[j])))
             direct.append(d_h * (1 - z[j]))
         if reset_after:
@@ -138,7 +145,10 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_le
                 d_r.append(d_n[j] * ah_n * r[j] * (1 - r[j]))
             # All three recurrent products read h: dh_prev gets [dz, dr, dn r] W_h^T.
             recurrent_grads: tuple[tuple[int, list[jax.Array]], ...] = (
-                (_Z, d_z), (_R, d_r), (_N, d_ah_n))
+                (_Z, d_z),
+                (_R, d_r),
+                (_N, d_ah_n),
+            )
             d_r_h = None
         else:
             # The candidate's product read r * h: its gradient reaches r and h through d(rh).
@@ -148,8 +158,10 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_le
                 for j in range(1, n):
                     total = total + common.matmul_t(d_n[j], weights.tile(row, _N, j), acc)
                 d_r_h.append(total)
-            d_r = [common.zero_padded(valid, d_r_h[j] * h_prev[j] * r[j] * (1 - r[j]))
-                   for j in range(n)]
+            d_r = [
+                common.zero_padded(valid, d_r_h[j] * h_prev[j] * r[j] * (1 - r[j]))
+                for j in range(n)
+            ]
             recurrent_grads = ((_Z, d_z), (_R, d_r))
         for j in range(n):
             for gate, values in ((_Z, d_z), (_R, d_r), (_N, d_n)):
@@ -171,33 +183,58 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, reset_after: bool, has_le
         d_h0_ref[:, kplan.rows(j)] = d_hs[j]
 
 
-def _forward(kplan: KernelPlan, reverse: bool, reset_after: bool, save: bool, xw: jax.Array,
-             w_h: jax.Array, b_hn: jax.Array, h0: jax.Array, lengths: jax.Array | None,
-             out_dtype: Any):
+def _forward(
+    kplan: KernelPlan,
+    reverse: bool,
+    reset_after: bool,
+    save: bool,
+    xw: jax.Array,
+    w_h: jax.Array,
+    b_hn: jax.Array,
+    h0: jax.Array,
+    lengths: jax.Array | None,
+    out_dtype: Any,
+):
     acc = h0.dtype
     shape_t = (kplan.num_steps, kplan.batch, kplan.hidden)
     outputs = [(shape_t, out_dtype, "tbg"), ((kplan.batch, kplan.hidden), acc, "bg")]
     if save:
-        outputs += [((kplan.num_steps, kplan.batch, _num_saved(reset_after) * kplan.hidden),
-                     acc, "tbg"), (shape_t, acc, "tbg")]
-    kernel = functools.partial(_forward_kernel, kplan, reverse, reset_after, lengths is not None,
-                               save)
-    return common.call(kernel, kplan, "rnnax_gru_forward",
-                       [(xw, "tbg"), (w_h, "full"), (b_hn, "full"), (h0, "bg"),
-                        (lengths, "b")], outputs)
+        outputs += [
+            ((kplan.num_steps, kplan.batch, _num_saved(reset_after) * kplan.hidden), acc, "tbg"),
+            (shape_t, acc, "tbg"),
+        ]
+    kernel = functools.partial(
+        _forward_kernel, kplan, reverse, reset_after, lengths is not None, save
+    )
+    return common.call(
+        kernel,
+        kplan,
+        "rnnax_gru_forward",
+        [(xw, "tbg"), (w_h, "full"), (b_hn, "full"), (h0, "bg"), (lengths, "b")],
+        outputs,
+    )
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 8))
-def _recurrence(kplan: KernelPlan, reverse: bool, reset_after: bool, xw: jax.Array,
-                w_h: jax.Array, b_hn: jax.Array, h0: jax.Array, lengths: jax.Array | None,
-                out_dtype: Any):
+def _recurrence(
+    kplan: KernelPlan,
+    reverse: bool,
+    reset_after: bool,
+    xw: jax.Array,
+    w_h: jax.Array,
+    b_hn: jax.Array,
+    h0: jax.Array,
+    lengths: jax.Array | None,
+    out_dtype: Any,
+):
     """``(ys, h_last)`` of the padded recurrence; inputs already projected."""
     return _forward(kplan, reverse, reset_after, False, xw, w_h, b_hn, h0, lengths, out_dtype)
 
 
 def _recurrence_fwd(kplan, reverse, reset_after, xw, w_h, b_hn, h0, lengths, out_dtype):
-    ys, h_last, gates, hs = _forward(kplan, reverse, reset_after, True, xw, w_h, b_hn, h0,
-                                     lengths, out_dtype)
+    ys, h_last, gates, hs = _forward(
+        kplan, reverse, reset_after, True, xw, w_h, b_hn, h0, lengths, out_dtype
+    )
     return (ys, h_last), (w_h, b_hn, h0, lengths, gates, hs)
 
 
@@ -206,27 +243,41 @@ def _recurrence_bwd(kplan, reverse, reset_after, out_dtype, residuals, cotangent
     w_h, b_hn, h0, lengths, gates, hs = residuals
     d_ys, d_h_last = cotangents
     acc, hidden = h0.dtype, kplan.hidden
-    kernel = functools.partial(_backward_kernel, kplan, reverse, reset_after,
-                               lengths is not None)
+    kernel = functools.partial(_backward_kernel, kplan, reverse, reset_after, lengths is not None)
     d_ax, d_h0 = common.call(
-        kernel, kplan, "rnnax_gru_backward",
-        [(d_ys.astype(acc), "tbg"), (d_h_last, "bg"), (gates, "tbg"), (hs, "tbg"), (h0, "bg"),
-         (w_h, "full"), (lengths, "b")],
-        [((kplan.num_steps, kplan.batch, _num_saved(reset_after) * hidden), acc, "tbg"),
-         ((kplan.batch, hidden), acc, "bg")])
+        kernel,
+        kplan,
+        "rnnax_gru_backward",
+        [
+            (d_ys.astype(acc), "tbg"),
+            (d_h_last, "bg"),
+            (gates, "tbg"),
+            (hs, "tbg"),
+            (h0, "bg"),
+            (w_h, "full"),
+            (lengths, "b"),
+        ],
+        [
+            ((kplan.num_steps, kplan.batch, _num_saved(reset_after) * hidden), acc, "tbg"),
+            ((kplan.batch, hidden), acc, "bg"),
+        ],
+    )
     # Weight gradients of the recurrent products: GEMMs over all T Bp rows.
     h_prev = common.previous_carries(hs, h0, reverse)
     d_zr = d_ax[..., : 2 * hidden]
     if reset_after:
         d_ah_n = d_ax[..., 3 * hidden :]
-        d_w_h = jnp.einsum("tbh,tbg->hg", h_prev,
-                           jnp.concatenate([d_zr, d_ah_n], axis=-1))
+        d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, jnp.concatenate([d_zr, d_ah_n], axis=-1))
         d_b_hn = d_ah_n.sum(axis=(0, 1))[None, :].astype(b_hn.dtype)
     else:
         reset_h = gates[..., hidden : 2 * hidden] * h_prev
-        d_w_h = jnp.concatenate([jnp.einsum("tbh,tbg->hg", h_prev, d_zr),
-                                 jnp.einsum("tbh,tbg->hg", reset_h,
-                                            d_ax[..., 2 * hidden : 3 * hidden])], axis=-1)
+        d_w_h = jnp.concatenate(
+            [
+                jnp.einsum("tbh,tbg->hg", h_prev, d_zr),
+                jnp.einsum("tbh,tbg->hg", reset_h, d_ax[..., 2 * hidden : 3 * hidden]),
+            ],
+            axis=-1,
+        )
         d_b_hn = jnp.zeros_like(b_hn)  # folded into the projection, not an input here
     return (d_ax[..., : 3 * hidden], d_w_h.astype(w_h.dtype), d_b_hn, d_h0, None)
 
@@ -234,13 +285,21 @@ def _recurrence_bwd(kplan, reverse, reset_after, out_dtype, residuals, cotangent
 _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
 
 
-def gru_pallas(params: GRUParams, xs: Float[Array, "T B I"], h0: Float[Array, "B H"],
-               lengths: Int[Array, " B"] | None = None, reverse: bool = False,
-               reset_after: bool = False, *, interpret: bool | None = None,
-               block_b: int | None = None, block_h: int | None = None,
-               resident: bool | None = None, num_warps: int | None = None,
-               num_stages: int | None = None
-               ) -> tuple[Float[Array, "B H"], Float[Array, "T B H"]]:
+def gru_pallas(
+    params: GRUParams,
+    xs: Float[Array, "T B I"],
+    h0: Float[Array, "B H"],
+    lengths: Int[Array, " B"] | None = None,
+    reverse: bool = False,
+    reset_after: bool = False,
+    *,
+    interpret: bool | None = None,
+    block_b: int | None = None,
+    block_h: int | None = None,
+    resident: bool | None = None,
+    num_warps: int | None = None,
+    num_stages: int | None = None,
+) -> tuple[Float[Array, "B H"], Float[Array, "T B H"]]:
     """The GRU (either form) over time-major ``xs [T, B, I]`` with fused Pallas kernels.
 
     Computes exactly ``rnnax.gru(params, xs, h0, reset_after=reset_after,
@@ -265,9 +324,19 @@ def gru_pallas(params: GRUParams, xs: Float[Array, "T B I"], h0: Float[Array, "B
     dtype = params.w_h.dtype
     if num_steps == 0:
         return h0, jnp.zeros((0, batch, hidden), dtype)
-    kplan = common.plan(num_steps, batch, hidden, _GATES, dtype, block_b=block_b,
-                        block_h=block_h, resident=resident, interpret=interpret,
-                        num_warps=num_warps, num_stages=num_stages)
+    kplan = common.plan(
+        num_steps,
+        batch,
+        hidden,
+        _GATES,
+        dtype,
+        block_b=block_b,
+        block_h=block_h,
+        resident=resident,
+        interpret=interpret,
+        num_warps=num_warps,
+        num_stages=num_stages,
+    )
     acc = common.acc_dtype(dtype)
     xs = common.masked_inputs(xs, lengths)
     # Which recurrent biases fold into the one projection GEMM (see the module docstring).
@@ -276,10 +345,19 @@ def gru_pallas(params: GRUParams, xs: Float[Array, "T B I"], h0: Float[Array, "B
     xw = jnp.einsum("tbi,ig->tbg", xs, params.w_x, preferred_element_type=acc)
     xw = xw + (params.b_x.astype(acc) + folded)[None, None, :]
     xw = common.pad_axis(common.pad_gates(xw, _GATES, hidden, kplan.hidden), 1, kplan.batch)
-    b_hn = common.pad_axis(b_h[2 * hidden :] if reset_after else jnp.zeros((hidden,), acc), 0,
-                           kplan.hidden)[None, :]
+    b_hn = common.pad_axis(
+        b_h[2 * hidden :] if reset_after else jnp.zeros((hidden,), acc), 0, kplan.hidden
+    )[None, :]
     h0_padded = common.pad_axis(common.pad_axis(h0.astype(acc), 1, kplan.hidden), 0, kplan.batch)
-    ys, h = _recurrence(kplan, bool(reverse), bool(reset_after), xw,
-                        common.recurrent_weights(params.w_h, _GATES, kplan), b_hn, h0_padded,
-                        common.padded_lengths(lengths, kplan), jnp.dtype(dtype))
+    ys, h = _recurrence(
+        kplan,
+        bool(reverse),
+        bool(reset_after),
+        xw,
+        common.recurrent_weights(params.w_h, _GATES, kplan),
+        b_hn,
+        h0_padded,
+        common.padded_lengths(lengths, kplan),
+        jnp.dtype(dtype),
+    )
     return h[:batch, :hidden].astype(dtype), ys[:, :batch, :hidden]

@@ -47,12 +47,13 @@ from rnnax._params import LSTMParams
 _GATES = 4
 
 
-def _forward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, save: bool,
-                    *all_refs: Any) -> None:
+def _forward_kernel(
+    kplan: KernelPlan, reverse: bool, has_lengths: bool, save: bool, *all_refs: Any
+) -> None:
     refs = list(all_refs)
     xw_ref, w_ref, h0_ref, c0_ref = refs[:4]
     lengths_ref = refs[4] if has_lengths else None
-    outputs = refs[4 + has_lengths:]
+    outputs = refs[4 + has_lengths :]
     ys_ref, h_last_ref, c_last_ref = outputs[:3]
     residual_refs: list[Any] = outputs[3:]  # gates, hs, cs when save
     n, acc = kplan.num_tiles, h0_ref.dtype
@@ -88,8 +89,10 @@ def _forward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, save: b
                 cs_ref[t, :, kplan.rows(j)] = new_c[j]
         return tuple(new_h), tuple(new_c)
 
-    initial = (tuple(h0_ref[:, kplan.rows(j)] for j in range(n)),
-               tuple(c0_ref[:, kplan.rows(j)] for j in range(n)))
+    initial = (
+        tuple(h0_ref[:, kplan.rows(j)] for j in range(n)),
+        tuple(c0_ref[:, kplan.rows(j)] for j in range(n)),
+    )
     hs, cs = jax.lax.fori_loop(0, kplan.num_steps, step, initial)
     for j in range(n):
         h_last_ref[:, kplan.rows(j)] = hs[j]
@@ -100,7 +103,7 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
     refs = list(all_refs)
     d_ys_ref, d_h_ref, d_c_ref, gates_ref, cs_ref, c0_ref, w_ref = refs[:7]
     lengths_ref = refs[7] if has_lengths else None
-    d_a_ref, d_h0_ref, d_c0_ref = refs[7 + has_lengths:]
+    d_a_ref, d_h0_ref, d_c0_ref = refs[7 + has_lengths :]
     n, acc = kplan.num_tiles, d_h_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
     lengths = None if lengths_ref is None else lengths_ref[...][:, None]
@@ -118,9 +121,15 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
             c_prev = common.previous_tile(cs_ref, c0_ref, t, rows, kplan.num_steps, reverse)
             d_h = d_hs[j] + d_ys_ref[t, :, rows]
             d_c = d_cs[j] + d_h * so * (1 - tanh_c * tanh_c)
-            tile = tuple(common.zero_padded(valid, value) for value in (
-                d_c * tg * si * (1 - si), d_c * c_prev * sf * (1 - sf), d_c * si * (1 - tg * tg),
-                d_h * tanh_c * so * (1 - so)))
+            tile = tuple(
+                common.zero_padded(valid, value)
+                for value in (
+                    d_c * tg * si * (1 - si),
+                    d_c * c_prev * sf * (1 - sf),
+                    d_c * si * (1 - tg * tg),
+                    d_h * tanh_c * so * (1 - so),
+                )
+            )
             for gate, value in enumerate(tile):
                 d_a_ref[t, :, kplan.cols(gate, j)] = value
             d_a.append(tile)
@@ -131,43 +140,69 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
             total = jnp.zeros_like(d_hs[row])
             for j in range(n):
                 for gate in range(_GATES):
-                    total = total + common.matmul_t(d_a[j][gate], weights.tile(row, gate, j),
-                                                    acc)
+                    total = total + common.matmul_t(d_a[j][gate], weights.tile(row, gate, j), acc)
             new_dh.append(common.keep(valid, total, d_hs[row]))
         return tuple(new_dh), tuple(new_dc)
 
-    initial = (tuple(d_h_ref[:, kplan.rows(j)] for j in range(n)),
-               tuple(d_c_ref[:, kplan.rows(j)] for j in range(n)))
+    initial = (
+        tuple(d_h_ref[:, kplan.rows(j)] for j in range(n)),
+        tuple(d_c_ref[:, kplan.rows(j)] for j in range(n)),
+    )
     d_hs, d_cs = jax.lax.fori_loop(0, kplan.num_steps, step, initial)
     for j in range(n):
         d_h0_ref[:, kplan.rows(j)] = d_hs[j]
         d_c0_ref[:, kplan.rows(j)] = d_cs[j]
 
 
-def _forward(kplan: KernelPlan, reverse: bool, save: bool, xw: jax.Array, w_h: jax.Array,
-             h0: jax.Array, c0: jax.Array, lengths: jax.Array | None, out_dtype: Any):
+def _forward(
+    kplan: KernelPlan,
+    reverse: bool,
+    save: bool,
+    xw: jax.Array,
+    w_h: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    lengths: jax.Array | None,
+    out_dtype: Any,
+):
     acc = h0.dtype
     shape_t, shape_b = (kplan.num_steps, kplan.batch, kplan.hidden), (kplan.batch, kplan.hidden)
     outputs = [(shape_t, out_dtype, "tbg"), (shape_b, acc, "bg"), (shape_b, acc, "bg")]
     if save:
-        outputs += [((kplan.num_steps, kplan.batch, _GATES * kplan.hidden), acc, "tbg"),
-                    (shape_t, acc, "tbg"), (shape_t, acc, "tbg")]
+        outputs += [
+            ((kplan.num_steps, kplan.batch, _GATES * kplan.hidden), acc, "tbg"),
+            (shape_t, acc, "tbg"),
+            (shape_t, acc, "tbg"),
+        ]
     kernel = functools.partial(_forward_kernel, kplan, reverse, lengths is not None, save)
-    return common.call(kernel, kplan, "rnnax_lstm_forward",
-                       [(xw, "tbg"), (w_h, "full"), (h0, "bg"), (c0, "bg"), (lengths, "b")],
-                       outputs)
+    return common.call(
+        kernel,
+        kplan,
+        "rnnax_lstm_forward",
+        [(xw, "tbg"), (w_h, "full"), (h0, "bg"), (c0, "bg"), (lengths, "b")],
+        outputs,
+    )
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 7))
-def _recurrence(kplan: KernelPlan, reverse: bool, xw: jax.Array, w_h: jax.Array,
-                h0: jax.Array, c0: jax.Array, lengths: jax.Array | None, out_dtype: Any):
+def _recurrence(
+    kplan: KernelPlan,
+    reverse: bool,
+    xw: jax.Array,
+    w_h: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    lengths: jax.Array | None,
+    out_dtype: Any,
+):
     """``(ys, h_last, c_last)`` of the padded recurrence; inputs already projected."""
     return _forward(kplan, reverse, False, xw, w_h, h0, c0, lengths, out_dtype)
 
 
 def _recurrence_fwd(kplan, reverse, xw, w_h, h0, c0, lengths, out_dtype):
-    ys, h_last, c_last, gates, hs, cs = _forward(kplan, reverse, True, xw, w_h, h0, c0, lengths,
-                                                 out_dtype)
+    ys, h_last, c_last, gates, hs, cs = _forward(
+        kplan, reverse, True, xw, w_h, h0, c0, lengths, out_dtype
+    )
     return (ys, h_last, c_last), (w_h, h0, c0, lengths, gates, hs, cs)
 
 
@@ -179,11 +214,25 @@ def _recurrence_bwd(kplan, reverse, out_dtype, residuals, cotangents):
     shape_b = (kplan.batch, kplan.hidden)
     kernel = functools.partial(_backward_kernel, kplan, reverse, lengths is not None)
     d_a, d_h0, d_c0 = common.call(
-        kernel, kplan, "rnnax_lstm_backward",
-        [(d_ys.astype(acc), "tbg"), (d_h_last, "bg"), (d_c_last, "bg"), (gates, "tbg"),
-         (cs, "tbg"), (c0, "bg"), (w_h, "full"), (lengths, "b")],
-        [((kplan.num_steps, kplan.batch, _GATES * kplan.hidden), acc, "tbg"),
-         (shape_b, acc, "bg"), (shape_b, acc, "bg")])
+        kernel,
+        kplan,
+        "rnnax_lstm_backward",
+        [
+            (d_ys.astype(acc), "tbg"),
+            (d_h_last, "bg"),
+            (d_c_last, "bg"),
+            (gates, "tbg"),
+            (cs, "tbg"),
+            (c0, "bg"),
+            (w_h, "full"),
+            (lengths, "b"),
+        ],
+        [
+            ((kplan.num_steps, kplan.batch, _GATES * kplan.hidden), acc, "tbg"),
+            (shape_b, acc, "bg"),
+            (shape_b, acc, "bg"),
+        ],
+    )
     # The weight gradient of the recurrent product: one GEMM over all T Bp rows.
     h_prev = common.previous_carries(hs, h0, reverse)
     d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_a).astype(w_h.dtype)
@@ -193,13 +242,21 @@ def _recurrence_bwd(kplan, reverse, out_dtype, residuals, cotangents):
 _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
 
 
-def lstm_pallas(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, "B H"],
-                c0: Float[Array, "B H"], lengths: Int[Array, " B"] | None = None,
-                reverse: bool = False, *, interpret: bool | None = None,
-                block_b: int | None = None, block_h: int | None = None,
-                resident: bool | None = None, num_warps: int | None = None,
-                num_stages: int | None = None
-                ) -> tuple[Float[Array, "B H"], Float[Array, "B H"], Float[Array, "T B H"]]:
+def lstm_pallas(
+    params: LSTMParams,
+    xs: Float[Array, "T B I"],
+    h0: Float[Array, "B H"],
+    c0: Float[Array, "B H"],
+    lengths: Int[Array, " B"] | None = None,
+    reverse: bool = False,
+    *,
+    interpret: bool | None = None,
+    block_b: int | None = None,
+    block_h: int | None = None,
+    resident: bool | None = None,
+    num_warps: int | None = None,
+    num_stages: int | None = None,
+) -> tuple[Float[Array, "B H"], Float[Array, "B H"], Float[Array, "T B H"]]:
     """The LSTM over time-major ``xs [T, B, I]`` with fused Pallas kernels.
 
     Computes exactly ``rnnax.lstm(params, xs, LSTMState(h0, c0), seq_lengths=lengths,
@@ -227,9 +284,19 @@ def lstm_pallas(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, 
     dtype = params.w_h.dtype
     if num_steps == 0:
         return h0, c0, jnp.zeros((0, batch, hidden), dtype)
-    kplan = common.plan(num_steps, batch, hidden, _GATES, dtype, block_b=block_b,
-                        block_h=block_h, resident=resident, interpret=interpret,
-                        num_warps=num_warps, num_stages=num_stages)
+    kplan = common.plan(
+        num_steps,
+        batch,
+        hidden,
+        _GATES,
+        dtype,
+        block_b=block_b,
+        block_h=block_h,
+        resident=resident,
+        interpret=interpret,
+        num_warps=num_warps,
+        num_stages=num_stages,
+    )
     acc = common.acc_dtype(dtype)
     xs = common.masked_inputs(xs, lengths)
     # The input projection for every step at once: one [T B, I] @ [I, 4H] GEMM.
@@ -238,11 +305,20 @@ def lstm_pallas(params: LSTMParams, xs: Float[Array, "T B I"], h0: Float[Array, 
     xw = common.pad_axis(common.pad_gates(xw, _GATES, hidden, kplan.hidden), 1, kplan.batch)
 
     def state(array: jax.Array) -> jax.Array:
-        return common.pad_axis(common.pad_axis(array.astype(acc), 1, kplan.hidden), 0,
-                               kplan.batch)
+        return common.pad_axis(common.pad_axis(array.astype(acc), 1, kplan.hidden), 0, kplan.batch)
 
-    ys, h, c = _recurrence(kplan, bool(reverse), xw,
-                           common.recurrent_weights(params.w_h, _GATES, kplan), state(h0),
-                           state(c0), common.padded_lengths(lengths, kplan), jnp.dtype(dtype))
-    return (h[:batch, :hidden].astype(dtype), c[:batch, :hidden].astype(dtype),
-            ys[:, :batch, :hidden])
+    ys, h, c = _recurrence(
+        kplan,
+        bool(reverse),
+        xw,
+        common.recurrent_weights(params.w_h, _GATES, kplan),
+        state(h0),
+        state(c0),
+        common.padded_lengths(lengths, kplan),
+        jnp.dtype(dtype),
+    )
+    return (
+        h[:batch, :hidden].astype(dtype),
+        c[:batch, :hidden].astype(dtype),
+        ys[:, :batch, :hidden],
+    )

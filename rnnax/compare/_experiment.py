@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +33,16 @@ from rnnax.compare._seeds import SeedRun, SeedTrainer, take_seed
 from rnnax.compare._stats import finite, mean_ci
 
 CELLS = ("lstm", "gru")
+Cell = Literal["lstm", "gru"]
+
+
+def _cell(cell: str) -> Cell:
+    """``cell`` as the type the library takes, after checking it is one."""
+    if cell not in get_args(Cell):
+        raise ValueError(f"cell must be one of {get_args(Cell)}, got {cell!r}")
+    return cast(Cell, cell)
+
+
 MATCH_CHOICES = ("hidden", "params")
 DEFAULT_DATASET = "airline_passengers"
 
@@ -290,13 +300,20 @@ def forecaster_config(
     """The forecaster both cells use: a direct multi-step head on the last hidden state, trained
     on squared error, with each window centred on its last value."""
     return forecasting.ForecasterConfig(
-        horizon=horizon, input_size=1, cell=cell, hidden=hidden, num_layers=layers, centering="last"
+        horizon=horizon,
+        input_size=1,
+        cell=_cell(cell),
+        hidden=hidden,
+        num_layers=layers,
+        centering="last",
     )
 
 
 def total_params(cell: str, hidden: int, layers: int, horizon: int) -> int:
     """Recurrent layers plus the dense head (``hidden * horizon`` weights, ``horizon`` biases)."""
-    return rnnax.count_params(cell, 1, hidden, num_layers=layers) + hidden * horizon + horizon
+    return (
+        rnnax.count_params(_cell(cell), 1, hidden, num_layers=layers) + hidden * horizon + horizon
+    )
 
 
 def matched_gru_hidden(lstm_hidden: int, layers: int, horizon: int) -> int:
@@ -559,9 +576,12 @@ def seed_mesh(config: CompareConfig) -> jax.sharding.Mesh | None:
             f"seed_devices={config.seed_devices}, but JAX sees {len(devices)} device(s); on CPU "
             "expose more with rnnax.set_cpu_device_count (or JAX_NUM_CPU_DEVICES) before JAX starts"
         )
-    return jax.make_mesh((config.seed_devices,), ("ensemble",),
-                         axis_types=(jax.sharding.AxisType.Auto,),
-                         devices=devices[: config.seed_devices])
+    return jax.make_mesh(
+        (config.seed_devices,),
+        ("ensemble",),
+        axis_types=(jax.sharding.AxisType.Auto,),
+        devices=devices[: config.seed_devices],
+    )
 
 
 def _log(progress: bool, message: str) -> None:
@@ -603,7 +623,7 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     single = {cell: forecasting.init(jax.random.key(0), configs[cell]) for cell in CELLS}
     models: dict[str, dict[str, Any]] = {}
     for cell in CELLS:
-        counted = rnnax.count_params(cell, 1, hidden[cell], num_layers=config.layers)
+        counted = rnnax.count_params(_cell(cell), 1, hidden[cell], num_layers=config.layers)
         measured = rnnax.param_count(single[cell].encoder)
         if counted != measured:  # pragma: no cover - a library bug, not a user error
             raise RuntimeError(
@@ -614,7 +634,9 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             "layers": config.layers,
             "rnn_params": counted,
             "params": rnnax.param_count(single[cell]),
-            "flops_per_step": rnnax.flops_per_step(cell, 1, hidden[cell], num_layers=config.layers),
+            "flops_per_step": rnnax.flops_per_step(
+                _cell(cell), 1, hidden[cell], num_layers=config.layers
+            ),
             "structure": structure(cell, single[cell], hidden[cell]),
         }
 

@@ -136,7 +136,9 @@ def fit_min_max_scaler(
     """
     low, high = _pair(feature_range, "feature_range")
     if not low < high:
-        raise ValueError(f"feature_range must be finite (low, high) with low < high, got {feature_range!r}")
+        raise ValueError(
+            f"feature_range must be finite (low, high) with low < high, got {feature_range!r}"
+        )
     array, axes = _training_array(train_values)
     minimum, maximum = array.min(axis=axes), array.max(axis=axes)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked in _finish
@@ -198,8 +200,11 @@ def _statistics_for(
         dtype = getattr(values, "dtype", None)
         if dtype is None:
             dtype = as_float_array(values, "values").dtype
-        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
-                or dtype == jnp.bool_):
+        if not (
+            jnp.issubdtype(dtype, jnp.floating)
+            or jnp.issubdtype(dtype, jnp.integer)
+            or dtype == jnp.bool_
+        ):
             raise TypeError(f"values must be a numeric (real) array, got dtype {dtype}")
         array = jnp.asarray(values)
         if not jnp.issubdtype(array.dtype, jnp.inexact):

@@ -113,10 +113,14 @@ def noisy_sines(
     """
     length = check_int(length, "length", minimum=1)
     if periods is None:
-        raise ValueError(f"periods must be a non-empty sequence of positive numbers, got {periods!r}")
+        raise ValueError(
+            f"periods must be a non-empty sequence of positive numbers, got {periods!r}"
+        )
     period_array = _real_vector(periods, "periods")
     if period_array.size == 0 or not np.all(period_array > 0):
-        raise ValueError(f"periods must be a non-empty sequence of positive numbers, got {periods!r}")
+        raise ValueError(
+            f"periods must be a non-empty sequence of positive numbers, got {periods!r}"
+        )
     if amplitudes is None:
         amplitude_array = np.ones_like(period_array)
     else:
@@ -129,7 +133,9 @@ def noisy_sines(
     rng = _generator(seed)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=period_array.size)
     time = np.arange(length, dtype=np.float64)
-    waves = amplitude_array[:, None] * np.sin(2.0 * np.pi * time[None, :] / period_array[:, None] + phases[:, None])
+    waves = amplitude_array[:, None] * np.sin(
+        2.0 * np.pi * time[None, :] / period_array[:, None] + phases[:, None]
+    )
     return waves.sum(axis=0) + noise_std * rng.standard_normal(length)
 
 
@@ -191,15 +197,24 @@ def mackey_glass(
             raise TypeError(f"{argument} must be a positive number, got {value!r:.80}")
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{argument} must be a positive number, got {value}")
-    for argument, value in (("beta", beta), ("gamma", gamma), ("exponent", exponent),
-                            ("initial_value", initial_value)):
+    for argument, value in (
+        ("beta", beta),
+        ("gamma", gamma),
+        ("exponent", exponent),
+        ("initial_value", initial_value),
+    ):
         check_real(value, argument)
     initial_noise = _check_non_negative(initial_noise, "initial_noise")
     delay_steps = round(tau / step_size)
     steps_per_sample = round(sample_every / step_size)
-    for argument, value, count in (("tau", tau, delay_steps), ("sample_every", sample_every, steps_per_sample)):
+    for argument, value, count in (
+        ("tau", tau, delay_steps),
+        ("sample_every", sample_every, steps_per_sample),
+    ):
         if count < 1 or not np.isclose(count * step_size, value):
-            raise ValueError(f"{argument}={value} must be a whole multiple of step_size={step_size}")
+            raise ValueError(
+                f"{argument}={value} must be a whole multiple of step_size={step_size}"
+            )
     total_steps = (length + discard) * steps_per_sample
     if delay_steps + total_steps > _MAX_INTEGRATION_STEPS:
         raise ValueError(
@@ -211,7 +226,9 @@ def mackey_glass(
 
     # x[i] holds x(t) at t = (i - delay_steps) * step_size: the history, then the solution.
     x = np.empty(delay_steps + total_steps + 1, dtype=np.float64)
-    x[: delay_steps + 1] = initial_value + rng.uniform(-initial_noise, initial_noise, size=delay_steps + 1)
+    x[: delay_steps + 1] = initial_value + rng.uniform(
+        -initial_noise, initial_noise, size=delay_steps + 1
+    )
 
     def slope(current: float, delayed: float) -> float:
         return beta * delayed / (1.0 + delayed**exponent) - gamma * current
@@ -287,11 +304,15 @@ def trend_seasonal_panel(
     patterns -= patterns.mean(axis=1, keepdims=True)
     peak = np.abs(patterns).max(axis=1, keepdims=True)
     # A period of 1 leaves an all-zero pattern after centring: no seasonality.
-    patterns = np.divide(patterns, peak, out=np.zeros_like(patterns), where=peak > 0) * seasonal_amplitude
+    patterns = (
+        np.divide(patterns, peak, out=np.zeros_like(patterns), where=peak > 0) * seasonal_amplitude
+    )
     seasonality = patterns[:, np.arange(length) % period]
 
     noise = noise_std * rng.standard_normal((num_series, length))
-    return SyntheticPanel(values=trend + seasonality + noise, trend=trend, seasonality=seasonality, noise=noise)
+    return SyntheticPanel(
+        values=trend + seasonality + noise, trend=trend, seasonality=seasonality, noise=noise
+    )
 
 
 def adding_problem(num_samples: int, length: int, *, seed: Seed = 0) -> SequenceTask:

@@ -55,8 +55,9 @@ def check_int(value: object, argument: str, *, minimum: int) -> int:
     return int(value)
 
 
-def check_real(value: object, argument: str, *, minimum: float | None = None,
-               exclusive: bool = False) -> float:
+def check_real(
+    value: object, argument: str, *, minimum: float | None = None, exclusive: bool = False
+) -> float:
     """Returns ``value`` as a finite ``float`` after checking it is a real number in range.
 
     Args:
@@ -101,7 +102,9 @@ def as_float_array(values: ArrayLike, argument: str) -> np.ndarray:
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as error:  # ragged nested lists, for instance
-        raise TypeError(f"{argument} must be a numeric array, could not convert it: {error}") from None
+        raise TypeError(
+            f"{argument} must be a numeric array, could not convert it: {error}"
+        ) from None
     if array.dtype.kind in "biu":
         return array.astype(np.float64)
     if array.dtype.kind != "f":
@@ -180,7 +183,9 @@ def handle_missing(
     nan_policy = check_nan_policy(nan_policy)
     array = as_float_array(values, "values")
     if array.ndim not in (1, 2):
-        raise ValueError(f"values of series {name!r} must have shape [T] or [T, D], got shape {array.shape}")
+        raise ValueError(
+            f"values of series {name!r} must have shape [T] or [T, D], got shape {array.shape}"
+        )
     bad_positions = nonfinite_positions(array)
     if bad_positions.size == 0:
         return array.copy()

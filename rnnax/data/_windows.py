@@ -118,7 +118,9 @@ def _to_panel(array: np.ndarray, argument: str, panel: bool) -> np.ndarray:
     return array[None, :, None] if array.ndim == 1 else array[None]
 
 
-def _check_target_columns(target_columns: int | Sequence[int] | None, num_features: int) -> np.ndarray:
+def _check_target_columns(
+    target_columns: int | Sequence[int] | None, num_features: int
+) -> np.ndarray:
     if target_columns is None:
         return np.arange(num_features)
     if isinstance(target_columns, numbers.Integral) and not isinstance(target_columns, bool):
@@ -164,7 +166,10 @@ def _prepare(
             f"got shape {np.shape(values)}"
         )
     extras: dict[str, np.ndarray] = {}
-    for argument, covariate in (("past_covariates", past_covariates), ("future_covariates", future_covariates)):
+    for argument, covariate in (
+        ("past_covariates", past_covariates),
+        ("future_covariates", future_covariates),
+    ):
         if covariate is None:
             continue
         array = _to_panel(as_float_array(covariate, argument), argument, panel)
@@ -188,13 +193,23 @@ def _prepare(
         main = main[:, keep]
         extras = {argument: array[:, keep] for argument, array in extras.items()}
     else:
-        main = np.stack([handle_missing(series, nan_policy=nan_policy, name=_series_name(name, index, panel))
-                         for index, series in enumerate(main)])
+        main = np.stack(
+            [
+                handle_missing(series, nan_policy=nan_policy, name=_series_name(name, index, panel))
+                for index, series in enumerate(main)
+            ]
+        )
         extras = {
-            argument: np.stack([
-                handle_missing(series, nan_policy=nan_policy, name=f"{_series_name(name, index, panel)} {argument}")
-                for index, series in enumerate(array)
-            ])
+            argument: np.stack(
+                [
+                    handle_missing(
+                        series,
+                        nan_policy=nan_policy,
+                        name=f"{_series_name(name, index, panel)} {argument}",
+                    )
+                    for index, series in enumerate(array)
+                ]
+            )
             for argument, array in extras.items()
         }
     return _Prepared(
@@ -235,9 +250,13 @@ def _cut(
     return Windows(
         inputs=gather(prepared.values, input_rows),
         targets=gather(targets, target_rows),
-        past_covariates=None if prepared.past_covariates is None else gather(prepared.past_covariates, input_rows),
+        past_covariates=None
+        if prepared.past_covariates is None
+        else gather(prepared.past_covariates, input_rows),
         future_covariates=(
-            None if prepared.future_covariates is None else gather(prepared.future_covariates, target_rows)
+            None
+            if prepared.future_covariates is None
+            else gather(prepared.future_covariates, target_rows)
         ),
         series_index=np.repeat(np.arange(num_series, dtype=np.int64), starts.size),
         target_start=np.tile(starts, num_series),
@@ -316,7 +335,9 @@ def sliding_windows(
         ValueError: series 'short' has 4 time steps, fewer than lookback + horizon = 5
     """
     resolved_dtype = _check_window_arguments(lookback, horizon, stride, dtype)
-    prepared = _prepare(values, past_covariates, future_covariates, target_columns, panel, nan_policy, name)
+    prepared = _prepare(
+        values, past_covariates, future_covariates, target_columns, panel, nan_policy, name
+    )
     length = prepared.values.shape[1]
     if length < lookback + horizon:
         raise ValueError(
@@ -330,7 +351,9 @@ def _segment_size(amount: float | int, argument: str, length: int) -> int:
         raise TypeError(f"{argument} must be a fraction (float) or a count (int), got {amount!r}")
     if isinstance(amount, numbers.Integral):
         if not 0 <= amount < length:
-            raise ValueError(f"{argument} as a count of time steps must lie in [0, {length}), got {amount}")
+            raise ValueError(
+                f"{argument} as a count of time steps must lie in [0, {length}), got {amount}"
+            )
         return int(amount)
     if not 0.0 <= amount < 1.0:
         raise ValueError(f"{argument} as a fraction must lie in [0, 1), got {amount}")
@@ -338,7 +361,9 @@ def _segment_size(amount: float | int, argument: str, length: int) -> int:
     return int(np.floor(float(amount) * length + 0.5))
 
 
-def split_points(length: int, *, validation: float | int = 0.2, test: float | int = 0.2) -> SplitPoints:
+def split_points(
+    length: int, *, validation: float | int = 0.2, test: float | int = 0.2
+) -> SplitPoints:
     """Computes where a chronological split cuts a time axis of ``length`` steps.
 
     Args:
@@ -370,7 +395,9 @@ def split_points(length: int, *, validation: float | int = 0.2, test: float | in
             f"validation + test must leave training data: validation={validation!r} and test={test!r} "
             f"take {num_validation + num_test} of {length} time steps (fractions must sum to less than 1)"
         )
-    return SplitPoints(train_end=train_end, validation_end=train_end + num_validation, length=length)
+    return SplitPoints(
+        train_end=train_end, validation_end=train_end + num_validation, length=length
+    )
 
 
 def chronological_split(
@@ -435,7 +462,9 @@ def chronological_split(
         [[4, 5, 6, 7, 8, 9, 10], [12, 13, 14], [16, 17, 18]]
     """
     resolved_dtype = _check_window_arguments(lookback, horizon, stride, dtype)
-    prepared = _prepare(values, past_covariates, future_covariates, target_columns, panel, nan_policy, name)
+    prepared = _prepare(
+        values, past_covariates, future_covariates, target_columns, panel, nan_policy, name
+    )
     points = split_points(prepared.values.shape[1], validation=validation, test=test)
     if points.train_end < lookback + horizon:
         raise ValueError(

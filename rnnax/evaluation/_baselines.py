@@ -61,7 +61,9 @@ def naive_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizo
     return _level_forecast(history, horizon, lambda array: array[..., -1:])
 
 
-def seasonal_naive_forecast(history: ArrayLike, horizon: int, period: int) -> Float[Array, "... horizon"]:
+def seasonal_naive_forecast(
+    history: ArrayLike, horizon: int, period: int
+) -> Float[Array, "... horizon"]:
     """Repeats the last observed season: ``forecast[h] = y[T - period + (h mod period)]``.
 
     Args:
@@ -131,6 +133,4 @@ def mean_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizon
         >>> mean_forecast(jnp.array([1.0, 2.0, 6.0]), 2)
         Array([3., 3.], dtype=float32)
     """
-    return _level_forecast(
-        history, horizon, lambda array: jnp.mean(array, axis=-1, keepdims=True)
-    )
+    return _level_forecast(history, horizon, lambda array: jnp.mean(array, axis=-1, keepdims=True))

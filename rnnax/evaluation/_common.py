@@ -27,9 +27,14 @@ def as_float_arrays(arrays: dict[str, ArrayLike]) -> list[jax.Array]:
             try:
                 dtype = np.asarray(value).dtype
             except (TypeError, ValueError):  # ragged nested lists, for instance
-                raise TypeError(f"{argument} must be a real numeric array, got {type(value).__name__}") from None
-        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
-                or dtype == jnp.bool_):
+                raise TypeError(
+                    f"{argument} must be a real numeric array, got {type(value).__name__}"
+                ) from None
+        if not (
+            jnp.issubdtype(dtype, jnp.floating)
+            or jnp.issubdtype(dtype, jnp.integer)
+            or dtype == jnp.bool_
+        ):
             raise TypeError(f"{argument} must be a real numeric array, got dtype {dtype}")
         converted.append(jnp.asarray(value))
     float_dtypes = [array.dtype for array in converted if jnp.issubdtype(array.dtype, jnp.floating)]
@@ -40,7 +45,9 @@ def as_float_arrays(arrays: dict[str, ArrayLike]) -> list[jax.Array]:
     return [array.astype(dtype) for array in converted]
 
 
-def check_same_shape(reference: jax.Array, reference_name: str, other: jax.Array, other_name: str) -> None:
+def check_same_shape(
+    reference: jax.Array, reference_name: str, other: jax.Array, other_name: str
+) -> None:
     """Raises ValueError unless the two arrays have equal shapes (no implicit broadcasting)."""
     if reference.shape != other.shape:
         raise ValueError(
@@ -52,7 +59,9 @@ def check_same_shape(reference: jax.Array, reference_name: str, other: jax.Array
 def check_int(value: object, argument: str, *, minimum: int) -> int:
     """Returns ``value`` as an int, raising TypeError/ValueError naming ``argument`` if it is not one >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{argument} must be an integer, got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{argument} must be an integer, got {value!r} of type {type(value).__name__}"
+        )
     if value < minimum:
         raise ValueError(f"{argument} must be an integer >= {minimum}, got {value}")
     return int(value)
@@ -67,12 +76,15 @@ def safe_ratio(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
     """
     is_zero = denominator == 0
     safe_denominator = jnp.where(is_zero, jnp.ones_like(denominator), denominator)
-    zero_case = jnp.where(numerator == 0, jnp.zeros_like(numerator), jnp.full_like(numerator, jnp.inf))
+    zero_case = jnp.where(
+        numerator == 0, jnp.zeros_like(numerator), jnp.full_like(numerator, jnp.inf)
+    )
     return jnp.where(is_zero, zero_case, numerator / safe_denominator)
 
 
-def check_axis(axis: object, ndim: int, array_name: str, *, allow_none: bool = True,
-               allow_tuple: bool = True) -> tuple[int, ...]:
+def check_axis(
+    axis: object, ndim: int, array_name: str, *, allow_none: bool = True, allow_tuple: bool = True
+) -> tuple[int, ...]:
     """Validates an ``axis`` argument for an array of ``ndim`` axes; returns the axes it names.
 
     Raises:
@@ -82,7 +94,9 @@ def check_axis(axis: object, ndim: int, array_name: str, *, allow_none: bool = T
     if axis is None and allow_none:
         return tuple(range(ndim))
     axes = axis if (allow_tuple and isinstance(axis, tuple)) else (axis,)
-    kinds = "an int" + (", a tuple of ints" if allow_tuple else "") + (" or None" if allow_none else "")
+    kinds = (
+        "an int" + (", a tuple of ints" if allow_tuple else "") + (" or None" if allow_none else "")
+    )
     for entry in axes:
         if isinstance(entry, bool) or not isinstance(entry, numbers.Integral):
             raise TypeError(f"axis must be {kinds}, got {axis!r}")
@@ -94,7 +108,9 @@ def check_axis(axis: object, ndim: int, array_name: str, *, allow_none: bool = T
     return normalized
 
 
-def checked_mean(values: jax.Array, axis: object, reference: jax.Array, reference_name: str) -> jax.Array:
+def checked_mean(
+    values: jax.Array, axis: object, reference: jax.Array, reference_name: str
+) -> jax.Array:
     """``jnp.mean(values, axis)`` after checking ``axis`` against ``reference`` (the metric's
     input, of ``values``' shape) and that every mean averages at least one value."""
     axes = check_axis(axis, reference.ndim, reference_name)

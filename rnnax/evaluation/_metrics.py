@@ -105,8 +105,9 @@ def mape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Arra
         Array(inf, dtype=float32)
     """
     actual, predicted = _pair(y_true, y_pred)
-    return 100.0 * checked_mean(safe_ratio(jnp.abs(actual - predicted), jnp.abs(actual)), axis, actual,
-                                "y_true")
+    return 100.0 * checked_mean(
+        safe_ratio(jnp.abs(actual - predicted), jnp.abs(actual)), axis, actual, "y_true"
+    )
 
 
 def smape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Array, "..."]:
@@ -133,7 +134,9 @@ def smape(y_true: ArrayLike, y_pred: ArrayLike, *, axis: Axis = -1) -> Float[Arr
     return 200.0 * checked_mean(ratio, axis, actual, "y_true")
 
 
-def seasonal_naive_scale(y_train: ArrayLike, period: int = 1, *, axis: int = -1) -> Float[Array, "..."]:
+def seasonal_naive_scale(
+    y_train: ArrayLike, period: int = 1, *, axis: int = -1
+) -> Float[Array, "..."]:
     """In-sample MAE of the seasonal-naive forecast: ``mean(|y[t] - y[t - period]|)``.
 
     This is the denominator of :func:`mase`.
@@ -201,13 +204,20 @@ def mase(
         >>> mase(jnp.array([6.0, 8.0]), jnp.array([5.0, 5.0]), jnp.array([1.0, 3.0, 2.0, 5.0]), period=2)
         Array(1.3333334, dtype=float32)
     """
-    actual, predicted, train = as_float_arrays({"y_true": y_true, "y_pred": y_pred, "y_train": y_train})
+    actual, predicted, train = as_float_arrays(
+        {"y_true": y_true, "y_pred": y_pred, "y_train": y_train}
+    )
     check_same_shape(actual, "y_true", predicted, "y_pred")
     if actual.ndim == 0:
         raise ValueError("y_true must have a time axis, got a 0-d array")
-    (normalized_axis,) = check_axis(axis, actual.ndim, "y_true", allow_none=False, allow_tuple=False)
+    (normalized_axis,) = check_axis(
+        axis, actual.ndim, "y_true", allow_none=False, allow_tuple=False
+    )
     batch_shape = actual.shape[:normalized_axis] + actual.shape[normalized_axis + 1 :]
-    if train.ndim != actual.ndim or train.shape[:normalized_axis] + train.shape[normalized_axis + 1 :] != batch_shape:
+    if (
+        train.ndim != actual.ndim
+        or train.shape[:normalized_axis] + train.shape[normalized_axis + 1 :] != batch_shape
+    ):
         raise ValueError(
             f"y_train must match y_true's shape {tuple(actual.shape)} except along axis {axis}, "
             f"got {tuple(train.shape)}"
@@ -269,10 +279,14 @@ def pinball_loss(
         Array(1., dtype=float32)
     """
     if isinstance(quantile, (bool, np.bool_)) or not (
-            isinstance(quantile, numbers.Real)
-            or (np.ndim(quantile) == 0 and hasattr(quantile, "dtype")
-                and jnp.issubdtype(quantile.dtype, jnp.floating)
-                and not isinstance(quantile, jax.core.Tracer))):
+        isinstance(quantile, numbers.Real)
+        or (
+            np.ndim(quantile) == 0
+            and hasattr(quantile, "dtype")
+            and jnp.issubdtype(quantile.dtype, jnp.floating)
+            and not isinstance(quantile, jax.core.Tracer)
+        )
+    ):
         raise TypeError(
             f"quantile must be a number strictly between 0 and 1 (a concrete Python float, static "
             f"under jit), got {quantile!r:.80}"
@@ -282,7 +296,9 @@ def pinball_loss(
         raise ValueError(f"quantile must lie strictly between 0 and 1, got {quantile}")
     actual, predicted = _pair(y_true, y_pred)
     difference = actual - predicted
-    return checked_mean(jnp.maximum(level * difference, (level - 1.0) * difference), axis, actual, "y_true")
+    return checked_mean(
+        jnp.maximum(level * difference, (level - 1.0) * difference), axis, actual, "y_true"
+    )
 
 
 def gaussian_nll(

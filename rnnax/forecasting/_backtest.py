@@ -63,7 +63,10 @@ class BacktestResult(NamedTuple):
         rows = [header]
         for method, scores in self.summary.items():
             shown = label if method == MODEL else method
-            rows.append(f"{shown:<16}" + "".join(f"{scores.get(name, float('nan')):>10.4f}" for name in metrics))
+            rows.append(
+                f"{shown:<16}"
+                + "".join(f"{scores.get(name, float('nan')):>10.4f}" for name in metrics)
+            )
         return "\n".join(rows)
 
 
@@ -83,8 +86,12 @@ def rolling_origins(length: int, horizon: int, first: int, *, stride: int = 1) -
         >>> rolling_origins(144, 12, 120, stride=4).tolist()
         [120, 124, 128, 132]
     """
-    for name, value, minimum in (("length", length, 1), ("horizon", horizon, 1), ("first", first, 0),
-                                 ("stride", stride, 1)):
+    for name, value, minimum in (
+        ("length", length, 1),
+        ("horizon", horizon, 1),
+        ("first", first, 0),
+        ("stride", stride, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if first > length - horizon:
@@ -107,7 +114,9 @@ def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
             f"got {np.shape(series)}"
         )
     if array.shape[0] == 0:
-        raise ValueError(f"series is empty (shape {np.shape(series)}); a backtest needs a history and a horizon")
+        raise ValueError(
+            f"series is empty (shape {np.shape(series)}); a backtest needs a history and a horizon"
+        )
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad.size:
         raise ValueError(
@@ -120,12 +129,16 @@ def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
 def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
     """Checks (by tracing, no computation) that ``inverse_transform`` keeps shapes and dtypes."""
     if not callable(inverse_transform):
-        raise TypeError(f"inverse_transform must be a function (elementwise, jit-able), got {type(inverse_transform).__name__}")
+        raise TypeError(
+            f"inverse_transform must be a function (elementwise, jit-able), got {type(inverse_transform).__name__}"
+        )
     probe = jax.ShapeDtypeStruct((2, 3, 1), dtype)
     try:
         out = jax.eval_shape(inverse_transform, probe)
     except Exception as error:  # any failure to trace is the user's function failing
-        raise ValueError(f"inverse_transform must be elementwise and jit-able; tracing it failed: {error}") from error
+        raise ValueError(
+            f"inverse_transform must be elementwise and jit-able; tracing it failed: {error}"
+        ) from error
     if not (isinstance(out, jax.ShapeDtypeStruct) and out.shape == probe.shape):
         raise ValueError(
             f"inverse_transform must be elementwise (keep the shape), but it maps shape {probe.shape} "
@@ -136,7 +149,9 @@ def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
 def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon: int) -> np.ndarray:
     array = np.asarray(origins)
     if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
-        raise ValueError(f"origins must be a non-empty 1-D integer array, got {array.dtype} array of shape {array.shape}")
+        raise ValueError(
+            f"origins must be a non-empty 1-D integer array, got {array.dtype} array of shape {array.shape}"
+        )
     low, high = int(array.min()), int(array.max())
     if low < first_allowed or high > length - horizon:
         raise ValueError(
@@ -213,7 +228,9 @@ def backtest(
     """
     config = model.config if isinstance(model, _model.Forecaster) else model
     if not isinstance(config, ForecasterConfig):
-        raise TypeError(f"model must be a Forecaster or a ForecasterConfig, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a Forecaster or a ForecasterConfig, got {type(model).__name__}"
+        )
     for name, value in (("lookback", lookback), ("period", period)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -221,15 +238,27 @@ def backtest(
     length = values.shape[0]
     checked_origins = _check_origins(origins, length, max(lookback, period), config.horizon)
     scale_end = int(checked_origins.min()) if scale_end is None else scale_end
-    if isinstance(scale_end, bool) or not isinstance(scale_end, (int, np.integer)) or not period < scale_end <= length:
+    if (
+        isinstance(scale_end, bool)
+        or not isinstance(scale_end, (int, np.integer))
+        or not period < scale_end <= length
+    ):
         raise ValueError(f"scale_end must be an integer in ({period}, {length}], got {scale_end!r}")
-    if (isinstance(interval_level, bool) or not isinstance(interval_level, numbers.Real)
-            or not 0.0 < interval_level < 1.0):
-        raise ValueError(f"interval_level must lie strictly between 0 and 1, got {interval_level!r}")
+    if (
+        isinstance(interval_level, bool)
+        or not isinstance(interval_level, numbers.Real)
+        or not 0.0 < interval_level < 1.0
+    ):
+        raise ValueError(
+            f"interval_level must lie strictly between 0 and 1, got {interval_level!r}"
+        )
     if inverse_transform is not None:
         _check_inverse_transform(inverse_transform, values.dtype)
 
-    device_series, device_origins = jnp.asarray(values), jnp.asarray(checked_origins, dtype=jnp.int32)
+    device_series, device_origins = (
+        jnp.asarray(values),
+        jnp.asarray(checked_origins, dtype=jnp.int32),
+    )
     constrain = None
     if mesh is not None:
         from rnnax.training import _sharding  # here: rnnax.training imports this package
@@ -241,14 +270,22 @@ def backtest(
         constrain = _sharding.LeadingAxisConstraint(mesh, data_axis)
         everywhere = _sharding.replicated(mesh)
         params, device_series = jax.device_put((params, device_series), everywhere)
-        device_origins = jax.device_put(padded.astype(np.int32), _sharding.split_leading(mesh, data_axis))
+        device_origins = jax.device_put(
+            padded.astype(np.int32), _sharding.split_leading(mesh, data_axis)
+        )
     with contextlib.ExitStack() as stack:
         if mesh is not None:  # traced under the mesh, so the cores leave the split to it
             stack.enter_context(jax.set_mesh(mesh))
         outputs = _backtest_core(
-            params, device_series, device_origins,
-            config=config, lookback=int(lookback), period=int(period), scale_end=int(scale_end),
-            inverse_transform=inverse_transform, interval_level=float(interval_level),
+            params,
+            device_series,
+            device_origins,
+            config=config,
+            lookback=int(lookback),
+            period=int(period),
+            scale_end=int(scale_end),
+            inverse_transform=inverse_transform,
+            interval_level=float(interval_level),
             constrain=constrain,
         )
     if device_origins.shape[0] != checked_origins.size:
@@ -260,8 +297,13 @@ def backtest(
         for method, per_metric in host_metrics.items()
     }
     return BacktestResult(
-        origins=checked_origins, actuals=actuals, forecasts=forecasts, lower=lower, upper=upper,
-        metrics=metrics, summary=summary,
+        origins=checked_origins,
+        actuals=actuals,
+        forecasts=forecasts,
+        lower=lower,
+        upper=upper,
+        metrics=metrics,
+        summary=summary,
     )
 
 
@@ -273,8 +315,15 @@ def _per_origin(metric: Callable[..., jax.Array], *arrays: jax.Array, **options:
 
 @functools.partial(
     jax.jit,
-    static_argnames=("config", "lookback", "period", "scale_end", "inverse_transform", "interval_level",
-                     "constrain"),
+    static_argnames=(
+        "config",
+        "lookback",
+        "period",
+        "scale_end",
+        "inverse_transform",
+        "interval_level",
+        "constrain",
+    ),
 )
 def _backtest_core(
     params: _model.ForecasterParams,
@@ -311,7 +360,9 @@ def _backtest_core(
     forecasts = {
         MODEL: to_units(_model.point_forecast(forecast)),
         NAIVE: jnp.swapaxes(evaluation.naive_forecast(history, horizon), -1, -2),
-        SEASONAL_NAIVE: jnp.swapaxes(evaluation.seasonal_naive_forecast(history, horizon, period), -1, -2),
+        SEASONAL_NAIVE: jnp.swapaxes(
+            evaluation.seasonal_naive_forecast(history, horizon, period), -1, -2
+        ),
     }
     train = to_units(series[:scale_end, :num_targets])  # the MASE scale's in-sample series
     train = jnp.broadcast_to(train[None], (origins.shape[0], *train.shape))  # [O, scale_end, K]

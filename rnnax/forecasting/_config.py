@@ -103,15 +103,21 @@ class ForecasterConfig:
         _check_choice("centering", self.centering, get_args(Centering))
         rate = self.dropout_rate
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}")
+            raise ValueError(
+                f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}"
+            )
         object.__setattr__(self, "dropout_rate", float(rate))
         if isinstance(self.reset_after, np.bool_):
             object.__setattr__(self, "reset_after", bool(self.reset_after))
         if not isinstance(self.reset_after, bool):
             # ValueError, like every other bad field, so callers catch one exception type.
-            raise ValueError(f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}")
+            raise ValueError(
+                f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}"
+            )
         if self.reset_after and self.cell != "gru":
-            raise ValueError("ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'")
+            raise ValueError(
+                "ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'"
+            )
 
     @property
     def num_covariates(self) -> int:

@@ -156,14 +156,20 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
     check_key("key", key)
     encoder_key, head_key = jax.random.split(key)
     stack_init = lstm_stack_init if config.cell == "lstm" else gru_stack_init
-    encoder = stack_init(encoder_key, config.input_size, config.hidden, num_layers=config.num_layers)
+    encoder = stack_init(
+        encoder_key, config.input_size, config.hidden, num_layers=config.num_layers
+    )
     steps = config.horizon if config.strategy == "direct" else 1
     outputs = steps * config.outputs_per_step
-    w = jax.random.normal(head_key, (config.hidden, outputs), jnp.float32) / math.sqrt(config.hidden)
+    w = jax.random.normal(head_key, (config.hidden, outputs), jnp.float32) / math.sqrt(
+        config.hidden
+    )
     b = np.zeros((steps, config.outputs_per_step), np.float32)
     if config.likelihood == "gaussian":
         b[:, config.num_targets :] = _SCALE_BIAS
-    return ForecasterParams(encoder=encoder, head=DenseParams(w=w, b=jnp.asarray(b.reshape(outputs))))
+    return ForecasterParams(
+        encoder=encoder, head=DenseParams(w=w, b=jnp.asarray(b.reshape(outputs)))
+    )
 
 
 def _dropout(x: jax.Array, key: jax.Array | None, rate: float) -> jax.Array:
@@ -183,7 +189,9 @@ def _check_float_array(name: str, value: Any, layout: str) -> None:
     if not isinstance(value, (jax.Array, np.ndarray)):
         raise TypeError(f"{name} must be an array {layout}, got {type(value).__name__}")
     if not jnp.issubdtype(value.dtype, jnp.floating):
-        raise TypeError(f"{name} must have a floating dtype (float32, ...), got {jnp.dtype(value.dtype).name}")
+        raise TypeError(
+            f"{name} must have a floating dtype (float32, ...), got {jnp.dtype(value.dtype).name}"
+        )
 
 
 def check_params(params: Any, config: ForecasterConfig) -> None:
@@ -192,8 +200,14 @@ def check_params(params: Any, config: ForecasterConfig) -> None:
         raise TypeError(f"params must be ForecasterParams (from init), got {type(params).__name__}")
     expected_type = LSTMParams if config.cell == "lstm" else GRUParams
     encoder = params.encoder
-    first = encoder[0][0] if isinstance(encoder, (list, tuple)) and encoder and isinstance(
-        encoder[0], (list, tuple)) and encoder[0] else None
+    first = (
+        encoder[0][0]
+        if isinstance(encoder, (list, tuple))
+        and encoder
+        and isinstance(encoder[0], (list, tuple))
+        and encoder[0]
+        else None
+    )
     if isinstance(first, (LSTMParams, GRUParams)) and not isinstance(first, expected_type):
         raise TypeError(
             f"params.encoder holds {type(first).__name__} but the config has cell={config.cell!r}"
@@ -250,7 +264,9 @@ def _check_inputs(
         )
     batch_shape, lookback = tuple(inputs.shape[:-2]), int(inputs.shape[-2])
     if lookback < 1:
-        raise ValueError(f"inputs must have at least one time step (lookback >= 1), got shape {tuple(inputs.shape)}")
+        raise ValueError(
+            f"inputs must have at least one time step (lookback >= 1), got shape {tuple(inputs.shape)}"
+        )
     needs_covariates = config.strategy == "autoregressive" and config.num_covariates > 0
     if future_covariates is None:
         if needs_covariates:
@@ -333,7 +349,9 @@ def apply(
     _check_inputs_dtype(params, inputs)
     if key is not None:
         check_key("key", key)
-    return _apply_compiled(params, inputs, config=config, key=key, future_covariates=future_covariates)
+    return _apply_compiled(
+        params, inputs, config=config, key=key, future_covariates=future_covariates
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
@@ -376,7 +394,9 @@ def _apply_compiled(
     if config.strategy == "direct":
         raw = first.reshape(*batch_shape, config.horizon, config.outputs_per_step)
     else:
-        raw = _decode(stack, stack_options, head, params, carry, first, config, future_covariates, decode_key)
+        raw = _decode(
+            stack, stack_options, head, params, carry, first, config, future_covariates, decode_key
+        )
 
     mean = raw[..., :num_targets]
     if center is not None:
@@ -403,10 +423,16 @@ def _decode(
     if num_later == 0:
         return first[..., None, :]
     # The covariates of step k enter together with the prediction of step k, for step k + 1.
-    covariates = None if future_covariates is None else jnp.moveaxis(future_covariates[..., :num_later, :], -2, 0)
+    covariates = (
+        None
+        if future_covariates is None
+        else jnp.moveaxis(future_covariates[..., :num_later, :], -2, 0)
+    )
     step_keys = None if decode_key is None else jax.random.split(decode_key, num_later)
 
-    def step(state: tuple[Any, jax.Array], per_step: tuple[Any, Any]) -> tuple[tuple[Any, jax.Array], jax.Array]:
+    def step(
+        state: tuple[Any, jax.Array], per_step: tuple[Any, Any]
+    ) -> tuple[tuple[Any, jax.Array], jax.Array]:
         carry, previous = state
         covariate, step_key = per_step
         fed_back = previous[..., : config.num_targets]  # the mean of a Gaussian head
@@ -414,7 +440,9 @@ def _decode(
         stack_key = head_key = None
         if step_key is not None:
             stack_key, head_key = jax.random.split(step_key)
-        carry, ys = stack(params.encoder, x[..., None, :], carry, dropout_key=stack_key, **stack_options)
+        carry, ys = stack(
+            params.encoder, x[..., None, :], carry, dropout_key=stack_key, **stack_options
+        )
         output = head(ys[..., 0, :], head_key)
         return (carry, output), output
 
@@ -472,18 +500,28 @@ def loss(
     check_params(params, config)
     _check_inputs(config, inputs, future_covariates)
     _check_inputs_dtype(params, inputs)
-    _check_float_array("targets", targets, f"[..., horizon={config.horizon}, num_targets={config.num_targets}]")
+    _check_float_array(
+        "targets", targets, f"[..., horizon={config.horizon}, num_targets={config.num_targets}]"
+    )
     if key is not None:
         check_key("key", key)
-    return _loss_compiled(params, ForecastBatch(inputs, targets, future_covariates), key, config=config)
+    return _loss_compiled(
+        params, ForecastBatch(inputs, targets, future_covariates), key, config=config
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
 def _loss_compiled(
-    params: ForecasterParams, batch: ForecastBatch, key: jax.Array | None, *, config: ForecasterConfig
+    params: ForecasterParams,
+    batch: ForecastBatch,
+    key: jax.Array | None,
+    *,
+    config: ForecasterConfig,
 ) -> jax.Array:
     inputs, targets, future_covariates = batch
-    forecast = _apply_compiled(params, inputs, config=config, key=key, future_covariates=future_covariates)
+    forecast = _apply_compiled(
+        params, inputs, config=config, key=key, future_covariates=future_covariates
+    )
     mean = point_forecast(forecast)
     if tuple(targets.shape) != tuple(mean.shape):
         raise ValueError(
@@ -506,7 +544,9 @@ def point_forecast(forecast: Forecast) -> jax.Array:
     if isinstance(forecast, GaussianForecast):
         return forecast.mean
     if not isinstance(forecast, (jax.Array, np.ndarray)):
-        raise TypeError(f"forecast must be an array or a GaussianForecast, got {type(forecast).__name__}")
+        raise TypeError(
+            f"forecast must be an array or a GaussianForecast, got {type(forecast).__name__}"
+        )
     return forecast
 
 
@@ -537,7 +577,11 @@ def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array
             f"interval needs a GaussianForecast (a forecaster with likelihood='gaussian'), got "
             f"{type(forecast).__name__}"
         )
-    if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
+    if (
+        isinstance(level, (bool, np.bool_))
+        or not isinstance(level, numbers.Real)
+        or not 0.0 < level < 1.0
+    ):
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
     z = statistics.NormalDist().inv_cdf(0.5 + 0.5 * float(level))
     half_width = jnp.asarray(z, forecast.scale.dtype) * forecast.scale

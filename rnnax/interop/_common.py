@@ -58,7 +58,8 @@ def resolve_dtype(dtype: Any, source: str) -> jnp.dtype:
         dtype = jnp.dtype(dtype)
     except TypeError:
         raise TypeError(
-            f"dtype must be a floating dtype such as jnp.float32, got {dtype!r}") from None
+            f"dtype must be a floating dtype such as jnp.float32, got {dtype!r}"
+        ) from None
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"{source} must have a floating dtype, got {dtype.name}")
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:

@@ -83,8 +83,9 @@ def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -
         )
     raw = {name: getattr(cell, name) for name in names if getattr(cell, name) is not None}
     kind = type(cell).__name__
-    target = resolve_dtype(single_dtype(raw, f"the equinox {kind}") if dtype is None else dtype,
-                           f"the equinox {kind}")
+    target = resolve_dtype(
+        single_dtype(raw, f"the equinox {kind}") if dtype is None else dtype, f"the equinox {kind}"
+    )
     w_x = jnp.asarray(cell.weight_ih, target).T  # equinox's [G*H, I] acts on the left
     w_h = jnp.asarray(cell.weight_hh, target).T
     num_gates_hidden = w_h.shape[1]
@@ -130,22 +131,26 @@ def to_equinox(params: Params) -> eqx.nn.LSTMCell | eqx.nn.GRUCell:
     check_params_type(params, "to_equinox")
     input_size, hidden = params.w_x.shape[0], params.w_h.shape[0]
     dtype = params.w_h.dtype
+
     # Built abstractly (shapes only): every array is replaced below, so running the random
     # initialisers would only cost time.
     def abstract_cell(cell_type: type) -> Any:
-        return eqx.filter_eval_shape(cell_type, input_size, hidden, use_bias=True, dtype=dtype,
-                                     key=jax.random.key(0))
+        return eqx.filter_eval_shape(
+            cell_type, input_size, hidden, use_bias=True, dtype=dtype, key=jax.random.key(0)
+        )
 
     if isinstance(params, LSTMParams):
         cell = abstract_cell(eqx.nn.LSTMCell)
         return eqx.tree_at(
-            lambda c: (c.weight_ih, c.weight_hh, c.bias), cell,
+            lambda c: (c.weight_ih, c.weight_hh, c.bias),
+            cell,
             (params.w_x.T, params.w_h.T, params.b),
         )
     w_x, w_h, b_x, b_h = gru_to_rzn(params)
-    bias = b_x + jnp.concatenate([b_h[: 2 * hidden], jnp.zeros_like(b_h[2 * hidden:])])
+    bias = b_x + jnp.concatenate([b_h[: 2 * hidden], jnp.zeros_like(b_h[2 * hidden :])])
     cell = abstract_cell(eqx.nn.GRUCell)
     return eqx.tree_at(
-        lambda c: (c.weight_ih, c.weight_hh, c.bias, c.bias_n), cell,
-        (w_x.T, w_h.T, bias, b_h[2 * hidden:]),
+        lambda c: (c.weight_ih, c.weight_hh, c.bias, c.bias_n),
+        cell,
+        (w_x.T, w_h.T, bias, b_h[2 * hidden :]),
     )

@@ -138,8 +138,12 @@ def from_flax_linen(variables: Mapping[str, Any], *, dtype: Any = None) -> Param
         biases_x = [_entry(tree, f"i{gate}", "bias") for gate in _GRU_GATES]
         bias_hn = _entry(tree, "hn", "bias")
         zeros = jnp.zeros_like(bias_hn)
-        params = gru_from_rzn(_concat(kernels_x), _concat(kernels_h), _concat(biases_x),
-                              _concat([zeros, zeros, bias_hn]))
+        params = gru_from_rzn(
+            _concat(kernels_x),
+            _concat(kernels_h),
+            _concat(biases_x),
+            _concat([zeros, zeros, bias_hn]),
+        )
     else:
         raise ValueError(
             "from_flax_linen recognises flax.linen LSTMCell/OptimizedLSTMCell parameters "
@@ -202,8 +206,13 @@ def to_flax_linen(params: Params) -> dict[str, Any]:
     check_params_type(params, "to_flax_linen")
     tree: dict[str, Any] = {}
     if isinstance(params, LSTMParams):
-        for gate, w_x, w_h, b in zip(_LSTM_GATES, _split(params.w_x, 4), _split(params.w_h, 4),
-                                     _split(params.b, 4), strict=True):
+        for gate, w_x, w_h, b in zip(
+            _LSTM_GATES,
+            _split(params.w_x, 4),
+            _split(params.w_h, 4),
+            _split(params.b, 4),
+            strict=True,
+        ):
             tree[f"i{gate}"] = {"kernel": w_x}
             tree[f"h{gate}"] = {"kernel": w_h, "bias": b}
     else:
@@ -301,7 +310,8 @@ def from_flax_nnx(cell: nnx.Module, *, dtype: Any = None) -> Params:
         inputs = [_kernel(getattr(cell, name)) for name in ("ii", "if_", "ig", "io")]
         recurrent = [getattr(cell, f"h{gate}") for gate in _LSTM_GATES]
         return LSTMParams(
-            _concat(inputs), _concat([_kernel(linear) for linear in recurrent]),
+            _concat(inputs),
+            _concat([_kernel(linear) for linear in recurrent]),
             _concat([_bias(linear) for linear in recurrent]),
         )
     b_x = _bias(cell.dense_i)
@@ -358,27 +368,34 @@ def to_flax_nnx(params: Params, *, cell_type: type | None = None) -> nnx.Module:
         _set_variable(cell.dense_h.kernel, params.w_h)
         _set_variable(cell.dense_h.bias, params.b)
     elif isinstance(params, LSTMParams):  # cell_type is nnx.LSTMCell
-        for name, gate, w_x, w_h, b in zip(("ii", "if_", "ig", "io"), _LSTM_GATES,
-                                           _split(params.w_x, 4), _split(params.w_h, 4),
-                                           _split(params.b, 4), strict=True):
+        for name, gate, w_x, w_h, b in zip(
+            ("ii", "if_", "ig", "io"),
+            _LSTM_GATES,
+            _split(params.w_x, 4),
+            _split(params.w_h, 4),
+            _split(params.b, 4),
+            strict=True,
+        ):
             _set_variable(getattr(cell, name).kernel, w_x)
             _set_variable(getattr(cell, f"h{gate}").kernel, w_h)
             _set_variable(getattr(cell, f"h{gate}").bias, b)
     else:
         w_x, w_h, b_x, b_h = gru_to_rzn(params)
-        if np.any(np.asarray(b_h[2 * hidden:]) != 0):
+        if np.any(np.asarray(b_h[2 * hidden :]) != 0):
             raise ValueError(
                 "nnx.GRUCell has no recurrent candidate bias, but these GRU parameters have a "
                 "nonzero b_h[2H:]; convert with to_flax_linen (linen's GRUCell has it) or "
                 "to_equinox instead"
             )
         # r and z read x and h summed, so their recurrent biases fold into the input bias.
-        folded = b_x + jnp.concatenate([b_h[: 2 * hidden], jnp.zeros_like(b_h[2 * hidden:])])
+        folded = b_x + jnp.concatenate([b_h[: 2 * hidden], jnp.zeros_like(b_h[2 * hidden :])])
         _set_variable(cell.dense_i.kernel, w_x)
         _set_variable(cell.dense_i.bias, folded)
         _set_variable(cell.dense_h.kernel, w_h)
-    if any(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in jax.tree_util.tree_leaves(
-            nnx.state(cell))):
+    if any(
+        isinstance(leaf, jax.ShapeDtypeStruct)
+        for leaf in jax.tree_util.tree_leaves(nnx.state(cell))
+    ):
         # Only reachable if a flax release adds state to these cells that we do not set.
         raise RuntimeError(f"to_flax_nnx left part of the {cell_type.__name__} unset")
     return cell

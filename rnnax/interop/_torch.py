@@ -137,7 +137,9 @@ def from_torch(module: torch.nn.LSTM | torch.nn.GRU, *, dtype: Any = None) -> li
             b_hh = parameter("bias_hh" + suffix) if module.bias else zeros
             if num_gates == 4:
                 # Summed in the source precision, then rounded once to the target dtype.
-                params: Params = LSTMParams(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih + b_hh)))
+                params: Params = LSTMParams(
+                    *(jnp.asarray(a, target) for a in (w_x, w_h, b_ih + b_hh))
+                )
             else:
                 params = gru_from_rzn(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih, b_hh)))
             directions.append(params)
@@ -187,8 +189,12 @@ def to_torch(
     batch_first = check_bool("batch_first", batch_first)
     if isinstance(layers, (LSTMParams, GRUParams)):
         layers = [[layers]]
-    if not isinstance(layers, Sequence) or not layers or not isinstance(layers[0], Sequence) \
-            or not layers[0]:
+    if (
+        not isinstance(layers, Sequence)
+        or not layers
+        or not isinstance(layers[0], Sequence)
+        or not layers[0]
+    ):
         raise TypeError(
             "to_torch takes layers[layer][direction] of LSTMParams or GRUParams (or one cell's "
             f"parameters), got {type(layers).__name__}"
@@ -205,14 +211,14 @@ def to_torch(
                 "torch equivalent. Only GRU parameters used with reset_after=True convert."
             )
     else:
-        raise TypeError(
-            f"layers[0][0] must be LSTMParams or GRUParams, got {type(first).__name__}"
-        )
+        raise TypeError(f"layers[0][0] must be LSTMParams or GRUParams, got {type(first).__name__}")
     num_directions, hidden = check_layers(layers, num_gates)
     dtype = jnp.dtype(first.w_h.dtype)
     torch_dtype = {
-        "float16": torch.float16, "bfloat16": torch.bfloat16,
-        "float32": torch.float32, "float64": torch.float64,
+        "float16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "float32": torch.float32,
+        "float64": torch.float64,
     }.get(dtype.name)
     if torch_dtype is None:
         raise TypeError(f"no torch dtype for parameters of dtype {dtype.name}")
@@ -220,8 +226,13 @@ def to_torch(
     # Built on the meta device so no random initialisation runs (and torch's RNG is untouched);
     # every parameter is overwritten below.
     module = module_type(
-        first.w_x.shape[0], hidden, num_layers=len(layers), bias=True,
-        batch_first=batch_first, bidirectional=num_directions == 2, device="meta",
+        first.w_x.shape[0],
+        hidden,
+        num_layers=len(layers),
+        bias=True,
+        batch_first=batch_first,
+        bidirectional=num_directions == 2,
+        device="meta",
         dtype=torch_dtype,
     ).to_empty(device="cpu")
 

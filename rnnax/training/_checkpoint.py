@@ -230,7 +230,11 @@ def load_checkpoint(directory: str | os.PathLike[str], template: TrainState) -> 
         ),
         stop_reason=str(progress["stop_reason"]),
         diverged=TrainingDiverged(
-            epoch=int(diverged["epoch"]), step=int(diverged["step"]), loss=float(diverged["loss"]),
+            epoch=int(diverged["epoch"]),
+            step=int(diverged["step"]),
+            loss=float(diverged["loss"]),
             message=str(diverged["message"]),
-        ) if diverged else None,
+        )
+        if diverged
+        else None,
     )

@@ -3,6 +3,7 @@ a divergence guard and exactly resumable checkpoints."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -109,7 +110,9 @@ def _check_int(name: str, value: object, minimum: int, *, allow_none: bool = Fal
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}"
+        )
 
 
 def _check_bool(name: str, value: object) -> None:
@@ -122,16 +125,24 @@ def _check_checkpoint_dir(directory: object) -> Path | None:
     if directory is None:
         return None
     if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"checkpoint_dir must be a path (str or os.PathLike) or None, got {type(directory).__name__}")
+        raise TypeError(
+            f"checkpoint_dir must be a path (str or os.PathLike) or None, got {type(directory).__name__}"
+        )
     if os.fspath(directory) in ("", b""):
-        raise ValueError("checkpoint_dir must name a folder, got an empty path (use '.' for the current folder)")
+        raise ValueError(
+            "checkpoint_dir must name a folder, got an empty path (use '.' for the current folder)"
+        )
     path = Path(os.fsdecode(os.fspath(directory)))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not a folder (it or a parent is a file)") from None
+        raise ValueError(
+            f"checkpoint_dir {os.fspath(path)!r} is not a folder (it or a parent is a file)"
+        ) from None
     except OSError as error:
-        raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not writable: {error.strerror or error}") from None
+        raise ValueError(
+            f"checkpoint_dir {os.fspath(path)!r} is not writable: {error.strerror or error}"
+        ) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"checkpoint_dir {os.fspath(path)!r} is not writable")
     return path
@@ -148,16 +159,22 @@ def _check_params(params: Any) -> Any:
         try:
             array = jnp.asarray(leaf)
         except TypeError:
-            raise TypeError(f"{where} must be a floating array, got {type(leaf).__name__}") from None
+            raise TypeError(
+                f"{where} must be a floating array, got {type(leaf).__name__}"
+            ) from None
         if not jnp.issubdtype(array.dtype, jnp.floating):
-            raise TypeError(f"{where} must have a floating dtype (it is trained), got {array.dtype}")
+            raise TypeError(
+                f"{where} must have a floating dtype (it is trained), got {array.dtype}"
+            )
         checked.append(array)
     return jax.tree_util.tree_unflatten(treedef, checked)
 
 
 def _check_scalar_loss(loss_fn: LossFn, params: Any, data: Any, batch_size: int) -> None:
     """Traces ``loss_fn`` on one minibatch's shapes (no computation) to name a non-scalar loss."""
-    batch = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((batch_size, *leaf.shape[1:]), leaf.dtype), data)
+    batch = jax.tree.map(
+        lambda leaf: jax.ShapeDtypeStruct((batch_size, *leaf.shape[1:]), leaf.dtype), data
+    )
     loss = jax.eval_shape(loss_fn, params, batch, jax.random.key(0))
     if not (isinstance(loss, jax.ShapeDtypeStruct) and loss.shape == ()):
         shape = getattr(loss, "shape", type(loss).__name__)
@@ -176,18 +193,23 @@ def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, 
     for path, leaf in leaves_with_paths:
         where = f"{argument}{jax.tree_util.keystr(path)}"
         # A global array of a multi-host run: each host checks the examples it holds.
-        pieces = ([np.asarray(shard.data) for shard in leaf.addressable_shards]
-                  if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
-                  else [np.asarray(leaf)])
+        pieces = (
+            [np.asarray(shard.data) for shard in leaf.addressable_shards]
+            if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
+            else [np.asarray(leaf)]
+        )
         shape, dtype = tuple(np.shape(leaf)), np.dtype(pieces[0].dtype)
         if len(shape) == 0:
             raise ValueError(f"{where} must have a leading example axis, got a 0-d value")
         sizes[where] = shape[0]
         if shape[0] == 0:
-            raise ValueError(f"{argument} has no examples; pass None instead of empty validation data")
+            raise ValueError(
+                f"{argument} has no examples; pass None instead of empty validation data"
+            )
         if jnp.issubdtype(dtype, jnp.floating):  # bfloat16's NumPy kind is "V", not "f"
-            bad = np.concatenate([~np.isfinite(piece.reshape(piece.shape[0], -1)).all(axis=1)
-                                  for piece in pieces])
+            bad = np.concatenate(
+                [~np.isfinite(piece.reshape(piece.shape[0], -1)).all(axis=1) for piece in pieces]
+            )
             if bad.any():
                 raise ValueError(
                     f"{where} has non-finite values (NaN or Inf) in {int(bad.sum())} of {shape[0]} "
@@ -198,7 +220,9 @@ def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, 
         elif dtype.kind not in "biu":
             raise ValueError(f"{where} must be a numeric array, got dtype {dtype}")
     if len(set(sizes.values())) != 1:
-        raise ValueError(f"every array of {argument} must have the same number of examples (first axis), got {sizes}")
+        raise ValueError(
+            f"every array of {argument} must have the same number of examples (first axis), got {sizes}"
+        )
     num_examples = next(iter(sizes.values()))
     if num_examples == 0:
         raise ValueError(f"{argument} has no examples; pass None instead of empty validation data")
@@ -206,8 +230,11 @@ def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, 
 
 
 def _all_finite(tree: Any) -> jax.Array:
-    flags = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)
-             if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)]
+    flags = [
+        jnp.all(jnp.isfinite(leaf))
+        for leaf in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)
+    ]
     return jnp.stack(flags).all() if flags else jnp.asarray(True)
 
 
@@ -215,8 +242,14 @@ def _select(condition: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
-def _evaluate(loss_fn: LossFn, params: Any, data: Any, num_examples: int, chunk: int | None,
-              constrain: _sharding.LeadingAxisConstraint | None = None) -> jax.Array:
+def _evaluate(
+    loss_fn: LossFn,
+    params: Any,
+    data: Any,
+    num_examples: int,
+    chunk: int | None,
+    constrain: _sharding.LeadingAxisConstraint | None = None,
+) -> jax.Array:
     """Mean loss over ``data``, in chunks of ``chunk`` examples (weighted by chunk size).
 
     With ``constrain`` (a mesh's data axis), every chunk is split over the data axis; without
@@ -240,7 +273,10 @@ def _evaluate(loss_fn: LossFn, params: Any, data: Any, num_examples: int, chunk:
     elif num_full == 1:
         total = loss_fn(params, constrain(jax.tree.map(lambda leaf: leaf[0], full)), None) * chunk
     else:
-        total = jnp.sum(jax.lax.map(lambda batch: loss_fn(params, constrain(batch), None), full)) * chunk
+        total = (
+            jnp.sum(jax.lax.map(lambda batch: loss_fn(params, constrain(batch), None), full))
+            * chunk
+        )
     if covered < num_examples:
         rest = jax.tree.map(lambda leaf: leaf[covered:], data)
         total = total + loss_fn(params, rest, None) * (num_examples - covered)
@@ -279,12 +315,16 @@ def clip_by_global_norm_safe(max_norm: float) -> optax.GradientTransformation:
     gradients are first scaled by a power of two (exact) that brings the largest entry near 1.
     """
 
-    def update_fn(updates: Any, state: optax.EmptyState, params: Any = None) -> tuple[Any, optax.EmptyState]:
+    def update_fn(
+        updates: Any, state: optax.EmptyState, params: Any = None
+    ) -> tuple[Any, optax.EmptyState]:
         del params
         leaves = jax.tree.leaves(updates)
         if not leaves:
             return updates, state
-        wide = functools.reduce(jnp.promote_types, [leaf.dtype for leaf in leaves], jnp.dtype(jnp.float32))
+        wide = functools.reduce(
+            jnp.promote_types, [leaf.dtype for leaf in leaves], jnp.dtype(jnp.float32)
+        )
         peak = jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)).astype(wide) for leaf in leaves]))
         exponent = jnp.where(jnp.isfinite(peak) & (peak > 0), jnp.frexp(peak)[1], 0)
 
@@ -295,13 +335,16 @@ def clip_by_global_norm_safe(max_norm: float) -> optax.GradientTransformation:
         clip = unit_norm > jnp.ldexp(jnp.asarray(max_norm, wide), -exponent)
         scale = max_norm / jnp.maximum(unit_norm, jnp.finfo(wide).tiny)
         return jax.tree.map(
-            lambda leaf: jnp.where(clip, unit(leaf) * scale, leaf.astype(wide)).astype(leaf.dtype), updates
+            lambda leaf: jnp.where(clip, unit(leaf) * scale, leaf.astype(wide)).astype(leaf.dtype),
+            updates,
         ), state
 
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
 
 
-def _clipped(optimizer: optax.GradientTransformation, grad_clip_norm: float) -> optax.GradientTransformation:
+def _clipped(
+    optimizer: optax.GradientTransformation, grad_clip_norm: float
+) -> optax.GradientTransformation:
     return optax.chain(clip_by_global_norm_safe(grad_clip_norm), optimizer)
 
 
@@ -310,7 +353,7 @@ def _forecaster_objective(config: ForecasterConfig) -> LossFn:
     return functools.partial(forecaster_loss, config=config)
 
 
-def _cached(factory: Callable[..., Any], *arguments: Any) -> Any:
+def _cached(factory: functools._lru_cache_wrapper[Any], *arguments: Any) -> Any:
     try:
         return factory(*arguments)
     except TypeError:  # an unhashable user object: build it afresh, uncached
@@ -348,8 +391,12 @@ def _epoch_fn(
     num_batches = num_examples // batch_size
     value_and_grad = jax.value_and_grad(loss_fn)
 
-    def run_epoch(params: Any, opt_state: Any, key: jax.Array, train: Any, val: Any) -> _EpochOutput:
-        def train_step(carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]) -> tuple[tuple[Any, ...], Any]:
+    def run_epoch(
+        params: Any, opt_state: Any, key: jax.Array, train: Any, val: Any
+    ) -> _EpochOutput:
+        def train_step(
+            carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]
+        ) -> tuple[tuple[Any, ...], Any]:
             params, opt_state, diverged, bad_step, bad_loss = carry
             index, indices, step_key = per_step
             batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), train)
@@ -385,18 +432,29 @@ def _epoch_fn(
             order.reshape(num_batches, batch_size),
             jax.random.split(dropout_key, num_batches),
         )
-        init = (params, opt_state, jnp.asarray(False), jnp.asarray(-1, jnp.int32), jnp.asarray(jnp.nan, jnp.float32))
+        init = (
+            params,
+            opt_state,
+            jnp.asarray(False),
+            jnp.asarray(-1, jnp.int32),
+            jnp.asarray(jnp.nan, jnp.float32),
+        )
         (params, opt_state, diverged, bad_step, bad_loss), (losses, accepted) = jax.lax.scan(
             train_step, init, per_step
         )
         count = jnp.sum(accepted.astype(jnp.int32))
-        train_loss = jnp.where(count > 0, jnp.sum(losses) / jnp.maximum(count, 1).astype(jnp.float32), jnp.nan)
+        train_loss = jnp.where(
+            count > 0, jnp.sum(losses) / jnp.maximum(count, 1).astype(jnp.float32), jnp.nan
+        )
         if val is None:
             val_loss = jnp.asarray(jnp.nan, jnp.float32)
         else:
-            val_loss = jnp.asarray(_evaluate(loss_fn, params, val, num_val, eval_batch_size, constrain),
-                                   jnp.float32)
-        return _EpochOutput(params, opt_state, count, diverged, bad_step, bad_loss, train_loss, val_loss)
+            val_loss = jnp.asarray(
+                _evaluate(loss_fn, params, val, num_val, eval_batch_size, constrain), jnp.float32
+            )
+        return _EpochOutput(
+            params, opt_state, count, diverged, bad_step, bad_loss, train_loss, val_loss
+        )
 
     return run_epoch
 
@@ -413,17 +471,29 @@ def _make_epoch(
 ) -> Callable[..., _EpochOutput]:
     """One jit-compiled epoch (see ``_epoch_fn``), data-parallel over ``placement``'s mesh."""
     if placement is None:
-        return jax.jit(_epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size))
+        return jax.jit(
+            _epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size)
+        )
     mesh = placement.mesh
     everywhere = _sharding.replicated(mesh)
     # The state leaves each epoch where it came in, so epochs chain without any transfer.
-    out_shardings = _EpochOutput(
-        _sharding.unflat(placement.params), _sharding.unflat(placement.opt_state),
-        *([everywhere] * 6),
+    out_shardings = _EpochOutput._make(
+        [
+            _sharding.unflat(placement.params),
+            _sharding.unflat(placement.opt_state),
+            *([everywhere] * 6),
+        ]
     )
     jitted = jax.jit(
-        _epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size,
-                  placement.constrain),
+        _epoch_fn(
+            loss_fn,
+            optimizer,
+            num_examples,
+            batch_size,
+            num_val,
+            eval_batch_size,
+            placement.constrain,
+        ),
         out_shardings=out_shardings,
     )
 
@@ -437,8 +507,13 @@ def _make_epoch(
 
 
 def _divergence_message(epoch: int, step: int, loss: float) -> str:
-    what = f"the loss was {loss}" if not math.isfinite(loss) else (
-        f"the loss was finite ({loss:.6g}) but the gradients or the updated parameters were not")
+    what = (
+        f"the loss was {loss}"
+        if not math.isfinite(loss)
+        else (
+            f"the loss was finite ({loss:.6g}) but the gradients or the updated parameters were not"
+        )
+    )
     return (
         f"training diverged at epoch {epoch}, step {step}: {what}. Stopped and kept the parameters "
         "and optimizer state from before that step. Try a lower learning rate, grad_clip_norm, "
@@ -567,23 +642,38 @@ def fit(
         raise ValueError(f"seed must be an integer in [0, 2**63 - 1], got {seed}")
     _check_bool("restore_best", restore_best)
     _check_bool("progress", progress)
-    if optimizer is not None and not (callable(getattr(optimizer, "init", None))
-                                      and callable(getattr(optimizer, "update", None))):
-        raise TypeError(f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}")
+    if optimizer is not None and not (
+        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
+    ):
+        raise TypeError(
+            f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}"
+        )
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    if grad_clip_norm is not None and not (isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0):
-        raise ValueError(f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}")
+    if grad_clip_norm is not None and not (
+        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
+    ):
+        raise ValueError(
+            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
+        )
     if not (isinstance(min_delta, numbers.Real) and math.isfinite(min_delta) and min_delta >= 0):
         raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
     if optimizer is not None and learning_rate is not None:
-        raise ValueError("pass learning_rate only with the default optimizer; put it inside your optimizer instead")
-    if learning_rate is not None and not callable(learning_rate) and (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, numbers.Real)
-        or not (math.isfinite(learning_rate) and learning_rate > 0)
+        raise ValueError(
+            "pass learning_rate only with the default optimizer; put it inside your optimizer instead"
+        )
+    if (
+        learning_rate is not None
+        and not callable(learning_rate)
+        and (
+            isinstance(learning_rate, bool)
+            or not isinstance(learning_rate, numbers.Real)
+            or not (math.isfinite(learning_rate) and learning_rate > 0)
+        )
     ):
-        raise ValueError(f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}")
+        raise ValueError(
+            f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}"
+        )
     checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
 
     is_forecaster = isinstance(loss_fn, Forecaster)
@@ -594,7 +684,9 @@ def fit(
         mesh = _sharding.check_mesh(mesh)
         _sharding.axis_size(mesh, data_axis, "data_axis")
     train, num_train = _prepare_data(train_data, "train_data", is_forecaster)
-    val, num_val = (None, 0) if val_data is None else _prepare_data(val_data, "val_data", is_forecaster)
+    val, num_val = (
+        (None, 0) if val_data is None else _prepare_data(val_data, "val_data", is_forecaster)
+    )
     if mesh is not None:
         _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
         if eval_batch_size is not None and eval_batch_size < num_val:
@@ -602,7 +694,9 @@ def fit(
     batch_size = min(batch_size, num_train)
 
     if optimizer is None:
-        optimizer = _cached(_default_optimizer, DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate)
+        optimizer = _cached(
+            _default_optimizer, DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+        )
     if grad_clip_norm is not None:
         optimizer = _cached(_clipped, optimizer, float(grad_clip_norm))
     if is_forecaster:
@@ -610,7 +704,9 @@ def fit(
         params = jax.tree.map(jnp.asarray, params)
     else:
         params = _check_params(params)
-        _check_scalar_loss(objective, params, train, batch_size)
+        # Traced as the step will be: under the mesh, where the cores leave the split to it.
+        with contextlib.nullcontext() if mesh is None else jax.set_mesh(mesh):
+            _check_scalar_loss(objective, params, train, batch_size)
     placement = None
     if mesh is not None:
         shardings = _sharding.param_shardings(mesh, params, param_sharding, "param_sharding")
@@ -622,13 +718,21 @@ def fit(
     if mesh is not None:
         opt_shardings = _sharding.opt_state_shardings(optimizer, opt_state, shardings, mesh)
         opt_state = jax.device_put(opt_state, opt_shardings)
-        placement = _Placement(_sharding.LeadingAxisConstraint(mesh, data_axis),
-                               _sharding.flat(shardings), _sharding.flat(opt_shardings))
+        placement = _Placement(
+            _sharding.LeadingAxisConstraint(mesh, data_axis),
+            _sharding.flat(shardings),
+            _sharding.flat(opt_shardings),
+        )
         train = _sharding.place_data(train, mesh, "train_data")
         val = None if val is None else _sharding.place_data(val, mesh, "val_data")
     state = TrainState(params=params, opt_state=opt_state, rng=jax.random.key(seed))
 
-    metadata = {"seed": int(seed), "batch_size": int(batch_size), "num_train": int(num_train), "num_val": int(num_val)}
+    metadata = {
+        "seed": int(seed),
+        "batch_size": int(batch_size),
+        "num_train": int(num_train),
+        "num_val": int(num_val),
+    }
     if checkpoint_dir is not None and _checkpoint.has_checkpoint(checkpoint_dir):
         saved = _checkpoint.load_metadata(checkpoint_dir)
         if saved != metadata:
@@ -641,16 +745,28 @@ def fit(
             state = state._replace(
                 params=jax.device_put(state.params, shardings),
                 opt_state=jax.device_put(state.opt_state, opt_shardings),
-                best_params=None if state.best_params is None else jax.device_put(state.best_params, shardings),
+                best_params=None
+                if state.best_params is None
+                else jax.device_put(state.best_params, shardings),
             )
 
-    run_epoch = _cached(_make_epoch, objective, optimizer, num_train, batch_size, num_val, eval_batch_size,
-                        placement)
+    run_epoch = _cached(
+        _make_epoch,
+        objective,
+        optimizer,
+        num_train,
+        batch_size,
+        num_val,
+        eval_batch_size,
+        placement,
+    )
     bar = None
     if progress:
         from tqdm import tqdm  # imported lazily: only needed for the progress bar
 
-        bar = tqdm(total=epochs, initial=min(state.epoch, epochs), desc="fit", unit="epoch", leave=True)
+        bar = tqdm(
+            total=epochs, initial=min(state.epoch, epochs), desc="fit", unit="epoch", leave=True
+        )
 
     try:
         while state.stop_reason not in ("early_stopping", "diverged") and state.epoch < epochs:
@@ -692,15 +808,27 @@ def _run_one_epoch(
     rng, epoch_key = jax.random.split(state.rng)
     start = time.perf_counter()
     output = run_epoch(state.params, state.opt_state, epoch_key, train, val)
-    scalars = jax.device_get((output.accepted_steps, output.diverged, output.bad_step, output.bad_loss,
-                              output.train_loss, output.val_loss))
+    scalars = jax.device_get(
+        (
+            output.accepted_steps,
+            output.diverged,
+            output.bad_step,
+            output.bad_loss,
+            output.train_loss,
+            output.val_loss,
+        )
+    )
     seconds = time.perf_counter() - start
     accepted, diverged, bad_step, bad_loss, train_loss, val_loss = scalars
     epoch, step = state.epoch, state.step + int(accepted)
     history = state.history.append(train_loss, val_loss, seconds, step)
 
     monitored = float(val_loss) if val is not None else float(train_loss)
-    best = {"best_params": state.best_params, "best_loss": state.best_loss, "best_epoch": state.best_epoch}
+    best = {
+        "best_params": state.best_params,
+        "best_loss": state.best_loss,
+        "best_epoch": state.best_epoch,
+    }
     if math.isfinite(monitored) and monitored < state.best_loss - min_delta:
         best = {"best_params": output.params, "best_loss": monitored, "best_epoch": epoch}
         waited = 0
@@ -710,12 +838,24 @@ def _run_one_epoch(
     stop_reason, record = "", None
     if bool(diverged):
         bad_global_step = state.step + int(bad_step)
-        record = TrainingDiverged(epoch=epoch, step=bad_global_step, loss=float(bad_loss),
-                                  message=_divergence_message(epoch, bad_global_step, float(bad_loss)))
+        record = TrainingDiverged(
+            epoch=epoch,
+            step=bad_global_step,
+            loss=float(bad_loss),
+            message=_divergence_message(epoch, bad_global_step, float(bad_loss)),
+        )
         stop_reason = "diverged"
     elif patience is not None and waited >= patience:
         stop_reason = "early_stopping"
     return TrainState(
-        params=output.params, opt_state=output.opt_state, rng=rng, epoch=epoch + 1, step=step,
-        epochs_without_improvement=waited, history=history, stop_reason=stop_reason, diverged=record, **best,
+        params=output.params,
+        opt_state=output.opt_state,
+        rng=rng,
+        epoch=epoch + 1,
+        step=step,
+        epochs_without_improvement=waited,
+        history=history,
+        stop_reason=stop_reason,
+        diverged=record,
+        **best,
     )

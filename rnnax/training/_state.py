@@ -23,7 +23,9 @@ class History(NamedTuple):
     epoch_seconds: tuple[float, ...] = ()
     steps: tuple[int, ...] = ()
 
-    def append(self, train_loss: float, val_loss: float, epoch_seconds: float, steps: int) -> History:
+    def append(
+        self, train_loss: float, val_loss: float, epoch_seconds: float, steps: int
+    ) -> History:
         """Returns the history with one more epoch."""
         return History(
             train_loss=(*self.train_loss, float(train_loss)),

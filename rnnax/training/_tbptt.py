@@ -109,8 +109,9 @@ def _check_data(data: Any, time_major: bool) -> int:
         if not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
             raise TypeError(f"{name} must be an array, got {type(leaf).__name__}")
         if np.ndim(leaf) < (1 if time_major else 2):
-            raise ValueError(f"{name} must have a time axis ({layout}), got shape "
-                             f"{tuple(np.shape(leaf))}")
+            raise ValueError(
+                f"{name} must have a time axis ({layout}), got shape {tuple(np.shape(leaf))}"
+            )
         steps = np.shape(leaf)[_time_axis(leaf, time_major)]
         if num_steps is None:
             num_steps, first = steps, name
@@ -126,8 +127,11 @@ def _check_data(data: Any, time_major: bool) -> int:
 
 
 def _check_chunk_length(chunk_length: Any) -> int:
-    if (isinstance(chunk_length, bool) or not isinstance(chunk_length, numbers.Integral)
-            or chunk_length < 1):
+    if (
+        isinstance(chunk_length, bool)
+        or not isinstance(chunk_length, numbers.Integral)
+        or chunk_length < 1
+    ):
         raise ValueError(f"chunk_length must be a positive int, got {chunk_length!r}")
     return int(chunk_length)
 
@@ -135,12 +139,22 @@ def _check_chunk_length(chunk_length: Any) -> int:
 def _slice(data: Any, start: int | jax.Array, length: int, time_major: bool) -> Any:
     # Sliced in place inside the loop: a reshape into [chunks, length, ...] would copy the
     # (possibly transposed) whole sequence.
-    return jax.tree.map(lambda leaf: jax.lax.dynamic_slice_in_dim(
-        leaf, start, length, axis=_time_axis(leaf, time_major)), data)
+    return jax.tree.map(
+        lambda leaf: jax.lax.dynamic_slice_in_dim(
+            leaf, start, length, axis=_time_axis(leaf, time_major)
+        ),
+        data,
+    )
 
 
-def _over_chunks(step: Callable[[Any, Any, int], tuple[Any, Any]], state: Any, data: Any,
-                 num_steps: int, chunk_length: int, time_major: bool) -> tuple[Any, Any]:
+def _over_chunks(
+    step: Callable[[Any, Any, int], tuple[Any, Any]],
+    state: Any,
+    data: Any,
+    num_steps: int,
+    chunk_length: int,
+    time_major: bool,
+) -> tuple[Any, Any]:
     """Runs ``step(state, chunk, length) -> (state, out)`` over the chunks in order.
 
     A ``lax.scan`` over the full chunks, then the shorter last chunk if any; returns the state
@@ -149,38 +163,45 @@ def _over_chunks(step: Callable[[Any, Any, int], tuple[Any, Any]], state: Any, d
     num_full, tail = divmod(num_steps, chunk_length)
     outputs = []
     if num_full:
+
         def body(carry: tuple[Any, jax.Array], _: None) -> tuple[Any, Any]:
             state, start = carry
-            state, out = step(state, _slice(data, start, chunk_length, time_major),
-                              chunk_length)
+            state, out = step(state, _slice(data, start, chunk_length, time_major), chunk_length)
             return (state, start + jnp.asarray(chunk_length, jnp.int32)), out
 
-        (state, _), out = jax.lax.scan(body, (state, jnp.zeros((), jnp.int32)), None,
-                                       length=num_full)
+        (state, _), out = jax.lax.scan(
+            body, (state, jnp.zeros((), jnp.int32)), None, length=num_full
+        )
         outputs.append(out)
     if tail:
         state, out = step(state, _slice(data, num_full * chunk_length, tail, time_major), tail)
         outputs.append(jax.tree.map(lambda leaf: leaf[None], out))
-    stacked = outputs[0] if len(outputs) == 1 else jax.tree.map(
-        lambda *parts: jnp.concatenate(parts), *outputs)
+    stacked = (
+        outputs[0]
+        if len(outputs) == 1
+        else jax.tree.map(lambda *parts: jnp.concatenate(parts), *outputs)
+    )
     return state, stacked
 
 
-def _check_loss_fn(loss_fn: ChunkLossFn, params: Any, carry: Any, data: Any, length: int,
-                   time_major: bool) -> Any:
+def _check_loss_fn(
+    loss_fn: ChunkLossFn, params: Any, carry: Any, data: Any, length: int, time_major: bool
+) -> Any:
     """Traces ``loss_fn`` on the first chunk, abstractly, to check what it returns.
 
     Returns:
         The dtype to accumulate losses in: the loss's, at least float32.
     """
-    out = jax.eval_shape(lambda p, c, d: loss_fn(p, c, _slice(d, 0, length, time_major)),
-                         params, carry, data)
+    out = jax.eval_shape(
+        lambda p, c, d: loss_fn(p, c, _slice(d, 0, length, time_major)), params, carry, data
+    )
     if not isinstance(out, tuple) or len(out) != 2:
         raise TypeError(f"loss_fn must return (loss, carry), got {type(out).__name__}")
     loss, new_carry = out
     if not hasattr(loss, "shape") or loss.shape != ():
-        raise ValueError(f"loss_fn must return (scalar loss, carry), got a loss of shape "
-                         f"{tuple(np.shape(loss))}")
+        raise ValueError(
+            f"loss_fn must return (scalar loss, carry), got a loss of shape {tuple(np.shape(loss))}"
+        )
     if not jnp.issubdtype(loss.dtype, jnp.floating):
         raise TypeError(f"loss_fn must return a floating loss, got {jnp.dtype(loss.dtype).name}")
     # The carry goes round a lax.scan: what comes out must look exactly like what went in.
@@ -188,15 +209,18 @@ def _check_loss_fn(loss_fn: ChunkLossFn, params: Any, carry: Any, data: Any, len
     if jax.tree.structure(new_carry) != jax.tree.structure(carry):  # type: ignore[operator]
         raise ValueError(
             f"loss_fn must return a carry of the structure of the carry it gets, "
-            f"{jax.tree.structure(carry)}, got {jax.tree.structure(new_carry)}")
-    for (path, old), new in zip(jax.tree_util.tree_flatten_with_path(carry)[0],
-                                jax.tree.leaves(new_carry), strict=True):
+            f"{jax.tree.structure(carry)}, got {jax.tree.structure(new_carry)}"
+        )
+    for (path, old), new in zip(
+        jax.tree_util.tree_flatten_with_path(carry)[0], jax.tree.leaves(new_carry), strict=True
+    ):
         before = (tuple(np.shape(old)), jnp.dtype(jnp.result_type(old)).name)
         after = (tuple(new.shape), jnp.dtype(new.dtype).name)
         if before != after:
             raise ValueError(
                 f"loss_fn must return carry{jax.tree_util.keystr(path)} with the shape and dtype "
-                f"it got, {before}, got {after}")
+                f"it got, {before}, got {after}"
+            )
     return jnp.dtype(loss.dtype) if jnp.finfo(loss.dtype).bits >= 32 else jnp.dtype(jnp.float32)
 
 
@@ -251,29 +275,31 @@ def tbptt_grad(
     """
     num_steps = _check_data(data, time_major)
     chunk_length = _check_chunk_length(chunk_length)
-    loss_dtype = _check_loss_fn(loss_fn, params, carry, data, min(chunk_length, num_steps),
-                                time_major)
+    loss_dtype = _check_loss_fn(
+        loss_fn, params, carry, data, min(chunk_length, num_steps), time_major
+    )
     value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def step(state: tuple[Any, Any, jax.Array], chunk: Any,
-             length: int) -> tuple[tuple[Any, Any, jax.Array], None]:
+    def step(
+        state: tuple[Any, Any, jax.Array], chunk: Any, length: int
+    ) -> tuple[tuple[Any, Any, jax.Array], None]:
         carry, grads, total = state
         (loss, new_carry), chunk_grads = value_and_grad(params, carry, chunk)
         weight = length / num_steps
-        grads = jax.tree.map(lambda acc, g: acc + jnp.asarray(weight, g.dtype) * g,
-                             grads, chunk_grads)
+        grads = jax.tree.map(
+            lambda acc, g: acc + jnp.asarray(weight, g.dtype) * g, grads, chunk_grads
+        )
         total = total + jnp.asarray(weight, loss_dtype) * loss.astype(loss_dtype)
         return (jax.lax.stop_gradient(new_carry), grads, total), None
 
     zeros = jax.tree.map(jnp.zeros_like, params)
     (carry, grads, total), _ = _over_chunks(
-        step, (carry, zeros, jnp.zeros((), loss_dtype)), data, num_steps, chunk_length,
-        time_major)
+        step, (carry, zeros, jnp.zeros((), loss_dtype)), data, num_steps, chunk_length, time_major
+    )
     return TBPTTGrad(loss=total, grads=grads, carry=carry)
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "optimizer", "chunk_length",
-                                             "time_major"))
+@functools.partial(jax.jit, static_argnames=("loss_fn", "optimizer", "chunk_length", "time_major"))
 def tbptt_update(
     loss_fn: ChunkLossFn,
     optimizer: optax.GradientTransformation,
@@ -325,12 +351,14 @@ def tbptt_update(
     """
     num_steps = _check_data(data, time_major)
     chunk_length = _check_chunk_length(chunk_length)
-    loss_dtype = _check_loss_fn(loss_fn, params, carry, data, min(chunk_length, num_steps),
-                                time_major)
+    loss_dtype = _check_loss_fn(
+        loss_fn, params, carry, data, min(chunk_length, num_steps), time_major
+    )
     value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def step(state: tuple[Any, Any, Any], chunk: Any,
-             length: int) -> tuple[tuple[Any, Any, Any], jax.Array]:
+    def step(
+        state: tuple[Any, Any, Any], chunk: Any, length: int
+    ) -> tuple[tuple[Any, Any, Any], jax.Array]:
         del length
         params, opt_state, carry = state
         (loss, new_carry), grads = value_and_grad(params, carry, chunk)
@@ -341,7 +369,8 @@ def tbptt_update(
         return (params, opt_state, jax.lax.stop_gradient(new_carry)), loss.astype(loss_dtype)
 
     (params, opt_state, carry), losses = _over_chunks(
-        step, (params, opt_state, carry), data, num_steps, chunk_length, time_major)
+        step, (params, opt_state, carry), data, num_steps, chunk_length, time_major
+    )
     return TBPTTUpdate(params=params, opt_state=opt_state, carry=carry, losses=losses)
 
 
@@ -401,12 +430,16 @@ def tbptt_fit(
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if optimizer is not None and learning_rate is not None:
-        raise ValueError("pass learning_rate only with the default optimizer; put it inside "
-                         "your optimizer instead")
-    if grad_clip_norm is not None and not (isinstance(grad_clip_norm, numbers.Real)
-                                           and grad_clip_norm > 0):
-        raise ValueError(f"grad_clip_norm must be a positive number or None, got "
-                         f"{grad_clip_norm!r}")
+        raise ValueError(
+            "pass learning_rate only with the default optimizer; put it inside "
+            "your optimizer instead"
+        )
+    if grad_clip_norm is not None and not (
+        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
+    ):
+        raise ValueError(
+            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
+        )
     if optimizer is None:
         optimizer = _adam(DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate)
     if grad_clip_norm is not None:
@@ -416,23 +449,35 @@ def tbptt_fit(
         opt_state = optimizer.init(params)
     end_carry, losses, diverged = carry, [], False
     for epoch in range(int(epochs)):
-        update = tbptt_update(loss_fn, optimizer, params, opt_state, carry, data,
-                              chunk_length=chunk_length, time_major=time_major)
+        update = tbptt_update(
+            loss_fn,
+            optimizer,
+            params,
+            opt_state,
+            carry,
+            data,
+            chunk_length=chunk_length,
+            time_major=time_major,
+        )
         epoch_losses = np.asarray(update.losses)
         if not np.isfinite(epoch_losses).all():
             bad = int(np.argmin(np.isfinite(epoch_losses)))
             warnings.warn(
                 f"TBPTT diverged in epoch {epoch}, chunk {bad} (loss {epoch_losses[bad]}): "
                 "stopped and kept the parameters from before that epoch. Try a lower learning "
-                "rate or grad_clip_norm.", DivergenceWarning, stacklevel=2)
+                "rate or grad_clip_norm.",
+                DivergenceWarning,
+                stacklevel=2,
+            )
             diverged = True
             break
         params, opt_state, end_carry = update.params, update.opt_state, update.carry
         losses.append(epoch_losses)
     num_chunks = math.ceil(_check_data(data, time_major) / _check_chunk_length(chunk_length))
     table = np.stack(losses) if losses else np.zeros((0, num_chunks), np.float32)
-    return TBPTTResult(params=params, opt_state=opt_state, carry=end_carry, losses=table,
-                       diverged=diverged)
+    return TBPTTResult(
+        params=params, opt_state=opt_state, carry=end_carry, losses=table, diverged=diverged
+    )
 
 
 # Cached so that repeated fits with one configuration reuse one compiled update: tbptt_update
@@ -443,6 +488,7 @@ def _adam(learning_rate: float | optax.Schedule) -> optax.GradientTransformation
 
 
 @functools.lru_cache(maxsize=16)
-def _clipped(optimizer: optax.GradientTransformation,
-             grad_clip_norm: float) -> optax.GradientTransformation:
+def _clipped(
+    optimizer: optax.GradientTransformation, grad_clip_norm: float
+) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(grad_clip_norm), optimizer)

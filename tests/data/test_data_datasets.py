@@ -84,7 +84,9 @@ def test_co2_values_and_gap_filling() -> None:
 
 
 def test_co2_policies() -> None:
-    with pytest.raises(ValueError, match=r"series 'co2' has 59 non-finite values .* positions \[6, 9, 10"):
+    with pytest.raises(
+        ValueError, match=r"series 'co2' has 59 non-finite values .* positions \[6, 9, 10"
+    ):
         data.load_co2(nan_policy="raise")
     dropped = data.load_co2(nan_policy="drop")
     assert len(dropped) == 2225 and dropped.timestamps.shape == (2225,)
@@ -94,7 +96,9 @@ def test_co2_policies() -> None:
 
 
 def test_unknown_name_lists_valid_names() -> None:
-    with pytest.raises(ValueError, match=r"unknown data set name 'nile'; valid names are \['airline_passengers'"):
+    with pytest.raises(
+        ValueError, match=r"unknown data set name 'nile'; valid names are \['airline_passengers'"
+    ):
         data.load("nile")
 
 
@@ -106,9 +110,22 @@ def test_unknown_nan_policy_is_refused() -> None:
 def test_files_are_package_resources_with_a_readme() -> None:
     files = resources.files("rnnax.data").joinpath("files")
     names = {entry.name for entry in files.iterdir()}
-    assert {"airline_passengers.csv", "sunspots_yearly.csv", "sunspots_monthly.csv", "co2_weekly.csv", "README.md"} <= names
+    assert {
+        "airline_passengers.csv",
+        "sunspots_yearly.csv",
+        "sunspots_monthly.csv",
+        "co2_weekly.csv",
+        "README.md",
+    } <= names
     readme = files.joinpath("README.md").read_text(encoding="utf-8")
-    for name in ("airline_passengers.csv", "sunspots_yearly.csv", "sunspots_monthly.csv", "co2_weekly.csv"):
+    for name in (
+        "airline_passengers.csv",
+        "sunspots_yearly.csv",
+        "sunspots_monthly.csv",
+        "co2_weekly.csv",
+    ):
         assert name in readme
-    total_bytes = sum(len(entry.read_bytes()) for entry in files.iterdir() if entry.name.endswith(".csv"))
+    total_bytes = sum(
+        len(entry.read_bytes()) for entry in files.iterdir() if entry.name.endswith(".csv")
+    )
     assert total_bytes < 300_000

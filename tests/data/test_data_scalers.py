@@ -31,7 +31,9 @@ def test_standard_scaler_statistics() -> None:
 def test_min_max_scaler_maps_range() -> None:
     train = np.array([[2.0, -1.0], [6.0, 1.0], [4.0, 0.0]])
     scaler = data.fit_min_max_scaler(train, feature_range=(-1.0, 1.0))
-    np.testing.assert_allclose(data.transform(scaler, train), [[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(
+        data.transform(scaler, train), [[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]]
+    )
     # Values beyond the training range are not clipped.
     np.testing.assert_allclose(data.transform(scaler, np.array([[8.0, 3.0]])), [[2.0, 3.0]])
 
@@ -51,7 +53,9 @@ def test_inverse_is_exact_on_numpy(kind: str, rng: np.random.Generator) -> None:
     train = rng.normal(50.0, 20.0, size=(200, 3))
     later = rng.normal(60.0, 30.0, size=(7, 50, 3))
     scaler = FITTERS[kind](train)
-    np.testing.assert_allclose(data.inverse_transform(scaler, data.transform(scaler, later)), later, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(
+        data.inverse_transform(scaler, data.transform(scaler, later)), later, rtol=1e-13, atol=0
+    )
     assert data.transform(scaler, later).dtype == np.float64
 
 
@@ -62,7 +66,9 @@ def test_numpy_and_jax_agree_and_jax_inverts(kind: str, rng: np.random.Generator
     values = jnp.asarray(rng.normal(5.0, 2.0, size=(4, 10, 2)), dtype=jnp.float32)
     scaled = data.transform(scaler, values)
     assert isinstance(scaled, jax.Array) and scaled.dtype == jnp.float32
-    np.testing.assert_allclose(scaled, data.transform(scaler, np.asarray(values, dtype=np.float64)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        scaled, data.transform(scaler, np.asarray(values, dtype=np.float64)), rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(data.inverse_transform(scaler, scaled), values, rtol=1e-6, atol=1e-5)
 
 
@@ -127,14 +133,40 @@ def test_statistics_are_read_only() -> None:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: data.fit_standard_scaler(np.array(1.0)), ValueError, "train_values must have at least one axis"),
-        (lambda: data.fit_standard_scaler(np.zeros((0, 2))), ValueError, r"train_values must hold at least one value, got shape \(0, 2\)"),
-        (lambda: data.fit_standard_scaler(np.array([1.0, np.nan])), ValueError, r"series 'train_values' has 1 non-finite values .* \[1\]"),
-        (lambda: data.fit_min_max_scaler(np.arange(3.0), feature_range=(1.0, 1.0)), ValueError, r"feature_range must be finite \(low, high\) with low < high, got \(1.0, 1.0\)"),
-        (lambda: data.fit_robust_scaler(np.arange(3.0), quantile_range=(75.0, 25.0)), ValueError, "quantile_range must be"),
-        (lambda: data.transform(data.fit_standard_scaler(np.zeros((3, 2))), np.zeros((3, 3))), ValueError, r"values must have the scaler's 2 features on their last axis, got shape \(3, 3\)"),
+        (
+            lambda: data.fit_standard_scaler(np.array(1.0)),
+            ValueError,
+            "train_values must have at least one axis",
+        ),
+        (
+            lambda: data.fit_standard_scaler(np.zeros((0, 2))),
+            ValueError,
+            r"train_values must hold at least one value, got shape \(0, 2\)",
+        ),
+        (
+            lambda: data.fit_standard_scaler(np.array([1.0, np.nan])),
+            ValueError,
+            r"series 'train_values' has 1 non-finite values .* \[1\]",
+        ),
+        (
+            lambda: data.fit_min_max_scaler(np.arange(3.0), feature_range=(1.0, 1.0)),
+            ValueError,
+            r"feature_range must be finite \(low, high\) with low < high, got \(1.0, 1.0\)",
+        ),
+        (
+            lambda: data.fit_robust_scaler(np.arange(3.0), quantile_range=(75.0, 25.0)),
+            ValueError,
+            "quantile_range must be",
+        ),
+        (
+            lambda: data.transform(data.fit_standard_scaler(np.zeros((3, 2))), np.zeros((3, 3))),
+            ValueError,
+            r"values must have the scaler's 2 features on their last axis, got shape \(3, 3\)",
+        ),
     ],
 )
-def test_bad_scaler_arguments_are_named(call: Callable[[], object], error: type[Exception], message: str) -> None:
+def test_bad_scaler_arguments_are_named(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -136,19 +136,57 @@ def test_delayed_recall_structure() -> None:
     ("call", "error", "message"),
     [
         (lambda: data.noisy_sines(0), ValueError, "length must be an integer >= 1, got 0"),
-        (lambda: data.noisy_sines(10, periods=(0.0,)), ValueError, "periods must be a non-empty sequence"),
-        (lambda: data.noisy_sines(10, amplitudes=(1.0,)), ValueError, r"amplitudes must have one entry per period \(2\), got 1"),
-        (lambda: data.noisy_sines(10, noise_std=-1.0), ValueError, "noise_std must be a finite number >= 0, got -1.0"),
-        (lambda: data.trend_seasonal_panel(0, 10), ValueError, "num_series must be an integer >= 1, got 0"),
-        (lambda: data.trend_seasonal_panel(2, 10, period=0), ValueError, "period must be an integer >= 1, got 0"),
+        (
+            lambda: data.noisy_sines(10, periods=(0.0,)),
+            ValueError,
+            "periods must be a non-empty sequence",
+        ),
+        (
+            lambda: data.noisy_sines(10, amplitudes=(1.0,)),
+            ValueError,
+            r"amplitudes must have one entry per period \(2\), got 1",
+        ),
+        (
+            lambda: data.noisy_sines(10, noise_std=-1.0),
+            ValueError,
+            "noise_std must be a finite number >= 0, got -1.0",
+        ),
+        (
+            lambda: data.trend_seasonal_panel(0, 10),
+            ValueError,
+            "num_series must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: data.trend_seasonal_panel(2, 10, period=0),
+            ValueError,
+            "period must be an integer >= 1, got 0",
+        ),
         (lambda: data.adding_problem(4, 1), ValueError, "length must be an integer >= 2, got 1"),
-        (lambda: data.adding_problem(4.0, 10), TypeError, "num_samples must be an integer, got 4.0"),
+        (
+            lambda: data.adding_problem(4.0, 10),
+            TypeError,
+            "num_samples must be an integer, got 4.0",
+        ),
         (lambda: data.copy_task(4, 3, 0), ValueError, "delay must be an integer >= 1, got 0"),
-        (lambda: data.copy_task(4, 0, 3), ValueError, "sequence_length must be an integer >= 1, got 0"),
-        (lambda: data.delayed_recall(4, 3, 3), ValueError, "length must be greater than delay=3, got length=3"),
-        (lambda: data.delayed_recall(4, 10, -1), ValueError, "delay must be an integer >= 0, got -1"),
+        (
+            lambda: data.copy_task(4, 0, 3),
+            ValueError,
+            "sequence_length must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: data.delayed_recall(4, 3, 3),
+            ValueError,
+            "length must be greater than delay=3, got length=3",
+        ),
+        (
+            lambda: data.delayed_recall(4, 10, -1),
+            ValueError,
+            "delay must be an integer >= 0, got -1",
+        ),
     ],
 )
-def test_bad_arguments_are_named(call: Callable[[], object], error: type[Exception], message: str) -> None:
+def test_bad_arguments_are_named(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -22,7 +22,8 @@ def test_seasonal_naive_repeats_last_season() -> None:
     forecast = evaluation.seasonal_naive_forecast(HISTORY, 5, period=2)
     np.testing.assert_array_equal(forecast, [[5, 6, 5, 6, 5], [30, 10, 30, 10, 30]])
     np.testing.assert_array_equal(
-        evaluation.seasonal_naive_forecast(HISTORY, 2, period=1), evaluation.naive_forecast(HISTORY, 2)
+        evaluation.seasonal_naive_forecast(HISTORY, 2, period=1),
+        evaluation.naive_forecast(HISTORY, 2),
     )
     whole = evaluation.seasonal_naive_forecast(HISTORY, 6, period=6)
     np.testing.assert_array_equal(whole, HISTORY)
@@ -46,7 +47,9 @@ def test_mean_forecast() -> None:
         (evaluation.mean_forecast, {}),
     ],
 )
-def test_baselines_batch_jit_and_vmap(baseline: Callable[..., jax.Array], extra: dict[str, int], rng: np.random.Generator) -> None:
+def test_baselines_batch_jit_and_vmap(
+    baseline: Callable[..., jax.Array], extra: dict[str, int], rng: np.random.Generator
+) -> None:
     history = jnp.asarray(rng.normal(size=(2, 3, 12)), dtype=jnp.float32)
     forecast = baseline(history, 5, **extra)
     assert forecast.shape == (2, 3, 5) and forecast.dtype == jnp.float32
@@ -65,15 +68,45 @@ def test_integer_and_numpy_history_become_float() -> None:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: evaluation.naive_forecast(HISTORY, 0), ValueError, "horizon must be an integer >= 1, got 0"),
-        (lambda: evaluation.naive_forecast(HISTORY, 2.0), TypeError, "horizon must be an integer, got 2.0"),
-        (lambda: evaluation.naive_forecast(jnp.array(1.0), 2), ValueError, "history must have a time axis"),
-        (lambda: evaluation.naive_forecast(jnp.zeros((2, 0)), 2), ValueError, r"history must have at least 1 time steps on its last axis, got shape \(2, 0\)"),
-        (lambda: evaluation.seasonal_naive_forecast(HISTORY, 2, period=7), ValueError, r"at least 7 time steps on its last axis \(one full period, period=7\)"),
-        (lambda: evaluation.seasonal_naive_forecast(HISTORY, 2, period=0), ValueError, "period must be an integer >= 1, got 0"),
-        (lambda: evaluation.drift_forecast(jnp.array([1.0]), 2), ValueError, r"at least 2 time steps .*drift needs a first and a last value"),
+        (
+            lambda: evaluation.naive_forecast(HISTORY, 0),
+            ValueError,
+            "horizon must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: evaluation.naive_forecast(HISTORY, 2.0),
+            TypeError,
+            "horizon must be an integer, got 2.0",
+        ),
+        (
+            lambda: evaluation.naive_forecast(jnp.array(1.0), 2),
+            ValueError,
+            "history must have a time axis",
+        ),
+        (
+            lambda: evaluation.naive_forecast(jnp.zeros((2, 0)), 2),
+            ValueError,
+            r"history must have at least 1 time steps on its last axis, got shape \(2, 0\)",
+        ),
+        (
+            lambda: evaluation.seasonal_naive_forecast(HISTORY, 2, period=7),
+            ValueError,
+            r"at least 7 time steps on its last axis \(one full period, period=7\)",
+        ),
+        (
+            lambda: evaluation.seasonal_naive_forecast(HISTORY, 2, period=0),
+            ValueError,
+            "period must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: evaluation.drift_forecast(jnp.array([1.0]), 2),
+            ValueError,
+            r"at least 2 time steps .*drift needs a first and a last value",
+        ),
     ],
 )
-def test_bad_baseline_arguments_are_named(call: Callable[[], object], error: type[Exception], message: str) -> None:
+def test_bad_baseline_arguments_are_named(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -51,7 +51,9 @@ def test_mase_on_airline_data_seasonal_naive_is_sensible() -> None:
     forecast = evaluation.seasonal_naive_forecast(train, 12, period=12)
     score = float(evaluation.mase(test, forecast, train, period=12))
     assert 0.5 < score < 2.0
-    naive_score = float(evaluation.mase(test, evaluation.naive_forecast(train, 12), train, period=12))
+    naive_score = float(
+        evaluation.mase(test, evaluation.naive_forecast(train, 12), train, period=12)
+    )
     assert score < naive_score
 
 
@@ -71,13 +73,20 @@ def test_pinball_loss_by_hand() -> None:
 
 
 def test_gaussian_nll_by_hand() -> None:
-    nll = evaluation.gaussian_nll(jnp.array([1.0, 0.0]), jnp.array([0.0, 0.0]), jnp.array([2.0, 1.0]))
+    nll = evaluation.gaussian_nll(
+        jnp.array([1.0, 0.0]), jnp.array([0.0, 0.0]), jnp.array([2.0, 1.0])
+    )
     first = 0.5 * math.log(2 * math.pi) + math.log(2.0) + 0.5 * 0.25
     second = 0.5 * math.log(2 * math.pi)
     assert float(nll) == pytest.approx((first + second) / 2, rel=1e-6)
     scalar_std = evaluation.gaussian_nll(jnp.array([1.0, 0.0]), jnp.array([0.0, 0.0]), 2.0)
-    assert float(scalar_std) == pytest.approx(0.5 * math.log(2 * math.pi) + math.log(2.0) + 0.5 * 0.125, rel=1e-6)
-    assert float(evaluation.gaussian_nll(jnp.array([1.0]), jnp.array([1.0]), jnp.array([0.0]))) == math.inf
+    assert float(scalar_std) == pytest.approx(
+        0.5 * math.log(2 * math.pi) + math.log(2.0) + 0.5 * 0.125, rel=1e-6
+    )
+    assert (
+        float(evaluation.gaussian_nll(jnp.array([1.0]), jnp.array([1.0]), jnp.array([0.0])))
+        == math.inf
+    )
 
 
 def test_zero_denominators_give_zero_or_inf_never_nan() -> None:
@@ -86,21 +95,36 @@ def test_zero_denominators_give_zero_or_inf_never_nan() -> None:
     assert float(evaluation.mape(zeros, jnp.array([0.0, 1.0, 0.0]))) == math.inf
     assert float(evaluation.smape(zeros, zeros)) == 0.0
     constant_train = jnp.full(5, 3.0)
-    assert float(evaluation.mase(jnp.array([3.0, 3.0]), jnp.array([3.0, 3.0]), constant_train)) == 0.0
-    assert float(evaluation.mase(jnp.array([3.0, 3.0]), jnp.array([3.0, 4.0]), constant_train)) == math.inf
+    assert (
+        float(evaluation.mase(jnp.array([3.0, 3.0]), jnp.array([3.0, 3.0]), constant_train)) == 0.0
+    )
+    assert (
+        float(evaluation.mase(jnp.array([3.0, 3.0]), jnp.array([3.0, 4.0]), constant_train))
+        == math.inf
+    )
 
 
 def test_zero_denominator_keeps_gradients_finite() -> None:
-    grad = jax.grad(lambda pred: evaluation.smape(jnp.array([0.0, 2.0]), pred))(jnp.array([0.0, 1.0]))
+    grad = jax.grad(lambda pred: evaluation.smape(jnp.array([0.0, 2.0]), pred))(
+        jnp.array([0.0, 1.0])
+    )
     assert bool(jnp.isfinite(grad).all())
 
 
 @pytest.mark.parametrize(
     "metric",
-    [evaluation.mae, evaluation.rmse, evaluation.mape, evaluation.smape,
-     lambda t, p: evaluation.pinball_loss(t, p, 0.8), lambda t, p: evaluation.gaussian_nll(t, p, jnp.ones_like(t))],
+    [
+        evaluation.mae,
+        evaluation.rmse,
+        evaluation.mape,
+        evaluation.smape,
+        lambda t, p: evaluation.pinball_loss(t, p, 0.8),
+        lambda t, p: evaluation.gaussian_nll(t, p, jnp.ones_like(t)),
+    ],
 )
-def test_metrics_batch_over_leading_axes_and_match_vmap_and_jit(metric: Callable[..., jax.Array], rng: np.random.Generator) -> None:
+def test_metrics_batch_over_leading_axes_and_match_vmap_and_jit(
+    metric: Callable[..., jax.Array], rng: np.random.Generator
+) -> None:
     y_true = jnp.asarray(rng.uniform(1.0, 2.0, size=(3, 5, 7)), dtype=jnp.float32)
     y_pred = jnp.asarray(rng.uniform(1.0, 2.0, size=(3, 5, 7)), dtype=jnp.float32)
     batched = metric(y_true, y_pred)
@@ -140,17 +164,55 @@ def test_mixed_dtypes_are_promoted_explicitly() -> None:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: evaluation.mae(jnp.zeros(3), jnp.zeros(4)), ValueError, r"y_pred must have the same shape as y_true \(3,\), got \(4,\)"),
-        (lambda: evaluation.rmse(jnp.zeros((2, 3)), jnp.zeros(3)), ValueError, r"y_pred must have the same shape as y_true \(2, 3\), got \(3,\)"),
-        (lambda: evaluation.coverage(jnp.zeros(3), jnp.zeros(3), jnp.zeros(2)), ValueError, r"upper must have the same shape as y_true \(3,\), got \(2,\)"),
-        (lambda: evaluation.mase(jnp.zeros(3), jnp.zeros(3), jnp.zeros(3), period=3), ValueError, r"y_train must have more than period=3 time steps on axis -1, got 3"),
-        (lambda: evaluation.mase(jnp.zeros((2, 3)), jnp.zeros((2, 3)), jnp.zeros((3, 8))), ValueError, r"y_train must match y_true's shape \(2, 3\) except along axis -1, got \(3, 8\)"),
-        (lambda: evaluation.mase(jnp.zeros(3), jnp.zeros(3), jnp.zeros(8), period=0), ValueError, "period must be an integer >= 1, got 0"),
-        (lambda: evaluation.pinball_loss(jnp.zeros(3), jnp.zeros(3), 1.0), ValueError, "quantile must lie strictly between 0 and 1, got 1.0"),
-        (lambda: evaluation.gaussian_nll(jnp.zeros(3), jnp.zeros(3), jnp.ones(2)), ValueError, r"std must have the same shape as y_true \(3,\), got \(2,\)"),
-        (lambda: evaluation.mae(jnp.zeros(2, dtype=jnp.complex64), jnp.zeros(2)), TypeError, "y_true must be a real numeric array, got dtype complex64"),
+        (
+            lambda: evaluation.mae(jnp.zeros(3), jnp.zeros(4)),
+            ValueError,
+            r"y_pred must have the same shape as y_true \(3,\), got \(4,\)",
+        ),
+        (
+            lambda: evaluation.rmse(jnp.zeros((2, 3)), jnp.zeros(3)),
+            ValueError,
+            r"y_pred must have the same shape as y_true \(2, 3\), got \(3,\)",
+        ),
+        (
+            lambda: evaluation.coverage(jnp.zeros(3), jnp.zeros(3), jnp.zeros(2)),
+            ValueError,
+            r"upper must have the same shape as y_true \(3,\), got \(2,\)",
+        ),
+        (
+            lambda: evaluation.mase(jnp.zeros(3), jnp.zeros(3), jnp.zeros(3), period=3),
+            ValueError,
+            r"y_train must have more than period=3 time steps on axis -1, got 3",
+        ),
+        (
+            lambda: evaluation.mase(jnp.zeros((2, 3)), jnp.zeros((2, 3)), jnp.zeros((3, 8))),
+            ValueError,
+            r"y_train must match y_true's shape \(2, 3\) except along axis -1, got \(3, 8\)",
+        ),
+        (
+            lambda: evaluation.mase(jnp.zeros(3), jnp.zeros(3), jnp.zeros(8), period=0),
+            ValueError,
+            "period must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: evaluation.pinball_loss(jnp.zeros(3), jnp.zeros(3), 1.0),
+            ValueError,
+            "quantile must lie strictly between 0 and 1, got 1.0",
+        ),
+        (
+            lambda: evaluation.gaussian_nll(jnp.zeros(3), jnp.zeros(3), jnp.ones(2)),
+            ValueError,
+            r"std must have the same shape as y_true \(3,\), got \(2,\)",
+        ),
+        (
+            lambda: evaluation.mae(jnp.zeros(2, dtype=jnp.complex64), jnp.zeros(2)),
+            TypeError,
+            "y_true must be a real numeric array, got dtype complex64",
+        ),
     ],
 )
-def test_bad_metric_arguments_are_named(call: Callable[[], object], error: type[Exception], message: str) -> None:
+def test_bad_metric_arguments_are_named(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -115,8 +115,15 @@ def _report_scenario(name: str, directory: Path, target: str) -> None:
 def _train_scenario(name: str, directory: Path) -> None:
     _stall_next_write(name, "middle", {"saves_completed": 2}, skip=2)  # the third checkpoint
     params, train_data, val_data = problems.training_problem()
-    training.fit(problems.gru_loss, params, train_data, val_data, epochs=problems.TRAINING_EPOCHS,
-                 checkpoint_dir=directory, **problems.TRAINING_OPTIONS)
+    training.fit(
+        problems.gru_loss,
+        params,
+        train_data,
+        val_data,
+        epochs=problems.TRAINING_EPOCHS,
+        checkpoint_dir=directory,
+        **problems.TRAINING_OPTIONS,
+    )
 
 
 def _run(name: str, root: Path) -> None:

@@ -27,22 +27,33 @@ def checkpoint_state(version: int) -> training.TrainState:
         opt_state = optax.adam(1e-3).init(params)
     history = training.History().append(0.5 / version, 0.25 / version, 0.1, 10 * version)
     return training.TrainState(
-        params=params, opt_state=opt_state, rng=jax.random.key(version), epoch=version,
-        step=10 * version, history=history,
+        params=params,
+        opt_state=opt_state,
+        rng=jax.random.key(version),
+        epoch=version,
+        step=10 * version,
+        history=history,
     )
 
 
 def report(version: int) -> tuple[dict[str, Any], str]:
     """A compare-like ``report.json`` content and ``report.md`` text (large enough to tear)."""
-    rows = [{"seed": seed, "mase": 0.5 + version + seed / 1000, "name": f"run {version}-{seed}"}
-            for seed in range(2000)]
+    rows = [
+        {"seed": seed, "mase": 0.5 + version + seed / 1000, "name": f"run {version}-{seed}"}
+        for seed in range(2000)
+    ]
     content = {"version": version, "dataset": "airline_passengers", "rows": rows}
-    markdown = "\n".join([f"# Report {version}", ""] + [f"| {row['seed']} | {row['mase']:.4f} |"
-                                                         for row in rows]) + "\n"
+    markdown = (
+        "\n".join(
+            [f"# Report {version}", ""] + [f"| {row['seed']} | {row['mase']:.4f} |" for row in rows]
+        )
+        + "\n"
+    )
     return content, markdown
 
 
 # ------------------------------------------------------------------------ a small training run
+
 
 def gru_loss(params: Any, batch: Any, key: jax.Array | None) -> jax.Array:
     """A GRU regression loss with training-time noise (so PRNG keys must resume exactly)."""
@@ -71,7 +82,11 @@ def training_problem() -> tuple[Any, Any, Any]:
     return params, (inputs[:40], targets[:40]), (inputs[40:], targets[40:])
 
 
-TRAINING_OPTIONS = {"batch_size": 8, "learning_rate": 2e-2, "grad_clip_norm": 1.0, "seed": 3,
-                    "progress": False}
+TRAINING_OPTIONS = {
+    "batch_size": 8,
+    "learning_rate": 2e-2,
+    "grad_clip_norm": 1.0,
+    "seed": 3,
+    "progress": False,
+}
 TRAINING_EPOCHS = 6
-

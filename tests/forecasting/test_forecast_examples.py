@@ -20,7 +20,9 @@ def test_forecasting_examples_import_and_the_sunspots_one_runs(capsys, monkeypat
     rows = example.run(cells=("gru",), seeds=(0,), hidden=4, epochs=2, verbose=False)
     assert set(rows) == {"GRU seed 0", *baselines}
     for scores in rows.values():
-        assert all(math.isfinite(scores[metric]) and scores[metric] >= 0
-                   for metric in ("mae", "rmse", "mase"))
+        assert all(
+            math.isfinite(scores[metric]) and scores[metric] >= 0
+            for metric in ("mae", "rmse", "mase")
+        )
     example.print_table(rows, "title")
     assert "seasonal_naive" in capsys.readouterr().out

@@ -14,10 +14,13 @@ import pytest
 from tests.example_loader import load_example
 
 
-@pytest.mark.parametrize(("name", "cell", "baselines"), [
-    ("forecast_co2", "lstm", {"seasonal_naive", "naive"}),
-    ("forecast_sunspots_monthly", "gru", {"seasonal_naive", "naive", "cycle_naive_132"}),
-])
+@pytest.mark.parametrize(
+    ("name", "cell", "baselines"),
+    [
+        ("forecast_co2", "lstm", {"seasonal_naive", "naive"}),
+        ("forecast_sunspots_monthly", "gru", {"seasonal_naive", "naive", "cycle_naive_132"}),
+    ],
+)
 def test_example_runs_and_scores_every_row(name, cell, baselines, capsys, monkeypatch):
     example = load_example(name, monkeypatch)
     assert callable(example.main)
@@ -25,8 +28,10 @@ def test_example_runs_and_scores_every_row(name, cell, baselines, capsys, monkey
     label = f"{cell.upper()} seed 0"
     assert set(rows) == {label, *baselines}
     for scores in rows.values():
-        assert all(math.isfinite(scores[metric]) and scores[metric] >= 0
-                   for metric in ("mae", "rmse", "smape", "mase"))
+        assert all(
+            math.isfinite(scores[metric]) and scores[metric] >= 0
+            for metric in ("mae", "rmse", "smape", "mase")
+        )
     assert rows[label]["seconds"] > 0
     example.print_table(rows, "title")
     out = capsys.readouterr().out

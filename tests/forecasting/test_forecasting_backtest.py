@@ -36,8 +36,10 @@ def _loop_reference(model, params, series, origins, inverse):
     values = np.asarray(inverse(jnp.asarray(series[:, :targets])), np.float64)  # evaluation units
     first = int(origins.min())
     scale = np.mean(np.abs(values[PERIOD:first] - values[: first - PERIOD]), axis=0)
-    rows = {name: {metric: [] for metric in ("mae", "rmse", "smape", "mase", "coverage")}
-            for name in ("model", "naive", "seasonal_naive")}
+    rows = {
+        name: {metric: [] for metric in ("mae", "rmse", "smape", "mase", "coverage")}
+        for name in ("model", "naive", "seasonal_naive")
+    }
     for origin in origins:
         window = jnp.asarray(series[None, origin - LOOKBACK : origin])
         covariates = jnp.asarray(series[None, origin : origin + horizon, targets:])
@@ -62,13 +64,28 @@ def _loop_reference(model, params, series, origins, inverse):
 
 
 def test_backtest_equals_a_python_loop_over_origins(series):
-    config = ForecasterConfig(horizon=3, input_size=2, num_targets=1, hidden=4, strategy="autoregressive",
-                              likelihood="gaussian", cell="gru")
+    config = ForecasterConfig(
+        horizon=3,
+        input_size=2,
+        num_targets=1,
+        hidden=4,
+        strategy="autoregressive",
+        likelihood="gaussian",
+        cell="gru",
+    )
     model = forecasting.forecaster(config)
     params = model.init(jax.random.key(0))
     origins = forecasting.rolling_origins(LENGTH, 3, 30, stride=2)
-    result = forecasting.backtest(model, params, series, origins, lookback=LOOKBACK, period=PERIOD,
-                                  inverse_transform=_to_units, interval_level=0.9)
+    result = forecasting.backtest(
+        model,
+        params,
+        series,
+        origins,
+        lookback=LOOKBACK,
+        period=PERIOD,
+        inverse_transform=_to_units,
+        interval_level=0.9,
+    )
     expected = _loop_reference(model, params, series, origins, _to_units)
 
     assert result.actuals.shape == (origins.size, 3, 1)
@@ -78,16 +95,25 @@ def test_backtest_equals_a_python_loop_over_origins(series):
             if not values:
                 assert metric not in result.metrics[method]
                 continue
-            np.testing.assert_allclose(result.metrics[method][metric], values, rtol=1e-4, atol=1e-4,
-                                       err_msg=f"{method} {metric}")
-            assert result.summary[method][metric] == pytest.approx(np.mean(values), rel=1e-4, abs=1e-4)
+            np.testing.assert_allclose(
+                result.metrics[method][metric],
+                values,
+                rtol=1e-4,
+                atol=1e-4,
+                err_msg=f"{method} {metric}",
+            )
+            assert result.summary[method][metric] == pytest.approx(
+                np.mean(values), rel=1e-4, abs=1e-4
+            )
     assert bool((result.lower <= result.forecasts["model"]).all())
     assert bool((result.forecasts["model"] <= result.upper).all())
     assert "seasonal_naive" in result.table()
 
 
 def test_backtest_is_one_compiled_call_over_all_origins(series, monkeypatch):
-    config = ForecasterConfig(horizon=2, input_size=2, num_targets=2, hidden=4)  # a config no other test uses
+    config = ForecasterConfig(
+        horizon=2, input_size=2, num_targets=2, hidden=4
+    )  # a config no other test uses
     model = forecasting.forecaster(config)
     params = model.init(jax.random.key(1))
     traced = []
@@ -105,7 +131,9 @@ def test_backtest_is_one_compiled_call_over_all_origins(series, monkeypatch):
     assert traced == [(20, LOOKBACK, 2)]
     assert _backtest._backtest_core._cache_size() == compiled_before + 1
     # Other origins (same count) reuse the compiled program.
-    forecasting.backtest(model, params, series, origins + 5, lookback=LOOKBACK, period=PERIOD, scale_end=10)
+    forecasting.backtest(
+        model, params, series, origins + 5, lookback=LOOKBACK, period=PERIOD, scale_end=10
+    )
     assert _backtest._backtest_core._cache_size() == compiled_before + 1
     assert len(traced) == 1
 

@@ -19,22 +19,50 @@ HIDDEN = 4
 BATCH = 3
 
 # A few shared configs, so that each compiled program is reused by several tests.
-AR_LSTM_COVARIATES = ForecasterConfig(horizon=3, input_size=3, num_targets=1, cell="lstm", hidden=HIDDEN,
-                                      num_layers=2, strategy="autoregressive")
-AR_GRU_GAUSSIAN = ForecasterConfig(horizon=3, cell="gru", reset_after=True, hidden=HIDDEN,
-                                   strategy="autoregressive", likelihood="gaussian", centering="last")
-DIRECT_GRU_TWO_TARGETS = ForecasterConfig(horizon=3, input_size=2, num_targets=2, cell="gru", hidden=HIDDEN,
-                                          num_layers=2)
-DIRECT_LSTM_GAUSSIAN_DROPOUT = ForecasterConfig(horizon=3, hidden=HIDDEN, num_layers=2, likelihood="gaussian",
-                                                dropout_rate=0.5, centering="mean")
-CONFIGS = [AR_LSTM_COVARIATES, AR_GRU_GAUSSIAN, DIRECT_GRU_TWO_TARGETS, DIRECT_LSTM_GAUSSIAN_DROPOUT]
+AR_LSTM_COVARIATES = ForecasterConfig(
+    horizon=3,
+    input_size=3,
+    num_targets=1,
+    cell="lstm",
+    hidden=HIDDEN,
+    num_layers=2,
+    strategy="autoregressive",
+)
+AR_GRU_GAUSSIAN = ForecasterConfig(
+    horizon=3,
+    cell="gru",
+    reset_after=True,
+    hidden=HIDDEN,
+    strategy="autoregressive",
+    likelihood="gaussian",
+    centering="last",
+)
+DIRECT_GRU_TWO_TARGETS = ForecasterConfig(
+    horizon=3, input_size=2, num_targets=2, cell="gru", hidden=HIDDEN, num_layers=2
+)
+DIRECT_LSTM_GAUSSIAN_DROPOUT = ForecasterConfig(
+    horizon=3,
+    hidden=HIDDEN,
+    num_layers=2,
+    likelihood="gaussian",
+    dropout_rate=0.5,
+    centering="mean",
+)
+CONFIGS = [
+    AR_LSTM_COVARIATES,
+    AR_GRU_GAUSSIAN,
+    DIRECT_GRU_TWO_TARGETS,
+    DIRECT_LSTM_GAUSSIAN_DROPOUT,
+]
 
 
 def _inputs(rng: np.random.Generator, *shape: int) -> jax.Array:
     return jnp.asarray(rng.normal(size=shape).astype(np.float32))
 
 
-def _covariates(rng: np.random.Generator, config: ForecasterConfig, *batch_shape: int) -> jax.Array | None:
+def _covariates(
+    rng: np.random.Generator, config: ForecasterConfig, *batch_shape: int
+) -> jax.Array | None:
     if config.strategy == "autoregressive" and config.num_covariates:
         return _inputs(rng, *batch_shape, config.horizon, config.num_covariates)
     return None
@@ -44,8 +72,11 @@ def _covariates(rng: np.random.Generator, config: ForecasterConfig, *batch_shape
 def test_forecast_shapes_for_every_strategy_and_head(rng, config):
     model = forecasting.forecaster(config)
     params = model.init(jax.random.key(0))
-    forecast = model.apply(params, _inputs(rng, BATCH, LOOKBACK, config.input_size),
-                           future_covariates=_covariates(rng, config, BATCH))
+    forecast = model.apply(
+        params,
+        _inputs(rng, BATCH, LOOKBACK, config.input_size),
+        future_covariates=_covariates(rng, config, BATCH),
+    )
     mean = forecasting.point_forecast(forecast)
     assert mean.shape == (BATCH, config.horizon, config.num_targets)
     assert mean.dtype == jnp.float32
@@ -61,8 +92,12 @@ def test_forecast_shapes_for_every_strategy_and_head(rng, config):
 def test_any_number_of_batch_axes(rng, batch_shape):
     config = AR_LSTM_COVARIATES
     params = forecasting.init(jax.random.key(0), config)
-    forecast = forecasting.apply(params, _inputs(rng, *batch_shape, LOOKBACK, config.input_size), config=config,
-                                 future_covariates=_covariates(rng, config, *batch_shape))
+    forecast = forecasting.apply(
+        params,
+        _inputs(rng, *batch_shape, LOOKBACK, config.input_size),
+        config=config,
+        future_covariates=_covariates(rng, config, *batch_shape),
+    )
     assert forecast.shape == (*batch_shape, config.horizon, 1)
 
 
@@ -99,7 +134,9 @@ def _hand_decode(params, config, window, covariates):
     return jnp.stack(outputs)
 
 
-@pytest.mark.parametrize("config", [AR_LSTM_COVARIATES, AR_GRU_GAUSSIAN], ids=["lstm-covariates", "gru-gaussian"])
+@pytest.mark.parametrize(
+    "config", [AR_LSTM_COVARIATES, AR_GRU_GAUSSIAN], ids=["lstm-covariates", "gru-gaussian"]
+)
 def test_autoregressive_decoding_equals_a_hand_loop(rng, config):
     params = forecasting.init(jax.random.key(1), config)
     windows = _inputs(rng, BATCH, LOOKBACK, config.input_size)
@@ -108,11 +145,21 @@ def test_autoregressive_decoding_equals_a_hand_loop(rng, config):
 
     for index in range(windows.shape[0]):
         window = windows[index]
-        center = window[-1:, : config.num_targets] if config.centering == "last" else jnp.zeros((1, config.num_targets))
-        centered = jnp.concatenate([window[:, : config.num_targets] - center, window[:, config.num_targets :]], axis=1)
-        raw = _hand_decode(params, config, centered, None if covariates is None else covariates[index])
+        center = (
+            window[-1:, : config.num_targets]
+            if config.centering == "last"
+            else jnp.zeros((1, config.num_targets))
+        )
+        centered = jnp.concatenate(
+            [window[:, : config.num_targets] - center, window[:, config.num_targets :]], axis=1
+        )
+        raw = _hand_decode(
+            params, config, centered, None if covariates is None else covariates[index]
+        )
         mean = raw[:, : config.num_targets] + center
-        np.testing.assert_allclose(forecasting.point_forecast(forecast)[index], mean, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            forecasting.point_forecast(forecast)[index], mean, rtol=1e-5, atol=1e-5
+        )
         if config.likelihood == "gaussian":
             scale = jax.nn.softplus(raw[:, config.num_targets :]) + 1e-4
             np.testing.assert_allclose(forecast.scale[index], scale, rtol=1e-5, atol=1e-6)
@@ -124,10 +171,14 @@ def test_direct_forecast_is_the_head_on_the_last_hidden_state(rng):
     windows = _inputs(rng, BATCH, LOOKBACK, 2)
     _, ys = jax.jit(rnnax.gru_stack)(params.encoder, windows)
     expected = (ys[:, -1] @ params.head.w + params.head.b[None]).reshape(BATCH, 3, 2)
-    np.testing.assert_allclose(forecasting.apply(params, windows, config=config), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        forecasting.apply(params, windows, config=config), expected, rtol=1e-6, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("config", [AR_GRU_GAUSSIAN, DIRECT_LSTM_GAUSSIAN_DROPOUT], ids=["last", "mean"])
+@pytest.mark.parametrize(
+    "config", [AR_GRU_GAUSSIAN, DIRECT_LSTM_GAUSSIAN_DROPOUT], ids=["last", "mean"]
+)
 def test_centering_makes_forecasts_shift_with_the_level(rng, config):
     params = forecasting.init(jax.random.key(3), config)
     windows = _inputs(rng, BATCH, LOOKBACK, 1)
@@ -178,20 +229,26 @@ def test_dropout_is_active_only_with_a_key_and_is_seeded(rng):
 
 def test_losses_are_mse_and_gaussian_nll_and_accept_windows(rng):
     t = np.arange(LOOKBACK + 3 + BATCH - 1.0)
-    windows = data.sliding_windows(np.stack([np.sin(t / 3), np.cos(t / 3)], axis=1), LOOKBACK, 3)  # BATCH windows
+    windows = data.sliding_windows(
+        np.stack([np.sin(t / 3), np.cos(t / 3)], axis=1), LOOKBACK, 3
+    )  # BATCH windows
     point = forecasting.forecaster(DIRECT_GRU_TWO_TARGETS)
     params = point.init(jax.random.key(6))
     predicted = point.apply(params, jnp.asarray(windows.inputs))
     expected = jnp.mean(jnp.square(predicted - windows.targets))
     np.testing.assert_allclose(point.loss(params, windows), expected, rtol=1e-6)
-    np.testing.assert_allclose(point.loss(params, (windows.inputs, windows.targets)), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        point.loss(params, (windows.inputs, windows.targets)), expected, rtol=1e-6
+    )
 
     gaussian = forecasting.forecaster(DIRECT_LSTM_GAUSSIAN_DROPOUT)
     params = gaussian.init(jax.random.key(6))
     inputs, targets = windows.inputs[..., :1], windows.targets[..., :1]
     forecast = gaussian.apply(params, jnp.asarray(inputs))
     expected = evaluation.gaussian_nll(targets, forecast.mean, forecast.scale, axis=None)
-    np.testing.assert_allclose(gaussian.loss(params, forecasting.ForecastBatch(inputs, targets)), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        gaussian.loss(params, forecasting.ForecastBatch(inputs, targets)), expected, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,14 +294,24 @@ def test_apply_checks_inputs_and_covariates(rng):
     with pytest.raises(ValueError, match=r"future_covariates .* are required"):
         forecasting.apply(params, _inputs(rng, 3, LOOKBACK, 3), config=config)
     with pytest.raises(ValueError, match=r"future_covariates must have shape \(3, 3, 2\)"):
-        forecasting.apply(params, _inputs(rng, 3, LOOKBACK, 3), config=config,
-                          future_covariates=_inputs(rng, 3, 2, 2))
+        forecasting.apply(
+            params,
+            _inputs(rng, 3, LOOKBACK, 3),
+            config=config,
+            future_covariates=_inputs(rng, 3, 2, 2),
+        )
     direct = ForecasterConfig(horizon=2, hidden=HIDDEN)
     with pytest.raises(ValueError, match="only by strategy='autoregressive'"):
-        forecasting.apply(forecasting.init(jax.random.key(8), direct), _inputs(rng, 3, LOOKBACK, 1), config=direct,
-                          future_covariates=_inputs(rng, 3, 2, 1))
+        forecasting.apply(
+            forecasting.init(jax.random.key(8), direct),
+            _inputs(rng, 3, LOOKBACK, 1),
+            config=direct,
+            future_covariates=_inputs(rng, 3, 2, 1),
+        )
     model = forecasting.forecaster(direct)
     with pytest.raises(ValueError, match="targets must have the forecast's shape"):
-        model.loss(model.init(jax.random.key(8)), (_inputs(rng, 3, LOOKBACK, 1), _inputs(rng, 3, 5, 1)))
+        model.loss(
+            model.init(jax.random.key(8)), (_inputs(rng, 3, LOOKBACK, 1), _inputs(rng, 3, 5, 1))
+        )
     with pytest.raises(TypeError, match="batch must be"):
         model.loss(model.init(jax.random.key(8)), _inputs(rng, 3, LOOKBACK, 1))

@@ -39,7 +39,9 @@ class Case(NamedTuple):
     allowed: tuple[type[BaseException], ...] = ()  # extra exact types accepted (third-party)
 
 
-def xfail_case(call: Callable[[], Any], error: type[BaseException], match: str, reason: str) -> Case:
+def xfail_case(
+    call: Callable[[], Any], error: type[BaseException], match: str, reason: str
+) -> Case:
     """A case for a known gap (left for the owner of that code): marked ``xfail(strict=True)``."""
     return Case(call, error, match, xfail=reason)
 
@@ -91,8 +93,9 @@ def raises(error: type[BaseException], match: str) -> Callable[[Callable[[], Any
 # ------------------------------------------------------------------------------------------
 # Mutations of scalars and arrays, shared by the files
 # ------------------------------------------------------------------------------------------
-def int_mutations(name: str, *, minimum: int = 1, huge: bool = True,
-                  value_error_for_types: bool = False) -> dict[str, tuple[Any, type, str]]:
+def int_mutations(
+    name: str, *, minimum: int = 1, huge: bool = True, value_error_for_types: bool = False
+) -> dict[str, tuple[Any, type, str]]:
     """Bad values for an integer argument ``name`` that must be ``>= minimum``.
 
     Returns ``{label: (value, error, regex)}``. Wrong types raise ``TypeError`` (or
@@ -168,11 +171,14 @@ def not_arrays() -> dict[str, Any]:
     return {"none": None, "string": "abc", "python_float": 1.5, "dict": {"x": 1.0}}
 
 
-def cases_from(mutations: dict[str, tuple[Any, type, str]],
-               call: Callable[[Any], Any]) -> dict[str, Case]:
+def cases_from(
+    mutations: dict[str, tuple[Any, type, str]], call: Callable[[Any], Any]
+) -> dict[str, Case]:
     """``{label: Case(lambda: call(value), error, regex)}`` for each mutation."""
-    return {label: Case(_bind(call, value), error, match)
-            for label, (value, error, match) in mutations.items()}
+    return {
+        label: Case(_bind(call, value), error, match)
+        for label, (value, error, match) in mutations.items()
+    }
 
 
 def _bind(call: Callable[[Any], Any], value: Any) -> Callable[[], Any]:
@@ -198,18 +204,39 @@ def cell_params(cell: str, input_size: int, hidden_size: int, seed: int = 0):
         return jnp.asarray(rng.uniform(-0.5, 0.5, shape), jnp.float32)
 
     if cell == "lstm":
-        return rnnax.LSTMParams(draw(input_size, gates * hidden_size),
-                                draw(hidden_size, gates * hidden_size), draw(gates * hidden_size))
-    return rnnax.GRUParams(draw(input_size, gates * hidden_size),
-                           draw(hidden_size, gates * hidden_size), draw(gates * hidden_size),
-                           draw(gates * hidden_size))
+        return rnnax.LSTMParams(
+            draw(input_size, gates * hidden_size),
+            draw(hidden_size, gates * hidden_size),
+            draw(gates * hidden_size),
+        )
+    return rnnax.GRUParams(
+        draw(input_size, gates * hidden_size),
+        draw(hidden_size, gates * hidden_size),
+        draw(gates * hidden_size),
+        draw(gates * hidden_size),
+    )
 
 
-def stack_params(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
-                 bidirectional: bool = False, seed: int = 0) -> list[list[Any]]:
+def stack_params(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    seed: int = 0,
+) -> list[list[Any]]:
     """``layers[layer][direction]`` in the layout of ``rnnax.lstm_stack_init``."""
     directions = 2 if bidirectional else 1
-    return [[cell_params(cell, input_size if layer == 0 else hidden_size * directions,
-                         hidden_size, seed + 10 * layer + direction)
-             for direction in range(directions)]
-            for layer in range(num_layers)]
+    return [
+        [
+            cell_params(
+                cell,
+                input_size if layer == 0 else hidden_size * directions,
+                hidden_size,
+                seed + 10 * layer + direction,
+            )
+            for direction in range(directions)
+        ]
+        for layer in range(num_layers)
+    ]

@@ -18,9 +18,17 @@ import pytest
 import rnnax.compare
 from rnnax.cli import main
 
-_MAX = {"--hidden": 4096, "--layers": 16, "--seeds": 256, "--steps": 1_000_000,
-        "--batch-size": 1_000_000, "--lookback": 100_000, "--horizon": 100_000,
-        "--eval-every": 1_000_000, "--copy-delay": 100_000}
+_MAX = {
+    "--hidden": 4096,
+    "--layers": 16,
+    "--seeds": 256,
+    "--steps": 1_000_000,
+    "--batch-size": 1_000_000,
+    "--lookback": 100_000,
+    "--horizon": 100_000,
+    "--eval-every": 1_000_000,
+    "--copy-delay": 100_000,
+}
 _MAX_ZERO_ALLOWED = {"--memory-steps": 1_000_000, "--copy-symbols": 1_000}
 
 
@@ -53,7 +61,9 @@ def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert code == 2, (argv, code, err)
     assert len(lines) == 1, lines
     assert "Traceback" not in err and out == "", (out, err)
-    assert lines[0].startswith(("rnnax compare: error:", "rnnax: error:", "rnnax bench: error:")), lines
+    assert lines[0].startswith(("rnnax compare: error:", "rnnax: error:", "rnnax bench: error:")), (
+        lines
+    )
     return lines[0]
 
 
@@ -61,10 +71,19 @@ def _int_option_cases() -> list:
     cases = []
     for option, maximum in {**_MAX, **_MAX_ZERO_ALLOWED}.items():
         smallest = 0 if option in _MAX_ZERO_ALLOWED else 1
-        values = {"below": str(smallest - 1), "negative": "-3", "word": "two", "float": "1.5",
-                  "exponent": "1e3", "empty": "", "above_maximum": str(maximum + 1),
-                  "huge": "9" * 30}
-        cases += [pytest.param(option, value, id=f"{option}-{label}") for label, value in values.items()]
+        values = {
+            "below": str(smallest - 1),
+            "negative": "-3",
+            "word": "two",
+            "float": "1.5",
+            "exponent": "1e3",
+            "empty": "",
+            "above_maximum": str(maximum + 1),
+            "huge": "9" * 30,
+        }
+        cases += [
+            pytest.param(option, value, id=f"{option}-{label}") for label, value in values.items()
+        ]
     return cases
 
 
@@ -75,25 +94,46 @@ def test_compare_integer_option(capsys, option: str, value: str) -> None:
 
 
 _FLOAT_CASES = {
-    "--lr": {"zero": "0", "negative": "-0.1", "nan": "nan", "inf": "inf", "word": "fast",
-             "huge": "1e300", "overflow": "1e400", "above_maximum": "10.5"},
-    "--target": {"zero": "0", "negative": "-1", "nan": "nan", "inf": "inf", "word": "low",
-                 "empty": ""},
+    "--lr": {
+        "zero": "0",
+        "negative": "-0.1",
+        "nan": "nan",
+        "inf": "inf",
+        "word": "fast",
+        "huge": "1e300",
+        "overflow": "1e400",
+        "above_maximum": "10.5",
+    },
+    "--target": {
+        "zero": "0",
+        "negative": "-1",
+        "nan": "nan",
+        "inf": "inf",
+        "word": "low",
+        "empty": "",
+    },
 }
 
 
-@pytest.mark.parametrize(("option", "value"), [
-    pytest.param(option, value, id=f"{option}-{label}")
-    for option, values in _FLOAT_CASES.items() for label, value in values.items()])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        pytest.param(option, value, id=f"{option}-{label}")
+        for option, values in _FLOAT_CASES.items()
+        for label, value in values.items()
+    ],
+)
 def test_compare_float_option(capsys, option: str, value: str) -> None:
     line = _usage_error(capsys, ["compare", option, value])
     assert f"argument {option}:" in line and "positive number" in line, line
 
 
 @pytest.mark.parametrize("option", ["--memory-lengths", "--sweep-lengths"])
-@pytest.mark.parametrize("value", ["", ",,,", "0", "a,b", "50,x", "2,999999999", "-5", "1.5"],
-                         ids=["empty", "commas", "zero", "words", "one_word", "too_long",
-                              "negative", "float"])
+@pytest.mark.parametrize(
+    "value",
+    ["", ",,,", "0", "a,b", "50,x", "2,999999999", "-5", "1.5"],
+    ids=["empty", "commas", "zero", "words", "one_word", "too_long", "negative", "float"],
+)
 def test_compare_length_list_option(capsys, option: str, value: str) -> None:
     if option == "--sweep-lengths" and value == "0":
         value = "-1"
@@ -101,38 +141,121 @@ def test_compare_length_list_option(capsys, option: str, value: str) -> None:
     assert f"argument {option}:" in line, line
 
 
-@pytest.mark.parametrize("argv, expected", [
-    pytest.param(["compare", "--dataset", "nile"], "unknown data set 'nile'", id="dataset-unknown"),
-    pytest.param(["compare", "--dataset", ""], "unknown data set ''", id="dataset-empty"),
-    pytest.param(["compare", "--dataset", "AIRLINE_PASSENGERS"], "unknown data set", id="dataset-upper_case"),
-    pytest.param(["compare", "--dataset", "../airline_passengers"], "unknown data set", id="dataset-path"),
-    pytest.param(["compare", "--match", "flops"], "argument --match: invalid choice", id="match-unknown"),
-    pytest.param(["compare", "--match", ""], "argument --match: invalid choice", id="match-empty"),
-    pytest.param(["compare", "--match", "HIDDEN"], "argument --match: invalid choice", id="match-upper_case"),
-    pytest.param(["compare", "--out", ""], "argument --out: expected a folder name", id="out-empty"),
-    pytest.param(["compare", "--out", "a\0b"], "argument --out: expected a folder name", id="out-nul_byte"),
-    pytest.param(["compare", "--out", "/proc/no/such/place"], "--out '/proc/no/such/place' is not writable", id="out-unwritable"),
-    pytest.param(["compare", "--hidden"], "argument --hidden: expected one argument", id="value-missing"),
-    pytest.param(["compare", "--no-such-option"], "unrecognized arguments: --no-such-option", id="option-unknown"),
-    pytest.param(["compare", "extra"], "unrecognized arguments: extra", id="positional-extra"),
-    pytest.param(["compare", "--m", "4"], "ambiguous option: --m could match", id="option-ambiguous_abbreviation"),
-    pytest.param(["nope"], "argument COMMAND: invalid choice: 'nope'", id="command-unknown"),
-    pytest.param(["compare", "--lookback", "200"], "too short for lookback=200", id="window-lookback_too_long"),
-    pytest.param(["compare", "--horizon", "100"], "too short for lookback=24 and horizon=100", id="window-horizon_too_long"),
-    pytest.param(["compare", "--dataset", "co2", "--lookback", "3000"], "data set 'co2' has 2284 steps", id="window-co2_lookback"),
-    pytest.param(["bench", "--cells", "rnn"], "--cells takes lstm and/or gru, got 'rnn'", id="bench-cells"),
-    pytest.param(["bench", "--dtype", "float64"], "--dtype takes float32 and/or bfloat16", id="bench-dtype"),
-    pytest.param(["bench", "--modes", "train"], "--modes takes fwd and/or fwdbwd", id="bench-modes"),
-    pytest.param(["bench", "--repeats", "x"], "argument --repeats: invalid int value: 'x'", id="bench-repeats_word"),
-    pytest.param(["bench", "--repeats", "0"], "--repeats must be >= 1", id="bench-repeats_zero"),
-    pytest.param(["bench", "--warmup", "-1"], "--warmup must be >= 0", id="bench-warmup_negative"),
-    pytest.param(["bench", "--host-devices", "0"], "--host-devices must be >= 1", id="bench-host_devices_zero"),
-    pytest.param(["bench", "--shapes", "0x1x1x1"], "every size must be >= 1", id="bench-shapes_zero"),
-    pytest.param(["bench", "--shapes", "2x3"], "argument --shapes", id="bench-shapes_short"),
-    pytest.param(["bench", "--sweep", "Q"], "--sweep takes T, B and/or H", id="bench-sweep_axis"),
-    pytest.param(["bench", "--shapes", "none"], "--shapes none leaves nothing to run", id="bench-nothing_to_run"),
-    pytest.param(["bench", "--bogus"], "unrecognized arguments: --bogus", id="bench-unknown_option"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        pytest.param(
+            ["compare", "--dataset", "nile"], "unknown data set 'nile'", id="dataset-unknown"
+        ),
+        pytest.param(["compare", "--dataset", ""], "unknown data set ''", id="dataset-empty"),
+        pytest.param(
+            ["compare", "--dataset", "AIRLINE_PASSENGERS"],
+            "unknown data set",
+            id="dataset-upper_case",
+        ),
+        pytest.param(
+            ["compare", "--dataset", "../airline_passengers"], "unknown data set", id="dataset-path"
+        ),
+        pytest.param(
+            ["compare", "--match", "flops"], "argument --match: invalid choice", id="match-unknown"
+        ),
+        pytest.param(
+            ["compare", "--match", ""], "argument --match: invalid choice", id="match-empty"
+        ),
+        pytest.param(
+            ["compare", "--match", "HIDDEN"],
+            "argument --match: invalid choice",
+            id="match-upper_case",
+        ),
+        pytest.param(
+            ["compare", "--out", ""], "argument --out: expected a folder name", id="out-empty"
+        ),
+        pytest.param(
+            ["compare", "--out", "a\0b"],
+            "argument --out: expected a folder name",
+            id="out-nul_byte",
+        ),
+        pytest.param(
+            ["compare", "--out", "/proc/no/such/place"],
+            "--out '/proc/no/such/place' is not writable",
+            id="out-unwritable",
+        ),
+        pytest.param(
+            ["compare", "--hidden"], "argument --hidden: expected one argument", id="value-missing"
+        ),
+        pytest.param(
+            ["compare", "--no-such-option"],
+            "unrecognized arguments: --no-such-option",
+            id="option-unknown",
+        ),
+        pytest.param(["compare", "extra"], "unrecognized arguments: extra", id="positional-extra"),
+        pytest.param(
+            ["compare", "--m", "4"],
+            "ambiguous option: --m could match",
+            id="option-ambiguous_abbreviation",
+        ),
+        pytest.param(["nope"], "argument COMMAND: invalid choice: 'nope'", id="command-unknown"),
+        pytest.param(
+            ["compare", "--lookback", "200"],
+            "too short for lookback=200",
+            id="window-lookback_too_long",
+        ),
+        pytest.param(
+            ["compare", "--horizon", "100"],
+            "too short for lookback=24 and horizon=100",
+            id="window-horizon_too_long",
+        ),
+        pytest.param(
+            ["compare", "--dataset", "co2", "--lookback", "3000"],
+            "data set 'co2' has 2284 steps",
+            id="window-co2_lookback",
+        ),
+        pytest.param(
+            ["bench", "--cells", "rnn"],
+            "--cells takes lstm and/or gru, got 'rnn'",
+            id="bench-cells",
+        ),
+        pytest.param(
+            ["bench", "--dtype", "float64"],
+            "--dtype takes float32 and/or bfloat16",
+            id="bench-dtype",
+        ),
+        pytest.param(
+            ["bench", "--modes", "train"], "--modes takes fwd and/or fwdbwd", id="bench-modes"
+        ),
+        pytest.param(
+            ["bench", "--repeats", "x"],
+            "argument --repeats: invalid int value: 'x'",
+            id="bench-repeats_word",
+        ),
+        pytest.param(
+            ["bench", "--repeats", "0"], "--repeats must be >= 1", id="bench-repeats_zero"
+        ),
+        pytest.param(
+            ["bench", "--warmup", "-1"], "--warmup must be >= 0", id="bench-warmup_negative"
+        ),
+        pytest.param(
+            ["bench", "--host-devices", "0"],
+            "--host-devices must be >= 1",
+            id="bench-host_devices_zero",
+        ),
+        pytest.param(
+            ["bench", "--shapes", "0x1x1x1"], "every size must be >= 1", id="bench-shapes_zero"
+        ),
+        pytest.param(["bench", "--shapes", "2x3"], "argument --shapes", id="bench-shapes_short"),
+        pytest.param(
+            ["bench", "--sweep", "Q"], "--sweep takes T, B and/or H", id="bench-sweep_axis"
+        ),
+        pytest.param(
+            ["bench", "--shapes", "none"],
+            "--shapes none leaves nothing to run",
+            id="bench-nothing_to_run",
+        ),
+        pytest.param(
+            ["bench", "--bogus"], "unrecognized arguments: --bogus", id="bench-unknown_option"
+        ),
+    ],
+)
 def test_usage_errors_are_one_line(capsys, argv: list[str], expected: str) -> None:
     line = _usage_error(capsys, argv)
     assert expected in line, line
@@ -150,15 +273,52 @@ def test_no_command_prints_help_and_fails(capsys) -> None:
     assert code == 2 and out.startswith("usage: rnnax") and err == ""
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param(["compare"], id="defaults"),
-    pytest.param(["compare", "--hidden", "4096", "--layers", "16", "--seeds", "256",
-                  "--memory-steps", "0", "--copy-symbols", "0", "--lr", "10",
-                  "--memory-lengths", "2", "--sweep-lengths", " 3, 5 ,", "--out", "o"],
-                 id="extremes_still_valid"),
-    pytest.param(["compare", "--dataset", "co2", "--lookback", "1", "--horizon", "1",
-                  "--steps", "1", "--eval-every", "1000000"], id="tiny_windows"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["compare"], id="defaults"),
+        pytest.param(
+            [
+                "compare",
+                "--hidden",
+                "4096",
+                "--layers",
+                "16",
+                "--seeds",
+                "256",
+                "--memory-steps",
+                "0",
+                "--copy-symbols",
+                "0",
+                "--lr",
+                "10",
+                "--memory-lengths",
+                "2",
+                "--sweep-lengths",
+                " 3, 5 ,",
+                "--out",
+                "o",
+            ],
+            id="extremes_still_valid",
+        ),
+        pytest.param(
+            [
+                "compare",
+                "--dataset",
+                "co2",
+                "--lookback",
+                "1",
+                "--horizon",
+                "1",
+                "--steps",
+                "1",
+                "--eval-every",
+                "1000000",
+            ],
+            id="tiny_windows",
+        ),
+    ],
+)
 def test_valid_arguments_are_accepted(capsys, argv: list[str]) -> None:
     """Valid argument lists reach ``compare`` (stubbed here), with nothing on stderr."""
     with pytest.raises(_Started):
@@ -173,14 +333,22 @@ def test_help_exits_zero(capsys) -> None:
     assert code == 0 and "--hidden" in out
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param(["compare", "--hidden", "0"], id="compare-hidden_zero"),
-    pytest.param(["bench", "--cells", "rnn"], id="bench-cells"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["compare", "--hidden", "0"], id="compare-hidden_zero"),
+        pytest.param(["bench", "--cells", "rnn"], id="bench-cells"),
+    ],
+)
 def test_real_process_exits_2_with_one_line(argv: list[str], tmp_path: Path) -> None:
     """The installed entry point, in its own process (with a timeout against hangs)."""
-    result = subprocess.run([sys.executable, "-m", "rnnax", *argv], capture_output=True,
-                            text=True, timeout=120, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnax", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2, result
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr

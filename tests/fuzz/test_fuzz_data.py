@@ -34,61 +34,229 @@ def _window_cases(function) -> dict[str, Case]:
         return function(values, lookback, horizon, **kwargs)
 
     cases = {
-        "values-string": Case(lambda: run("abc"), TypeError, r"values must be a numeric \(real\) array, got dtype <U3"),
-        "values-none": Case(lambda: run(None), TypeError, r"values must be a numeric \(real\) array, got dtype object"),
-        "values-objects": Case(lambda: run(np.array([object()] * 40)), TypeError, r"values must be a numeric \(real\) array"),
-        "values-complex": Case(lambda: run(SERIES.astype(complex)), TypeError, r"values must be a numeric \(real\) array, got dtype complex128"),
-        "values-ragged": Case(lambda: run([[1.0, 2.0], [3.0]]), TypeError, r"values must be a numeric array, could not convert it"),
-        "values-scalar": Case(lambda: run(np.float64(3.0)), ValueError, r"values must have shape \[T\] or \[T, D\] .* got shape \(\)"),
-        "values-rank3_without_panel": Case(lambda: run(np.ones((2, 40, 1))), ValueError, r"values must have shape \[T\] or \[T, D\] \(pass panel=True"),
-        "values-rank4_panel": Case(lambda: run(np.ones((2, 40, 1, 1)), panel=True), ValueError, r"values must have shape \[N, T\] or \[N, T, D\] when panel=True"),
-        "values-1d_panel": Case(lambda: run(SERIES, panel=True), ValueError, r"when panel=True, got shape \(40,\)"),
-        "values-empty": Case(lambda: run(np.array([])), ValueError, r"values of series 'series' must hold at least one series, time step and feature, got shape \(0,\)"),
-        "values-no_features": Case(lambda: run(np.ones((40, 0))), ValueError, r"must hold at least one series, time step and feature, got shape \(40, 0\)"),
-        "values-empty_panel": Case(lambda: run(np.ones((0, 40)), panel=True), ValueError, r"must hold at least one series"),
-        "values-nan": Case(lambda: run(WITH_NAN), ValueError, r"series 'series' has 1 non-finite values \(NaN or Inf\) at time positions \[7\]"),
-        "values-inf": Case(lambda: run(WITH_INF), ValueError, r"non-finite values \(NaN or Inf\) at time positions \[3\]"),
-        "values-negative_inf": Case(lambda: run(WITH_NEG_INF, name="load"), ValueError, r"series 'load' has 1 non-finite .* \[39\]"),
-        "values-all_nan_ffill": Case(lambda: run(np.full(40, np.nan), nan_policy="ffill"), ValueError, r"feature 0 of series 'series' has no finite value, so nan_policy='ffill'"),
-        "values-all_nan_interpolate": Case(lambda: run(np.full(40, np.nan), nan_policy="interpolate"), ValueError, r"has no finite value"),
-        "values-panel_nan": Case(lambda: run(np.where(np.arange(40) == 5, np.nan, PANEL), panel=True), ValueError, r"series 'series\[0\]' has 1 non-finite"),
-        "values-too_short": Case(lambda: run(SERIES[:5]), ValueError, r"(series 'series' has 5 time steps, fewer than lookback \+ horizon = 6|training segment)"),
-        "values-drop_leaves_too_few": Case(lambda: run(np.where(np.arange(40) > 2, np.nan, SERIES), nan_policy="drop"), ValueError, r"(3 time steps|training segment|validation)"),
-        "nan_policy-unknown": Case(lambda: run(nan_policy="zero"), ValueError, r"nan_policy must be one of \['raise', 'ffill', 'interpolate', 'drop'\], got 'zero'"),
-        "nan_policy-none": Case(lambda: run(nan_policy=None), ValueError, r"nan_policy must be one of .* got None"),
-        "nan_policy-list": Case(lambda: run(nan_policy=["drop"]), ValueError, r"nan_policy must be one of"),
-        "nan_policy-drop_with_panel": Case(lambda: run(PANEL, panel=True, nan_policy="drop"), ValueError, r"nan_policy='drop' is not supported with panel=True"),
-        "target_columns-float": Case(lambda: run(target_columns=0.0), TypeError, r"target_columns must be an int or a sequence of ints, got 0.0"),
-        "target_columns-string": Case(lambda: run(target_columns="0"), TypeError, r"target_columns must be an int or a sequence of ints"),
-        "target_columns-float_entry": Case(lambda: run(target_columns=[0.0]), TypeError, r"target_columns must hold integers, got 0.0"),
-        "target_columns-bool_entry": Case(lambda: run(target_columns=[True]), TypeError, r"target_columns must hold integers, got True"),
-        "target_columns-negative": Case(lambda: run(target_columns=-1), ValueError, r"target_columns entries must lie in \[0, 1\) .* got -1"),
-        "target_columns-too_large": Case(lambda: run(np.ones((40, 2)), target_columns=[1, 2]), ValueError, r"target_columns entries must lie in \[0, 2\)"),
-        "target_columns-empty": Case(lambda: run(target_columns=[]), ValueError, r"target_columns must name at least one column"),
-        "target_columns-repeated": Case(lambda: run(np.ones((40, 2)), target_columns=[1, 1]), ValueError, r"target_columns must not repeat a column"),
-        "past_covariates-wrong_length": Case(lambda: run(past_covariates=np.ones(39)), ValueError, r"past_covariates must cover the same series and time steps as values, expected shape \[40, \.\.\.\], got \(39,\)"),
-        "past_covariates-nan": Case(lambda: run(past_covariates=WITH_NAN), ValueError, r"series 'series past_covariates' has 1 non-finite"),
-        "past_covariates-string": Case(lambda: run(past_covariates=np.full(40, "x")), TypeError, r"past_covariates must be a numeric \(real\) array"),
-        "future_covariates-wrong_series": Case(lambda: run(PANEL, panel=True, future_covariates=np.ones((3, 40))), ValueError, r"future_covariates must cover the same series and time steps as values, expected shape \[2, 40, \.\.\.\]"),
-        "future_covariates-rank3_single": Case(lambda: run(future_covariates=np.ones((1, 40, 1))), ValueError, r"future_covariates must have shape \[T\] or \[T, D\]"),
-        "future_covariates-inf": Case(lambda: run(future_covariates=WITH_INF), ValueError, r"future_covariates' has 1 non-finite"),
-        "dtype-int": Case(lambda: run(dtype=np.int32), TypeError, r"dtype must be a floating-point dtype, got int32"),
-        "dtype-complex": Case(lambda: run(dtype=np.complex64), TypeError, r"dtype must be a floating-point dtype, got complex64"),
-        "dtype-unknown_name": Case(lambda: run(dtype="float33"), TypeError, r"dtype must be a floating-point dtype, got 'float33'"),
-        "dtype-bool": Case(lambda: run(dtype=bool), TypeError, r"dtype must be a floating-point dtype, got bool"),
+        "values-string": Case(
+            lambda: run("abc"), TypeError, r"values must be a numeric \(real\) array, got dtype <U3"
+        ),
+        "values-none": Case(
+            lambda: run(None),
+            TypeError,
+            r"values must be a numeric \(real\) array, got dtype object",
+        ),
+        "values-objects": Case(
+            lambda: run(np.array([object()] * 40)),
+            TypeError,
+            r"values must be a numeric \(real\) array",
+        ),
+        "values-complex": Case(
+            lambda: run(SERIES.astype(complex)),
+            TypeError,
+            r"values must be a numeric \(real\) array, got dtype complex128",
+        ),
+        "values-ragged": Case(
+            lambda: run([[1.0, 2.0], [3.0]]),
+            TypeError,
+            r"values must be a numeric array, could not convert it",
+        ),
+        "values-scalar": Case(
+            lambda: run(np.float64(3.0)),
+            ValueError,
+            r"values must have shape \[T\] or \[T, D\] .* got shape \(\)",
+        ),
+        "values-rank3_without_panel": Case(
+            lambda: run(np.ones((2, 40, 1))),
+            ValueError,
+            r"values must have shape \[T\] or \[T, D\] \(pass panel=True",
+        ),
+        "values-rank4_panel": Case(
+            lambda: run(np.ones((2, 40, 1, 1)), panel=True),
+            ValueError,
+            r"values must have shape \[N, T\] or \[N, T, D\] when panel=True",
+        ),
+        "values-1d_panel": Case(
+            lambda: run(SERIES, panel=True), ValueError, r"when panel=True, got shape \(40,\)"
+        ),
+        "values-empty": Case(
+            lambda: run(np.array([])),
+            ValueError,
+            r"values of series 'series' must hold at least one series, time step and feature, got shape \(0,\)",
+        ),
+        "values-no_features": Case(
+            lambda: run(np.ones((40, 0))),
+            ValueError,
+            r"must hold at least one series, time step and feature, got shape \(40, 0\)",
+        ),
+        "values-empty_panel": Case(
+            lambda: run(np.ones((0, 40)), panel=True), ValueError, r"must hold at least one series"
+        ),
+        "values-nan": Case(
+            lambda: run(WITH_NAN),
+            ValueError,
+            r"series 'series' has 1 non-finite values \(NaN or Inf\) at time positions \[7\]",
+        ),
+        "values-inf": Case(
+            lambda: run(WITH_INF),
+            ValueError,
+            r"non-finite values \(NaN or Inf\) at time positions \[3\]",
+        ),
+        "values-negative_inf": Case(
+            lambda: run(WITH_NEG_INF, name="load"),
+            ValueError,
+            r"series 'load' has 1 non-finite .* \[39\]",
+        ),
+        "values-all_nan_ffill": Case(
+            lambda: run(np.full(40, np.nan), nan_policy="ffill"),
+            ValueError,
+            r"feature 0 of series 'series' has no finite value, so nan_policy='ffill'",
+        ),
+        "values-all_nan_interpolate": Case(
+            lambda: run(np.full(40, np.nan), nan_policy="interpolate"),
+            ValueError,
+            r"has no finite value",
+        ),
+        "values-panel_nan": Case(
+            lambda: run(np.where(np.arange(40) == 5, np.nan, PANEL), panel=True),
+            ValueError,
+            r"series 'series\[0\]' has 1 non-finite",
+        ),
+        "values-too_short": Case(
+            lambda: run(SERIES[:5]),
+            ValueError,
+            r"(series 'series' has 5 time steps, fewer than lookback \+ horizon = 6|training segment)",
+        ),
+        "values-drop_leaves_too_few": Case(
+            lambda: run(np.where(np.arange(40) > 2, np.nan, SERIES), nan_policy="drop"),
+            ValueError,
+            r"(3 time steps|training segment|validation)",
+        ),
+        "nan_policy-unknown": Case(
+            lambda: run(nan_policy="zero"),
+            ValueError,
+            r"nan_policy must be one of \['raise', 'ffill', 'interpolate', 'drop'\], got 'zero'",
+        ),
+        "nan_policy-none": Case(
+            lambda: run(nan_policy=None), ValueError, r"nan_policy must be one of .* got None"
+        ),
+        "nan_policy-list": Case(
+            lambda: run(nan_policy=["drop"]), ValueError, r"nan_policy must be one of"
+        ),
+        "nan_policy-drop_with_panel": Case(
+            lambda: run(PANEL, panel=True, nan_policy="drop"),
+            ValueError,
+            r"nan_policy='drop' is not supported with panel=True",
+        ),
+        "target_columns-float": Case(
+            lambda: run(target_columns=0.0),
+            TypeError,
+            r"target_columns must be an int or a sequence of ints, got 0.0",
+        ),
+        "target_columns-string": Case(
+            lambda: run(target_columns="0"),
+            TypeError,
+            r"target_columns must be an int or a sequence of ints",
+        ),
+        "target_columns-float_entry": Case(
+            lambda: run(target_columns=[0.0]),
+            TypeError,
+            r"target_columns must hold integers, got 0.0",
+        ),
+        "target_columns-bool_entry": Case(
+            lambda: run(target_columns=[True]),
+            TypeError,
+            r"target_columns must hold integers, got True",
+        ),
+        "target_columns-negative": Case(
+            lambda: run(target_columns=-1),
+            ValueError,
+            r"target_columns entries must lie in \[0, 1\) .* got -1",
+        ),
+        "target_columns-too_large": Case(
+            lambda: run(np.ones((40, 2)), target_columns=[1, 2]),
+            ValueError,
+            r"target_columns entries must lie in \[0, 2\)",
+        ),
+        "target_columns-empty": Case(
+            lambda: run(target_columns=[]),
+            ValueError,
+            r"target_columns must name at least one column",
+        ),
+        "target_columns-repeated": Case(
+            lambda: run(np.ones((40, 2)), target_columns=[1, 1]),
+            ValueError,
+            r"target_columns must not repeat a column",
+        ),
+        "past_covariates-wrong_length": Case(
+            lambda: run(past_covariates=np.ones(39)),
+            ValueError,
+            r"past_covariates must cover the same series and time steps as values, expected shape \[40, \.\.\.\], got \(39,\)",
+        ),
+        "past_covariates-nan": Case(
+            lambda: run(past_covariates=WITH_NAN),
+            ValueError,
+            r"series 'series past_covariates' has 1 non-finite",
+        ),
+        "past_covariates-string": Case(
+            lambda: run(past_covariates=np.full(40, "x")),
+            TypeError,
+            r"past_covariates must be a numeric \(real\) array",
+        ),
+        "future_covariates-wrong_series": Case(
+            lambda: run(PANEL, panel=True, future_covariates=np.ones((3, 40))),
+            ValueError,
+            r"future_covariates must cover the same series and time steps as values, expected shape \[2, 40, \.\.\.\]",
+        ),
+        "future_covariates-rank3_single": Case(
+            lambda: run(future_covariates=np.ones((1, 40, 1))),
+            ValueError,
+            r"future_covariates must have shape \[T\] or \[T, D\]",
+        ),
+        "future_covariates-inf": Case(
+            lambda: run(future_covariates=WITH_INF),
+            ValueError,
+            r"future_covariates' has 1 non-finite",
+        ),
+        "dtype-int": Case(
+            lambda: run(dtype=np.int32),
+            TypeError,
+            r"dtype must be a floating-point dtype, got int32",
+        ),
+        "dtype-complex": Case(
+            lambda: run(dtype=np.complex64),
+            TypeError,
+            r"dtype must be a floating-point dtype, got complex64",
+        ),
+        "dtype-unknown_name": Case(
+            lambda: run(dtype="float33"),
+            TypeError,
+            r"dtype must be a floating-point dtype, got 'float33'",
+        ),
+        "dtype-bool": Case(
+            lambda: run(dtype=bool), TypeError, r"dtype must be a floating-point dtype, got bool"
+        ),
     }
     for argument in ("lookback", "horizon", "stride"):
         mutations = int_mutations(argument)
         mutations["array"] = (np.array([3]), TypeError, argument)
         mutations.pop("complex")
         if argument != "stride":
-            mutations["huge"] = (10**12, ValueError, r"(fewer than lookback \+ horizon|training segment)")
+            mutations["huge"] = (
+                10**12,
+                ValueError,
+                r"(fewer than lookback \+ horizon|training segment)",
+            )
         else:
             mutations.pop("huge")
-        cases |= {f"{argument}-{label}": case for label, case in cases_from(
-            mutations, lambda value, argument=argument: run(**{argument: value})).items()}
-    cases |= {f"panel-{label}": case for label, case in cases_from(
-        bool_mutations("panel"), lambda value: run(PANEL, panel=value)).items()}
+        cases |= {
+            f"{argument}-{label}": case
+            for label, case in cases_from(
+                mutations, lambda value, argument=argument: run(**{argument: value})
+            ).items()
+        }
+    cases |= {
+        f"panel-{label}": case
+        for label, case in cases_from(
+            bool_mutations("panel"), lambda value: run(PANEL, panel=value)
+        ).items()
+    }
     return cases
 
 
@@ -97,31 +265,89 @@ def _split_cases() -> dict[str, Case]:
     cases: dict[str, Case] = {}
     for argument in ("validation", "test"):
         cases |= {
-            f"{argument}-nan": Case(functools.partial(split, **{argument: float("nan")}), ValueError, rf"{argument} as a fraction must lie in \[0, 1\), got nan"),
-            f"{argument}-inf": Case(functools.partial(split, **{argument: float("inf")}), ValueError, rf"{argument} as a fraction must lie in \[0, 1\)"),
-            f"{argument}-one": Case(functools.partial(split, **{argument: 1.0}), ValueError, rf"{argument} as a fraction must lie in \[0, 1\), got 1.0"),
-            f"{argument}-negative_fraction": Case(functools.partial(split, **{argument: -0.1}), ValueError, rf"{argument} as a fraction"),
-            f"{argument}-negative_count": Case(functools.partial(split, **{argument: -1}), ValueError, rf"{argument} as a count of time steps must lie in \[0, 40\), got -1"),
-            f"{argument}-count_too_large": Case(functools.partial(split, **{argument: 40}), ValueError, rf"{argument} as a count of time steps must lie in \[0, 40\)"),
-            f"{argument}-huge": Case(functools.partial(split, **{argument: 2**70}), ValueError, rf"{argument} as a count"),
-            f"{argument}-string": Case(functools.partial(split, **{argument: "0.2"}), TypeError, rf"{argument} must be a fraction \(float\) or a count \(int\), got '0.2'"),
-            f"{argument}-none": Case(functools.partial(split, **{argument: None}), TypeError, rf"{argument} must be a fraction"),
-            f"{argument}-bool": Case(functools.partial(split, **{argument: True}), TypeError, rf"{argument} must be a fraction"),
-            f"{argument}-shorter_than_horizon": Case(functools.partial(split, **{argument: 1}), ValueError, rf"the {argument} segment of series 'series' has 1 time steps, fewer than horizon = 2"),
+            f"{argument}-nan": Case(
+                functools.partial(split, **{argument: float("nan")}),
+                ValueError,
+                rf"{argument} as a fraction must lie in \[0, 1\), got nan",
+            ),
+            f"{argument}-inf": Case(
+                functools.partial(split, **{argument: float("inf")}),
+                ValueError,
+                rf"{argument} as a fraction must lie in \[0, 1\)",
+            ),
+            f"{argument}-one": Case(
+                functools.partial(split, **{argument: 1.0}),
+                ValueError,
+                rf"{argument} as a fraction must lie in \[0, 1\), got 1.0",
+            ),
+            f"{argument}-negative_fraction": Case(
+                functools.partial(split, **{argument: -0.1}),
+                ValueError,
+                rf"{argument} as a fraction",
+            ),
+            f"{argument}-negative_count": Case(
+                functools.partial(split, **{argument: -1}),
+                ValueError,
+                rf"{argument} as a count of time steps must lie in \[0, 40\), got -1",
+            ),
+            f"{argument}-count_too_large": Case(
+                functools.partial(split, **{argument: 40}),
+                ValueError,
+                rf"{argument} as a count of time steps must lie in \[0, 40\)",
+            ),
+            f"{argument}-huge": Case(
+                functools.partial(split, **{argument: 2**70}), ValueError, rf"{argument} as a count"
+            ),
+            f"{argument}-string": Case(
+                functools.partial(split, **{argument: "0.2"}),
+                TypeError,
+                rf"{argument} must be a fraction \(float\) or a count \(int\), got '0.2'",
+            ),
+            f"{argument}-none": Case(
+                functools.partial(split, **{argument: None}),
+                TypeError,
+                rf"{argument} must be a fraction",
+            ),
+            f"{argument}-bool": Case(
+                functools.partial(split, **{argument: True}),
+                TypeError,
+                rf"{argument} must be a fraction",
+            ),
+            f"{argument}-shorter_than_horizon": Case(
+                functools.partial(split, **{argument: 1}),
+                ValueError,
+                rf"the {argument} segment of series 'series' has 1 time steps, fewer than horizon = 2",
+            ),
         }
     cases |= {
-        "both-leave_no_training": Case(lambda: split(validation=0.5, test=0.5), ValueError, r"validation \+ test must leave training data"),
-        "both-training_too_short": Case(lambda: data.chronological_split(SERIES, 20, 2, validation=10, test=10), ValueError, r"the training segment of series 'series' has 20 time steps, fewer than lookback \+ horizon = 22"),
+        "both-leave_no_training": Case(
+            lambda: split(validation=0.5, test=0.5),
+            ValueError,
+            r"validation \+ test must leave training data",
+        ),
+        "both-training_too_short": Case(
+            lambda: data.chronological_split(SERIES, 20, 2, validation=10, test=10),
+            ValueError,
+            r"the training segment of series 'series' has 20 time steps, fewer than lookback \+ horizon = 22",
+        ),
     }
-    cases |= {f"split_points-length-{label}": case for label, case in cases_from(
-        int_mutations("length"), lambda value: data.split_points(value, validation=0.1, test=0.1)).items()
-        if label not in ("huge",)}
+    cases |= {
+        f"split_points-length-{label}": case
+        for label, case in cases_from(
+            int_mutations("length"),
+            lambda value: data.split_points(value, validation=0.1, test=0.1),
+        ).items()
+        if label not in ("huge",)
+    }
     return cases
 
 
-WINDOW_CASES = merge(_window_cases(data.sliding_windows),
-                     _window_cases(data.chronological_split), _split_cases(),
-                     prefix=["sliding_windows", "chronological_split", "split"])
+WINDOW_CASES = merge(
+    _window_cases(data.sliding_windows),
+    _window_cases(data.chronological_split),
+    _split_cases(),
+    prefix=["sliding_windows", "chronological_split", "split"],
+)
 
 
 @pytest.mark.parametrize("case", params(WINDOW_CASES))
@@ -130,37 +356,87 @@ def test_windows_bad_argument(case: Case) -> None:
 
 
 def test_windows_valid_calls_still_work() -> None:
-    windows = data.sliding_windows(SERIES.tolist(), np.int64(4), 2, stride=3, target_columns=[0],
-                                   past_covariates=SERIES, future_covariates=SERIES, dtype=None)
+    windows = data.sliding_windows(
+        SERIES.tolist(),
+        np.int64(4),
+        2,
+        stride=3,
+        target_columns=[0],
+        past_covariates=SERIES,
+        future_covariates=SERIES,
+        dtype=None,
+    )
     assert windows.inputs.shape == (12, 4, 1) and windows.future_covariates.shape == (12, 2, 1)
     filled = data.sliding_windows(WITH_NAN, 4, 2, nan_policy="interpolate")
     assert np.isfinite(filled.inputs).all()
-    split = data.chronological_split(jnp.asarray(PANEL), 4, 2, validation=np.float64(0.2),
-                                     test=np.int64(6), panel=np.bool_(True))
+    split = data.chronological_split(
+        jnp.asarray(PANEL), 4, 2, validation=np.float64(0.2), test=np.int64(6), panel=np.bool_(True)
+    )
     assert split.train.inputs.shape[1:] == (4, 1)
 
 
 # ------------------------------------------------------------------------------------------
 # scalers
 # ------------------------------------------------------------------------------------------
-FITS = {"standard": data.fit_standard_scaler, "min_max": data.fit_min_max_scaler,
-        "robust": data.fit_robust_scaler}
+FITS = {
+    "standard": data.fit_standard_scaler,
+    "min_max": data.fit_min_max_scaler,
+    "robust": data.fit_robust_scaler,
+}
 
 
 def _scaler_cases() -> dict[str, Case]:
     cases: dict[str, Case] = {}
     for name, fit in FITS.items():
         cases |= {
-            f"{name}-train_values-string": Case(functools.partial(fit, "abc"), TypeError, r"train_values must be a numeric \(real\) array"),
-            f"{name}-train_values-none": Case(functools.partial(fit, None), TypeError, r"train_values must be a numeric \(real\) array"),
-            f"{name}-train_values-complex": Case(functools.partial(fit, SERIES.astype(complex)), TypeError, r"train_values must be a numeric \(real\) array"),
-            f"{name}-train_values-ragged": Case(functools.partial(fit, [[1.0], [2.0, 3.0]]), TypeError, r"train_values must be a numeric array"),
-            f"{name}-train_values-scalar": Case(functools.partial(fit, 3.0), ValueError, r"train_values must have at least one axis"),
-            f"{name}-train_values-empty": Case(functools.partial(fit, np.array([])), ValueError, r"train_values must hold at least one value, got shape \(0,\)"),
-            f"{name}-train_values-no_features": Case(functools.partial(fit, np.ones((5, 0))), ValueError, r"train_values must hold at least one value, got shape \(5, 0\)"),
-            f"{name}-train_values-nan": Case(functools.partial(fit, WITH_NAN), ValueError, r"series 'train_values' has 1 non-finite values .* \[7\]"),
-            f"{name}-train_values-inf": Case(functools.partial(fit, WITH_INF), ValueError, r"series 'train_values' has 1 non-finite"),
-            f"{name}-train_values-overflowing": Case(functools.partial(fit, np.array([1.7e308, -1.7e308])), ValueError, r"train_values are too large to scale: their statistics overflow float64"),
+            f"{name}-train_values-string": Case(
+                functools.partial(fit, "abc"),
+                TypeError,
+                r"train_values must be a numeric \(real\) array",
+            ),
+            f"{name}-train_values-none": Case(
+                functools.partial(fit, None),
+                TypeError,
+                r"train_values must be a numeric \(real\) array",
+            ),
+            f"{name}-train_values-complex": Case(
+                functools.partial(fit, SERIES.astype(complex)),
+                TypeError,
+                r"train_values must be a numeric \(real\) array",
+            ),
+            f"{name}-train_values-ragged": Case(
+                functools.partial(fit, [[1.0], [2.0, 3.0]]),
+                TypeError,
+                r"train_values must be a numeric array",
+            ),
+            f"{name}-train_values-scalar": Case(
+                functools.partial(fit, 3.0), ValueError, r"train_values must have at least one axis"
+            ),
+            f"{name}-train_values-empty": Case(
+                functools.partial(fit, np.array([])),
+                ValueError,
+                r"train_values must hold at least one value, got shape \(0,\)",
+            ),
+            f"{name}-train_values-no_features": Case(
+                functools.partial(fit, np.ones((5, 0))),
+                ValueError,
+                r"train_values must hold at least one value, got shape \(5, 0\)",
+            ),
+            f"{name}-train_values-nan": Case(
+                functools.partial(fit, WITH_NAN),
+                ValueError,
+                r"series 'train_values' has 1 non-finite values .* \[7\]",
+            ),
+            f"{name}-train_values-inf": Case(
+                functools.partial(fit, WITH_INF),
+                ValueError,
+                r"series 'train_values' has 1 non-finite",
+            ),
+            f"{name}-train_values-overflowing": Case(
+                functools.partial(fit, np.array([1.7e308, -1.7e308])),
+                ValueError,
+                r"train_values are too large to scale: their statistics overflow float64",
+            ),
         }
     bad_pairs = {
         "single": ((1.0,), TypeError, r" must be a pair \(low, high\) of numbers, got \(1.0,\)"),
@@ -174,30 +450,96 @@ def _scaler_cases() -> dict[str, Case]:
     }
     for label, (value, error, match) in bad_pairs.items():
         cases[f"min_max-feature_range-{label}"] = Case(
-            functools.partial(data.fit_min_max_scaler, SERIES, value), error, "feature_range" + match)
+            functools.partial(data.fit_min_max_scaler, SERIES, value),
+            error,
+            "feature_range" + match,
+        )
         cases[f"robust-quantile_range-{label}"] = Case(
-            functools.partial(data.fit_robust_scaler, SERIES, value), error, "quantile_range" + match)
+            functools.partial(data.fit_robust_scaler, SERIES, value),
+            error,
+            "quantile_range" + match,
+        )
     cases |= {
-        "min_max-feature_range-reversed": Case(lambda: data.fit_min_max_scaler(SERIES, (1.0, 0.0)), ValueError, r"feature_range must be finite \(low, high\) with low < high, got \(1.0, 0.0\)"),
-        "min_max-feature_range-empty_interval": Case(lambda: data.fit_min_max_scaler(SERIES, (1.0, 1.0)), ValueError, r"feature_range must be finite \(low, high\) with low < high"),
-        "robust-quantile_range-reversed": Case(lambda: data.fit_robust_scaler(SERIES, (75.0, 25.0)), ValueError, r"quantile_range must be \(q_low, q_high\) with 0 <= q_low < q_high <= 100"),
-        "robust-quantile_range-below_zero": Case(lambda: data.fit_robust_scaler(SERIES, (-1.0, 50.0)), ValueError, r"quantile_range must be \(q_low, q_high\)"),
-        "robust-quantile_range-above_100": Case(lambda: data.fit_robust_scaler(SERIES, (50.0, 101.0)), ValueError, r"quantile_range must be \(q_low, q_high\)"),
+        "min_max-feature_range-reversed": Case(
+            lambda: data.fit_min_max_scaler(SERIES, (1.0, 0.0)),
+            ValueError,
+            r"feature_range must be finite \(low, high\) with low < high, got \(1.0, 0.0\)",
+        ),
+        "min_max-feature_range-empty_interval": Case(
+            lambda: data.fit_min_max_scaler(SERIES, (1.0, 1.0)),
+            ValueError,
+            r"feature_range must be finite \(low, high\) with low < high",
+        ),
+        "robust-quantile_range-reversed": Case(
+            lambda: data.fit_robust_scaler(SERIES, (75.0, 25.0)),
+            ValueError,
+            r"quantile_range must be \(q_low, q_high\) with 0 <= q_low < q_high <= 100",
+        ),
+        "robust-quantile_range-below_zero": Case(
+            lambda: data.fit_robust_scaler(SERIES, (-1.0, 50.0)),
+            ValueError,
+            r"quantile_range must be \(q_low, q_high\)",
+        ),
+        "robust-quantile_range-above_100": Case(
+            lambda: data.fit_robust_scaler(SERIES, (50.0, 101.0)),
+            ValueError,
+            r"quantile_range must be \(q_low, q_high\)",
+        ),
     }
     scaler = data.fit_standard_scaler(np.ones((10, 2)) * np.arange(2.0))
     for function in (data.transform, data.inverse_transform):
         name = function.__name__
         cases |= {
-            f"{name}-scaler-none": Case(functools.partial(function, None, np.ones((3, 2))), TypeError, r"scaler must be a Scaler from fit_standard_scaler"),
-            f"{name}-scaler-dict": Case(functools.partial(function, {"center": 0.0, "scale": 1.0}, np.ones((3, 2))), TypeError, r"scaler must be a Scaler .* got dict"),
-            f"{name}-scaler-tuple": Case(functools.partial(function, (np.zeros(2), np.ones(2)), np.ones((3, 2))), TypeError, r"scaler must be a Scaler .* got tuple"),
-            f"{name}-values-wrong_features": Case(functools.partial(function, scaler, np.ones((3, 3))), ValueError, r"values must have the scaler's 2 features on their last axis, got shape \(3, 3\)"),
-            f"{name}-values-features_first": Case(functools.partial(function, scaler, np.ones((2, 3))), ValueError, r"values must have the scaler's 2 features"),
-            f"{name}-values-scalar": Case(functools.partial(function, scaler, 1.0), ValueError, r"values must have the scaler's 2 features .* got shape \(\)"),
-            f"{name}-values-string": Case(functools.partial(function, scaler, np.full((3, 2), "a")), TypeError, r"values must be a numeric \(real\) array"),
-            f"{name}-values-complex_numpy": Case(functools.partial(function, scaler, np.ones((3, 2), complex)), TypeError, r"values must be a numeric \(real\) array, got dtype complex128"),
-            f"{name}-values-complex_jax": Case(functools.partial(function, scaler, jnp.ones((3, 2), jnp.complex64)), TypeError, r"values must be a numeric \(real\) array, got dtype complex64"),
-            f"{name}-values-none": Case(functools.partial(function, scaler, None), TypeError, r"values must be a numeric \(real\) array"),
+            f"{name}-scaler-none": Case(
+                functools.partial(function, None, np.ones((3, 2))),
+                TypeError,
+                r"scaler must be a Scaler from fit_standard_scaler",
+            ),
+            f"{name}-scaler-dict": Case(
+                functools.partial(function, {"center": 0.0, "scale": 1.0}, np.ones((3, 2))),
+                TypeError,
+                r"scaler must be a Scaler .* got dict",
+            ),
+            f"{name}-scaler-tuple": Case(
+                functools.partial(function, (np.zeros(2), np.ones(2)), np.ones((3, 2))),
+                TypeError,
+                r"scaler must be a Scaler .* got tuple",
+            ),
+            f"{name}-values-wrong_features": Case(
+                functools.partial(function, scaler, np.ones((3, 3))),
+                ValueError,
+                r"values must have the scaler's 2 features on their last axis, got shape \(3, 3\)",
+            ),
+            f"{name}-values-features_first": Case(
+                functools.partial(function, scaler, np.ones((2, 3))),
+                ValueError,
+                r"values must have the scaler's 2 features",
+            ),
+            f"{name}-values-scalar": Case(
+                functools.partial(function, scaler, 1.0),
+                ValueError,
+                r"values must have the scaler's 2 features .* got shape \(\)",
+            ),
+            f"{name}-values-string": Case(
+                functools.partial(function, scaler, np.full((3, 2), "a")),
+                TypeError,
+                r"values must be a numeric \(real\) array",
+            ),
+            f"{name}-values-complex_numpy": Case(
+                functools.partial(function, scaler, np.ones((3, 2), complex)),
+                TypeError,
+                r"values must be a numeric \(real\) array, got dtype complex128",
+            ),
+            f"{name}-values-complex_jax": Case(
+                functools.partial(function, scaler, jnp.ones((3, 2), jnp.complex64)),
+                TypeError,
+                r"values must be a numeric \(real\) array, got dtype complex64",
+            ),
+            f"{name}-values-none": Case(
+                functools.partial(function, scaler, None),
+                TypeError,
+                r"values must be a numeric \(real\) array",
+            ),
         }
     return cases
 
@@ -223,24 +565,80 @@ def test_scalers_valid_calls_still_work() -> None:
 def _missing_and_load_cases() -> dict[str, Case]:
     fill = functools.partial(data.handle_missing, WITH_NAN, nan_policy="interpolate")
     return {
-        "handle_missing-values-rank3": Case(lambda: data.handle_missing(np.ones((2, 2, 2)), name="cube"), ValueError, r"values of series 'cube' must have shape \[T\] or \[T, D\], got shape \(2, 2, 2\)"),
-        "handle_missing-values-string": Case(lambda: data.handle_missing("abc"), TypeError, r"values must be a numeric \(real\) array"),
-        "handle_missing-values-nan_raise": Case(lambda: data.handle_missing(WITH_NAN, name="x"), ValueError, r"series 'x' has 1 non-finite values \(NaN or Inf\) at time positions \[7\]; pass nan_policy="),
-        "handle_missing-values-many_bad_positions": Case(lambda: data.handle_missing(np.full(30, np.nan)), ValueError, r"series 'series' has 30 non-finite values .* \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\.\]"),
-        "handle_missing-nan_policy-unknown": Case(lambda: data.handle_missing(SERIES, nan_policy="mean"), ValueError, r"nan_policy must be one of"),
-        "handle_missing-sample_times-wrong_length": Case(lambda: fill(sample_times=np.arange(3.0)), ValueError, r"sample_times must have shape \(40,\) to match the series, got \(3,\)"),
-        "handle_missing-sample_times-string": Case(lambda: fill(sample_times="abc"), TypeError, r"sample_times must be a numeric \(real\) array"),
-        "handle_missing-sample_times-nan": Case(lambda: fill(sample_times=np.full(40, np.nan)), ValueError, r"sample_times must be finite and strictly increasing"),
-        "handle_missing-sample_times-decreasing": Case(lambda: fill(sample_times=np.arange(40.0)[::-1]), ValueError, r"sample_times must be finite and strictly increasing"),
-        "handle_missing-sample_times-repeated": Case(lambda: fill(sample_times=np.zeros(40)), ValueError, r"sample_times must be finite and strictly increasing"),
-        "load-name-unknown": Case(lambda: data.load("nile"), ValueError, r"unknown data set name 'nile'; valid names are \['airline_passengers'"),
+        "handle_missing-values-rank3": Case(
+            lambda: data.handle_missing(np.ones((2, 2, 2)), name="cube"),
+            ValueError,
+            r"values of series 'cube' must have shape \[T\] or \[T, D\], got shape \(2, 2, 2\)",
+        ),
+        "handle_missing-values-string": Case(
+            lambda: data.handle_missing("abc"),
+            TypeError,
+            r"values must be a numeric \(real\) array",
+        ),
+        "handle_missing-values-nan_raise": Case(
+            lambda: data.handle_missing(WITH_NAN, name="x"),
+            ValueError,
+            r"series 'x' has 1 non-finite values \(NaN or Inf\) at time positions \[7\]; pass nan_policy=",
+        ),
+        "handle_missing-values-many_bad_positions": Case(
+            lambda: data.handle_missing(np.full(30, np.nan)),
+            ValueError,
+            r"series 'series' has 30 non-finite values .* \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\.\]",
+        ),
+        "handle_missing-nan_policy-unknown": Case(
+            lambda: data.handle_missing(SERIES, nan_policy="mean"),
+            ValueError,
+            r"nan_policy must be one of",
+        ),
+        "handle_missing-sample_times-wrong_length": Case(
+            lambda: fill(sample_times=np.arange(3.0)),
+            ValueError,
+            r"sample_times must have shape \(40,\) to match the series, got \(3,\)",
+        ),
+        "handle_missing-sample_times-string": Case(
+            lambda: fill(sample_times="abc"),
+            TypeError,
+            r"sample_times must be a numeric \(real\) array",
+        ),
+        "handle_missing-sample_times-nan": Case(
+            lambda: fill(sample_times=np.full(40, np.nan)),
+            ValueError,
+            r"sample_times must be finite and strictly increasing",
+        ),
+        "handle_missing-sample_times-decreasing": Case(
+            lambda: fill(sample_times=np.arange(40.0)[::-1]),
+            ValueError,
+            r"sample_times must be finite and strictly increasing",
+        ),
+        "handle_missing-sample_times-repeated": Case(
+            lambda: fill(sample_times=np.zeros(40)),
+            ValueError,
+            r"sample_times must be finite and strictly increasing",
+        ),
+        "load-name-unknown": Case(
+            lambda: data.load("nile"),
+            ValueError,
+            r"unknown data set name 'nile'; valid names are \['airline_passengers'",
+        ),
         "load-name-empty": Case(lambda: data.load(""), ValueError, r"unknown data set name ''"),
-        "load-name-list": Case(lambda: data.load(["co2"]), ValueError, r"unknown data set name \['co2'\]"),
+        "load-name-list": Case(
+            lambda: data.load(["co2"]), ValueError, r"unknown data set name \['co2'\]"
+        ),
         "load-name-none": Case(lambda: data.load(None), ValueError, r"unknown data set name None"),
-        "load-name-path": Case(lambda: data.load("../co2"), ValueError, r"unknown data set name '\.\./co2'"),
-        "load-nan_policy-unknown": Case(lambda: data.load("co2", nan_policy="zero"), ValueError, r"nan_policy must be one of"),
-        "load-nan_policy-raise_with_gaps": Case(lambda: data.load("co2", nan_policy="raise"), ValueError, r"series 'co2' has 59 non-finite values"),
-        "load_co2-nan_policy-unknown": Case(lambda: data.load_co2(nan_policy=3), ValueError, r"nan_policy must be one of .* got 3"),
+        "load-name-path": Case(
+            lambda: data.load("../co2"), ValueError, r"unknown data set name '\.\./co2'"
+        ),
+        "load-nan_policy-unknown": Case(
+            lambda: data.load("co2", nan_policy="zero"), ValueError, r"nan_policy must be one of"
+        ),
+        "load-nan_policy-raise_with_gaps": Case(
+            lambda: data.load("co2", nan_policy="raise"),
+            ValueError,
+            r"series 'co2' has 59 non-finite values",
+        ),
+        "load_co2-nan_policy-unknown": Case(
+            lambda: data.load_co2(nan_policy=3), ValueError, r"nan_policy must be one of .* got 3"
+        ),
     }
 
 
@@ -250,7 +648,9 @@ def test_missing_and_load_bad_argument(case: Case) -> None:
 
 
 def test_missing_and_load_valid_calls_still_work() -> None:
-    filled = data.handle_missing(WITH_NAN, nan_policy="interpolate", sample_times=np.arange(40) ** 2)
+    filled = data.handle_missing(
+        WITH_NAN, nan_policy="interpolate", sample_times=np.arange(40) ** 2
+    )
     assert np.isfinite(filled).all()
     assert len(data.load("sunspots_yearly")) == 309
     assert len(data.load("co2", nan_policy="drop")) == 2225
@@ -265,63 +665,177 @@ def _synthetic_cases() -> dict[str, Case]:
     def ints(prefix: str, call, argument: str, minimum: int = 1) -> None:
         mutations = int_mutations(argument, minimum=minimum, huge=False)
         mutations.pop("complex")
-        cases.update({f"{prefix}-{argument}-{label}": case
-                      for label, case in cases_from(mutations, call).items()})
+        cases.update(
+            {
+                f"{prefix}-{argument}-{label}": case
+                for label, case in cases_from(mutations, call).items()
+            }
+        )
 
     def reals(prefix: str, call, argument: str, minimum: float | None) -> None:
         bound = "" if minimum is None else r" >= 0"
         table = {
-            "nan": (float("nan"), ValueError, rf"{argument} must be a finite number{bound}, got nan"),
-            "inf": (float("inf"), ValueError, rf"{argument} must be a finite number{bound}, got inf"),
+            "nan": (
+                float("nan"),
+                ValueError,
+                rf"{argument} must be a finite number{bound}, got nan",
+            ),
+            "inf": (
+                float("inf"),
+                ValueError,
+                rf"{argument} must be a finite number{bound}, got inf",
+            ),
             "string": ("0.1", TypeError, rf"{argument} must be a real number, got '0.1'"),
             "none": (None, TypeError, rf"{argument} must be a real number, got None"),
             "bool": (True, TypeError, rf"{argument} must be a real number"),
         }
         if minimum is not None:
-            table["negative"] = (-1.0, ValueError, rf"{argument} must be a finite number >= 0, got -1.0")
-        cases.update({f"{prefix}-{argument}-{label}": case
-                      for label, case in cases_from(table, call).items()})
+            table["negative"] = (
+                -1.0,
+                ValueError,
+                rf"{argument} must be a finite number >= 0, got -1.0",
+            )
+        cases.update(
+            {
+                f"{prefix}-{argument}-{label}": case
+                for label, case in cases_from(table, call).items()
+            }
+        )
 
     ints("noisy_sines", lambda v: data.noisy_sines(v), "length")
     reals("noisy_sines", lambda v: data.noisy_sines(20, noise_std=v), "noise_std", 0.0)
     cases |= {
-        "noisy_sines-periods-string": Case(lambda: data.noisy_sines(20, periods="ab"), TypeError, r"periods must be a sequence of numbers, got 'ab'"),
-        "noisy_sines-periods-none": Case(lambda: data.noisy_sines(20, periods=None), ValueError, r"periods must be a non-empty sequence of positive numbers, got None"),
-        "noisy_sines-periods-empty": Case(lambda: data.noisy_sines(20, periods=()), ValueError, r"periods must be a non-empty sequence of positive numbers"),
-        "noisy_sines-periods-zero": Case(lambda: data.noisy_sines(20, periods=(0.0,)), ValueError, r"periods must be a non-empty sequence of positive numbers"),
-        "noisy_sines-periods-negative": Case(lambda: data.noisy_sines(20, periods=(12.0, -5.0)), ValueError, r"periods must be a non-empty sequence of positive numbers"),
-        "noisy_sines-periods-nan": Case(lambda: data.noisy_sines(20, periods=(float("nan"),)), ValueError, r"periods must hold finite numbers"),
-        "noisy_sines-amplitudes-count": Case(lambda: data.noisy_sines(20, amplitudes=(1.0,)), ValueError, r"amplitudes must have one entry per period \(2\), got 1"),
-        "noisy_sines-amplitudes-nan": Case(lambda: data.noisy_sines(20, periods=(3.0,), amplitudes=(float("nan"),)), ValueError, r"amplitudes must hold finite numbers"),
-        "noisy_sines-amplitudes-string": Case(lambda: data.noisy_sines(20, periods=(3.0,), amplitudes=("big",)), TypeError, r"amplitudes must be a sequence of numbers"),
-        "noisy_sines-seed-float": Case(lambda: data.noisy_sines(20, seed=1.5), TypeError, r"seed must be an int or a numpy.random.Generator, got 1.5"),
-        "noisy_sines-seed-negative": Case(lambda: data.noisy_sines(20, seed=-1), ValueError, r"seed must be an int >= 0 or a numpy.random.Generator, got -1"),
-        "noisy_sines-seed-legacy_random_state": Case(lambda: data.noisy_sines(20, seed=np.random.RandomState(0)), TypeError, r"seed must be an int or a numpy.random.Generator"),
-        "noisy_sines-seed-none": Case(lambda: data.noisy_sines(20, seed=None), TypeError, r"seed must be an int or a numpy.random.Generator, got None"),
+        "noisy_sines-periods-string": Case(
+            lambda: data.noisy_sines(20, periods="ab"),
+            TypeError,
+            r"periods must be a sequence of numbers, got 'ab'",
+        ),
+        "noisy_sines-periods-none": Case(
+            lambda: data.noisy_sines(20, periods=None),
+            ValueError,
+            r"periods must be a non-empty sequence of positive numbers, got None",
+        ),
+        "noisy_sines-periods-empty": Case(
+            lambda: data.noisy_sines(20, periods=()),
+            ValueError,
+            r"periods must be a non-empty sequence of positive numbers",
+        ),
+        "noisy_sines-periods-zero": Case(
+            lambda: data.noisy_sines(20, periods=(0.0,)),
+            ValueError,
+            r"periods must be a non-empty sequence of positive numbers",
+        ),
+        "noisy_sines-periods-negative": Case(
+            lambda: data.noisy_sines(20, periods=(12.0, -5.0)),
+            ValueError,
+            r"periods must be a non-empty sequence of positive numbers",
+        ),
+        "noisy_sines-periods-nan": Case(
+            lambda: data.noisy_sines(20, periods=(float("nan"),)),
+            ValueError,
+            r"periods must hold finite numbers",
+        ),
+        "noisy_sines-amplitudes-count": Case(
+            lambda: data.noisy_sines(20, amplitudes=(1.0,)),
+            ValueError,
+            r"amplitudes must have one entry per period \(2\), got 1",
+        ),
+        "noisy_sines-amplitudes-nan": Case(
+            lambda: data.noisy_sines(20, periods=(3.0,), amplitudes=(float("nan"),)),
+            ValueError,
+            r"amplitudes must hold finite numbers",
+        ),
+        "noisy_sines-amplitudes-string": Case(
+            lambda: data.noisy_sines(20, periods=(3.0,), amplitudes=("big",)),
+            TypeError,
+            r"amplitudes must be a sequence of numbers",
+        ),
+        "noisy_sines-seed-float": Case(
+            lambda: data.noisy_sines(20, seed=1.5),
+            TypeError,
+            r"seed must be an int or a numpy.random.Generator, got 1.5",
+        ),
+        "noisy_sines-seed-negative": Case(
+            lambda: data.noisy_sines(20, seed=-1),
+            ValueError,
+            r"seed must be an int >= 0 or a numpy.random.Generator, got -1",
+        ),
+        "noisy_sines-seed-legacy_random_state": Case(
+            lambda: data.noisy_sines(20, seed=np.random.RandomState(0)),
+            TypeError,
+            r"seed must be an int or a numpy.random.Generator",
+        ),
+        "noisy_sines-seed-none": Case(
+            lambda: data.noisy_sines(20, seed=None),
+            TypeError,
+            r"seed must be an int or a numpy.random.Generator, got None",
+        ),
     }
     ints("mackey_glass", lambda v: data.mackey_glass(v, discard=0), "length")
     ints("mackey_glass", lambda v: data.mackey_glass(10, discard=v), "discard", minimum=0)
     for argument in ("tau", "step_size", "sample_every"):
         cases |= {
-            f"mackey_glass-{argument}-zero": Case(functools.partial(data.mackey_glass, 10, **{argument: 0.0}), ValueError, rf"{argument} must be a positive number, got 0.0"),
-            f"mackey_glass-{argument}-negative": Case(functools.partial(data.mackey_glass, 10, **{argument: -1.0}), ValueError, rf"{argument} must be a positive number, got -1.0"),
-            f"mackey_glass-{argument}-nan": Case(functools.partial(data.mackey_glass, 10, **{argument: float("nan")}), ValueError, rf"{argument} must be a positive number, got nan"),
-            f"mackey_glass-{argument}-string": Case(functools.partial(data.mackey_glass, 10, **{argument: "1"}), TypeError, rf"{argument} must be a positive number, got '1'"),
-            f"mackey_glass-{argument}-none": Case(functools.partial(data.mackey_glass, 10, **{argument: None}), TypeError, rf"{argument} must be a positive number, got None"),
+            f"mackey_glass-{argument}-zero": Case(
+                functools.partial(data.mackey_glass, 10, **{argument: 0.0}),
+                ValueError,
+                rf"{argument} must be a positive number, got 0.0",
+            ),
+            f"mackey_glass-{argument}-negative": Case(
+                functools.partial(data.mackey_glass, 10, **{argument: -1.0}),
+                ValueError,
+                rf"{argument} must be a positive number, got -1.0",
+            ),
+            f"mackey_glass-{argument}-nan": Case(
+                functools.partial(data.mackey_glass, 10, **{argument: float("nan")}),
+                ValueError,
+                rf"{argument} must be a positive number, got nan",
+            ),
+            f"mackey_glass-{argument}-string": Case(
+                functools.partial(data.mackey_glass, 10, **{argument: "1"}),
+                TypeError,
+                rf"{argument} must be a positive number, got '1'",
+            ),
+            f"mackey_glass-{argument}-none": Case(
+                functools.partial(data.mackey_glass, 10, **{argument: None}),
+                TypeError,
+                rf"{argument} must be a positive number, got None",
+            ),
         }
     for argument in ("beta", "gamma", "exponent", "initial_value"):
-        reals("mackey_glass", lambda v, argument=argument: data.mackey_glass(10, **{argument: v}), argument, None)
+        reals(
+            "mackey_glass",
+            lambda v, argument=argument: data.mackey_glass(10, **{argument: v}),
+            argument,
+            None,
+        )
     reals("mackey_glass", lambda v: data.mackey_glass(10, initial_noise=v), "initial_noise", 0.0)
     cases |= {
-        "mackey_glass-tau-not_a_multiple": Case(lambda: data.mackey_glass(10, tau=17.05), ValueError, r"tau=17.05 must be a whole multiple of step_size=0.1"),
-        "mackey_glass-step_size-absurdly_small": Case(lambda: data.mackey_glass(10, step_size=1e-9), ValueError, r"mackey_glass would integrate .* steps .* at most 100000000 are allowed"),
-        "mackey_glass-length-absurdly_long": Case(lambda: data.mackey_glass(10**9), ValueError, r"mackey_glass would integrate .* at most 100000000"),
+        "mackey_glass-tau-not_a_multiple": Case(
+            lambda: data.mackey_glass(10, tau=17.05),
+            ValueError,
+            r"tau=17.05 must be a whole multiple of step_size=0.1",
+        ),
+        "mackey_glass-step_size-absurdly_small": Case(
+            lambda: data.mackey_glass(10, step_size=1e-9),
+            ValueError,
+            r"mackey_glass would integrate .* steps .* at most 100000000 are allowed",
+        ),
+        "mackey_glass-length-absurdly_long": Case(
+            lambda: data.mackey_glass(10**9),
+            ValueError,
+            r"mackey_glass would integrate .* at most 100000000",
+        ),
     }
     ints("trend_seasonal_panel", lambda v: data.trend_seasonal_panel(v, 10), "num_series")
     ints("trend_seasonal_panel", lambda v: data.trend_seasonal_panel(2, v), "length")
     ints("trend_seasonal_panel", lambda v: data.trend_seasonal_panel(2, 10, period=v), "period")
     for argument in ("level_std", "slope_std", "seasonal_amplitude", "noise_std"):
-        reals("trend_seasonal_panel", lambda v, argument=argument: data.trend_seasonal_panel(2, 10, **{argument: v}), argument, 0.0)
+        reals(
+            "trend_seasonal_panel",
+            lambda v, argument=argument: data.trend_seasonal_panel(2, 10, **{argument: v}),
+            argument,
+            0.0,
+        )
     ints("adding_problem", lambda v: data.adding_problem(v, 10), "num_samples")
     ints("adding_problem", lambda v: data.adding_problem(4, v), "length", minimum=2)
     ints("copy_task", lambda v: data.copy_task(v, 3, 2), "num_samples")
@@ -332,7 +846,10 @@ def _synthetic_cases() -> dict[str, Case]:
     ints("delayed_recall", lambda v: data.delayed_recall(2, 6, v), "delay", minimum=0)
     ints("delayed_recall", lambda v: data.delayed_recall(2, 6, 2, num_features=v), "num_features")
     cases["delayed_recall-length-not_after_delay"] = Case(
-        lambda: data.delayed_recall(2, 3, 3), ValueError, r"length must be greater than delay=3, got length=3")
+        lambda: data.delayed_recall(2, 3, 3),
+        ValueError,
+        r"length must be greater than delay=3, got length=3",
+    )
     return cases
 
 
@@ -342,7 +859,9 @@ def test_synthetic_bad_argument(case: Case) -> None:
 
 
 def test_synthetic_valid_calls_still_work() -> None:
-    assert data.noisy_sines(np.int64(20), periods=np.array([4, 6]), seed=np.random.default_rng(1)).shape == (20,)
+    assert data.noisy_sines(
+        np.int64(20), periods=np.array([4, 6]), seed=np.random.default_rng(1)
+    ).shape == (20,)
     assert data.mackey_glass(5, discard=0, tau=np.float32(1.0)).shape == (5,)
     assert data.trend_seasonal_panel(2, 10, period=1).values.shape == (2, 10)
     assert data.copy_task(1, 1, 1, num_symbols=1).inputs.shape == (1, 3, 3)
@@ -378,13 +897,16 @@ def test_random_non_finite_positions_are_reported_exactly(bad, value, columns) -
     validation=st.one_of(st.integers(-2, 60), st.floats(-0.5, 1.5), st.just(float("nan"))),
     test=st.one_of(st.integers(-2, 60), st.floats(-0.5, 1.5), st.just(float("nan"))),
 )
-def test_random_split_arguments_split_or_name_the_problem(length, lookback, horizon, validation,
-                                                          test) -> None:
+def test_random_split_arguments_split_or_name_the_problem(
+    length, lookback, horizon, validation, test
+) -> None:
     """Random sizes either split without any target leaking across segments, or raise a
     ValueError/TypeError naming one of the arguments."""
     values = np.arange(float(max(length, 0)))
     try:
-        split = data.chronological_split(values, lookback, horizon, validation=validation, test=test)
+        split = data.chronological_split(
+            values, lookback, horizon, validation=validation, test=test
+        )
     except (ValueError, TypeError) as error:
         assert type(error) in (ValueError, TypeError)
         names = ("values", "lookback", "horizon", "validation", "test", "length", "series")
@@ -395,4 +917,6 @@ def test_random_split_arguments_split_or_name_the_problem(length, lookback, hori
     starts = (0, split.points.train_end, split.points.validation_end)
     for windows, start, end in zip(segments, starts, ends, strict=True):
         if windows.target_start.size:
-            assert windows.target_start.min() >= start and windows.target_start.max() + horizon <= end
+            assert (
+                windows.target_start.min() >= start and windows.target_start.max() + horizon <= end
+            )

@@ -27,7 +27,8 @@ CONFIG = ForecasterConfig(horizon=H, hidden=3)
 MODEL = forecasting.forecaster(CONFIG)
 PARAMS = forecasting.ForecasterParams(
     stack_params("lstm", 1, 3),
-    forecasting.DenseParams(jnp.full((3, H), 0.1, jnp.float32), jnp.zeros(H, jnp.float32)))
+    forecasting.DenseParams(jnp.full((3, H), 0.1, jnp.float32), jnp.zeros(H, jnp.float32)),
+)
 INPUTS = np.linspace(-1.0, 1.0, N * L, dtype=np.float32).reshape(N, L, 1)
 TARGETS = np.linspace(1.0, -1.0, N * H, dtype=np.float32).reshape(N, H, 1)
 DATA = (INPUTS, TARGETS)
@@ -39,48 +40,127 @@ def fit(loss_fn=MODEL, p=PARAMS, train_data=DATA, val_data=None, **kwargs):
 
 
 # The valid run's settings: cases that train (the known gaps) reuse its compiled epoch.
-VALID = {"batch_size": 100, "learning_rate": np.float32(1e-2), "grad_clip_norm": np.float64(1.0),
-         "val_data": DATA}
+VALID = {
+    "batch_size": 100,
+    "learning_rate": np.float32(1e-2),
+    "grad_clip_norm": np.float64(1.0),
+    "val_data": DATA,
+}
 
 
 def _hyperparameter_cases() -> dict[str, Case]:
     cases: dict[str, Case] = {}
-    for argument, minimum, allow_none in (("epochs", 1, False), ("batch_size", 1, False),
-                                          ("patience", 1, True), ("eval_batch_size", 1, True),
-                                          ("checkpoint_every", 1, False), ("seed", 0, False)):
+    for argument, minimum, allow_none in (
+        ("epochs", 1, False),
+        ("batch_size", 1, False),
+        ("patience", 1, True),
+        ("eval_batch_size", 1, True),
+        ("checkpoint_every", 1, False),
+        ("seed", 0, False),
+    ):
         mutations = int_mutations(argument, minimum=minimum, huge=False, value_error_for_types=True)
         if allow_none:
             mutations.pop("none")
-        mutations = {label: (value, error, rf"{argument} must be an integer >= {minimum}")
-                     for label, (value, error, _) in mutations.items()}
-        cases |= {f"{argument}-{label}": case for label, case in cases_from(
-            mutations, lambda value, argument=argument: fit(**{argument: value})).items()}
-    for argument, message in (("learning_rate", r"learning_rate must be a finite positive number or an optax schedule"),
-                              ("grad_clip_norm", r"grad_clip_norm must be a positive number or None")):
-        table = {"zero": 0.0, "negative": -1e-3, "nan": float("nan"), "string": "0.01", "bool": True,
-                 "list": [0.01]}
+        mutations = {
+            label: (value, error, rf"{argument} must be an integer >= {minimum}")
+            for label, (value, error, _) in mutations.items()
+        }
+        cases |= {
+            f"{argument}-{label}": case
+            for label, case in cases_from(
+                mutations, lambda value, argument=argument: fit(**{argument: value})
+            ).items()
+        }
+    for argument, message in (
+        ("learning_rate", r"learning_rate must be a finite positive number or an optax schedule"),
+        ("grad_clip_norm", r"grad_clip_norm must be a positive number or None"),
+    ):
+        table = {
+            "zero": 0.0,
+            "negative": -1e-3,
+            "nan": float("nan"),
+            "string": "0.01",
+            "bool": True,
+            "list": [0.01],
+        }
         if argument == "grad_clip_norm":
             table.pop("bool")  # True is a number here (1.0); refusing it is not this suite's call
-        cases |= {f"{argument}-{label}": Case(functools.partial(fit, **{argument: value}), ValueError, message)
-                  for label, value in table.items()}
+        cases |= {
+            f"{argument}-{label}": Case(
+                functools.partial(fit, **{argument: value}), ValueError, message
+            )
+            for label, value in table.items()
+        }
     cases |= {
-        "min_delta-negative": Case(lambda: fit(min_delta=-1.0), ValueError, r"min_delta must be a finite number >= 0, got -1.0"),
-        "min_delta-nan": Case(lambda: fit(min_delta=float("nan")), ValueError, r"min_delta must be a finite number >= 0, got nan"),
-        "min_delta-string": Case(lambda: fit(min_delta="0"), ValueError, r"min_delta must be a finite number >= 0"),
-        "on_divergence-unknown": Case(lambda: fit(on_divergence="ignore"), ValueError, r"on_divergence must be 'warn' or 'raise', got 'ignore'"),
-        "on_divergence-none": Case(lambda: fit(on_divergence=None), ValueError, r"on_divergence must be 'warn' or 'raise'"),
-        "on_divergence-list": Case(lambda: fit(on_divergence=["raise"]), ValueError, r"on_divergence must be 'warn' or 'raise'"),
-        "optimizer-with_learning_rate": Case(lambda: fit(optimizer=optax.sgd(0.1), learning_rate=0.1), ValueError, r"pass learning_rate only with the default optimizer"),
-        "loss_fn-none": Case(lambda: fit(loss_fn=None), TypeError, r"loss_fn must be callable or a Forecaster, got NoneType"),
-        "loss_fn-string": Case(lambda: fit(loss_fn="mse"), TypeError, r"loss_fn must be callable or a Forecaster, got str"),
-        "loss_fn-config": Case(lambda: fit(loss_fn=CONFIG), TypeError, r"loss_fn must be callable or a Forecaster, got ForecasterConfig"),
-        "learning_rate-inf": Case(lambda: fit(**{**VALID, "learning_rate": float("inf")}), ValueError, r"learning_rate must be a finite positive number"),
-        "min_delta-inf": Case(lambda: fit(**VALID, min_delta=float("inf"), patience=1, epochs=2), ValueError, r"min_delta must be a finite number"),
+        "min_delta-negative": Case(
+            lambda: fit(min_delta=-1.0),
+            ValueError,
+            r"min_delta must be a finite number >= 0, got -1.0",
+        ),
+        "min_delta-nan": Case(
+            lambda: fit(min_delta=float("nan")),
+            ValueError,
+            r"min_delta must be a finite number >= 0, got nan",
+        ),
+        "min_delta-string": Case(
+            lambda: fit(min_delta="0"), ValueError, r"min_delta must be a finite number >= 0"
+        ),
+        "on_divergence-unknown": Case(
+            lambda: fit(on_divergence="ignore"),
+            ValueError,
+            r"on_divergence must be 'warn' or 'raise', got 'ignore'",
+        ),
+        "on_divergence-none": Case(
+            lambda: fit(on_divergence=None), ValueError, r"on_divergence must be 'warn' or 'raise'"
+        ),
+        "on_divergence-list": Case(
+            lambda: fit(on_divergence=["raise"]),
+            ValueError,
+            r"on_divergence must be 'warn' or 'raise'",
+        ),
+        "optimizer-with_learning_rate": Case(
+            lambda: fit(optimizer=optax.sgd(0.1), learning_rate=0.1),
+            ValueError,
+            r"pass learning_rate only with the default optimizer",
+        ),
+        "loss_fn-none": Case(
+            lambda: fit(loss_fn=None),
+            TypeError,
+            r"loss_fn must be callable or a Forecaster, got NoneType",
+        ),
+        "loss_fn-string": Case(
+            lambda: fit(loss_fn="mse"),
+            TypeError,
+            r"loss_fn must be callable or a Forecaster, got str",
+        ),
+        "loss_fn-config": Case(
+            lambda: fit(loss_fn=CONFIG),
+            TypeError,
+            r"loss_fn must be callable or a Forecaster, got ForecasterConfig",
+        ),
+        "learning_rate-inf": Case(
+            lambda: fit(**{**VALID, "learning_rate": float("inf")}),
+            ValueError,
+            r"learning_rate must be a finite positive number",
+        ),
+        "min_delta-inf": Case(
+            lambda: fit(**VALID, min_delta=float("inf"), patience=1, epochs=2),
+            ValueError,
+            r"min_delta must be a finite number",
+        ),
         "seed-huge": Case(lambda: fit(seed=2**70), ValueError, r"seed must be an integer"),
-        "optimizer-string": Case(lambda: fit(optimizer="adam"), TypeError, r"optimizer must be an optax.GradientTransformation"),
+        "optimizer-string": Case(
+            lambda: fit(optimizer="adam"),
+            TypeError,
+            r"optimizer must be an optax.GradientTransformation",
+        ),
         "optimizer-int": Case(lambda: fit(optimizer=3), TypeError, r"optimizer must be"),
-        "restore_best-string": Case(lambda: fit(**VALID, restore_best="no"), TypeError, r"restore_best must be a bool"),
-        "progress-string": Case(lambda: fit(**VALID, epochs=2, progress="no"), TypeError, r"progress must be a bool"),
+        "restore_best-string": Case(
+            lambda: fit(**VALID, restore_best="no"), TypeError, r"restore_best must be a bool"
+        ),
+        "progress-string": Case(
+            lambda: fit(**VALID, epochs=2, progress="no"), TypeError, r"progress must be a bool"
+        ),
     }
     return cases
 
@@ -93,41 +173,152 @@ def _data_cases() -> dict[str, Case]:
     negative_inf_inputs = INPUTS.copy()
     negative_inf_inputs[0, 0, 0] = -np.inf
     cases = {
-        "train_data-nan_inputs": Case(lambda: fit(train_data=(nan_inputs, TARGETS)), ValueError, r"train_data.inputs has non-finite values \(NaN or Inf\) in 1 of 8 examples, first at example 3"),
-        "train_data-inf_targets": Case(lambda: fit(train_data=(INPUTS, inf_targets)), ValueError, r"train_data.targets has non-finite values \(NaN or Inf\) in 1 of 8 examples, first at example 5"),
-        "train_data-negative_inf": Case(lambda: fit(train_data=(negative_inf_inputs, TARGETS)), ValueError, r"train_data.inputs has non-finite values"),
-        "train_data-int_inputs": Case(lambda: fit(train_data=(INPUTS.astype(np.int32), TARGETS)), TypeError, r"inputs must have a floating dtype \(float32, \.\.\.\), got int32"),
-        "train_data-int_targets": Case(lambda: fit(train_data=(INPUTS, TARGETS.astype(np.int32))), TypeError, r"targets must have a floating dtype"),
-        "train_data-complex": Case(lambda: fit(train_data=(INPUTS.astype(complex), TARGETS)), ValueError, r"train_data.inputs must be a numeric array, got dtype complex128"),
-        "train_data-strings": Case(lambda: fit(train_data=(np.full(INPUTS.shape, "a"), TARGETS)), ValueError, r"train_data.inputs must be a numeric array, got dtype <U1"),
-        "train_data-objects": Case(lambda: fit(train_data=(np.full(INPUTS.shape, None, dtype=object), TARGETS)), ValueError, r"train_data.inputs must be a numeric array, got dtype object"),
-        "train_data-example_counts_differ": Case(lambda: fit(train_data=(INPUTS, TARGETS[:4])), ValueError, r"every array of train_data must have the same number of examples \(first axis\), got \{'train_data.inputs': 8, 'train_data.targets': 4\}"),
-        "train_data-wrong_features": Case(lambda: fit(train_data=(np.ones((N, L, 2), np.float32), TARGETS)), ValueError, r"inputs must have shape \[\.\.\., lookback, input_size=1\]"),
-        "train_data-wrong_horizon": Case(lambda: fit(train_data=(INPUTS, np.ones((N, H + 1, 1), np.float32))), ValueError, r"targets must have the forecast's shape \(4, 2, 1\)"),
-        "train_data-lookback_zero": Case(lambda: fit(train_data=(INPUTS[:, :0], TARGETS)), ValueError, r"inputs must have at least one time step \(lookback >= 1\)"),
-        "train_data-empty": Case(lambda: fit(train_data=(INPUTS[:0], TARGETS[:0])), ValueError, r"train_data has no examples"),
-        "train_data-scalar_leaf": Case(lambda: fit(train_data=(np.float32(1.0), TARGETS)), ValueError, r"train_data.inputs must have a leading example axis, got a 0-d value"),
-        "train_data-none": Case(lambda: fit(train_data=None), TypeError, r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, future_covariates\]\) tuple, got NoneType"),
-        "train_data-one_tuple": Case(lambda: fit(train_data=(INPUTS,)), TypeError, r"batch must be a ForecastBatch.* got tuple"),
-        "train_data-dict": Case(lambda: fit(train_data={"inputs": INPUTS, "targets": TARGETS}), TypeError, r"batch must be a ForecastBatch.* got dict"),
-        "val_data-nan": Case(lambda: fit(val_data=(nan_inputs, TARGETS)), ValueError, r"val_data.inputs has non-finite values"),
-        "val_data-empty": Case(lambda: fit(val_data=(INPUTS[:0], TARGETS[:0])), ValueError, r"val_data has no examples; pass None instead of empty validation data"),
-        "val_data-wrong_features": Case(lambda: fit(val_data=(np.ones((N, L, 2), np.float32), TARGETS)), ValueError, r"inputs must have shape \[\.\.\., lookback, input_size=1\]"),
-        "val_data-counts_differ": Case(lambda: fit(val_data=(INPUTS[:3], TARGETS)), ValueError, r"every array of val_data must have the same number of examples"),
-        "params-none": Case(lambda: fit(p=None), TypeError, r"params must be ForecasterParams \(from init\), got NoneType"),
-        "params-other_config": Case(lambda: fit(p=forecasting.ForecasterParams(stack_params("lstm", 1, 5), PARAMS.head)), ValueError, r"params.encoder must have num_layers, directions, input_size and hidden = \(1, 1, 1, 3\)"),
-        "params-gru_for_lstm": Case(lambda: fit(p=PARAMS._replace(encoder=stack_params("gru", 1, 3))), TypeError, r"params.encoder holds GRUParams but the config has cell='lstm'"),
+        "train_data-nan_inputs": Case(
+            lambda: fit(train_data=(nan_inputs, TARGETS)),
+            ValueError,
+            r"train_data.inputs has non-finite values \(NaN or Inf\) in 1 of 8 examples, first at example 3",
+        ),
+        "train_data-inf_targets": Case(
+            lambda: fit(train_data=(INPUTS, inf_targets)),
+            ValueError,
+            r"train_data.targets has non-finite values \(NaN or Inf\) in 1 of 8 examples, first at example 5",
+        ),
+        "train_data-negative_inf": Case(
+            lambda: fit(train_data=(negative_inf_inputs, TARGETS)),
+            ValueError,
+            r"train_data.inputs has non-finite values",
+        ),
+        "train_data-int_inputs": Case(
+            lambda: fit(train_data=(INPUTS.astype(np.int32), TARGETS)),
+            TypeError,
+            r"inputs must have a floating dtype \(float32, \.\.\.\), got int32",
+        ),
+        "train_data-int_targets": Case(
+            lambda: fit(train_data=(INPUTS, TARGETS.astype(np.int32))),
+            TypeError,
+            r"targets must have a floating dtype",
+        ),
+        "train_data-complex": Case(
+            lambda: fit(train_data=(INPUTS.astype(complex), TARGETS)),
+            ValueError,
+            r"train_data.inputs must be a numeric array, got dtype complex128",
+        ),
+        "train_data-strings": Case(
+            lambda: fit(train_data=(np.full(INPUTS.shape, "a"), TARGETS)),
+            ValueError,
+            r"train_data.inputs must be a numeric array, got dtype <U1",
+        ),
+        "train_data-objects": Case(
+            lambda: fit(train_data=(np.full(INPUTS.shape, None, dtype=object), TARGETS)),
+            ValueError,
+            r"train_data.inputs must be a numeric array, got dtype object",
+        ),
+        "train_data-example_counts_differ": Case(
+            lambda: fit(train_data=(INPUTS, TARGETS[:4])),
+            ValueError,
+            r"every array of train_data must have the same number of examples \(first axis\), got \{'train_data.inputs': 8, 'train_data.targets': 4\}",
+        ),
+        "train_data-wrong_features": Case(
+            lambda: fit(train_data=(np.ones((N, L, 2), np.float32), TARGETS)),
+            ValueError,
+            r"inputs must have shape \[\.\.\., lookback, input_size=1\]",
+        ),
+        "train_data-wrong_horizon": Case(
+            lambda: fit(train_data=(INPUTS, np.ones((N, H + 1, 1), np.float32))),
+            ValueError,
+            r"targets must have the forecast's shape \(4, 2, 1\)",
+        ),
+        "train_data-lookback_zero": Case(
+            lambda: fit(train_data=(INPUTS[:, :0], TARGETS)),
+            ValueError,
+            r"inputs must have at least one time step \(lookback >= 1\)",
+        ),
+        "train_data-empty": Case(
+            lambda: fit(train_data=(INPUTS[:0], TARGETS[:0])),
+            ValueError,
+            r"train_data has no examples",
+        ),
+        "train_data-scalar_leaf": Case(
+            lambda: fit(train_data=(np.float32(1.0), TARGETS)),
+            ValueError,
+            r"train_data.inputs must have a leading example axis, got a 0-d value",
+        ),
+        "train_data-none": Case(
+            lambda: fit(train_data=None),
+            TypeError,
+            r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, future_covariates\]\) tuple, got NoneType",
+        ),
+        "train_data-one_tuple": Case(
+            lambda: fit(train_data=(INPUTS,)),
+            TypeError,
+            r"batch must be a ForecastBatch.* got tuple",
+        ),
+        "train_data-dict": Case(
+            lambda: fit(train_data={"inputs": INPUTS, "targets": TARGETS}),
+            TypeError,
+            r"batch must be a ForecastBatch.* got dict",
+        ),
+        "val_data-nan": Case(
+            lambda: fit(val_data=(nan_inputs, TARGETS)),
+            ValueError,
+            r"val_data.inputs has non-finite values",
+        ),
+        "val_data-empty": Case(
+            lambda: fit(val_data=(INPUTS[:0], TARGETS[:0])),
+            ValueError,
+            r"val_data has no examples; pass None instead of empty validation data",
+        ),
+        "val_data-wrong_features": Case(
+            lambda: fit(val_data=(np.ones((N, L, 2), np.float32), TARGETS)),
+            ValueError,
+            r"inputs must have shape \[\.\.\., lookback, input_size=1\]",
+        ),
+        "val_data-counts_differ": Case(
+            lambda: fit(val_data=(INPUTS[:3], TARGETS)),
+            ValueError,
+            r"every array of val_data must have the same number of examples",
+        ),
+        "params-none": Case(
+            lambda: fit(p=None),
+            TypeError,
+            r"params must be ForecasterParams \(from init\), got NoneType",
+        ),
+        "params-other_config": Case(
+            lambda: fit(p=forecasting.ForecasterParams(stack_params("lstm", 1, 5), PARAMS.head)),
+            ValueError,
+            r"params.encoder must have num_layers, directions, input_size and hidden = \(1, 1, 1, 3\)",
+        ),
+        "params-gru_for_lstm": Case(
+            lambda: fit(p=PARAMS._replace(encoder=stack_params("gru", 1, 3))),
+            TypeError,
+            r"params.encoder holds GRUParams but the config has cell='lstm'",
+        ),
         "params-string": Case(lambda: fit(p="abc"), TypeError, r"params must be"),
-        "loss_fn-not_scalar": Case(lambda: fit(loss_fn=lambda p, batch, key: jnp.ones(3) * p["w"], p={"w": jnp.ones(())}), ValueError, r"loss_fn must return a scalar"),
-        "params-int_leaf": Case(lambda: fit(loss_fn=lambda p, batch, key: jnp.sum(p["w"]).astype(jnp.float32), p={"w": jnp.ones((), jnp.int32)}), TypeError, r"params\['w'\] must have a floating dtype"),
+        "loss_fn-not_scalar": Case(
+            lambda: fit(loss_fn=lambda p, batch, key: jnp.ones(3) * p["w"], p={"w": jnp.ones(())}),
+            ValueError,
+            r"loss_fn must return a scalar",
+        ),
+        "params-int_leaf": Case(
+            lambda: fit(
+                loss_fn=lambda p, batch, key: jnp.sum(p["w"]).astype(jnp.float32),
+                p={"w": jnp.ones((), jnp.int32)},
+            ),
+            TypeError,
+            r"params\['w'\] must have a floating dtype",
+        ),
     }
     return cases
 
 
 def _checkpoint_cases() -> dict[str, Case]:
     return {
-        "checkpoint_dir-int": Case(lambda: fit(checkpoint_dir=123), TypeError, r"checkpoint_dir must be a path"),
-        "checkpoint_dir-empty_string": Case(lambda: fit(**VALID, checkpoint_dir=""), ValueError, r"checkpoint_dir"),
+        "checkpoint_dir-int": Case(
+            lambda: fit(checkpoint_dir=123), TypeError, r"checkpoint_dir must be a path"
+        ),
+        "checkpoint_dir-empty_string": Case(
+            lambda: fit(**VALID, checkpoint_dir=""), ValueError, r"checkpoint_dir"
+        ),
     }
 
 
@@ -136,7 +327,9 @@ DATA_CASES = _data_cases()
 
 
 @pytest.mark.parametrize("case", params(HYPERPARAMETER_CASES))
-def test_fit_bad_hyperparameter(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_bad_hyperparameter(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # nothing a case writes may land in the checkout
     check(case)
 
@@ -147,7 +340,9 @@ def test_fit_bad_data_or_params(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", params(_checkpoint_cases()))
-def test_fit_bad_checkpoint_dir(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_bad_checkpoint_dir(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     check(case)
 
@@ -155,26 +350,50 @@ def test_fit_bad_checkpoint_dir(case: Case, tmp_path: Path, monkeypatch: pytest.
 def test_fit_checkpoint_dir_that_is_a_file(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    check(Case(lambda: fit(**VALID, checkpoint_dir=blocker), ValueError, r"checkpoint_dir .* is not a folder"))
+    check(
+        Case(
+            lambda: fit(**VALID, checkpoint_dir=blocker),
+            ValueError,
+            r"checkpoint_dir .* is not a folder",
+        )
+    )
 
 
 def test_fit_checkpoint_dir_under_a_file(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    check(Case(lambda: fit(**VALID, checkpoint_dir=blocker / "sub"), ValueError, r"checkpoint_dir .* (not a folder|not writable)"))
+    check(
+        Case(
+            lambda: fit(**VALID, checkpoint_dir=blocker / "sub"),
+            ValueError,
+            r"checkpoint_dir .* (not a folder|not writable)",
+        )
+    )
 
 
 def test_fit_checkpoint_dir_with_a_corrupt_checkpoint(tmp_path: Path) -> None:
     (tmp_path / "checkpoint.msgpack").write_bytes(b"garbage")
-    check(Case(lambda: fit(checkpoint_dir=tmp_path), ValueError, r"is not an rnnax training checkpoint"))
+    check(
+        Case(
+            lambda: fit(checkpoint_dir=tmp_path), ValueError, r"is not an rnnax training checkpoint"
+        )
+    )
 
 
 def test_fit_valid_call_still_works(tmp_path: Path) -> None:
-    result = fit(**VALID, epochs=np.int64(2), patience=None, min_delta=0, seed=np.int64(3),
-                 checkpoint_dir=tmp_path / "run")
+    result = fit(
+        **VALID,
+        epochs=np.int64(2),
+        patience=None,
+        min_delta=0,
+        seed=np.int64(3),
+        checkpoint_dir=tmp_path / "run",
+    )
     assert result.stop_reason == "completed" and result.steps == 2
     assert np.isfinite(result.history.train_loss).all()
     # Resuming the finished run from its checkpoint takes no further step.
     again = fit(**VALID, epochs=2, seed=3, checkpoint_dir=tmp_path / "run")
     assert again.steps == 2
-    assert jax.tree.all(jax.tree.map(lambda a, b: bool((a == b).all()), again.params, result.params))
+    assert jax.tree.all(
+        jax.tree.map(lambda a, b: bool((a == b).all()), again.params, result.params)
+    )

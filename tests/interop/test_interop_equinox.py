@@ -27,12 +27,18 @@ def _cell(cell_type, seed: int = 0, **options):
     shapes = eqx.filter_eval_shape(cell_type, INPUT, HIDDEN, key=jax.random.key(0), **options)
     rng = np.random.default_rng(seed)
     return jax.tree_util.tree_map(
-        lambda leaf: jnp.asarray(rng.normal(0.0, 0.5, leaf.shape), leaf.dtype)
-        if isinstance(leaf, jax.ShapeDtypeStruct) else leaf, shapes)
+        lambda leaf: (
+            jnp.asarray(rng.normal(0.0, 0.5, leaf.shape), leaf.dtype)
+            if isinstance(leaf, jax.ShapeDtypeStruct)
+            else leaf
+        ),
+        shapes,
+    )
 
 
 def _scan_equinox(cell, xs, carry):
     """Runs an (unbatched) equinox cell over ``xs [B, T, I]``: vmap over batch, scan over time."""
+
     def run_one(xs_one, carry_one):
         def step(state, x):
             state = cell(x, state)

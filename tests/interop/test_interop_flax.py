@@ -27,7 +27,8 @@ def _random_like(shapes, seed: int = 0):
     """
     rng = np.random.default_rng(seed)
     return jax.tree_util.tree_map(
-        lambda leaf: jnp.asarray(rng.normal(0.0, 0.5, leaf.shape), leaf.dtype), shapes)
+        lambda leaf: jnp.asarray(rng.normal(0.0, 0.5, leaf.shape), leaf.dtype), shapes
+    )
 
 
 def _linen_variables(module, *args, seed: int = 0):
@@ -72,8 +73,7 @@ LINEN_CELLS = {
 @pytest.mark.parametrize("time_major", [False, True])
 def test_linen_rnn_matches(name, time_major):
     kind, cell_type = LINEN_CELLS[name]
-    rnn = nn.RNN(cell_type(HIDDEN), return_carry=True,
-                 time_major=time_major)
+    rnn = nn.RNN(cell_type(HIDDEN), return_carry=True, time_major=time_major)
     xs = _inputs()
     if time_major:
         xs = jnp.swapaxes(xs, 0, 1)
@@ -115,8 +115,10 @@ class _BidirectionalStack(nn.Module):
 
 def _layers_from_stack(variables, num_layers=2):
     cells = variables["params"]
-    return [[from_flax_linen(cells[f"{direction}_{layer}"])
-             for direction in ("forward", "backward")] for layer in range(num_layers)]
+    return [
+        [from_flax_linen(cells[f"{direction}_{layer}"]) for direction in ("forward", "backward")]
+        for layer in range(num_layers)
+    ]
 
 
 @pytest.mark.parametrize("name", ["optimized_lstm", "gru"])
@@ -140,8 +142,12 @@ def test_linen_bidirectional_stack_matches(name):
     # flax concatenates forward first, like us. flax keeps computing on padded steps (its
     # outputs there are garbage), ours are exactly zero: compare the valid steps only.
     valid = np.arange(STEPS)[None, :] < np.asarray(seq_lengths)[:, None]
-    np.testing.assert_allclose(np.where(valid[..., None], ys, 0.0),
-                               np.where(valid[..., None], expected, 0.0), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        np.where(valid[..., None], ys, 0.0),
+        np.where(valid[..., None], expected, 0.0),
+        rtol=RTOL,
+        atol=ATOL,
+    )
     assert not np.any(np.asarray(ys)[~valid])
     _assert_carry_close(kind, flax_forward, finals[-1][0])
     _assert_carry_close(kind, flax_backward, finals[-1][1])
@@ -161,17 +167,31 @@ def test_linen_reverse_with_lengths_matches_keep_order_true():
     final, ys = _run_ours(params, xs, our_carry0, seq_lengths=seq_lengths, reverse=True)
     valid = np.arange(STEPS)[None, :] < np.asarray(seq_lengths)[:, None]
 
-    flax_final, expected = rnn.apply(variables, xs, initial_carry=flax_carry0,
-                                     seq_lengths=seq_lengths, reverse=True, keep_order=True)
-    np.testing.assert_allclose(np.asarray(ys)[valid], np.asarray(expected)[valid], rtol=RTOL,
-                               atol=ATOL)
+    flax_final, expected = rnn.apply(
+        variables,
+        xs,
+        initial_carry=flax_carry0,
+        seq_lengths=seq_lengths,
+        reverse=True,
+        keep_order=True,
+    )
+    np.testing.assert_allclose(
+        np.asarray(ys)[valid], np.asarray(expected)[valid], rtol=RTOL, atol=ATOL
+    )
     np.testing.assert_allclose(final, flax_final, rtol=RTOL, atol=ATOL)
 
-    _, processing_order = rnn.apply(variables, xs, initial_carry=flax_carry0,
-                                    seq_lengths=seq_lengths, reverse=True, keep_order=False)
+    _, processing_order = rnn.apply(
+        variables,
+        xs,
+        initial_carry=flax_carry0,
+        seq_lengths=seq_lengths,
+        reverse=True,
+        keep_order=False,
+    )
     for row, length in enumerate(np.asarray(seq_lengths)):
-        np.testing.assert_allclose(ys[row, :length][::-1], processing_order[row, :length],
-                                   rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(
+            ys[row, :length][::-1], processing_order[row, :length], rtol=RTOL, atol=ATOL
+        )
 
 
 def test_linen_round_trip_is_exact():
@@ -184,8 +204,11 @@ def test_linen_round_trip_is_exact():
         equal = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), back, variables)
         assert all(jax.tree_util.tree_leaves(equal))
     params = random_params("lstm", INPUT, HIDDEN)
-    assert all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(
-        np.array_equal, from_flax_linen(to_flax_linen(params)), params)))
+    assert all(
+        jax.tree_util.tree_leaves(
+            jax.tree_util.tree_map(np.array_equal, from_flax_linen(to_flax_linen(params)), params)
+        )
+    )
 
 
 def test_to_flax_linen_gru_folds_the_recurrent_gate_biases():
@@ -194,7 +217,8 @@ def test_to_flax_linen_gru_folds_the_recurrent_gate_biases():
     xs = _inputs()
     _, ys = rnnax.gru(params, xs, reset_after=True)
     expected = nn.RNN(nn.GRUCell(HIDDEN)).apply(
-        {"params": {"cell": to_flax_linen(params)["params"]}}, xs)
+        {"params": {"cell": to_flax_linen(params)["params"]}}, xs
+    )
     np.testing.assert_allclose(ys, expected, rtol=RTOL, atol=ATOL)
 
 
@@ -216,8 +240,9 @@ def test_from_flax_linen_dtype_frozen_and_boxed_variables():
     variables = to_flax_linen(params)
     assert from_flax_linen(variables, dtype=jnp.bfloat16).w_h.dtype == jnp.bfloat16
     assert from_flax_linen(flax.core.freeze(variables)).w_h.dtype == jnp.float32
-    boxed = jax.tree_util.tree_map(lambda leaf: nn.Partitioned(leaf, (None,) * leaf.ndim),
-                                   variables)  # as nn.with_partitioning leaves them
+    boxed = jax.tree_util.tree_map(
+        lambda leaf: nn.Partitioned(leaf, (None,) * leaf.ndim), variables
+    )  # as nn.with_partitioning leaves them
     for array, array_back in zip(params, from_flax_linen(boxed), strict=True):
         np.testing.assert_array_equal(array_back, array)
 
@@ -231,8 +256,7 @@ NNX_CELLS = {
 
 def _nnx_cell(cell_type, seed: int = 0):
     """An nnx cell with random parameters, built abstractly and filled by NumPy (fast)."""
-    graphdef, state = nnx.split(nnx.eval_shape(lambda: cell_type(INPUT, HIDDEN,
-                                                                 rngs=nnx.Rngs(0))))
+    graphdef, state = nnx.split(nnx.eval_shape(lambda: cell_type(INPUT, HIDDEN, rngs=nnx.Rngs(0))))
     return nnx.merge(graphdef, _random_like(state, seed))
 
 
@@ -261,7 +285,7 @@ def test_nnx_round_trip_is_exact(name):
 
 def test_to_flax_nnx_gru_runs_like_ours_and_refuses_a_candidate_bias():
     params = random_params("gru", INPUT, HIDDEN)
-    params = params._replace(b_h=params.b_h.at[2 * HIDDEN:].set(0.0))
+    params = params._replace(b_h=params.b_h.at[2 * HIDDEN :].set(0.0))
     xs = _inputs()
     _, ys = rnnax.gru(params, xs, reset_after=True)
     np.testing.assert_allclose(nnx.RNN(to_flax_nnx(params))(xs), ys, rtol=RTOL, atol=ATOL)

@@ -23,9 +23,19 @@ BATCH, STEPS, INPUT, HIDDEN = 3, 5, 4, 6
 
 
 def _random_layers(kind: str, num_layers: int = 2, num_directions: int = 2, dtype=jnp.float32):
-    return [[random_params(kind, INPUT if layer == 0 else HIDDEN * num_directions, HIDDEN,
-                           seed=layer * num_directions + d, dtype=dtype)
-             for d in range(num_directions)] for layer in range(num_layers)]
+    return [
+        [
+            random_params(
+                kind,
+                INPUT if layer == 0 else HIDDEN * num_directions,
+                HIDDEN,
+                seed=layer * num_directions + d,
+                dtype=dtype,
+            )
+            for d in range(num_directions)
+        ]
+        for layer in range(num_layers)
+    ]
 
 
 def _torch():
@@ -41,12 +51,15 @@ def _module(kind: str, *, seed: int = 0, **options):
 
 def _carry_from_torch(kind, h0, c0, num_layers, num_directions):
     """torch's h0/c0 ``[L*D, B, H]`` as our ``carry[layer][direction]``."""
+
     def state(index):
         h = jnp.asarray(h0[index].numpy())
         return rnnax.LSTMState(h, jnp.asarray(c0[index].numpy())) if kind == "lstm" else h
 
-    return [[state(layer * num_directions + d) for d in range(num_directions)]
-            for layer in range(num_layers)]
+    return [
+        [state(layer * num_directions + d) for d in range(num_directions)]
+        for layer in range(num_layers)
+    ]
 
 
 def _final_h(kind, final):
@@ -70,8 +83,9 @@ def test_stack_matches_torch(kind, bidirectional, batch_first, bias):
     """Two layers, nonzero initial states; outputs and final h (and c) of every layer match."""
     torch = _torch()
     num_layers, num_directions = 2, 2 if bidirectional else 1
-    module = _module(kind, num_layers=num_layers, bidirectional=bidirectional,
-                     batch_first=batch_first, bias=bias)
+    module = _module(
+        kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias
+    )
     generator = torch.Generator().manual_seed(1)
     shape = (BATCH, STEPS, INPUT) if batch_first else (STEPS, BATCH, INPUT)
     xs = torch.randn(shape, generator=generator)
@@ -86,8 +100,11 @@ def test_stack_matches_torch(kind, bidirectional, batch_first, bias):
     layers = from_torch(module)
     assert [len(layer) for layer in layers] == [num_directions] * num_layers
     carry = _carry_from_torch(kind, h0, c0, num_layers, num_directions)
-    run = rnnax.lstm_stack if kind == "lstm" else \
-        lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
+    run = (
+        rnnax.lstm_stack
+        if kind == "lstm"
+        else lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
+    )
     finals, ys = run(layers, jnp.asarray(xs.numpy()), carry, time_major=not batch_first)
 
     np.testing.assert_allclose(ys, expected.numpy(), rtol=RTOL, atol=ATOL)
@@ -95,8 +112,9 @@ def test_stack_matches_torch(kind, bidirectional, batch_first, bias):
         for direction in range(num_directions):
             index = layer * num_directions + direction
             final = finals[layer][direction]
-            np.testing.assert_allclose(_final_h(kind, final), h_n[index].numpy(),
-                                       rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(
+                _final_h(kind, final), h_n[index].numpy(), rtol=RTOL, atol=ATOL
+            )
             if kind == "lstm":
                 np.testing.assert_allclose(final.c, c_n[index].numpy(), rtol=RTOL, atol=ATOL)
 
@@ -114,7 +132,7 @@ def test_single_layer_matches_the_cores(kind):
         expected, state = module(xs, (h0, c0) if kind == "lstm" else h0)
     h_n = state[0] if kind == "lstm" else state
 
-    (forward, backward), = from_torch(module)
+    ((forward, backward),) = from_torch(module)
     xs_jax = jnp.asarray(xs.numpy())
     outputs = []
     for direction, params in enumerate((forward, backward)):
@@ -123,35 +141,35 @@ def test_single_layer_matches_the_cores(kind):
             carry = rnnax.LSTMState(h, jnp.asarray(c0[direction].numpy()))
             final, ys = rnnax.lstm(params, xs_jax, carry, reverse=direction == 1)
             final_h = final.h
-            np.testing.assert_allclose(final.c, state[1][direction].numpy(), rtol=RTOL,
-                                       atol=ATOL)
+            np.testing.assert_allclose(final.c, state[1][direction].numpy(), rtol=RTOL, atol=ATOL)
         else:
             final_h, ys = rnnax.gru(params, xs_jax, h, reset_after=True, reverse=direction == 1)
         np.testing.assert_allclose(final_h, h_n[direction].numpy(), rtol=RTOL, atol=ATOL)
         outputs.append(ys)
-    np.testing.assert_allclose(jnp.concatenate(outputs, axis=-1), expected.numpy(), rtol=RTOL,
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        jnp.concatenate(outputs, axis=-1), expected.numpy(), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_gru_gate_mapping_is_the_documented_one():
     """Spot-check the GRU layout: reorder (r, z, n) -> (z, r, n) and negate z."""
     module = _module("gru")
-    (params,), = from_torch(module)
+    ((params,),) = from_torch(module)
     w_ih = module.weight_ih_l0.detach().numpy()
     b_hh = module.bias_hh_l0.detach().numpy()
     r, z, n = (slice(k * HIDDEN, (k + 1) * HIDDEN) for k in range(3))
     np.testing.assert_array_equal(params.w_x[:, :HIDDEN], -w_ih[z].T)
-    np.testing.assert_array_equal(params.w_x[:, HIDDEN:2 * HIDDEN], w_ih[r].T)
-    np.testing.assert_array_equal(params.w_x[:, 2 * HIDDEN:], w_ih[n].T)
+    np.testing.assert_array_equal(params.w_x[:, HIDDEN : 2 * HIDDEN], w_ih[r].T)
+    np.testing.assert_array_equal(params.w_x[:, 2 * HIDDEN :], w_ih[n].T)
     np.testing.assert_array_equal(params.b_h, np.concatenate([-b_hh[z], b_hh[r], b_hh[n]]))
 
 
 def test_lstm_bias_is_the_sum_and_bias_false_gives_zeros():
     module = _module("lstm")
-    (params,), = from_torch(module)
+    ((params,),) = from_torch(module)
     expected = (module.bias_ih_l0 + module.bias_hh_l0).detach().numpy()
     np.testing.assert_array_equal(params.b, expected)
-    (no_bias,), = from_torch(_module("gru", bias=False))
+    ((no_bias,),) = from_torch(_module("gru", bias=False))
     assert not np.any(no_bias.b_x) and not np.any(no_bias.b_h)
     assert no_bias.b_x.dtype == jnp.float32
 
@@ -170,7 +188,9 @@ def test_round_trip_is_exact(kind, dtype):
                 assert params_back[params._fields.index(field)].dtype == array.dtype
                 np.testing.assert_array_equal(
                     np.asarray(params_back[params._fields.index(field)], np.float32),
-                    np.asarray(array, np.float32), err_msg=field)
+                    np.asarray(array, np.float32),
+                    err_msg=field,
+                )
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -181,8 +201,11 @@ def test_to_torch_module_matches_the_stack(kind):
     xs = jnp.asarray(np.random.default_rng(2).normal(size=(STEPS, BATCH, INPUT)), jnp.float32)
     with torch.no_grad():
         expected, _ = module(torch.from_numpy(np.array(xs)))
-    run = rnnax.lstm_stack if kind == "lstm" else \
-        lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
+    run = (
+        rnnax.lstm_stack
+        if kind == "lstm"
+        else lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
+    )
     _, ys = run(layers, xs, time_major=True)
     np.testing.assert_allclose(ys, expected.numpy(), rtol=RTOL, atol=ATOL)
 
@@ -191,15 +214,16 @@ def test_to_torch_takes_a_single_cell():
     params = random_params("lstm", INPUT, HIDDEN)
     module = to_torch(params)
     assert module.num_layers == 1 and not module.bidirectional
-    (back,), = from_torch(module)
+    ((back,),) = from_torch(module)
     np.testing.assert_array_equal(back.w_h, params.w_h)
 
 
 def test_float64_modules_stay_float64():
     torch = _torch()
     module = _module("gru", bidirectional=True).double()
-    xs = torch.randn(STEPS, BATCH, INPUT, dtype=torch.float64,
-                     generator=torch.Generator().manual_seed(0))
+    xs = torch.randn(
+        STEPS, BATCH, INPUT, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
     with torch.no_grad():
         expected, _ = module(xs)
     if jax.dtypes.canonicalize_dtype(jnp.float64) != jnp.float64:  # 64-bit mode off
@@ -209,8 +233,7 @@ def test_float64_modules_stay_float64():
     with jax.enable_x64(True):
         layers = from_torch(module)
         assert layers[0][1].w_x.dtype == jnp.float64
-        _, ys = rnnax.gru_stack(layers, jnp.asarray(xs.numpy()), reset_after=True,
-                                time_major=True)
+        _, ys = rnnax.gru_stack(layers, jnp.asarray(xs.numpy()), reset_after=True, time_major=True)
         np.testing.assert_allclose(ys, expected.numpy(), rtol=1e-12, atol=1e-13)
 
 
@@ -247,8 +270,10 @@ def test_missing_torch_gives_an_install_hint(monkeypatch):
 
 
 def test_importing_interop_does_not_import_torch():
-    code = ("import sys, rnnax.interop; "
-            "assert 'torch' not in sys.modules and 'equinox' not in sys.modules, 'eager import'")
+    code = (
+        "import sys, rnnax.interop; "
+        "assert 'torch' not in sys.modules and 'equinox' not in sys.modules, 'eager import'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

@@ -31,8 +31,12 @@ HIDDEN_SIZES = (1, 4)
 LENGTH_DTYPES = (np.int32, np.int16, np.uint8)
 # The strategies that compute the plain scan's function by other means. "pallas" (fused
 # kernels, interpret mode off GPU) where this rnnax has it; "cudnn" is GPU- and float32-only.
-FAST_STRATEGIES = ("custom_vjp", "remat", "auto",
-                   *(("pallas",) if "pallas" in rnnax.STRATEGIES else ()))
+FAST_STRATEGIES = (
+    "custom_vjp",
+    "remat",
+    "auto",
+    *(("pallas",) if "pallas" in rnnax.STRATEGIES else ()),
+)
 
 THOROUGH = os.environ.get("RNNAX_PROPERTIES", "") == "thorough"
 
@@ -40,8 +44,9 @@ THOROUGH = os.environ.get("RNNAX_PROPERTIES", "") == "thorough"
 def property_settings(max_examples: int) -> settings:
     """The profile from ``conftest.py`` with a per-property example count (x10 if thorough)."""
     if THOROUGH:
-        return settings(settings.get_profile("rnnax-properties-thorough"),
-                        max_examples=10 * max_examples)
+        return settings(
+            settings.get_profile("rnnax-properties-thorough"), max_examples=10 * max_examples
+        )
     return settings(settings.get_profile("rnnax-properties"), max_examples=max_examples)
 
 
@@ -69,26 +74,30 @@ def _as_f32(x: Any) -> np.ndarray:
     return np.asarray(x).astype(np.float32)  # bfloat16 (ml_dtypes) converts exactly
 
 
-def assert_close(actual: Any, expected: Any, dtype: Any, *, grad: bool = False,
-                 err_msg: str = "") -> None:
+def assert_close(
+    actual: Any, expected: Any, dtype: Any, *, grad: bool = False, err_msg: str = ""
+) -> None:
     """Leafwise closeness at ``dtype``'s tolerance (structures must match exactly)."""
     assert jax.tree.structure(actual) == jax.tree.structure(expected), err_msg
     table = _GRAD_TOLERANCE if grad else _TOLERANCE
     tolerance = table[jnp.dtype(dtype).name]
-    for index, (a, e) in enumerate(zip(jax.tree.leaves(actual), jax.tree.leaves(expected),
-                                       strict=True)):
+    for index, (a, e) in enumerate(
+        zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True)
+    ):
         a, e = _as_f32(a), _as_f32(e)
         assert a.shape == e.shape, (err_msg, index, a.shape, e.shape)
         atol = tolerance["atol"] * (max(1.0, float(np.abs(e).max(initial=0.0))) if grad else 1.0)
-        np.testing.assert_allclose(a, e, rtol=tolerance["rtol"], atol=atol,
-                                   err_msg=f"{err_msg} (leaf {index})")
+        np.testing.assert_allclose(
+            a, e, rtol=tolerance["rtol"], atol=atol, err_msg=f"{err_msg} (leaf {index})"
+        )
 
 
 def assert_equal(actual: Any, expected: Any, err_msg: str = "") -> None:
     """Leafwise bit equality (NaN equal to NaN), shapes and dtypes included."""
     assert jax.tree.structure(actual) == jax.tree.structure(expected), err_msg
-    for index, (a, e) in enumerate(zip(jax.tree.leaves(actual), jax.tree.leaves(expected),
-                                       strict=True)):
+    for index, (a, e) in enumerate(
+        zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True)
+    ):
         assert a.dtype == e.dtype, (err_msg, index, a.dtype, e.dtype)
         np.testing.assert_array_equal(_as_f32(a), _as_f32(e), err_msg=f"{err_msg} (leaf {index})")
 
@@ -107,18 +116,27 @@ def final_h(kind: str, final: Any) -> jax.Array:
     return final.h if kind == "lstm" else final
 
 
-def random_params(kind: str, input_size: int, hidden: int, rng: np.random.Generator,
-                  dtype: Any, scale: float = 0.5) -> Any:
+def random_params(
+    kind: str,
+    input_size: int,
+    hidden: int,
+    rng: np.random.Generator,
+    dtype: Any,
+    scale: float = 0.5,
+) -> Any:
     """Gaussian parameters (biases nonzero) rounded to ``dtype``."""
     gates = (4 if kind == "lstm" else 3) * hidden
     shapes = [(input_size, gates), (hidden, gates)] + [(gates,)] * (1 if kind == "lstm" else 2)
-    arrays = [jnp.asarray(rng.normal(0.0, scale, shape).astype(np.float32)).astype(dtype)
-              for shape in shapes]
+    arrays = [
+        jnp.asarray(rng.normal(0.0, scale, shape).astype(np.float32)).astype(dtype)
+        for shape in shapes
+    ]
     return rnnax.LSTMParams(*arrays) if kind == "lstm" else rnnax.GRUParams(*arrays)
 
 
-def random_carry(kind: str, batch_shape: tuple[int, ...], hidden: int,
-                 rng: np.random.Generator, dtype: Any) -> Any:
+def random_carry(
+    kind: str, batch_shape: tuple[int, ...], hidden: int, rng: np.random.Generator, dtype: Any
+) -> Any:
     def leaf(scale: float) -> jax.Array:
         values = rng.uniform(-scale, scale, (*batch_shape, hidden)).astype(np.float32)
         return jnp.asarray(values).astype(dtype)
@@ -129,8 +147,9 @@ def random_carry(kind: str, batch_shape: tuple[int, ...], hidden: int,
 def random_lengths(draw: Any, batch_shape: tuple[int, ...], num_steps: int) -> jax.Array:
     """Lengths of the batch shape, drawn to hit 0 and T often, in any integer dtype."""
     length = st.one_of(st.just(0), st.just(num_steps), st.integers(0, num_steps))
-    values = draw(st.lists(length, min_size=math.prod(batch_shape),
-                           max_size=math.prod(batch_shape)))
+    values = draw(
+        st.lists(length, min_size=math.prod(batch_shape), max_size=math.prod(batch_shape))
+    )
     dtype = draw(st.sampled_from(LENGTH_DTYPES))
     return jnp.asarray(np.asarray(values, dtype).reshape(batch_shape))
 
@@ -166,20 +185,26 @@ class Problem:
         return jnp.moveaxis(ys, 0, -2) if self.time_major else ys
 
     def options(self, **overrides: Any) -> dict[str, Any]:
-        options = dict(seq_lengths=self.lengths, reverse=self.reverse,
-                       time_major=self.time_major)
+        options = dict(seq_lengths=self.lengths, reverse=self.reverse, time_major=self.time_major)
         options.update(overrides)
         return options
 
     def run(self, xs: jax.Array | None = None, carry: Any = "same", **overrides: Any):
-        return run_core(self.kind, self.params, self.xs if xs is None else xs,
-                        self.carry if isinstance(carry, str) else carry,
-                        **self.options(**overrides))
+        return run_core(
+            self.kind,
+            self.params,
+            self.xs if xs is None else xs,
+            self.carry if isinstance(carry, str) else carry,
+            **self.options(**overrides),
+        )
 
     def valid(self) -> np.ndarray:
         """Boolean ``[..., T]`` (batch-major): which steps are inside their sequence."""
-        lengths = np.full(self.batch_shape, self.num_steps) if self.lengths is None \
+        lengths = (
+            np.full(self.batch_shape, self.num_steps)
+            if self.lengths is None
             else np.asarray(self.lengths, np.int64)
+        )
         return np.arange(self.num_steps) < lengths[..., None]
 
     def cotangents(self) -> tuple[Any, jax.Array]:
@@ -204,6 +229,7 @@ def problems(
     time_major: bool | None = None,
 ) -> Problem:
     """A random core call. ``None`` options are drawn; ``True``/``False`` fix them."""
+
     def option(value: bool | None) -> bool:
         return draw(st.booleans()) if value is None else value
 
@@ -223,11 +249,17 @@ def problems(
     if is_time_major:
         xs = jnp.moveaxis(xs, -2, 0)
     return Problem(
-        kind=kind, dtype=dtype, params=params, xs=xs,
+        kind=kind,
+        dtype=dtype,
+        params=params,
+        xs=xs,
         carry=random_carry(kind, batch_shape, hidden, rng, dtype) if option(carry) else None,
         lengths=random_lengths(draw, batch_shape, num_steps) if option(lengths) else None,
-        reverse=option(reverse), time_major=is_time_major, batch_shape=batch_shape,
-        num_steps=num_steps, seed=seed,
+        reverse=option(reverse),
+        time_major=is_time_major,
+        batch_shape=batch_shape,
+        num_steps=num_steps,
+        seed=seed,
     )
 
 
@@ -252,35 +284,47 @@ class StackProblem:
     def core_options(self) -> dict[str, Any]:
         return {} if self.kind == "lstm" else {"reset_after": self.kind == "gru_reset_after"}
 
-    def stack(self, layers: Any = None, xs: jax.Array | None = None, carry: Any = "same",
-              **overrides: Any):
+    def stack(
+        self, layers: Any = None, xs: jax.Array | None = None, carry: Any = "same", **overrides: Any
+    ):
         function = rnnax.lstm_stack if self.kind == "lstm" else rnnax.gru_stack
-        options = dict(seq_lengths=self.lengths, time_major=self.time_major,
-                       **self.core_options)
+        options = dict(seq_lengths=self.lengths, time_major=self.time_major, **self.core_options)
         options.update(overrides)
-        return function(self.layers if layers is None else layers,
-                        self.xs if xs is None else xs,
-                        self.carry if isinstance(carry, str) else carry, **options)
+        return function(
+            self.layers if layers is None else layers,
+            self.xs if xs is None else xs,
+            self.carry if isinstance(carry, str) else carry,
+            **options,
+        )
 
 
 @st.composite
-def stack_problems(draw: Any, *, kinds: tuple[str, ...] = KINDS,
-                   dtypes: tuple[Any, ...] = DTYPES,
-                   bidirectional: bool | None = None) -> StackProblem:
+def stack_problems(
+    draw: Any,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    dtypes: tuple[Any, ...] = DTYPES,
+    bidirectional: bool | None = None,
+) -> StackProblem:
     kind = draw(st.sampled_from(kinds))
     dtype = draw(st.sampled_from(dtypes))
     num_layers = draw(st.integers(1, 3))
-    num_directions = 2 if (draw(st.booleans()) if bidirectional is None else bidirectional) \
-        else 1
+    num_directions = 2 if (draw(st.booleans()) if bidirectional is None else bidirectional) else 1
     num_steps = draw(st.sampled_from(STEPS))
     batch_shape = draw(st.sampled_from(BATCH_SHAPES))
     input_size = draw(st.sampled_from(INPUT_SIZES))
     hidden = draw(st.sampled_from(HIDDEN_SIZES))
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
-    layers = [[random_params(kind, input_size if layer == 0 else hidden * num_directions,
-                             hidden, rng, dtype) for _ in range(num_directions)]
-              for layer in range(num_layers)]
+    layers = [
+        [
+            random_params(
+                kind, input_size if layer == 0 else hidden * num_directions, hidden, rng, dtype
+            )
+            for _ in range(num_directions)
+        ]
+        for layer in range(num_layers)
+    ]
     xs = jnp.asarray(rng.normal(size=(*batch_shape, num_steps, input_size)).astype(np.float32))
     xs = xs.astype(dtype)
     time_major = draw(st.booleans())
@@ -288,12 +332,22 @@ def stack_problems(draw: Any, *, kinds: tuple[str, ...] = KINDS,
         xs = jnp.moveaxis(xs, -2, 0)
     carry = None
     if draw(st.booleans()):
-        carry = [[random_carry(kind, batch_shape, hidden, rng, dtype)
-                  for _ in range(num_directions)] for _ in range(num_layers)]
+        carry = [
+            [random_carry(kind, batch_shape, hidden, rng, dtype) for _ in range(num_directions)]
+            for _ in range(num_layers)
+        ]
     lengths = random_lengths(draw, batch_shape, num_steps) if draw(st.booleans()) else None
-    return StackProblem(kind=kind, dtype=dtype, layers=layers, xs=xs, carry=carry,
-                        lengths=lengths, time_major=time_major, batch_shape=batch_shape,
-                        num_steps=num_steps)
+    return StackProblem(
+        kind=kind,
+        dtype=dtype,
+        layers=layers,
+        xs=xs,
+        carry=carry,
+        lengths=lengths,
+        time_major=time_major,
+        batch_shape=batch_shape,
+        num_steps=num_steps,
+    )
 
 
 # ------------------------------------------------------------------------------ sequences
@@ -339,6 +393,7 @@ class CellProblem:
     def assert_same_step(self, framework_step: Any, state: Any) -> None:
         """``framework_step(state, carry, x) -> (carry, y)`` (our carry layout) computes our
         step on the problem's input and carry. Both run in one ``jit``: one compilation."""
+
         @jax.jit
         def both(state, params, carry, x):
             return framework_step(state, carry, x), self.step(params, carry, x)
@@ -348,9 +403,13 @@ class CellProblem:
 
 
 @st.composite
-def cell_problems(draw: Any, *, kinds: tuple[str, ...] = ("lstm", "gru"),
-                  dtypes: tuple[Any, ...] = DTYPES,
-                  batch_shapes: tuple[tuple[int, ...], ...] = ((), (3,), (2, 2))) -> CellProblem:
+def cell_problems(
+    draw: Any,
+    *,
+    kinds: tuple[str, ...] = ("lstm", "gru"),
+    dtypes: tuple[Any, ...] = DTYPES,
+    batch_shapes: tuple[tuple[int, ...], ...] = ((), (3,), (2, 2)),
+) -> CellProblem:
     """Random cell parameters; a GRU's recurrent biases are zero in some blocks at random (the
     layouts of Flax and Equinox have no ``z``/``r`` recurrent bias, nnx none at all)."""
     kind = draw(st.sampled_from(kinds))
@@ -363,11 +422,17 @@ def cell_problems(draw: Any, *, kinds: tuple[str, ...] = ("lstm", "gru"),
     if kind == "gru":
         keep_zr, keep_n = draw(st.booleans()), draw(st.booleans())
         mask = np.concatenate([np.full(2 * hidden, keep_zr), np.full(hidden, keep_n)])
-        params = params._replace(b_h=jnp.where(jnp.asarray(mask), params.b_h,
-                                               jnp.zeros_like(params.b_h)))
+        params = params._replace(
+            b_h=jnp.where(jnp.asarray(mask), params.b_h, jnp.zeros_like(params.b_h))
+        )
     x = jnp.asarray(rng.normal(size=(*batch_shape, input_size)).astype(np.float32)).astype(dtype)
-    return CellProblem(kind=kind, dtype=dtype, params=params, x=x,
-                       carry=random_carry(kind, batch_shape, hidden, rng, dtype))
+    return CellProblem(
+        kind=kind,
+        dtype=dtype,
+        params=params,
+        x=x,
+        carry=random_carry(kind, batch_shape, hidden, rng, dtype),
+    )
 
 
 def folded_gru(params: Any) -> Any:
@@ -381,8 +446,9 @@ def folded_gru(params: Any) -> Any:
 
 
 @st.composite
-def stack_layers(draw: Any, *, kinds: tuple[str, ...] = ("lstm", "gru"),
-                 dtypes: tuple[Any, ...] = DTYPES) -> tuple[str, list[list[Any]]]:
+def stack_layers(
+    draw: Any, *, kinds: tuple[str, ...] = ("lstm", "gru"), dtypes: tuple[Any, ...] = DTYPES
+) -> tuple[str, list[list[Any]]]:
     """``(kind, layers[layer][direction])`` with random parameters (GRUs reset-after)."""
     kind = draw(st.sampled_from(kinds))
     dtype = draw(st.sampled_from(dtypes))
@@ -391,6 +457,12 @@ def stack_layers(draw: Any, *, kinds: tuple[str, ...] = ("lstm", "gru"),
     input_size = draw(st.sampled_from(INPUT_SIZES))
     hidden = draw(st.sampled_from(HIDDEN_SIZES))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    return kind, [[random_params(kind, input_size if layer == 0 else hidden * num_directions,
-                                 hidden, rng, dtype) for _ in range(num_directions)]
-                  for layer in range(num_layers)]
+    return kind, [
+        [
+            random_params(
+                kind, input_size if layer == 0 else hidden * num_directions, hidden, rng, dtype
+            )
+            for _ in range(num_directions)
+        ]
+        for layer in range(num_layers)
+    ]

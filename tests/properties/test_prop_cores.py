@@ -58,12 +58,14 @@ def test_core_matches_the_float64_reference(problem):
     for index in np.ndindex(problem.batch_shape):
         length = None if problem.lengths is None else int(np.asarray(problem.lengths)[index])
         if kind == "lstm":
-            (h, c), y = ref.lstm_sequence(params, xs[index], h0[index], c0[index], length,
-                                          problem.reverse)
+            (h, c), y = ref.lstm_sequence(
+                params, xs[index], h0[index], c0[index], length, problem.reverse
+            )
             c_ref[index] = c
         else:
-            h, y = ref.gru_sequence(params, xs[index], h0[index], kind == "gru_reset_after",
-                                    length, problem.reverse)
+            h, y = ref.gru_sequence(
+                params, xs[index], h0[index], kind == "gru_reset_after", length, problem.reverse
+            )
         ys_ref[index], h_ref[index] = y, h
     ys = problem.to_batch_major(ys)
     assert ys.dtype == problem.dtype and ys.shape == ys_ref.shape
@@ -83,17 +85,20 @@ def test_vmap_over_examples_equals_native_batching(problem):
     xs_axis = 1 if problem.time_major else 0
 
     def one(xs, carry, lengths):
-        return run_core(problem.kind, problem.params, xs, carry,
-                        **problem.options(seq_lengths=lengths))
+        return run_core(
+            problem.kind, problem.params, xs, carry, **problem.options(seq_lengths=lengths)
+        )
 
     vmapped = jax.vmap(one, in_axes=(xs_axis, 0, 0), out_axes=(0, xs_axis))(
-        problem.xs, problem.carry, problem.lengths)
+        problem.xs, problem.carry, problem.lengths
+    )
     assert_close(vmapped, (final, ys), problem.dtype)
 
 
 @property_settings(6)
-@given(problem=problems(batch_shapes=BATCHED), strategy=st.sampled_from(("scan", "custom_vjp",
-                                                                         "auto")))
+@given(
+    problem=problems(batch_shapes=BATCHED), strategy=st.sampled_from(("scan", "custom_vjp", "auto"))
+)
 def test_per_example_gradients_sum_to_the_batch_gradient(problem, strategy):
     """``vmap(grad)`` over examples (per-example gradients, as for differential privacy),
     summed, equals the gradient of the batch: the strategies' batching rules are right."""
@@ -101,8 +106,13 @@ def test_per_example_gradients_sum_to_the_batch_gradient(problem, strategy):
     xs_axis = 1 if problem.time_major else 0
 
     def loss(params, xs, carry, lengths, d_final, d_ys):
-        final, ys = run_core(problem.kind, params, xs, carry,
-                             **problem.options(seq_lengths=lengths, strategy=strategy))
+        final, ys = run_core(
+            problem.kind,
+            params,
+            xs,
+            carry,
+            **problem.options(seq_lengths=lengths, strategy=strategy),
+        )
         pairs = zip(jax.tree.leaves(final), jax.tree.leaves(d_final), strict=True)
         return jnp.sum(ys * d_ys) + sum(jnp.sum(a * b) for a, b in pairs)
 
@@ -111,8 +121,9 @@ def test_per_example_gradients_sum_to_the_batch_gradient(problem, strategy):
         per_example = jax.vmap(jax.grad(loss), in_axes=(None, xs_axis, 0, 0, 0, xs_axis))
         return jax.grad(loss)(*args), per_example(*args)
 
-    batch, per_example = both(problem.params, problem.xs, problem.carry, problem.lengths,
-                              d_final, d_ys)
+    batch, per_example = both(
+        problem.params, problem.xs, problem.carry, problem.lengths, d_final, d_ys
+    )
     summed = jax.tree.map(lambda leaf: leaf.astype(jnp.float32).sum(axis=0), per_example)
     assert_close(summed, batch, problem.dtype, grad=True)
 
@@ -127,14 +138,17 @@ def test_seq_lengths_equal_running_each_sequence_truncated(problem):
     xs = problem.xs_batch_major()
     for index in np.ndindex(problem.batch_shape):
         length = int(np.asarray(problem.lengths)[index])
-        carry = None if problem.carry is None else jax.tree.map(lambda leaf: leaf[index],
-                                                                problem.carry)
-        final_one, ys_one = run_core(problem.kind, problem.params, xs[index][:length], carry,
-                                     reverse=problem.reverse)
+        carry = (
+            None if problem.carry is None else jax.tree.map(lambda leaf: leaf[index], problem.carry)
+        )
+        final_one, ys_one = run_core(
+            problem.kind, problem.params, xs[index][:length], carry, reverse=problem.reverse
+        )
         message = f"sequence {index} of length {length}"
         assert_close(ys[index][:length], ys_one, problem.dtype, err_msg=message)
-        assert_close(jax.tree.map(lambda leaf: leaf[index], final), final_one, problem.dtype,
-                     err_msg=message)
+        assert_close(
+            jax.tree.map(lambda leaf: leaf[index], final), final_one, problem.dtype, err_msg=message
+        )
         assert np.all(ys[index][length:] == 0.0), message
 
 
@@ -158,8 +172,13 @@ def test_jit_equals_eager_in_values_and_gradients(problem, strategy):
     d_final, d_ys = problem.cotangents()
 
     def call(params, xs, carry, lengths):
-        return run_core(problem.kind, params, xs, carry,
-                        **problem.options(seq_lengths=lengths, strategy=strategy))
+        return run_core(
+            problem.kind,
+            params,
+            xs,
+            carry,
+            **problem.options(seq_lengths=lengths, strategy=strategy),
+        )
 
     def vjp(params, xs, carry, lengths):
         out, pullback = jax.vjp(functools.partial(call, lengths=lengths), params, xs, carry)
@@ -180,20 +199,29 @@ def test_time_major_and_batch_axes_are_only_layouts(problem, strategy):
     options = dict(seq_lengths=problem.lengths, reverse=problem.reverse, strategy=strategy)
     xs = problem.xs_batch_major()
     final, ys = run_core(problem.kind, problem.params, xs, problem.carry, **options)
-    final_tm, ys_tm = run_core(problem.kind, problem.params, jnp.moveaxis(xs, -2, 0),
-                               problem.carry, time_major=True, **options)
+    final_tm, ys_tm = run_core(
+        problem.kind,
+        problem.params,
+        jnp.moveaxis(xs, -2, 0),
+        problem.carry,
+        time_major=True,
+        **options,
+    )
     assert_equal(final_tm, final)
     assert_equal(jnp.moveaxis(ys_tm, 0, -2), ys)
 
     def regroup(tree, old, new):
-        return jax.tree.map(lambda leaf: leaf.reshape(*new, *leaf.shape[len(old):]), tree)
+        return jax.tree.map(lambda leaf: leaf.reshape(*new, *leaf.shape[len(old) :]), tree)
 
     batch = problem.batch_shape
     for shape in ((int(np.prod(batch)),), (1, *batch)):
-        final_r, ys_r = run_core(problem.kind, problem.params, regroup(xs, batch, shape),
-                                 regroup(problem.carry, batch, shape),
-                                 **dict(options, seq_lengths=regroup(problem.lengths, batch,
-                                                                     shape)))
+        final_r, ys_r = run_core(
+            problem.kind,
+            problem.params,
+            regroup(xs, batch, shape),
+            regroup(problem.carry, batch, shape),
+            **dict(options, seq_lengths=regroup(problem.lengths, batch, shape)),
+        )
         assert_equal(regroup(final_r, shape, batch), final)
         assert_equal(regroup(ys_r, shape, batch), ys)
 
@@ -244,8 +272,11 @@ def test_sequences_of_zero_steps(kind, strategy, batch_shape, time_major):
     assert ys.shape == (*xs.shape[:-1], 4)
     assert_equal(final, carry)
     d_final = jax.tree.map(lambda leaf: leaf + 1.0, carry)
-    _, pullback = jax.vjp(lambda p, c: run_core(kind, p, xs, c, time_major=time_major,
-                                                strategy=strategy), params, carry)
+    _, pullback = jax.vjp(
+        lambda p, c: run_core(kind, p, xs, c, time_major=time_major, strategy=strategy),
+        params,
+        carry,
+    )
     d_params, d_carry = pullback((d_final, jnp.zeros_like(ys)))
     assert_equal(d_carry, d_final)
     assert not any(np.any(np.asarray(leaf)) for leaf in jax.tree.leaves(d_params))

@@ -57,14 +57,21 @@ def test_rnnax_to_torch_and_back_is_exact(case, batch_first):
     assert_equal(from_torch(module), layers)
 
 
-def _torch_module(kind, seed, *, input_size, hidden, num_layers, bidirectional, bias,
-                  batch_first=False):
+def _torch_module(
+    kind, seed, *, input_size, hidden, num_layers, bidirectional, bias, batch_first=False
+):
     torch = _torch()
     module_type = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
     with torch.random.fork_rng(devices=[]):  # leaves torch's global RNG as it was
         torch.manual_seed(seed)
-        module = module_type(input_size, hidden, num_layers=num_layers, bias=bias,
-                             bidirectional=bidirectional, batch_first=batch_first)
+        module = module_type(
+            input_size,
+            hidden,
+            num_layers=num_layers,
+            bias=bias,
+            bidirectional=bidirectional,
+            batch_first=batch_first,
+        )
         if bias:  # torch initialises both biases alike; make them differ
             for name, parameter in module.named_parameters():
                 if name.startswith("bias"):
@@ -74,24 +81,38 @@ def _torch_module(kind, seed, *, input_size, hidden, num_layers, bidirectional, 
 
 @pytest.mark.torch
 @property_settings(20)
-@given(kind=st.sampled_from(("lstm", "gru")), seed=st.integers(0, 2**31 - 1),
-       input_size=st.sampled_from(INPUT_SIZES), hidden=st.sampled_from((1, 4)),
-       num_layers=st.integers(1, 2), bidirectional=st.booleans(), bias=st.booleans(),
-       bfloat16=st.booleans())
-def test_torch_to_rnnax_and_back_keeps_the_module(kind, seed, input_size, hidden, num_layers,
-                                                  bidirectional, bias, bfloat16):
+@given(
+    kind=st.sampled_from(("lstm", "gru")),
+    seed=st.integers(0, 2**31 - 1),
+    input_size=st.sampled_from(INPUT_SIZES),
+    hidden=st.sampled_from((1, 4)),
+    num_layers=st.integers(1, 2),
+    bidirectional=st.booleans(),
+    bias=st.booleans(),
+    bfloat16=st.booleans(),
+)
+def test_torch_to_rnnax_and_back_keeps_the_module(
+    kind, seed, input_size, hidden, num_layers, bidirectional, bias, bfloat16
+):
     """``to_torch(from_torch(module))`` has the module's weights bit for bit; a GRU's biases too,
     an LSTM's two biases summed once into ``bias_ih`` (``bias_hh`` zero: the same function)."""
     torch = _torch()
-    module = _torch_module(kind, seed, input_size=input_size, hidden=hidden,
-                           num_layers=num_layers, bidirectional=bidirectional, bias=bias)
+    module = _torch_module(
+        kind,
+        seed,
+        input_size=input_size,
+        hidden=hidden,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        bias=bias,
+    )
     if bfloat16:
         module = module.to(torch.bfloat16)
     back = to_torch(from_torch(module))
     expected = dict(module.state_dict())
     if kind == "lstm" or not bias:
         for name in [name for name in expected if name.startswith("weight_ih")]:
-            suffix = name[len("weight_ih"):]
+            suffix = name[len("weight_ih") :]
             zeros = torch.zeros(expected[name].shape[0], dtype=expected[name].dtype)
             b_ih, b_hh = (expected.get(f"bias_{side}{suffix}", zeros) for side in ("ih", "hh"))
             if kind == "lstm":  # summed in float32, rounded once to the module's dtype
@@ -106,21 +127,37 @@ def test_torch_to_rnnax_and_back_keeps_the_module(kind, seed, input_size, hidden
 
 @pytest.mark.torch
 @property_settings(6)
-@given(kind=st.sampled_from(("lstm", "gru")), seed=st.integers(0, 2**31 - 1),
-       num_layers=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(),
-       batch=st.integers(1, 3), num_steps=st.sampled_from((1, 3, 5)), data=st.data())
-def test_torch_packed_sequences_equal_seq_lengths(kind, seed, num_layers, bidirectional,
-                                                  batch_first, batch, num_steps, data):
+@given(
+    kind=st.sampled_from(("lstm", "gru")),
+    seed=st.integers(0, 2**31 - 1),
+    num_layers=st.integers(1, 2),
+    bidirectional=st.booleans(),
+    batch_first=st.booleans(),
+    batch=st.integers(1, 3),
+    num_steps=st.sampled_from((1, 3, 5)),
+    data=st.data(),
+)
+def test_torch_packed_sequences_equal_seq_lengths(
+    kind, seed, num_layers, bidirectional, batch_first, batch, num_steps, data
+):
     """A torch module run on a ``PackedSequence`` (unsorted lengths in ``[1, T]``: torch has
     no empty sequences) equals the converted stack with ``seq_lengths``: outputs (zero-padded
     by both), and every layer's and direction's final states, from random initial states."""
     torch = _torch()
     input_size, hidden = 3, 4
-    module = _torch_module(kind, seed, input_size=input_size, hidden=hidden,
-                           num_layers=num_layers, bidirectional=bidirectional, bias=True,
-                           batch_first=batch_first)
-    lengths = data.draw(st.lists(st.integers(1, num_steps), min_size=batch, max_size=batch),
-                        label="lengths")
+    module = _torch_module(
+        kind,
+        seed,
+        input_size=input_size,
+        hidden=hidden,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        bias=True,
+        batch_first=batch_first,
+    )
+    lengths = data.draw(
+        st.lists(st.integers(1, num_steps), min_size=batch, max_size=batch), label="lengths"
+    )
     num_directions = 2 if bidirectional else 1
     rng = np.random.default_rng(seed)
     xs = rng.normal(size=(batch, num_steps, input_size)).astype(np.float32)
@@ -128,25 +165,38 @@ def test_torch_packed_sequences_equal_seq_lengths(kind, seed, num_layers, bidire
     c0 = rng.uniform(-2, 2, (num_layers * num_directions, batch, hidden)).astype(np.float32)
     xs_torch = torch.from_numpy(xs if batch_first else np.swapaxes(xs, 0, 1).copy())
     packed = torch.nn.utils.rnn.pack_padded_sequence(
-        xs_torch, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False)
-    state0 = (torch.from_numpy(h0), torch.from_numpy(c0)) if kind == "lstm" \
-        else torch.from_numpy(h0)
+        xs_torch, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
+    )
+    state0 = (
+        (torch.from_numpy(h0), torch.from_numpy(c0)) if kind == "lstm" else torch.from_numpy(h0)
+    )
     with torch.no_grad():
         packed_out, state = module(packed, state0)
     expected, _ = torch.nn.utils.rnn.pad_packed_sequence(
-        packed_out, batch_first=batch_first, total_length=num_steps)
+        packed_out, batch_first=batch_first, total_length=num_steps
+    )
     h_n = state[0] if kind == "lstm" else state
 
     def ours(index):
         h = jnp.asarray(h0[index])
         return rnnax.LSTMState(h, jnp.asarray(c0[index])) if kind == "lstm" else h
 
-    carry = [[ours(layer * num_directions + d) for d in range(num_directions)]
-             for layer in range(num_layers)]
-    run = rnnax.lstm_stack if kind == "lstm" else \
-        lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
-    finals, ys = run(from_torch(module), jnp.asarray(xs_torch.numpy()), carry,
-                     seq_lengths=jnp.asarray(lengths, jnp.int32), time_major=not batch_first)
+    carry = [
+        [ours(layer * num_directions + d) for d in range(num_directions)]
+        for layer in range(num_layers)
+    ]
+    run = (
+        rnnax.lstm_stack
+        if kind == "lstm"
+        else lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
+    )
+    finals, ys = run(
+        from_torch(module),
+        jnp.asarray(xs_torch.numpy()),
+        carry,
+        seq_lengths=jnp.asarray(lengths, jnp.int32),
+        time_major=not batch_first,
+    )
     assert_close(ys, expected.numpy(), jnp.float32)
     for layer in range(num_layers):
         for d in range(num_directions):
@@ -162,6 +212,7 @@ def test_torch_packed_sequences_equal_seq_lengths(kind, seed, num_layers, bidire
 
 def _linen_step(cell_type, hidden):
     """One step of a linen cell, ``(variables, carry, x) -> (carry, y)`` with our carry."""
+
     def step(variables, carry, x):
         if isinstance(carry, rnnax.LSTMState):  # linen's LSTM carry is (c, h)
             (c, h), y = cell_type(hidden).apply(variables, (carry.c, carry.h), x)
@@ -206,10 +257,10 @@ def test_flax_nnx_round_trips_are_exact(problem, optimized):
         canonical = problem.params
     else:
         cell_type = nnx.GRUCell
-        if np.any(np.asarray(problem.params.b_h[2 * hidden:].astype(jnp.float32))):
+        if np.any(np.asarray(problem.params.b_h[2 * hidden :].astype(jnp.float32))):
             with pytest.raises(ValueError, match="no recurrent candidate bias"):
                 to_flax_nnx(problem.params)
-            b_h = problem.params.b_h.at[2 * hidden:].set(0)
+            b_h = problem.params.b_h.at[2 * hidden :].set(0)
             problem = dataclasses.replace(problem, params=problem.params._replace(b_h=b_h))
         canonical = folded_gru(problem.params)
     cell = to_flax_nnx(problem.params, cell_type=cell_type)
@@ -245,6 +296,7 @@ def test_equinox_round_trips_are_exact(problem):
     again = to_equinox(back)
     assert type(again) is type(cell)
     assert_equal(jax.tree.leaves(again), jax.tree.leaves(cell))
+
     def equinox_step(cell, carry, x):  # equinox cells are unbatched: vmap them
         def one(carry, x):
             if isinstance(carry, rnnax.LSTMState):  # equinox's LSTM state is (h, c)
@@ -261,8 +313,10 @@ def test_equinox_round_trips_are_exact(problem):
 
 
 @property_settings(5)
-@given(problem=cell_problems(kinds=("gru",), dtypes=(jnp.float32,), batch_shapes=((3,),)),
-       num_steps=st.sampled_from((1, 3)))
+@given(
+    problem=cell_problems(kinds=("gru",), dtypes=(jnp.float32,), batch_shapes=((3,),)),
+    num_steps=st.sampled_from((1, 3)),
+)
 def test_converted_grus_run_whole_sequences_like_ours(problem, num_steps):
     """Over whole sequences too: the folded GRU in linen's ``nn.RNN`` and equinox under
     ``lax.scan`` equal ``rnnax.gru(..., reset_after=True)`` from the same initial state."""
@@ -280,6 +334,7 @@ def test_converted_grus_run_whole_sequences_like_ours(problem, num_steps):
         def step(h, x):
             h = cell(x, h)
             return h, h
+
         return jax.lax.scan(step, h, xs_one)
 
     assert_close(jax.vmap(run_one)(xs, h0), (final, ys), jnp.float32)

@@ -26,10 +26,15 @@ def layer_by_layer(problem, layers, xs, carry):
     for index, layer in enumerate(layers):
         outputs, layer_finals = [], []
         for direction, params in enumerate(layer):
-            final, ys = run_core(problem.kind, params, inputs,
-                                 None if carry is None else carry[index][direction],
-                                 seq_lengths=problem.lengths, reverse=direction == 1,
-                                 time_major=problem.time_major)
+            final, ys = run_core(
+                problem.kind,
+                params,
+                inputs,
+                None if carry is None else carry[index][direction],
+                seq_lengths=problem.lengths,
+                reverse=direction == 1,
+                time_major=problem.time_major,
+            )
             outputs.append(ys)
             layer_finals.append(final)
         inputs = jnp.concatenate(outputs, axis=-1)
@@ -48,8 +53,9 @@ def test_stack_equals_its_layer_by_layer_definition(problem, inference):
         "rate_0_key": {"dropout_rate": 0.0, "dropout_key": jax.random.key(0)},
     }[inference]
     finals, ys = problem.stack(**options)
-    expected_finals, expected_ys = layer_by_layer(problem, problem.layers, problem.xs,
-                                                  problem.carry)
+    expected_finals, expected_ys = layer_by_layer(
+        problem, problem.layers, problem.xs, problem.carry
+    )
     hidden = problem.layers[0][0].w_h.shape[0]
     assert ys.shape == (*problem.xs.shape[:-1], hidden * len(problem.layers[0]))
     assert_equal(ys, expected_ys)
@@ -75,12 +81,15 @@ def test_bidirectional_stack_is_mirror_symmetric(problem):
     read) and flipping every sequence's valid prefix flips the outputs and exchanges their
     halves: the backward direction is the forward one on the reversed sequence, at every depth.
     """
-    mirrored = [[(_swap_input_halves(p) if index else p) for p in layer[::-1]]
-                for index, layer in enumerate(problem.layers)]
+    mirrored = [
+        [(_swap_input_halves(p) if index else p) for p in layer[::-1]]
+        for index, layer in enumerate(problem.layers)
+    ]
     carry = None if problem.carry is None else [layer[::-1] for layer in problem.carry]
     axis = 0 if problem.time_major else len(problem.batch_shape)
     finals, ys = problem.stack()
-    finals_m, ys_m = problem.stack(layers=mirrored, carry=carry,
-                                   xs=flip_valid(problem.xs, problem.lengths, axis))
+    finals_m, ys_m = problem.stack(
+        layers=mirrored, carry=carry, xs=flip_valid(problem.xs, problem.lengths, axis)
+    )
     assert_close(ys_m, flip_valid(_swap_halves(ys), problem.lengths, axis), problem.dtype)
     assert_close(finals_m, [layer[::-1] for layer in finals], problem.dtype)

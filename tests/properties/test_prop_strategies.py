@@ -29,8 +29,9 @@ def _vjp(problem: Problem, **overrides):
 
     def vjp(params, xs, carry, lengths):
         def call(params, xs, carry):
-            return run_core(problem.kind, params, xs, carry,
-                            **problem.options(seq_lengths=lengths, **overrides))
+            return run_core(
+                problem.kind, params, xs, carry, **problem.options(seq_lengths=lengths, **overrides)
+            )
 
         out, pullback = jax.vjp(call, params, xs, carry)
         return out, pullback(cotangents)
@@ -60,6 +61,7 @@ def test_fast_paths_equal_the_plain_scan_in_values_and_gradients(problem, varian
     """``custom_vjp``, ``remat``, ``auto`` (and ``pallas``) and ``unroll`` against the plain
     scan: outputs, final carries and the gradients for parameters, inputs and initial carry, to
     the dtype's precision."""
+
     @jax.jit
     def both(*args):
         return _vjp(problem, strategy="scan")(*args), _vjp(problem, **variant)(*args)
@@ -75,18 +77,21 @@ def test_forward_mode_equals_reverse_mode(problem, strategy):
     """For the strategies with forward-mode AD: ``<jvp(t), c> == <t, vjp(c)>`` for random
     tangents ``t`` of (params, xs, carry) and cotangents ``c`` of (final, ys)."""
     rng = np.random.default_rng(problem.seed + 2)
-    carry = problem.carry if problem.carry is not None else jax.tree.map(
-        jnp.zeros_like, problem.cotangents()[0])
+    carry = (
+        problem.carry
+        if problem.carry is not None
+        else jax.tree.map(jnp.zeros_like, problem.cotangents()[0])
+    )
     primals = (problem.params, problem.xs, carry)
     tangents = jax.tree.map(
-        lambda leaf: jnp.asarray(rng.normal(size=leaf.shape).astype(np.float32)), primals)
+        lambda leaf: jnp.asarray(rng.normal(size=leaf.shape).astype(np.float32)), primals
+    )
     cotangents = problem.cotangents()
 
     @jax.jit
     def modes(primals, tangents):
         def call(params, xs, carry):
-            return run_core(problem.kind, params, xs, carry,
-                            **problem.options(strategy=strategy))
+            return run_core(problem.kind, params, xs, carry, **problem.options(strategy=strategy))
 
         _, out_tangent = jax.jvp(call, primals, tangents)
         _, pullback = jax.vjp(call, *primals)
@@ -95,8 +100,10 @@ def test_forward_mode_equals_reverse_mode(problem, strategy):
     out_tangent, in_cotangent = modes(primals, tangents)
 
     def inner(a, b):
-        products = [np.asarray(x, np.float64) * np.asarray(y, np.float64)
-                    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)]
+        products = [
+            np.asarray(x, np.float64) * np.asarray(y, np.float64)
+            for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+        ]
         return sum(p.sum() for p in products), sum(np.abs(p).sum() for p in products)
 
     forward, scale_f = inner(out_tangent, cotangents)
@@ -105,15 +112,19 @@ def test_forward_mode_equals_reverse_mode(problem, strategy):
 
 
 @property_settings(8)
-@given(problem=problems(lengths=True), strategy=st.sampled_from(("scan", *FAST_STRATEGIES)),
-       poison=st.sampled_from((np.nan, np.inf, 1e4)))
+@given(
+    problem=problems(lengths=True),
+    strategy=st.sampled_from(("scan", *FAST_STRATEGIES)),
+    poison=st.sampled_from((np.nan, np.inf, 1e4)),
+)
 def test_padding_is_inert_for_every_strategy(problem, strategy, poison):
     """NaN, infinity or huge values at padded steps change no value and no gradient (bit for
     bit), and padded inputs get exactly zero gradient."""
     padded = ~problem.valid()
     mask = padded if not problem.time_major else np.moveaxis(padded, -1, 0)
-    poisoned = jnp.where(jnp.asarray(mask[..., None]), jnp.asarray(poison, problem.dtype),
-                         problem.xs)
+    poisoned = jnp.where(
+        jnp.asarray(mask[..., None]), jnp.asarray(poison, problem.dtype), problem.xs
+    )
     vjp = jax.jit(_vjp(problem, strategy=strategy))
     clean = vjp(*_args(problem))
     dirty = vjp(*_args(problem, poisoned))
@@ -129,14 +140,18 @@ def test_scan_cell_remat_chunks_equal_the_plain_scan(problem, data):
     equals ``scan_cell`` without chunks, in values and gradients."""
     chunk = data.draw(st.integers(1, problem.num_steps + 2), label="remat_chunk")
     cell = rnnax.lstm_cell if problem.kind == "lstm" else rnnax.gru_cell
-    carry = problem.carry if problem.carry is not None else jax.tree.map(
-        jnp.zeros_like, problem.cotangents()[0])
+    carry = (
+        problem.carry
+        if problem.carry is not None
+        else jax.tree.map(jnp.zeros_like, problem.cotangents()[0])
+    )
     cotangents = problem.cotangents()
 
     def vjp(remat_chunk, params, xs, carry):
         def call(params, xs, carry):
-            return rnnax.scan_cell(cell, params, xs, carry, remat_chunk=remat_chunk,
-                                   **problem.options())
+            return rnnax.scan_cell(
+                cell, params, xs, carry, remat_chunk=remat_chunk, **problem.options()
+            )
 
         out, pullback = jax.vjp(call, params, xs, carry)
         return out, pullback(cotangents)
@@ -144,4 +159,3 @@ def test_scan_cell_remat_chunks_equal_the_plain_scan(problem, data):
     both = jax.jit(lambda *args: (vjp(None, *args), vjp(chunk, *args)))
     plain, chunked = both(problem.params, problem.xs, carry)
     assert_close(chunked, plain, problem.dtype, grad=True)
-

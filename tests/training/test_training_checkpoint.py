@@ -24,8 +24,24 @@ def _states_equal(a: TrainState, b: TrainState) -> bool:
         and _trees_equal(a.opt_state, b.opt_state)
         and _trees_equal(a.best_params, b.best_params)
         and np.array_equal(jax.random.key_data(a.rng), jax.random.key_data(b.rng))
-        and (a.epoch, a.step, a.best_loss, a.best_epoch, a.epochs_without_improvement, a.stop_reason, a.diverged)
-        == (b.epoch, b.step, b.best_loss, b.best_epoch, b.epochs_without_improvement, b.stop_reason, b.diverged)
+        and (
+            a.epoch,
+            a.step,
+            a.best_loss,
+            a.best_epoch,
+            a.epochs_without_improvement,
+            a.stop_reason,
+            a.diverged,
+        )
+        == (
+            b.epoch,
+            b.step,
+            b.best_loss,
+            b.best_epoch,
+            b.epochs_without_improvement,
+            b.stop_reason,
+            b.diverged,
+        )
         and a.history.train_loss == b.history.train_loss
         and a.history.val_loss == b.history.val_loss
         and a.history.steps == b.history.steps
@@ -56,10 +72,13 @@ def sine_split():
 
 def test_checkpoint_round_trip_is_bit_exact(tmp_path):
     params, train, val = _linear_problem()
-    result = training.fit(linear_loss, params, train, val, epochs=3, batch_size=8, learning_rate=0.1,
-                          progress=False)
+    result = training.fit(
+        linear_loss, params, train, val, epochs=3, batch_size=8, learning_rate=0.1, progress=False
+    )
     state = result.state._replace(
-        diverged=TrainingDiverged(epoch=2, step=9, loss=float("nan"), message="example"), stop_reason="diverged")
+        diverged=TrainingDiverged(epoch=2, step=9, loss=float("nan"), message="example"),
+        stop_reason="diverged",
+    )
     path = training.save_checkpoint(tmp_path, state, metadata={"seed": 0, "note": "x"})
     assert path == tmp_path / "checkpoint.msgpack"
     restored = training.load_checkpoint(tmp_path, result.state)
@@ -72,16 +91,41 @@ def test_checkpoint_round_trip_is_bit_exact(tmp_path):
 
 def test_resumed_run_equals_an_uninterrupted_run(tmp_path, sine_split):
     # A forecaster with dropout: shuffling and dropout keys must both resume exactly.
-    model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4, dropout_rate=0.1))
+    model = forecasting.forecaster(
+        forecasting.ForecasterConfig(horizon=2, hidden=4, dropout_rate=0.1)
+    )
     params = model.init(jax.random.key(0))
-    options = {"batch_size": 8, "learning_rate": 1e-2, "grad_clip_norm": 1.0, "patience": 50, "seed": 3, "progress": False}
-    uninterrupted = training.fit(model, params, sine_split.train, sine_split.validation, epochs=4, **options)
+    options = {
+        "batch_size": 8,
+        "learning_rate": 1e-2,
+        "grad_clip_norm": 1.0,
+        "patience": 50,
+        "seed": 3,
+        "progress": False,
+    }
+    uninterrupted = training.fit(
+        model, params, sine_split.train, sine_split.validation, epochs=4, **options
+    )
 
-    first = training.fit(model, params, sine_split.train, sine_split.validation, epochs=2,
-                         checkpoint_dir=tmp_path, **options)
+    first = training.fit(
+        model,
+        params,
+        sine_split.train,
+        sine_split.validation,
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        **options,
+    )
     assert first.epochs_completed == 2 and training.has_checkpoint(tmp_path)
-    resumed = training.fit(model, params, sine_split.train, sine_split.validation, epochs=4,
-                           checkpoint_dir=tmp_path, **options)
+    resumed = training.fit(
+        model,
+        params,
+        sine_split.train,
+        sine_split.validation,
+        epochs=4,
+        checkpoint_dir=tmp_path,
+        **options,
+    )
     assert resumed.epochs_completed == 4
     assert _states_equal(resumed.state, uninterrupted.state)
     assert _trees_equal(resumed.params, uninterrupted.params)
@@ -122,10 +166,14 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypa
         raise OSError("simulated crash: disk full")
 
     monkeypatch.setattr(_checkpoint, "_write_payload", write_half_then_fail)
-    newer = result.state._replace(epoch=99, params=jax.tree.map(lambda leaf: leaf + 1.0, result.state.params))
+    newer = result.state._replace(
+        epoch=99, params=jax.tree.map(lambda leaf: leaf + 1.0, result.state.params)
+    )
     with pytest.raises(OSError, match="simulated crash"):
         training.save_checkpoint(tmp_path, newer)
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.msgpack"]  # no temporary left behind
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "checkpoint.msgpack"
+    ]  # no temporary left behind
     assert (tmp_path / "checkpoint.msgpack").read_bytes() == before
     assert _states_equal(training.load_checkpoint(tmp_path, result.state), result.state)
 
@@ -152,15 +200,38 @@ def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tm
 
 def test_resuming_refuses_another_run_and_does_not_continue_a_finished_one(tmp_path):
     params, train, val = _linear_problem()
-    options = {"batch_size": 8, "learning_rate": 0.05, "progress": False, "checkpoint_dir": tmp_path}
+    options = {
+        "batch_size": 8,
+        "learning_rate": 0.05,
+        "progress": False,
+        "checkpoint_dir": tmp_path,
+    }
     training.fit(linear_loss, params, train, val, epochs=2, seed=0, **options)
     with pytest.raises(ValueError, match="different run"):
         training.fit(linear_loss, params, train, val, epochs=4, seed=1, **options)
 
-    stopped = training.fit(linear_loss, params, train, val, epochs=2, seed=5, patience=1,
-                           **{**options, "checkpoint_dir": tmp_path / "early"})
+    stopped = training.fit(
+        linear_loss,
+        params,
+        train,
+        val,
+        epochs=2,
+        seed=5,
+        patience=1,
+        **{**options, "checkpoint_dir": tmp_path / "early"},
+    )
     state = stopped.state._replace(stop_reason="early_stopping")
-    training.save_checkpoint(tmp_path / "early", state, metadata=training.load_metadata(tmp_path / "early"))
-    again = training.fit(linear_loss, params, train, val, epochs=10, seed=5, patience=1,
-                         **{**options, "checkpoint_dir": tmp_path / "early"})
+    training.save_checkpoint(
+        tmp_path / "early", state, metadata=training.load_metadata(tmp_path / "early")
+    )
+    again = training.fit(
+        linear_loss,
+        params,
+        train,
+        val,
+        epochs=10,
+        seed=5,
+        patience=1,
+        **{**options, "checkpoint_dir": tmp_path / "early"},
+    )
     assert again.epochs_completed == 2 and again.stop_reason == "early_stopping"

@@ -15,7 +15,11 @@ from rnnax.training import DivergenceWarning, TrainingDivergedError
 def _linear_data(slope: float, num_examples: int = 32, noise: float = 0.0, seed: int = 0):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(num_examples, 2)).astype(np.float32)
-    y = (x @ np.array([[slope], [-slope]], np.float32) + 0.5 + noise * rng.normal(size=(num_examples, 1)))
+    y = (
+        x @ np.array([[slope], [-slope]], np.float32)
+        + 0.5
+        + noise * rng.normal(size=(num_examples, 1))
+    )
     return x, y.astype(np.float32)
 
 
@@ -32,7 +36,9 @@ def linear_loss(params, batch, key):
 
 
 def _trees_equal(a, b) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+    return all(
+        np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
 
 
 # The same problem and settings as the resume test in test_training_checkpoint.py, so that
@@ -45,8 +51,15 @@ def test_training_loss_falls_on_a_tiny_sine_problem():
     series = np.sin(2 * np.pi * np.arange(96.0) / 12)
     split = data.chronological_split(series, lookback=8, horizon=2, validation=12, test=0)
     model = forecasting.forecaster(SINE_CONFIG)
-    result = training.fit(model, model.init(jax.random.key(0)), split.train, split.validation,
-                          epochs=10, seed=0, **SINE_OPTIONS)
+    result = training.fit(
+        model,
+        model.init(jax.random.key(0)),
+        split.train,
+        split.validation,
+        epochs=10,
+        seed=0,
+        **SINE_OPTIONS,
+    )
     history = result.history
     assert len(history.train_loss) == 10 and len(history.val_loss) == 10
     assert history.train_loss[-1] < 0.3 * history.train_loss[0]
@@ -59,8 +72,20 @@ def test_training_loss_falls_on_a_tiny_sine_problem():
 
 def test_same_seed_gives_identical_numbers_and_another_seed_does_not():
     train, val = _linear_data(2.0), _linear_data(2.0, seed=1)
-    runs = [training.fit(linear_loss, _linear_params(), train, val, epochs=5, batch_size=8, learning_rate=0.05,
-                         seed=seed, progress=False) for seed in (7, 7, 8)]
+    runs = [
+        training.fit(
+            linear_loss,
+            _linear_params(),
+            train,
+            val,
+            epochs=5,
+            batch_size=8,
+            learning_rate=0.05,
+            seed=seed,
+            progress=False,
+        )
+        for seed in (7, 7, 8)
+    ]
     assert _trees_equal(runs[0].last_params, runs[1].last_params)
     assert _trees_equal(runs[0].opt_state, runs[1].opt_state)
     assert runs[0].history.train_loss == runs[1].history.train_loss
@@ -72,7 +97,9 @@ def test_early_stopping_restores_the_best_params():
     # Training pulls the slope from 0 towards 3; validation wants 1, so its loss falls, then rises.
     train, val = _linear_data(3.0), _linear_data(1.0, seed=1)
     options = {"batch_size": 32, "optimizer": optax.sgd(0.05), "seed": 0, "progress": False}
-    result = training.fit(linear_loss, _linear_params(), train, val, epochs=200, patience=3, **options)
+    result = training.fit(
+        linear_loss, _linear_params(), train, val, epochs=200, patience=3, **options
+    )
     assert result.stop_reason == "early_stopping"
     best = result.best_epoch
     assert 0 < best < result.epochs_completed - 1
@@ -83,15 +110,30 @@ def test_early_stopping_restores_the_best_params():
     # The restored params are exactly those after the best epoch of the same run.
     reference = training.fit(linear_loss, _linear_params(), train, val, epochs=best + 1, **options)
     assert _trees_equal(result.params, reference.last_params)
-    no_restore = training.fit(linear_loss, _linear_params(), train, val, epochs=200, patience=3,
-                              restore_best=False, **options)
+    no_restore = training.fit(
+        linear_loss,
+        _linear_params(),
+        train,
+        val,
+        epochs=200,
+        patience=3,
+        restore_best=False,
+        **options,
+    )
     assert _trees_equal(no_restore.params, result.last_params)
 
 
 def test_divergence_guard_stops_on_an_absurd_learning_rate_and_keeps_the_last_good_state():
     train = _linear_data(2.0)
-    options = {"batch_size": 32, "optimizer": optax.sgd(1e6), "seed": 0, "progress": False}  # one step per epoch
-    with pytest.warns(DivergenceWarning, match=r"diverged at epoch \d+, step \d+.*kept the parameters"):
+    options = {
+        "batch_size": 32,
+        "optimizer": optax.sgd(1e6),
+        "seed": 0,
+        "progress": False,
+    }  # one step per epoch
+    with pytest.warns(
+        DivergenceWarning, match=r"diverged at epoch \d+, step \d+.*kept the parameters"
+    ):
         result = training.fit(linear_loss, _linear_params(), train, epochs=100, **options)
     record = result.diverged
     assert result.stop_reason == "diverged" and record is not None
@@ -111,9 +153,18 @@ def test_divergence_guard_catches_a_nan_gradient_behind_a_finite_loss():
         return linear_loss(params, batch, key) + 0.0 * jnp.sum(jnp.sqrt(jnp.abs(params["w"])))
 
     params = _linear_params()
-    with pytest.raises(TrainingDivergedError, match="gradients or the updated parameters") as caught:
-        training.fit(loss_with_nan_gradient, params, _linear_data(2.0), epochs=5, batch_size=8,
-                     progress=False, on_divergence="raise")
+    with pytest.raises(
+        TrainingDivergedError, match="gradients or the updated parameters"
+    ) as caught:
+        training.fit(
+            loss_with_nan_gradient,
+            params,
+            _linear_data(2.0),
+            epochs=5,
+            batch_size=8,
+            progress=False,
+            on_divergence="raise",
+        )
     result = caught.value.result
     assert result.diverged.step == 0 and np.isfinite(result.diverged.loss)
     assert _trees_equal(result.last_params, params)
@@ -131,11 +182,15 @@ def test_non_finite_data_is_rejected_before_training(bad_value):
     x, y = _linear_data(2.0)
     y_bad = y.copy()
     y_bad[7, 0] = bad_value
-    with pytest.raises(ValueError, match=r"train_data\[1\] has non-finite values .* first at example 7"):
+    with pytest.raises(
+        ValueError, match=r"train_data\[1\] has non-finite values .* first at example 7"
+    ):
         training.fit(counting_loss, _linear_params(), (x, y_bad), epochs=2, progress=False)
     x_bad = x.copy()
     x_bad[3, 1] = bad_value
-    with pytest.raises(ValueError, match=r"val_data\[0\] has non-finite values .* first at example 3"):
+    with pytest.raises(
+        ValueError, match=r"val_data\[0\] has non-finite values .* first at example 3"
+    ):
         training.fit(counting_loss, _linear_params(), (x, y), (x_bad, y), epochs=2, progress=False)
     assert calls == []
 
@@ -168,17 +223,36 @@ def test_inconsistent_or_empty_data_is_rejected():
 def test_schedules_clipping_and_chunked_validation():
     train, val = _linear_data(2.0), _linear_data(2.0, seed=1)
     options = {"epochs": 3, "batch_size": 8, "seed": 0, "progress": False}
-    constant = training.fit(linear_loss, _linear_params(), train, val, learning_rate=0.05, **options)
+    constant = training.fit(
+        linear_loss, _linear_params(), train, val, learning_rate=0.05, **options
+    )
     # 32 validation examples in chunks of 5: six full chunks and a remainder of 2.
-    scheduled = training.fit(linear_loss, _linear_params(), train, val,
-                             learning_rate=optax.constant_schedule(0.05), eval_batch_size=5, **options)
+    scheduled = training.fit(
+        linear_loss,
+        _linear_params(),
+        train,
+        val,
+        learning_rate=optax.constant_schedule(0.05),
+        eval_batch_size=5,
+        **options,
+    )
     assert _trees_equal(constant.last_params, scheduled.last_params)
     np.testing.assert_allclose(constant.history.val_loss, scheduled.history.val_loss, rtol=1e-5)
 
     # SGD with lr 1 after clipping to norm 1e-3: the first step moves the params by exactly 1e-3.
-    clipped = training.fit(linear_loss, _linear_params(), train, epochs=1, batch_size=32,
-                           optimizer=optax.sgd(1.0), grad_clip_norm=1e-3, progress=False)
-    moved = np.sqrt(sum(float(jnp.sum(jnp.square(leaf))) for leaf in jax.tree.leaves(clipped.last_params)))
+    clipped = training.fit(
+        linear_loss,
+        _linear_params(),
+        train,
+        epochs=1,
+        batch_size=32,
+        optimizer=optax.sgd(1.0),
+        grad_clip_norm=1e-3,
+        progress=False,
+    )
+    moved = np.sqrt(
+        sum(float(jnp.sum(jnp.square(leaf))) for leaf in jax.tree.leaves(clipped.last_params))
+    )
     assert moved == pytest.approx(1e-3, rel=1e-4)
 
 
