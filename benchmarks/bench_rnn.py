@@ -27,7 +27,6 @@ import contextlib
 import dataclasses
 import datetime
 import gc
-import importlib.metadata
 import inspect
 import io
 import json
@@ -35,12 +34,15 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts share _machine.py
+from _machine import library_versions as installed_versions
+from _machine import load_average, rnnax_commit, usable_cores
 
 SCHEMA = "rnnax-bench/1"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -345,13 +347,6 @@ def set_host_devices(count: int) -> bool:
         return False
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def cpu_info() -> dict[str, Any]:
     info: dict[str, Any] = {"model": platform.processor() or platform.machine()}
     try:
@@ -371,48 +366,9 @@ def cpu_info() -> dict[str, Any]:
 
 
 def library_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("jax", "jaxlib", "flax", "equinox", "torch", "numpy", "rnnax", "matplotlib"):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def rnnax_commit() -> str | None:
-    """The git commit of the rnnax checkout (``+dirty`` when it has local changes)."""
-    import rnnax
-
-    root = Path(rnnax.__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+dirty" if dirty else "")
-
-
-def _load_average() -> list[float] | None:
-    """1, 5 and 15 minute load averages: how busy the (shared) machine was."""
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except OSError:
-        return None
+    return installed_versions(
+        ("jax", "jaxlib", "flax", "equinox", "torch", "numpy", "rnnax", "matplotlib")
+    )
 
 
 def machine_info(jax: Any, torch_info: dict[str, Any]) -> dict[str, Any]:
@@ -428,7 +384,7 @@ def machine_info(jax: Any, torch_info: dict[str, Any]) -> dict[str, Any]:
         "usable_cores": cores,
         "logical_cpus": os.cpu_count(),
         "os": platform.platform(),
-        "load_average_start": _load_average(),
+        "load_average_start": load_average(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "env": {
             name: os.environ[name]
@@ -1905,7 +1861,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_report(report, files)
 
     report["complete"] = True
-    machine["load_average_end"] = _load_average()
+    machine["load_average_end"] = load_average()
     markdown = _write_report(report, files)
     if not args.no_plot and args.sweep:
         png = directory / f"{tag}.png"

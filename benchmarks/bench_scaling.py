@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
 import platform
@@ -47,6 +46,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts share _machine.py
+from _machine import cpu_model, load_average, rnnax_commit, usable_cores
+from _machine import library_versions as installed_versions
 
 SCHEMA = "rnnax-bench-scaling/1"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -182,61 +185,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _load_average() -> list[float] | None:
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
-    return match.group(1).strip() if match else (platform.processor() or platform.machine())
-
-
 def versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("jax", "jaxlib", "optax", "numpy", "rnnax"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def rnnax_commit() -> str | None:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+dirty" if dirty else "")
+    return installed_versions(("jax", "jaxlib", "optax", "numpy", "rnnax"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -275,7 +225,7 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
     for mode in modes:
         if mode == "core_split" and (platform_name != "cpu" or count == 1):
             continue
-        load_before = _load_average()
+        load_before = load_average()
         start = time.perf_counter()
         if mode == "ensemble":
             members, batch = settings["members"], settings["member_batch"]
@@ -357,7 +307,7 @@ def measure(count: int, modes: Sequence[str], settings: dict[str, Any]) -> dict[
                 "cores_busy": round(cores_busy, 2),
                 "wall_s": round(time.perf_counter() - start, 3),
                 "load_average_before": load_before,
-                "load_average_after": _load_average(),
+                "load_average_after": load_average(),
             }
         )
     return {
@@ -427,7 +377,7 @@ def measure_interleaved(
             calls[(mode, count, members, batch)] = call
     samples: dict[Any, list[float]] = {key: [] for key in calls}
     keys = list(calls)
-    load_before = _load_average()
+    load_before = load_average()
     for round_index in range(rounds):
         shift = round_index % len(keys)
         for key in keys[shift:] + keys[:shift]:
@@ -452,7 +402,7 @@ def measure_interleaved(
         "rounds": rounds,
         "results": results,
         "load_average_before": load_before,
-        "load_average_after": _load_average(),
+        "load_average_after": load_average(),
     }
 
 
@@ -604,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Forced host devices share the {cores} usable cores: no gain is expected "
             f"beyond {cores} devices (more devices only add partitioning overhead)."
         )
-    load_start = _load_average()
+    load_start = load_average()
     started = time.perf_counter()
     runs: dict[int, list[dict[str, Any]]] = {count: [] for count in counts}
     script = str(Path(__file__).resolve())
@@ -717,7 +667,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "os": platform.platform(),
             "device_kind": first["device_kind"],
             "load_average_start": load_start,
-            "load_average_end": _load_average(),
+            "load_average_end": load_average(),
         },
         "versions": versions(),
         "rnnax_commit": rnnax_commit(),

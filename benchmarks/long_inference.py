@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
 import platform
@@ -36,6 +35,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts share _machine.py
+from _machine import library_versions as installed_versions
+from _machine import rnnax_commit, usable_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INPUT_SIZE = 4
@@ -229,36 +232,13 @@ def _machine() -> dict[str, Any]:
             info["memory_bytes"] = int(memory.group(1)) * 1024
     except OSError:
         pass
-    try:
-        info["usable_cores"] = len(os.sched_getaffinity(0))
-    except AttributeError:
-        info["usable_cores"] = os.cpu_count()
+    info["usable_cores"] = usable_cores()
     info["name"] = f"cpu-{info['usable_cores']}core"
     return info
 
 
 def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("jax", "jaxlib", "numpy", "rnnax"):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def _commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return installed_versions(("jax", "jaxlib", "numpy", "rnnax"))
 
 
 def _in_subprocess(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -448,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv[1:] if argv is None else argv,
         "machine": machine,
         "versions": _versions(),
-        "rnnax_commit": _commit(),
+        "rnnax_commit": rnnax_commit(),
         "load_average_start": load_start,
         "load_average_end": [round(value, 2) for value in os.getloadavg()],
         "settings": {
