@@ -113,6 +113,15 @@ def check_unroll(unroll: Any) -> None:
         raise ValueError(f"unroll must be a bool or a positive int, got {unroll}")
 
 
+def is_real_number(value: object) -> bool:
+    """``isinstance(value, numbers.Real)``, NumPy scalars included, without narrowing the type.
+
+    A type checker deems ``float`` and ``numbers.Real`` unrelated, so after a narrowing
+    ``isinstance`` on a ``float`` argument it would skip the rest of the function as unreachable.
+    """
+    return isinstance(value, numbers.Real)
+
+
 def check_rate(name: str, value: Any) -> float:
     """Returns a probability in ``[0, 1)`` as a float (a real number, not a bool)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

@@ -21,7 +21,6 @@ Dropout between layers follows ``nnx.Dropout``: the ``deterministic`` attribute 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -29,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rnnax._checks import check_bool, check_key
+from rnnax._checks import check_bool, check_key, is_real_number
 from rnnax._layers import (
     check_layers,
     gru_stack,
@@ -84,7 +83,7 @@ class DirectionParams(nnx.Module):
 
 
 def _check_dropout_rate(dropout_rate: Any) -> float:
-    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, numbers.Real):
+    if isinstance(dropout_rate, bool) or not is_real_number(dropout_rate):
         raise TypeError(f"dropout_rate must be a float in [0, 1), got {dropout_rate!r}")
     # A numbers.Real orders against floats; typeshed declares only its __lt__ and __le__.
     if not 0.0 <= cast(float, dropout_rate) < 1.0:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnax._checks import is_real_number
 from rnnax.data._validation import check_int, check_real
 
 Seed = int | np.random.Generator
@@ -193,7 +194,7 @@ def mackey_glass(
     length = check_int(length, "length", minimum=1)
     discard = check_int(discard, "discard", minimum=0)
     for argument, value in (("tau", tau), ("step_size", step_size), ("sample_every", sample_every)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
             raise TypeError(f"{argument} must be a positive number, got {value!r:.80}")
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{argument} must be a positive number, got {value}")

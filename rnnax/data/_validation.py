@@ -8,10 +8,12 @@ and what was given, and so that non-finite values are never passed on silently.
 from __future__ import annotations
 
 import numbers
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from rnnax._checks import is_real_number
 
 NanPolicy = Literal["raise", "ffill", "interpolate", "drop"]
 """How non-finite values (NaN, +Inf, -Inf) in a series are treated.
@@ -70,9 +72,9 @@ def check_real(
         TypeError: If ``value`` is not a real number (booleans and strings are refused).
         ValueError: If it is NaN, infinite or below ``minimum``.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
         raise TypeError(f"{argument} must be a real number, got {value!r:.80}")
-    result = float(value)
+    result = float(cast(float, value))  # a checked numbers.Real
     below = minimum is not None and (result <= minimum if exclusive else result < minimum)
     if not np.isfinite(result) or below:
         bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"

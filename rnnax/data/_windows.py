@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from rnnax._checks import is_real_number
 from rnnax.data._validation import (
     NanPolicy,
     as_float_array,
@@ -347,7 +348,7 @@ def sliding_windows(
 
 
 def _segment_size(amount: float | int, argument: str, length: int) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+    if isinstance(amount, bool) or not is_real_number(amount):
         raise TypeError(f"{argument} must be a fraction (float) or a count (int), got {amount!r}")
     if isinstance(amount, numbers.Integral):
         if not 0 <= amount < length:

@@ -20,7 +20,6 @@ number.
 from __future__ import annotations
 
 import math
-import numbers
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +27,7 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
+from rnnax._checks import is_real_number
 from rnnax.evaluation._common import (
     as_float_arrays,
     check_axis,
@@ -279,7 +279,7 @@ def pinball_loss(
         Array(1., dtype=float32)
     """
     if isinstance(quantile, (bool, np.bool_)) or not (
-        isinstance(quantile, numbers.Real)
+        is_real_number(quantile)
         or (
             np.ndim(quantile) == 0
             and hasattr(quantile, "dtype")

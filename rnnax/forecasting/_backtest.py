@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -14,6 +13,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from rnnax import evaluation
+from rnnax._checks import is_real_number
 from rnnax.forecasting import _model
 from rnnax.forecasting._config import ForecasterConfig
 
@@ -246,7 +246,7 @@ def backtest(
         raise ValueError(f"scale_end must be an integer in ({period}, {length}], got {scale_end!r}")
     if (
         isinstance(interval_level, bool)
-        or not isinstance(interval_level, numbers.Real)
+        or not is_real_number(interval_level)
         or not 0.0 < interval_level < 1.0
     ):
         raise ValueError(

@@ -8,6 +8,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from rnnax._checks import is_real_number
+
 Cell = Literal["lstm", "gru"]
 Strategy = Literal["direct", "autoregressive"]
 Likelihood = Literal["point", "gaussian"]
@@ -102,7 +104,7 @@ class ForecasterConfig:
         _check_choice("likelihood", self.likelihood, get_args(Likelihood))
         _check_choice("centering", self.centering, get_args(Centering))
         rate = self.dropout_rate
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
+        if isinstance(rate, bool) or not is_real_number(rate) or not 0.0 <= rate < 1.0:
             raise ValueError(
                 f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}"
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import statistics
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -20,7 +19,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from rnnax import evaluation
-from rnnax._checks import check_key
+from rnnax._checks import check_key, is_real_number
 from rnnax._layers import check_layers, gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
 from rnnax._params import GRUParams, LSTMParams
 from rnnax.forecasting._config import ForecasterConfig
@@ -577,11 +576,7 @@ def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array
             f"interval needs a GaussianForecast (a forecaster with likelihood='gaussian'), got "
             f"{type(forecast).__name__}"
         )
-    if (
-        isinstance(level, (bool, np.bool_))
-        or not isinstance(level, numbers.Real)
-        or not 0.0 < level < 1.0
-    ):
+    if isinstance(level, (bool, np.bool_)) or not is_real_number(level) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
     z = statistics.NormalDist().inv_cdf(0.5 + 0.5 * float(level))
     half_width = jnp.asarray(z, forecast.scale.dtype) * forecast.scale

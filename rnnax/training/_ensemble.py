@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import numbers
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh
 
+from rnnax._checks import is_real_number
 from rnnax.forecasting._model import Forecaster
 from rnnax.training import _loop, _sharding
 from rnnax.training._state import TrainingDiverged
@@ -210,9 +210,9 @@ def _make_ensemble_epoch(
 
 def _check_rate(value: object, where: str) -> float:
     # cast: a numbers.Real orders against numbers; typeshed declares only its __lt__ and __le__.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not cast(float, value) > 0:
+    if isinstance(value, bool) or not is_real_number(value) or not cast(float, value) > 0:
         raise ValueError(f"{where} must be a positive number, got {value!r}")
-    return float(value)
+    return float(cast(float, value))
 
 
 def fit_ensemble(
@@ -313,13 +313,11 @@ def fit_ensemble(
         seeds = list(seeds)
         for index, seed in enumerate(seeds):
             _loop._check_int(f"seeds[{index}]", seed, 0)
-    if grad_clip_norm is not None and not (
-        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
-    ):
+    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
         raise ValueError(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
-    if not (isinstance(min_delta, numbers.Real) and math.isfinite(min_delta) and min_delta >= 0):
+    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
         raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
     _loop._check_bool("restore_best", restore_best)
     _loop._check_bool("progress", progress)
@@ -343,21 +341,21 @@ def fit_ensemble(
         per_member[name] = [float(value) for value in values]
     shared_rate = None
     if learning_rate is not None and not callable(learning_rate):
-        if isinstance(learning_rate, numbers.Real):
+        if is_real_number(learning_rate):
             shared_rate = _check_rate(learning_rate, "learning_rate")
         else:
             per_member["learning_rate"] = [
                 _check_rate(value, f"learning_rate[{index}]")
-                for index, value in enumerate(learning_rate)
+                for index, value in enumerate(cast(Sequence[float], learning_rate))
             ]
 
     is_forecaster = isinstance(loss_fn, Forecaster)
     objective: _loop.LossFn = (
-        _loop._forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
+        _loop._forecaster_objective(loss_fn.config) if isinstance(loss_fn, Forecaster) else loss_fn
     )
     if not callable(objective):
         raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
-    stacked_size = None
+    stacked_size: int | None = None
     if not callable(init):
         leaves = jax.tree.leaves(init)
         if not leaves or any(np.ndim(leaf) == 0 for leaf in leaves):
@@ -365,13 +363,12 @@ def fit_ensemble(
                 "init must be a function of a PRNG key or parameters stacked on a "
                 "leading member axis"
             )
-        stacked_size = {int(np.shape(leaf)[0]) for leaf in leaves}
-        if len(stacked_size) != 1:
+        sizes = {int(np.shape(leaf)[0]) for leaf in leaves}
+        if len(sizes) != 1:
             raise ValueError(
-                f"stacked params must share their leading (member) axis, got sizes "
-                f"{sorted(stacked_size)}"
+                f"stacked params must share their leading (member) axis, got sizes {sorted(sizes)}"
             )
-        stacked_size = stacked_size.pop()
+        stacked_size = sizes.pop()
     size = _member_count(seeds, stacked_size, per_member)
     seeds = list(range(size)) if seeds is None else seeds
 
@@ -425,15 +422,15 @@ def fit_ensemble(
         states.append(state)
     opt_state = _stack(states)
     rngs = jax.random.wrap_key_data(
-        np.stack([np.asarray(jax.random.key_data(jax.random.key(seed))) for seed in seeds])
+        jnp.stack([np.asarray(jax.random.key_data(jax.random.key(seed))) for seed in seeds])
     )
 
     placement = None
     if mesh is not None:
         constrain = None if data_axis is None else _sharding.LeadingAxisConstraint(mesh, data_axis)
         placement = _MemberPlacement(mesh, ensemble_axis, constrain)
-        members = _sharding.split_leading(mesh, ensemble_axis)
-        params, opt_state, rngs = jax.device_put((params, opt_state, rngs), members)
+        member_split = _sharding.split_leading(mesh, ensemble_axis)
+        params, opt_state, rngs = jax.device_put((params, opt_state, rngs), member_split)
         train = _sharding.place_data(train, mesh, "train_data")
         val = None if val is None else _sharding.place_data(val, mesh, "val_data")
     run_epoch, select = _loop._cached(
@@ -496,7 +493,7 @@ def fit_ensemble(
             best_loss = np.where(improved, monitored, best_loss)
             best_epoch = np.where(improved, epoch, best_epoch)
             waited = np.where(improved, 0, waited + 1)
-            for index in np.flatnonzero(active):
+            for index in map(int, np.flatnonzero(active)):
                 if went_bad[index]:
                     step = int(steps[index] + bad_step[index])
                     diverged[index] = TrainingDiverged(

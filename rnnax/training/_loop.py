@@ -21,6 +21,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh
 
+from rnnax._checks import is_real_number
 from rnnax.forecasting._config import ForecasterConfig
 from rnnax.forecasting._model import ForecastBatch, Forecaster, _unpack_batch
 from rnnax.forecasting._model import check_params as check_forecaster_params
@@ -353,7 +354,7 @@ def _forecaster_objective(config: ForecasterConfig) -> LossFn:
     return functools.partial(forecaster_loss, config=config)
 
 
-def _cached(factory: functools._lru_cache_wrapper[Any], *arguments: Any) -> Any:
+def _cached(factory: Any, *arguments: Any) -> Any:  # an lru_cache-wrapped factory
     try:
         return factory(*arguments)
     except TypeError:  # an unhashable user object: build it afresh, uncached
@@ -650,13 +651,11 @@ def fit(
         )
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    if grad_clip_norm is not None and not (
-        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
-    ):
+    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
         raise ValueError(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
-    if not (isinstance(min_delta, numbers.Real) and math.isfinite(min_delta) and min_delta >= 0):
+    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
         raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
@@ -667,7 +666,7 @@ def fit(
         and not callable(learning_rate)
         and (
             isinstance(learning_rate, bool)
-            or not isinstance(learning_rate, numbers.Real)
+            or not is_real_number(learning_rate)
             or not (math.isfinite(learning_rate) and learning_rate > 0)
         )
     ):
@@ -677,7 +676,9 @@ def fit(
     checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
 
     is_forecaster = isinstance(loss_fn, Forecaster)
-    objective: LossFn = _forecaster_objective(loss_fn.config) if is_forecaster else loss_fn
+    objective: LossFn = (
+        _forecaster_objective(loss_fn.config) if isinstance(loss_fn, Forecaster) else loss_fn
+    )
     if not callable(objective):
         raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
     if mesh is not None:
@@ -699,7 +700,7 @@ def fit(
         )
     if grad_clip_norm is not None:
         optimizer = _cached(_clipped, optimizer, float(grad_clip_norm))
-    if is_forecaster:
+    if isinstance(loss_fn, Forecaster):
         check_forecaster_params(params, loss_fn.config)
         params = jax.tree.map(jnp.asarray, params)
     else:

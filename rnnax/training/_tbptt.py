@@ -36,6 +36,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float
 
+from rnnax._checks import is_real_number
 from rnnax.training._loop import DEFAULT_LEARNING_RATE, DivergenceWarning
 
 ChunkLossFn = Callable[[Any, Any, Any], tuple[jax.Array, Any]]
@@ -434,9 +435,7 @@ def tbptt_fit(
             "pass learning_rate only with the default optimizer; put it inside "
             "your optimizer instead"
         )
-    if grad_clip_norm is not None and not (
-        isinstance(grad_clip_norm, numbers.Real) and grad_clip_norm > 0
-    ):
+    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
         raise ValueError(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
