@@ -65,6 +65,7 @@ _AUTO = {
 }
 # What "auto" uses where its first choice cannot run the dtype (today: "cudnn" beyond float32).
 _AUTO_FALLBACK = {"cudnn": "pallas"}
+_NARROW = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
 
 
 def _check_backend_strategy(strategy: str, cell: str) -> None:
@@ -104,6 +105,12 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any) -> str:
     it fails loudly instead)."""
     if requested == "auto" and strategy == "cudnn" and jnp.dtype(dtype) != jnp.float32:
         return _AUTO_FALLBACK["cudnn"]
+    # On CPU a bfloat16 scan's gradient pays for JAX's own bfloat16-stacked residuals, which
+    # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
+    # GRU it was 1.3-1.6x faster than the split scan at the PERFORMANCE.md shapes even on one
+    # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md).
+    if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in _NARROW:
+        return "custom_vjp"
     return strategy
 
 

@@ -180,3 +180,15 @@ def test_auto_on_cpu_picks_per_cell_and_scan_serves_forward_mode(rng):
     reverse = jax.grad(functools.partial(loss_fn, "lstm", xs=jnp.asarray(xs), carry=carry))(params)
     expected = sum(jnp.sum(g) for g in jax.tree.leaves(reverse))
     np.testing.assert_allclose(directional, expected, rtol=1e-4)
+
+
+def test_auto_uses_the_custom_vjp_for_bfloat16_on_cpu():
+    from rnnax._strategies import _auto_for_dtype, resolve_strategy
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the bfloat16 choice was measured on CPU")
+    for cell in ("lstm", "gru"):
+        chosen = resolve_strategy("auto", cell)
+        assert _auto_for_dtype(chosen, "auto", jnp.bfloat16) == "custom_vjp"
+        assert _auto_for_dtype(chosen, "auto", jnp.float32) == chosen
+    assert _auto_for_dtype("scan", "scan", jnp.bfloat16) == "scan"  # an explicit choice stands
