@@ -72,11 +72,6 @@ def resolve_dtype(dtype: Any, source: str) -> jnp.dtype:
     return dtype
 
 
-def cast_params(params: Params, dtype: Any) -> Params:
-    """Every array of ``params`` as a JAX array of ``dtype``."""
-    return type(params)(*(jnp.asarray(array, dtype) for array in params))
-
-
 def single_dtype(arrays: dict[str, Any], source: str) -> jnp.dtype:
     """The one dtype shared by ``arrays`` (name -> array); mixed dtypes are an error."""
     for name, array in arrays.items():
