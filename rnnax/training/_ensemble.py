@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -305,22 +304,20 @@ def fit_ensemble(
         on its own device, with the same numbers; ``result.params`` would then be split as
         ``PartitionSpec("ensemble")``.
     """
-    _loop._check_int("epochs", epochs, 1)
-    _loop._check_int("batch_size", batch_size, 1)
-    _loop._check_int("patience", patience, 1, allow_none=True)
-    _loop._check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
+    _loop.check_loop_options(
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        eval_batch_size=eval_batch_size,
+        grad_clip_norm=grad_clip_norm,
+        min_delta=min_delta,
+        restore_best=restore_best,
+        progress=progress,
+    )
     if seeds is not None:
         seeds = list(seeds)
         for index, seed in enumerate(seeds):
             _loop._check_int(f"seeds[{index}]", seed, 0)
-    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
-        raise ValueError(
-            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
-        )
-    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
-    _loop._check_bool("restore_best", restore_best)
-    _loop._check_bool("progress", progress)
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; use hyperparams= "

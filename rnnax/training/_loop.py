@@ -121,6 +121,32 @@ def _check_bool(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a bool, got {value!r}")
 
 
+def check_loop_options(
+    *,
+    epochs: int,
+    batch_size: int,
+    patience: int | None,
+    eval_batch_size: int | None,
+    grad_clip_norm: float | None,
+    min_delta: float,
+    restore_best: bool,
+    progress: bool,
+) -> None:
+    """The checks ``fit`` and ``fit_ensemble`` share, on the options they share."""
+    _check_int("epochs", epochs, 1)
+    _check_int("batch_size", batch_size, 1)
+    _check_int("patience", patience, 1, allow_none=True)
+    _check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
+    _check_bool("restore_best", restore_best)
+    _check_bool("progress", progress)
+    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
+        raise ValueError(
+            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
+        )
+    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
+        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+
+
 def _check_checkpoint_dir(directory: object) -> Path | None:
     """Refuses a checkpoint folder that cannot be one before any epoch runs, not when saving."""
     if directory is None:
@@ -633,16 +659,20 @@ def fit(
         >>> round(float(sharded.params["w"]), 2), sharded.params["w"].sharding.spec
         (3.0, P())
     """
-    _check_int("epochs", epochs, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("patience", patience, 1, allow_none=True)
-    _check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
+    check_loop_options(
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        eval_batch_size=eval_batch_size,
+        grad_clip_norm=grad_clip_norm,
+        min_delta=min_delta,
+        restore_best=restore_best,
+        progress=progress,
+    )
     _check_int("checkpoint_every", checkpoint_every, 1)
     _check_int("seed", seed, 0)
     if seed >= 2**63:  # jax.random.key takes a C long
         raise ValueError(f"seed must be an integer in [0, 2**63 - 1], got {seed}")
-    _check_bool("restore_best", restore_best)
-    _check_bool("progress", progress)
     if optimizer is not None and not (
         callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
     ):
@@ -651,12 +681,6 @@ def fit(
         )
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
-        raise ValueError(
-            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
-        )
-    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; put it inside your optimizer instead"
