@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAMES",
         help="rnnax strategies to run (default: all of rnnax.STRATEGIES when "
-        "rnnax.lstm takes a strategy keyword)",
+        "rnnax.lstm takes a strategy keyword); 'auto=NAME' runs auto's CPU batch "
+        "split with strategy NAME inside it, to decide auto's table",
     )
     parser.add_argument(
         "--modes",
@@ -577,12 +578,44 @@ def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) 
 
     names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
     if strategies is not None:
-        names = [name for name in names if name in strategies]
+        forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
+        names = [name for name in names if name in strategies] + forced
     elif backend != "gpu":
         names = [name for name in names if name not in GPU_ONLY_STRATEGIES]
     if cfg.cell != "lstm" or cfg.dtype != "float32":
         names = [name for name in names if name != "cudnn"]
     return names
+
+
+# "auto=<strategy>": auto's batch split over the CPU devices with <strategy> inside each shard,
+# whatever rnnax's table says; how the table (rnnax._strategies._AUTO) is decided.
+AUTO_INNER_PREFIX = "auto="
+
+
+def _strategy_kwargs(name: str) -> dict[str, Any]:
+    if name.startswith(AUTO_INNER_PREFIX):
+        return {"strategy": "auto", "auto_inner": name[len(AUTO_INNER_PREFIX) :]}
+    return {"strategy": name}
+
+
+@contextlib.contextmanager
+def _auto_resolving_to(jax: Any, cell: str, inner: str | None) -> Any:
+    """Makes ``strategy="auto"`` pick ``inner`` for ``cell`` while a function is traced."""
+    if inner is None:
+        yield
+        return
+    from rnnax import _strategies
+
+    table = _strategies._AUTO.setdefault(jax.default_backend(), {})
+    before = table.get(cell)
+    table[cell] = inner
+    try:
+        yield
+    finally:
+        if before is None:
+            table.pop(cell, None)
+        else:
+            table[cell] = before
 
 
 def rnnax_variants(
@@ -594,7 +627,7 @@ def rnnax_variants(
     core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
     if "strategy" in inspect.signature(core).parameters:
         names = strategy_names(cfg, strategies, backend)
-        per_strategy = [(f"[{name}", {"strategy": name}) for name in names]
+        per_strategy = [(f"[{name}", _strategy_kwargs(name)) for name in names]
     else:
         per_strategy = [("", {})]
     variants = []
@@ -616,14 +649,17 @@ def build_rnnax(
     import rnnax
 
     impl = Impl("rnnax", label, dict(kwargs), weights="shared")
-    if kwargs.get("strategy") == "auto":
-        impl.options["auto"] = auto_details(cfg.batch, cfg.cell)
+    inner = kwargs.get("auto_inner")
+    core_kwargs = {key: value for key, value in kwargs.items() if key != "auto_inner"}
     core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
 
     def forward(p: Any, x: Any) -> Any:
-        return core(p, x, **kwargs)[1]
+        return core(p, x, **core_kwargs)[1]
 
-    _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
+    with _auto_resolving_to(jax, cfg.cell, inner):
+        if kwargs.get("strategy") == "auto":
+            impl.options["auto"] = auto_details(cfg.batch, cfg.cell)
+        _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
     return impl
 
 

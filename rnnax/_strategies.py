@@ -14,7 +14,7 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
   float32 and GPU only; anything else is a clear error at trace time.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
-  on CPU ``"custom_vjp"`` for the LSTM and ``"scan"`` for the GRU; ``"scan"`` elsewhere. For
+  on CPU ``"custom_vjp"`` for both cells; ``"scan"`` elsewhere. For
   forward-mode autodiff (``jax.jvp``, ``jax.hessian``) of an LSTM on CPU pass
   ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
 
@@ -45,10 +45,10 @@ from rnnax._scan import scan_cell
 STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn")
 
 # The fastest strategy per backend and cell for forward + backward at the shapes of
-# PERFORMANCE.md with the batch split over the CPU cores, measured by benchmarks/bench_rnn.py:
-# on CPU the hand-written backward pass wins for the LSTM, the scan for the GRU
-# (benchmarks/results/cpu-2core/auto-choice/). No GPU or TPU has been measured yet, so those
-# keep the plain scan.
+# PERFORMANCE.md with the batch split over the CPU cores, measured by benchmarks/bench_rnn.py
+# (`--strategies auto=scan,auto=custom_vjp`): on CPU the hand-written backward pass wins for both
+# cells (benchmarks/results/cpu-2core/auto-choice/). No GPU or TPU has been measured yet, so
+# those keep the plain scan.
 #
 # >>> GPU auto: NOT MEASURED YET. <<<
 # "pallas" (both cells) and "cudnn" (LSTM, float32) exist for the GPU but have never run on
@@ -59,7 +59,7 @@ STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn")
 # keep in mind that it takes float32 only: `_auto_for_dtype` below then uses
 # `_AUTO_FALLBACK` for other dtypes (set it from the bfloat16 rows of the same run).
 _AUTO = {
-    "cpu": {"lstm": "custom_vjp", "gru": "scan"},
+    "cpu": {"lstm": "custom_vjp", "gru": "custom_vjp"},
     "gpu": {"lstm": "scan", "gru": "scan"},
     "tpu": {"lstm": "scan", "gru": "scan"},
 }
@@ -108,7 +108,8 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any) -> str:
     # On CPU a bfloat16 scan's gradient pays for JAX's own bfloat16-stacked residuals, which
     # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
     # GRU it was 1.3-1.6x faster than the split scan at the PERFORMANCE.md shapes even on one
-    # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md).
+    # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
+    # whatever the float32 table above says.
     if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in _NARROW:
         return "custom_vjp"
     return strategy
