@@ -292,6 +292,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(
                 f"--dtype takes float32 and/or bfloat16 (float16 with --gpu-suite), got {dtype!r}"
             )
+    for name in args.strategies or ():
+        if name.startswith(AUTO_INNER_PREFIX) and name[len(AUTO_INNER_PREFIX) :] in ("", "auto"):
+            parser.error(f"--strategies: {name!r} needs a strategy other than auto after '='")
     for mode in args.modes:
         if mode not in MODES:
             parser.error(f"--modes takes fwd and/or fwdbwd, got {mode!r}")
@@ -579,6 +582,9 @@ def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) 
     names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
     if strategies is not None:
         forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
+        for name in forced:
+            if name[len(AUTO_INNER_PREFIX) :] not in names:
+                raise ValueError(f"--strategies {name!r}: rnnax has the strategies {names}")
         names = [name for name in names if name in strategies] + forced
     elif backend != "gpu":
         names = [name for name in names if name not in GPU_ONLY_STRATEGIES]

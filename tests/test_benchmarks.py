@@ -236,3 +236,40 @@ def test_options(bench, monkeypatch):
         "--xla_foo=1",
         "--xla_force_host_platform_device_count=2",
     ]
+
+
+def test_auto_inner_strategy_is_measured_and_the_table_restored(bench, tmp_path):
+    from rnnax import _strategies
+
+    table_before = {backend: dict(cells) for backend, cells in _strategies._AUTO.items()}
+    argv = _tiny(tmp_path, "--cells", "lstm", "--impls", "rnnax", "--modes", "fwd")
+    argv[argv.index("scan")] = "auto=scan,auto=custom_vjp"
+    assert bench.main(argv) == 0
+    report, _ = _report(tmp_path)
+    resolved = {
+        entry["label"]: entry["options"]["auto"]["resolves_to"] for entry in report["results"]
+    }
+    assert resolved == {"rnnax[auto=scan]": "scan", "rnnax[auto=custom_vjp]": "custom_vjp"}
+    assert table_before == _strategies._AUTO
+
+    with pytest.raises(SystemExit):
+        bench._parse(["--strategies", "auto=auto"])
+    with pytest.raises(ValueError, match="auto=warp"):
+        bench.main(_tiny(tmp_path, "--impls", "rnnax", "--strategies", "auto=warp"))
+
+
+def test_page_faults_script_writes_its_report(tmp_path):
+    import subprocess
+
+    script = _SCRIPT.parent / "page_faults.py"
+    command = [sys.executable, str(script), "--shape", "2x3x2x4", "--repeats", "1"]
+    subprocess.run([*command, "--cores", "1", "--out", str(tmp_path)], check=True, timeout=300)
+    (report_path,) = tmp_path.glob("*/page-faults-lstm-2x3x2x4.json")
+    report = json.loads(report_path.read_text())
+    assert set(report["results"]) == {"glibc defaults", "mmap/trim thresholds raised"}
+    for row in report["results"].values():
+        assert row["median_ms"] > 0 and row["page_faults_per_call"] >= 0
+    assert report["machine"]["pinned_cores"] == 1
+    assert report_path.with_suffix(".md").read_text().startswith("# Page faults per")
+    bad = subprocess.run([*command[:2], "--shape", "2x3x4"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "BxTxIxH" in bad.stderr
