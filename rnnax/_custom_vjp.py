@@ -61,7 +61,11 @@ def _weight_gradient(inputs: jax.Array, d_pre: jax.Array) -> jax.Array:
     ``b`` made XLA:CPU transpose both operands first, a full copy of ``d_pre`` (3-4 ms per
     call at B=32, T=100, H=320, one core).
     """
-    flat = (inputs.reshape(-1, inputs.shape[-1]), d_pre.reshape(-1, d_pre.shape[-1]))
+    steps_and_batch = inputs.shape[0] * inputs.shape[1]  # explicit: T or B may be 0
+    flat = (
+        inputs.reshape(steps_and_batch, inputs.shape[-1]),
+        d_pre.reshape(steps_and_batch, d_pre.shape[-1]),
+    )
     return jax.lax.dot_general(*flat, (((0,), (0,)), ((), ())))
 
 
@@ -71,6 +75,8 @@ def _previous_steps(ys: jax.Array, first: jax.Array, lengths: jax.Array | None, 
     Step ``t`` read the output of the step before it in processing order, or ``first`` (the
     initial carry) where there was none; padded steps' entries are never used.
     """
+    if ys.shape[0] == 0:
+        return ys
     if not reverse:
         return jnp.concatenate([first[None], ys[:-1]], axis=0)
     following = jnp.concatenate([ys[1:], first[None]], axis=0)
