@@ -226,29 +226,6 @@ def padded_lengths(lengths: Int[Array, " B"] | None, kplan: KernelPlan) -> jax.A
     return pad_axis(lengths.astype(jnp.int32), 0, kplan.batch)
 
 
-def masked_inputs(
-    xs: Float[Array, "T B I"], lengths: Int[Array, " B"] | None
-) -> Float[Array, "T B I"]:
-    """Zeroes padded inputs so not even a NaN there reaches the projection or its gradient."""
-    if lengths is None:
-        return xs
-    steps = jnp.arange(xs.shape[0], dtype=lengths.dtype)[:, None]
-    return jnp.where((steps < lengths[None, :])[..., None], xs, jnp.zeros_like(xs))
-
-
-def previous_carries(
-    carries: Float[Array, "T B H"], initial: Float[Array, "B H"], reverse: bool
-) -> Float[Array, "T B H"]:
-    """The carry *before* each step, from the carries after each step (held at padded steps).
-
-    Going forward step ``t`` reads the carry after ``t - 1``; with ``reverse`` it reads the
-    carry after ``t + 1``; the first step processed reads ``initial``.
-    """
-    if reverse:
-        return jnp.concatenate([carries[1:], initial[None]], axis=0)
-    return jnp.concatenate([initial[None], carries[:-1]], axis=0)
-
-
 # -------------------------------------------------------------------------------- the kernel
 
 
@@ -311,7 +288,7 @@ def zero_padded(valid: jax.Array | None, value: jax.Array) -> jax.Array:
 def previous_tile(
     carries_ref: Any, initial_ref: Any, t: jax.Array, rows: slice, num_steps: int, reverse: bool
 ) -> jax.Array:
-    """Tile ``rows`` of the carry before step ``t`` (see ``previous_carries``), in-kernel."""
+    """Tile ``rows`` of the carry before step ``t`` (see ``rnnax._time_major.previous_carries``), in-kernel."""
     if reverse:
         first, before = t == num_steps - 1, jnp.minimum(t + 1, num_steps - 1)
     else:

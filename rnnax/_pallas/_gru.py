@@ -44,6 +44,7 @@ from jaxtyping import Array, Float, Int
 from rnnax._pallas import _common as common
 from rnnax._pallas._common import KernelPlan
 from rnnax._params import GRUParams
+from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
 
 _GATES = 3
 _Z, _R, _N = 0, 1, 2
@@ -263,18 +264,18 @@ def _recurrence_bwd(kplan, reverse, reset_after, out_dtype, residuals, cotangent
         ],
     )
     # Weight gradients of the recurrent products: GEMMs over all T Bp rows.
-    h_prev = common.previous_carries(hs, h0, reverse)
+    h_prev = previous_carries(hs, h0, reverse)
     d_zr = d_ax[..., : 2 * hidden]
     if reset_after:
         d_ah_n = d_ax[..., 3 * hidden :]
-        d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, jnp.concatenate([d_zr, d_ah_n], axis=-1))
+        d_w_h = weight_gradient(h_prev, jnp.concatenate([d_zr, d_ah_n], axis=-1))
         d_b_hn = d_ah_n.sum(axis=(0, 1))[None, :].astype(b_hn.dtype)
     else:
         reset_h = gates[..., hidden : 2 * hidden] * h_prev
         d_w_h = jnp.concatenate(
             [
-                jnp.einsum("tbh,tbg->hg", h_prev, d_zr),
-                jnp.einsum("tbh,tbg->hg", reset_h, d_ax[..., 2 * hidden : 3 * hidden]),
+                weight_gradient(h_prev, d_zr),
+                weight_gradient(reset_h, d_ax[..., 2 * hidden : 3 * hidden]),
             ],
             axis=-1,
         )
@@ -338,7 +339,7 @@ def gru_pallas(
         num_stages=num_stages,
     )
     acc = common.acc_dtype(dtype)
-    xs = common.masked_inputs(xs, lengths)
+    xs = masked_inputs(xs, lengths)
     # Which recurrent biases fold into the one projection GEMM (see the module docstring).
     b_h = params.b_h.astype(acc)
     folded = b_h.at[2 * hidden :].set(0) if reset_after else b_h

@@ -43,6 +43,7 @@ from jaxtyping import Array, Float, Int
 from rnnax._pallas import _common as common
 from rnnax._pallas._common import KernelPlan
 from rnnax._params import LSTMParams
+from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
 
 _GATES = 4
 
@@ -234,8 +235,8 @@ def _recurrence_bwd(kplan, reverse, out_dtype, residuals, cotangents):
         ],
     )
     # The weight gradient of the recurrent product: one GEMM over all T Bp rows.
-    h_prev = common.previous_carries(hs, h0, reverse)
-    d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_a).astype(w_h.dtype)
+    h_prev = previous_carries(hs, h0, reverse)
+    d_w_h = weight_gradient(h_prev, d_a).astype(w_h.dtype)
     return d_a, d_w_h, d_h0, d_c0, None
 
 
@@ -298,7 +299,7 @@ def lstm_pallas(
         num_stages=num_stages,
     )
     acc = common.acc_dtype(dtype)
-    xs = common.masked_inputs(xs, lengths)
+    xs = masked_inputs(xs, lengths)
     # The input projection for every step at once: one [T B, I] @ [I, 4H] GEMM.
     xw = jnp.einsum("tbi,ig->tbg", xs, params.w_x, preferred_element_type=acc)
     xw = xw + params.b.astype(acc)[None, None, :]
