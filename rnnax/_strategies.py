@@ -14,9 +14,9 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
   float32 and GPU only; anything else is a clear error at trace time.
 - ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
-  on CPU ``"custom_vjp"`` for both cells; ``"scan"`` elsewhere. For
-  forward-mode autodiff (``jax.jvp``, ``jax.hessian``) of an LSTM on CPU pass
-  ``strategy="scan"``: a ``custom_vjp`` defines reverse mode only.
+  on CPU ``"custom_vjp"`` for both cells; ``"scan"`` elsewhere. For forward-mode autodiff
+  (``jax.jvp``, ``jax.hessian``) on CPU pass ``strategy="scan"``: a ``custom_vjp`` defines
+  reverse mode only.
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
 (``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
