@@ -293,7 +293,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
                 f"--dtype takes float32 and/or bfloat16 (float16 with --gpu-suite), got {dtype!r}"
             )
     for name in args.strategies or ():
-        if name.startswith(AUTO_INNER_PREFIX) and name[len(AUTO_INNER_PREFIX) :] in ("", "auto"):
+        if name.startswith(AUTO_INNER_PREFIX) and name.removeprefix(AUTO_INNER_PREFIX) in (
+            "",
+            "auto",
+        ):
             parser.error(f"--strategies: {name!r} needs a strategy other than auto after '='")
     for mode in args.modes:
         if mode not in MODES:
@@ -583,7 +586,7 @@ def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) 
     if strategies is not None:
         forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
         for name in forced:
-            if name[len(AUTO_INNER_PREFIX) :] not in names:
+            if name.removeprefix(AUTO_INNER_PREFIX) not in names:
                 raise ValueError(f"--strategies {name!r}: rnnax has the strategies {names}")
         names = [name for name in names if name in strategies] + forced
     elif backend != "gpu":
@@ -600,7 +603,7 @@ AUTO_INNER_PREFIX = "auto="
 
 def _strategy_kwargs(name: str) -> dict[str, Any]:
     if name.startswith(AUTO_INNER_PREFIX):
-        return {"strategy": "auto", "auto_inner": name[len(AUTO_INNER_PREFIX) :]}
+        return {"strategy": "auto", "auto_inner": name.removeprefix(AUTO_INNER_PREFIX)}
     return {"strategy": name}
 
 

@@ -142,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The options that define the workload: recorded with every result, and what a default run is.
+WORKLOAD_OPTIONS = (
+    "cell",
+    "hidden",
+    "lookback",
+    "horizon",
+    "batch",
+    "members",
+    "member_batch",
+    "steps",
+    "epochs",
+    "warmup",
+    "rounds",
+    "interleaved_rounds",
+)
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         args.hidden, args.lookback, args.horizon = 4, 8, 2
@@ -166,23 +183,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be a positive integer")
-    return {
-        name: getattr(args, name)
-        for name in (
-            "cell",
-            "hidden",
-            "lookback",
-            "horizon",
-            "batch",
-            "members",
-            "member_batch",
-            "steps",
-            "epochs",
-            "warmup",
-            "rounds",
-            "interleaved_rounds",
-        )
-    }
+    return {name: getattr(args, name) for name in WORKLOAD_OPTIONS}
 
 
 def versions() -> dict[str, str | None]:
@@ -687,8 +688,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     text = markdown(report)
     report["files"] = [str(directory / f"scaling-{tag}.json"), str(directory / f"scaling-{tag}.md")]
-    (directory / f"scaling-{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (directory / f"scaling-{tag}.md").write_text(text)
+    from rnnax._io import write_atomically  # a run killed mid-write keeps the previous results
+
+    write_atomically(directory / f"scaling-{tag}.json", json.dumps(report, indent=2) + "\n")
+    write_atomically(directory / f"scaling-{tag}.md", text)
     if not args.quiet:
         print(text)
     return 0
@@ -698,22 +701,7 @@ def argv_is_default(args: argparse.Namespace) -> bool:
     defaults = build_parser().parse_args([])
     return all(
         getattr(args, name) == getattr(defaults, name)
-        for name in (
-            "devices",
-            "modes",
-            "cell",
-            "hidden",
-            "lookback",
-            "horizon",
-            "batch",
-            "members",
-            "member_batch",
-            "steps",
-            "epochs",
-            "warmup",
-            "rounds",
-            "interleaved_rounds",
-        )
+        for name in ("devices", "modes", *WORKLOAD_OPTIONS)
     )
 
 
