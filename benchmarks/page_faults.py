@@ -45,7 +45,7 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 KEEP_BLOCKS_UP_TO = 1 << 30
 
 
-def _shape(text: str) -> tuple[int, int, int, int]:
+def parse_shape(text: str) -> tuple[int, int, int, int]:
     parts = text.lower().split("x")
     if len(parts) != 4 or not all(part.isdigit() and int(part) > 0 for part in parts):
         raise argparse.ArgumentTypeError(f"expected BxTxIxH with positive integers, got {text!r}")
@@ -55,7 +55,7 @@ def _shape(text: str) -> tuple[int, int, int, int]:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="page_faults.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--shape", type=_shape, default=(32, 100, 125, 320), metavar="BxTxIxH")
+    parser.add_argument("--shape", type=parse_shape, default=(32, 100, 125, 320), metavar="BxTxIxH")
     parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
     parser.add_argument(
         "--strategy", default="custom_vjp", help="rnnax strategy (default custom_vjp)"

@@ -273,3 +273,18 @@ def test_page_faults_script_writes_its_report(tmp_path):
     assert report_path.with_suffix(".md").read_text().startswith("# Page faults per")
     bad = subprocess.run([*command[:2], "--shape", "2x3x4"], capture_output=True, text=True)
     assert bad.returncode == 2 and "BxTxIxH" in bad.stderr
+
+
+def test_profile_script_lists_operations(tmp_path):
+    import subprocess
+
+    script = _SCRIPT.parent / "profile_step.py"
+    command = [sys.executable, str(script), "--shape", "2x3x2x4", "--calls", "1", "--cores", "1"]
+    subprocess.run([*command, "--cell", "gru", "--out", str(tmp_path)], check=True, timeout=300)
+    (report_path,) = tmp_path.glob("*/profile-gru-custom_vjp-2x3x2x4.json")
+    report = json.loads(report_path.read_text())
+    assert report["operations"] and report["traced_ms_per_call"] > 0
+    assert all(row["ms_per_call"] >= 0 for row in report["operations"])
+    assert report_path.with_suffix(".md").read_text().startswith("# Per-operation time")
+    bad = subprocess.run([*command[:2], "--calls", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--calls must be at least 1" in bad.stderr
