@@ -54,8 +54,8 @@ def weight_gradient(
     """``sum_t inputs[t]^T @ d_pre[t]``, as one GEMM over the merged ``T * B`` axis.
 
     Contracting that axis of both operands directly: an einsum over ``t`` and ``b`` made
-    XLA:CPU transpose both operands first, a full copy of ``d_pre`` (3-4 ms per call at B=32,
-    T=100, H=320, one core).
+    XLA:CPU copy both operands transposed first (``benchmarks/profile_step.py``; see
+    ``benchmarks/README.md``, "Where the time goes").
     """
     rows = inputs.shape[0] * inputs.shape[1]  # explicit, since T or B may be 0
     flat = (inputs.reshape(rows, inputs.shape[-1]), d_pre.reshape(rows, d_pre.shape[-1]))
