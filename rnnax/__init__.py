@@ -9,31 +9,48 @@ leading underscore are private. The subpackages load on first use: ``rnnax.nnx``
 import importlib
 from typing import Any
 
-from rnnax._cells import gru_cell, lstm_cell
-from rnnax._cores import gru, lstm, zero_carry
+from rnnax._cell_gru import GRU, GRU_RESET_AFTER, gru_cell
+from rnnax._cell_lstm import LSTM, lstm_cell
+from rnnax._cores import gru, lstm, rnn, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
 from rnnax._init import gru_init, lstm_init
-from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
+from rnnax._layers import (
+    gru_stack,
+    gru_stack_init,
+    lstm_stack,
+    lstm_stack_init,
+    rnn_stack,
+    rnn_stack_init,
+)
 from rnnax._long import stream_scan
-from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._params import GRUParams, GRUResetAfterParams, LSTMParams, LSTMState
+from rnnax._protocol import Cell, GemmSplit, get_cell, register_cell, registered_cells
 from rnnax._scan import scan_cell
-from rnnax._strategies import STRATEGIES, set_cpu_device_count
+from rnnax._strategies import STRATEGIES, available_strategies, set_cpu_device_count
 from rnnax._streaming import StreamState, stream_apply, stream_init
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
+    "GRU_RESET_AFTER",
+    "LSTM",
     "STRATEGIES",
+    "Cell",
     "GRUParams",
+    "GRUResetAfterParams",
+    "GemmSplit",
     "LSTMParams",
     "LSTMState",
     "StreamState",
+    "available_strategies",
     "count_params",
     "flops_per_step",
     "gru",
     "gru_cell",
     "gru_init",
     "gru_stack",
+    "get_cell",
     "gru_stack_init",
     "lstm",
     "lstm_cell",
@@ -41,6 +58,11 @@ __all__ = [
     "lstm_stack",
     "lstm_stack_init",
     "param_count",
+    "register_cell",
+    "registered_cells",
+    "rnn",
+    "rnn_stack",
+    "rnn_stack_init",
     "scan_cell",
     "set_cpu_device_count",
     "stream_apply",

@@ -1,4 +1,7 @@
-"""The LSTM and GRU cells: one time step, ``cell(params, carry, x) -> (carry, y)``."""
+"""The LSTM and GRU equations: one unchecked time step, ``step(params, carry, x) -> (carry, y)``.
+
+The checked public cells (``rnnax.lstm_cell``, ``rnnax.gru_cell``) and the cell descriptions
+live beside their instances, in ``_cell_lstm`` and ``_cell_gru``."""
 
 from __future__ import annotations
 
@@ -8,106 +11,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._checks import (
-    check_bool,
-    check_floating,
-    check_last_dim,
-    check_same_dtype,
-    check_shape,
-)
+from rnnax._checks import check_floating, check_last_dim, check_same_dtype
 from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._protocol import Cell, check_carry, check_params, params_dtype
 
 
-def check_params(params: Any, num_gates: int) -> tuple[int, int]:
-    """Checks a parameter NamedTuple's layout; returns ``(input_size, hidden_size)``."""
-    kind = "LSTMParams" if num_gates == 4 else "GRUParams"
-    expected_type = LSTMParams if num_gates == 4 else GRUParams
-    if not isinstance(params, expected_type):
-        raise TypeError(f"params must be {kind}, got {type(params).__name__}")
-    w_h = params.w_h
-    check_floating("params.w_h", w_h)
-    if np.ndim(w_h) != 2 or w_h.shape[1] != num_gates * w_h.shape[0]:
-        raise ValueError(
-            f"params.w_h must have shape [H, {num_gates}H], got {tuple(np.shape(w_h))}"
-        )
-    if w_h.shape[0] == 0:
-        raise ValueError(f"params.w_h must have a hidden size H >= 1, got shape {w_h.shape}")
-    hidden_size = w_h.shape[0]
-    gates = num_gates * hidden_size
-    check_floating("params.w_x", params.w_x)
-    if np.ndim(params.w_x) != 2 or params.w_x.shape[1] != gates:
-        raise ValueError(
-            f"params.w_x must have shape [I, {gates}] (the hidden size is {hidden_size}), "
-            f"got {tuple(np.shape(params.w_x))}"
-        )
-    for field in params._fields:
-        value = getattr(params, field)
-        check_floating(f"params.{field}", value)
-        check_same_dtype(f"params.{field}", value, w_h.dtype, "params.w_h")
-        if field.startswith("b"):
-            check_shape(f"params.{field}", value, (gates,))
-    return params.w_x.shape[0], hidden_size
-
-
-def check_step_inputs(
-    name: str,
-    x: jax.Array,
-    carry_leaves: list[tuple[str, jax.Array]],
-    input_size: int,
-    hidden_size: int,
-    dtype: Any,
+def check_cell_inputs(
+    cell: Cell, params: Any, carry: Any, x: Any, carry_name: str = "carry"
 ) -> None:
-    """Checks one step's input and carry: features, dtypes and identical batch shapes."""
-    check_floating(name, x)
-    check_last_dim(name, x, input_size, "the input size I")
-    check_same_dtype(name, x, dtype, "params")
-    for carry_name, leaf in carry_leaves:
-        check_floating(carry_name, leaf)
-        check_shape(carry_name, leaf, (*x.shape[:-1], hidden_size), "(batch shape of x, then H)")
-        check_same_dtype(carry_name, leaf, dtype, "params")
-
-
-def lstm_cell(params: LSTMParams, carry: LSTMState, x: jax.Array) -> tuple[LSTMState, jax.Array]:
-    r"""One LSTM step.
-
-    .. math::
-
-        a &= x W_x + h W_h + b, \qquad i, f, g, o = \mathrm{split}(a, 4) \\
-        c' &= \sigma(f) \odot c + \sigma(i) \odot \tanh(g) \\
-        h' &= \sigma(o) \odot \tanh(c')
-
-    Type: ``(LSTMParams, LSTMState[..., H], x[..., I]) -> (LSTMState[..., H], h'[..., H])``.
-    All axes before the last are batch axes (any number, including none), identical for ``x``
-    and the carry.
-
-    Args:
-        params: ``LSTMParams`` with ``w_x [I, 4H]``, ``w_h [H, 4H]``, ``b [4H]``.
-        carry: ``LSTMState(h, c)``, each ``[..., H]``.
-        x: the input at this step, ``[..., I]``.
-
-    Returns:
-        ``(LSTMState(h', c'), h')``; the output is the new hidden state.
-
-    Examples:
-        >>> import jax, jax.numpy as jnp, rnnax
-        >>> params = rnnax.lstm_init(jax.random.key(0), 3, 4)
-        >>> carry = rnnax.LSTMState(jnp.zeros(4), jnp.zeros(4))
-        >>> carry, y = rnnax.lstm_cell(params, carry, jnp.ones(3))
-        >>> y.shape
-        (4,)
-    """
-    input_size, hidden_size = check_params(params, 4)
-    if not isinstance(carry, LSTMState):
-        raise TypeError(f"carry must be LSTMState(h, c), got {type(carry).__name__}")
-    check_step_inputs(
-        "x",
-        x,
-        [("carry.h", carry.h), ("carry.c", carry.c)],
-        input_size,
-        hidden_size,
-        params.w_h.dtype,
-    )
-    return _lstm_step(params, carry, x)
+    """Checks one step's parameters, input and carry against ``cell``: features, dtypes and
+    identical batch shapes (``rnnax.lstm_cell``, ``rnnax.gru_cell`` and the cell modules)."""
+    input_size, hidden_size = check_params(cell, params)
+    dtype = params_dtype(cell, params)
+    check_floating("x", x)
+    check_last_dim("x", x, input_size, "the input size I")
+    check_same_dtype("x", x, dtype, "params")
+    batch_shape = tuple(np.shape(x))[:-1]
+    meaning = "batch shape of x, then H"
+    check_carry(cell, carry_name, carry, hidden_size, batch_shape, dtype, meaning)
 
 
 def _with_batch_axes(bias: jax.Array, like: jax.Array) -> jax.Array:
@@ -122,53 +43,6 @@ def _lstm_step(params: LSTMParams, carry: LSTMState, x: jax.Array) -> tuple[LSTM
     c = jax.nn.sigmoid(f) * carry.c + jax.nn.sigmoid(i) * jnp.tanh(g)
     h = jax.nn.sigmoid(o) * jnp.tanh(c)
     return LSTMState(h, c), h
-
-
-def gru_cell(
-    params: GRUParams, h: jax.Array, x: jax.Array, *, reset_after: bool = False
-) -> tuple[jax.Array, jax.Array]:
-    r"""One GRU step.
-
-    The default form (``reset_after=False``) is the explainer's: the reset gate scales ``h``
-    before the recurrent product, and ``z`` weights the NEW candidate:
-
-    .. math::
-
-        z &= \sigma(x W_x^z + b_x^z + h W_h^z + b_h^z) \\
-        r &= \sigma(x W_x^r + b_x^r + h W_h^r + b_h^r) \\
-        n &= \tanh(x W_x^n + b_x^n + (r \odot h) W_h^n + b_h^n) \\
-        h' &= (1 - z) \odot h + z \odot n
-
-    With ``reset_after=True`` (the cuDNN / PyTorch / Keras / Flax placement of ``r``):
-
-    .. math::
-
-        n = \tanh(x W_x^n + b_x^n + r \odot (h W_h^n + b_h^n))
-
-    PyTorch and Flax write ``h' = (1 - z) n + z h``: their ``z`` is our ``1 - z``.
-
-    Type: ``(GRUParams, h[..., H], x[..., I]) -> (h'[..., H], h'[..., H])``.
-
-    Args:
-        params: ``GRUParams`` with ``w_x [I, 3H]``, ``w_h [H, 3H]``, ``b_x [3H]``, ``b_h [3H]``
-            in gate order ``z, r, n``.
-        h: the hidden state ``[..., H]`` (the GRU carry is this plain array).
-        x: the input at this step, ``[..., I]``.
-        reset_after: where the reset gate applies (see above).
-
-    Returns:
-        ``(h', h')``.
-
-    Examples:
-        >>> import jax, jax.numpy as jnp, rnnax
-        >>> params = rnnax.gru_init(jax.random.key(0), 3, 4)
-        >>> h, y = rnnax.gru_cell(params, jnp.zeros(4), jnp.ones(3))
-        >>> y.shape
-        (4,)
-    """
-    input_size, hidden_size = check_params(params, 3)
-    check_step_inputs("x", x, [("h", h)], input_size, hidden_size, params.w_h.dtype)
-    return _gru_step(params, h, x, reset_after=check_bool("reset_after", reset_after))
 
 
 def _gru_step(

@@ -57,6 +57,7 @@ def _lstm_forward(
     c0: jax.Array,
     lengths: jax.Array | None,
     reverse: bool,
+    unroll: int | bool,
 ):
     xs = masked_inputs(xs, lengths)
     b = _bias(params.b)
@@ -74,12 +75,12 @@ def _lstm_forward(
         return carry, (_zero_padded(valid, h_new), gates, c)
 
     (h, c), (ys, gates, c_prev) = scan_stacking_wide(
-        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse
+        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse, unroll=unroll
     )
     return (h, c, ys), (params, xs, h0, lengths, gates, c_prev, ys)
 
 
-def _lstm_backward(reverse: bool, residuals, cotangents):
+def _lstm_backward(reverse: bool, unroll: int | bool, residuals, cotangents):
     params, xs, h0, lengths, gates, c_prev, ys = residuals
     d_h_final, d_c_final, d_ys = cotangents
     w_h_t = params.w_h.T
@@ -111,15 +112,16 @@ def _lstm_backward(reverse: bool, residuals, cotangents):
         (d_h_final, d_c_final),
         (d_ys, gates, c_prev, _steps(xs, lengths)),
         reverse=not reverse,
+        unroll=unroll,
     )
     h_prev = previous_carries(ys, h0, reverse, lengths)
-    d_params = LSTMParams(
+    d_params = type(params)(
         w_x=weight_gradient(xs, d_a), w_h=weight_gradient(h_prev, d_a), b=d_a.sum(axis=(0, 1))
     )
     return d_params, d_a @ params.w_x.T, d_h0, d_c0, None
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
 def lstm_custom_vjp(
     params: LSTMParams,
     xs: jax.Array,
@@ -127,14 +129,15 @@ def lstm_custom_vjp(
     c0: jax.Array,
     lengths: jax.Array | None,
     reverse: bool,
+    unroll: int | bool = 1,
 ) -> tuple[Any, ...]:
     """LSTM over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, c, ys)``."""
-    return _lstm_forward(params, xs, h0, c0, lengths, reverse)[0]
+    return _lstm_forward(params, xs, h0, c0, lengths, reverse, unroll)[0]
 
 
 lstm_custom_vjp.defvjp(
-    lambda params, xs, h0, c0, lengths, reverse: _lstm_forward(
-        params, xs, h0, c0, lengths, reverse
+    lambda params, xs, h0, c0, lengths, reverse, unroll: _lstm_forward(
+        params, xs, h0, c0, lengths, reverse, unroll
     ),
     _lstm_backward,
 )
@@ -150,6 +153,7 @@ def _gru_forward(
     lengths: jax.Array | None,
     reverse: bool,
     reset_after: bool,
+    unroll: int | bool,
 ):
     xs = masked_inputs(xs, lengths)
     hidden = h0.shape[-1]
@@ -175,11 +179,13 @@ def _gru_forward(
         gates = jnp.concatenate([z, r, n, saved], axis=-1)
         return _keep(valid, h_new, h), (_zero_padded(valid, h_new), gates)
 
-    h, (ys, gates) = scan_stacking_wide(step, h0, (xs, _steps(xs, lengths)), reverse=reverse)
+    h, (ys, gates) = scan_stacking_wide(
+        step, h0, (xs, _steps(xs, lengths)), reverse=reverse, unroll=unroll
+    )
     return (h, ys), (params, xs, h0, lengths, gates, ys)
 
 
-def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
+def _gru_backward(reverse: bool, reset_after: bool, unroll: int | bool, residuals, cotangents):
     params, xs, h0, lengths, gates, ys = residuals
     d_h_final, d_ys = cotangents
     h_prev = previous_carries(ys, h0, reverse, lengths)
@@ -212,7 +218,11 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
         return _keep(valid, d_h_prev, d_h), (d_ax, d_ah)
 
     d_h0, (d_ax, d_ah) = scan_stacking_wide(
-        step, d_h_final, (d_ys, gates, h_prev, _steps(xs, lengths)), reverse=not reverse
+        step,
+        d_h_final,
+        (d_ys, gates, h_prev, _steps(xs, lengths)),
+        reverse=not reverse,
+        unroll=unroll,
     )
     if reset_after:
         d_w_h = weight_gradient(h_prev, d_ah)
@@ -223,7 +233,7 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
             [weight_gradient(h_prev, d_ah[..., :zr]), weight_gradient(reset_h, d_ah[..., zr:])],
             axis=-1,
         )
-    d_params = GRUParams(
+    d_params = type(params)(
         w_x=weight_gradient(xs, d_ax),
         w_h=d_w_h,
         b_x=d_ax.sum(axis=(0, 1)),
@@ -232,7 +242,7 @@ def _gru_backward(reverse: bool, reset_after: bool, residuals, cotangents):
     return d_params, d_ax @ params.w_x.T, d_h0, None
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
 def gru_custom_vjp(
     params: GRUParams,
     xs: jax.Array,
@@ -240,14 +250,15 @@ def gru_custom_vjp(
     lengths: jax.Array | None,
     reverse: bool,
     reset_after: bool,
+    unroll: int | bool = 1,
 ) -> tuple[jax.Array, jax.Array]:
     """GRU over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, ys)``."""
-    return _gru_forward(params, xs, h0, lengths, reverse, reset_after)[0]
+    return _gru_forward(params, xs, h0, lengths, reverse, reset_after, unroll)[0]
 
 
 gru_custom_vjp.defvjp(
-    lambda params, xs, h0, lengths, reverse, reset_after: _gru_forward(
-        params, xs, h0, lengths, reverse, reset_after
+    lambda params, xs, h0, lengths, reverse, reset_after, unroll: _gru_forward(
+        params, xs, h0, lengths, reverse, reset_after, unroll
     ),
     _gru_backward,
 )

@@ -7,14 +7,14 @@ one (forward) or two (forward, backward) parameter tuples. This is the layout
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from rnnax._cells import check_params
+from rnnax._cell_gru import gru_form
+from rnnax._cell_lstm import LSTM
 from rnnax._checks import (
     MAX_LAYERS,
     check_bool,
@@ -22,9 +22,10 @@ from rnnax._checks import (
     check_positive_int,
     check_rate,
 )
-from rnnax._cores import gru, lstm
+from rnnax._cores import rnn
 from rnnax._init import Initializer, glorot_uniform, gru_init, lstm_init, orthogonal
 from rnnax._params import GRUParams, LSTMParams
+from rnnax._protocol import Cell, cell_of, check_params, get_cell
 
 Layers = Sequence[Sequence[Any]]
 
@@ -59,6 +60,38 @@ def _stack_init(
             ]
         )
     return layers
+
+
+def rnn_stack_init(
+    cell: str | Cell,
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    **init_options: Any,
+) -> list[list[Any]]:
+    """Initializes a stack of any cell's layers with ``cell.init``, one key per layer and
+    direction.
+
+    Layer 0 reads ``input_size`` features; every later layer reads the previous layer's output,
+    ``hidden_size`` features (twice that when bidirectional). ``init_options`` (``dtype``,
+    ``forget_bias``, ...) are passed to every ``cell.init``.
+
+    Returns:
+        ``layers[layer][direction]``, the layout ``rnn_stack`` takes.
+
+    Examples:
+        >>> import jax, rnnax
+        >>> layers = rnnax.rnn_stack_init("gru_reset_after", jax.random.key(0), 3, 8,
+        ...                               num_layers=2)
+        >>> type(layers[1][0]).__name__, layers[1][0].w_x.shape
+        ('GRUResetAfterParams', (8, 24))
+    """
+    return _stack_init(
+        get_cell(cell).init, key, input_size, hidden_size, num_layers, bidirectional, **init_options
+    )
 
 
 def lstm_stack_init(
@@ -128,7 +161,7 @@ def gru_stack_init(
     )
 
 
-def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
+def check_layers(layers: Any, cell: Cell) -> tuple[int, int]:
     """Checks a ``layers[layer][direction]`` stack; returns ``(num_directions, hidden_size)``."""
     if not isinstance(layers, Sequence) or not layers:
         raise ValueError(f"layers must be a non-empty sequence of layers, got {layers!r:.80}")
@@ -147,7 +180,7 @@ def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
             raise ValueError(
                 f"layers[{index}] has {len(layer)} directions but layers[0] has {num_directions}"
             )
-        sizes = [check_params(params, num_gates) for params in layer]
+        sizes = [check_params(cell, params) for params in layer]
         if len(set(sizes)) != 1:
             raise ValueError(
                 f"layers[{index}]: both directions must have the same (input, hidden) sizes, "
@@ -164,9 +197,29 @@ def check_layers(layers: Any, num_gates: int) -> tuple[int, int]:
     return num_directions, previous_output // num_directions
 
 
+def _is_layer_list(value: Any) -> bool:
+    """A list of layers or of directions, as opposed to one cell's parameter NamedTuple."""
+    return isinstance(value, Sequence) and not hasattr(value, "_fields") and len(value) > 0
+
+
+def first_params(layers: Any) -> Any:
+    """``layers[0][0]`` of a ``layers[layer][direction]`` stack, or ``None`` if it has none."""
+    if _is_layer_list(layers) and _is_layer_list(layers[0]):
+        return layers[0][0]
+    return None
+
+
+def layers_cell(layers: Any, cell: str | Cell | None) -> Cell:
+    """The cell of a ``layers[layer][direction]`` stack: ``cell``, or found from the type of
+    its first parameters."""
+    first = first_params(layers)
+    if cell is None and first is None:
+        raise ValueError(f"layers must be a non-empty sequence of layers, got {layers!r:.80}")
+    return cell_of(first, cell) if first is not None else get_cell(cell)  # type: ignore[arg-type]
+
+
 def _run_stack(
-    core: Callable[..., tuple[Any, jax.Array]],
-    num_gates: int,
+    cell: Cell,
     layers: Layers,
     xs: jax.Array,
     carry: Sequence[Sequence[Any]] | None,
@@ -178,7 +231,7 @@ def _run_stack(
     unroll: int | bool,
     strategy: str,
 ) -> tuple[list[list[Any]], jax.Array]:
-    num_directions, _ = check_layers(layers, num_gates)
+    num_directions, _ = check_layers(layers, cell)
     dropout_rate = check_rate("dropout_rate", dropout_rate)
     if dropout_key is not None:
         check_key("dropout_key", dropout_key)
@@ -212,10 +265,11 @@ def _run_stack(
             inputs = jnp.where(keep, inputs * scale, jnp.zeros_like(inputs))
         outputs, layer_finals = [], []
         for direction, params in enumerate(layer):
-            final, ys = core(
+            final, ys = rnn(
                 params,
                 inputs,
                 None if carry is None else carry[index][direction],
+                cell=cell,
                 seq_lengths=seq_lengths,
                 reverse=direction == 1,
                 time_major=time_major,
@@ -227,6 +281,56 @@ def _run_stack(
         finals.append(layer_finals)
         inputs = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-1)
     return finals, inputs
+
+
+def rnn_stack(
+    layers: Sequence[Sequence[Any]],
+    xs: jax.Array,
+    carry: Sequence[Sequence[Any]] | None = None,
+    *,
+    cell: str | Cell | None = None,
+    seq_lengths: jax.Array | None = None,
+    time_major: bool = False,
+    dropout_rate: float = 0.0,
+    dropout_key: jax.Array | None = None,
+    unroll: int | bool = 1,
+    strategy: str = "auto",
+) -> tuple[list[list[Any]], jax.Array]:
+    """Runs a multi-layer, optionally bidirectional stack of any cell; see ``lstm_stack`` for
+    the semantics (the reference loop, dropout and the carry layout).
+
+    Args:
+        layers: ``layers[layer][direction]`` of one cell's parameters (``rnn_stack_init``).
+        xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``).
+        carry: initial ``carry[layer][direction]`` in the cell's carry form; ``None``: zeros.
+        cell: the cell (an ``rnnax.Cell`` or a registered name); ``None`` finds it from the
+            type of ``layers[0][0]``.
+        seq_lengths, time_major, dropout_rate, dropout_key, unroll, strategy: as
+            ``lstm_stack``.
+
+    Returns:
+        ``(finals, ys)``: ``finals[layer][direction]`` the final carries and the last layer's
+        outputs ``[..., T, D*H]``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> layers = rnnax.rnn_stack_init("lstm", jax.random.key(0), 3, 8, bidirectional=True)
+        >>> finals, ys = rnnax.rnn_stack(layers, jnp.ones((4, 10, 3)))
+        >>> ys.shape, finals[0][1].c.shape
+        ((4, 10, 16), (4, 8))
+    """
+    return _run_stack(
+        layers_cell(layers, cell),
+        layers,
+        xs,
+        carry,
+        seq_lengths=seq_lengths,
+        time_major=time_major,
+        dropout_rate=dropout_rate,
+        dropout_key=dropout_key,
+        unroll=unroll,
+        strategy=strategy,
+    )
 
 
 def lstm_stack(
@@ -282,8 +386,7 @@ def lstm_stack(
         ((4, 10, 16), (4, 8))
     """
     return _run_stack(
-        lstm,
-        4,
+        layers_cell(layers, LSTM),
         layers,
         xs,
         carry,
@@ -301,7 +404,7 @@ def gru_stack(
     xs: jax.Array,
     carry: Sequence[Sequence[Any]] | None = None,
     *,
-    reset_after: bool = False,
+    reset_after: bool | None = None,
     seq_lengths: jax.Array | None = None,
     time_major: bool = False,
     dropout_rate: float = 0.0,
@@ -315,7 +418,8 @@ def gru_stack(
         layers: ``layers[layer][direction]`` of ``GRUParams``.
         xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``).
         carry: initial ``carry[layer][direction]`` hidden states; ``None`` means zeros.
-        reset_after: the GRU form of every layer (see ``gru_cell``).
+        reset_after: the GRU form of every layer (see ``gru_cell``); ``None`` takes it from
+            the parameters' type.
         seq_lengths: optional lengths of the batch shape, shared by every layer.
         time_major: whether time is the first axis of ``xs`` and ``ys``.
         dropout_rate: dropout probability between layers.
@@ -334,10 +438,9 @@ def gru_stack(
         >>> ys.shape, len(finals)
         ((10, 8), 3)
     """
-    core = functools.partial(gru, reset_after=reset_after)
+    first = first_params(layers)
     return _run_stack(
-        core,
-        3,
+        layers_cell(layers, gru_form(first, reset_after) if first is not None else "gru"),
         layers,
         xs,
         carry,

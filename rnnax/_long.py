@@ -21,6 +21,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from rnnax._checks import check_bool, check_positive_int
+from rnnax._protocol import Cell
 from rnnax._streaming import (
     STEPS_DTYPE,
     StreamState,
@@ -108,7 +109,6 @@ def _check_accumulator(new: Any, old: Any) -> Any:
         "chunk_length",
         "keep_every",
         "reduce_fn",
-        "reset_after",
         "time_major",
         "strategy",
     ),
@@ -125,7 +125,6 @@ def _scan_compiled(
     chunk_length: int,
     keep_every: int | None,
     reduce_fn: ReduceFn | None,
-    reset_after: bool,
     time_major: bool,
     strategy: str,
 ) -> tuple[StreamState, Any]:
@@ -137,14 +136,7 @@ def _scan_compiled(
     ) -> tuple[StreamState, Any, jax.Array]:
         chunk = _get_chunk(xs, state, start, length, model, time_major)
         state, ys = advance(
-            model,
-            params,
-            state,
-            chunk,
-            None,
-            reset_after=reset_after,
-            time_major=time_major,
-            strategy=strategy,
+            model, params, state, chunk, None, time_major=time_major, strategy=strategy
         )
         if reduce_fn is not None:
             acc = _check_accumulator(reduce_fn(acc, chunk, ys), acc)
@@ -231,7 +223,8 @@ def stream_scan(
     keep_every: int | None = None,
     reduce_fn: ReduceFn | None = None,
     reduce_init: Any = None,
-    reset_after: bool = False,
+    cell: str | Cell | None = None,
+    reset_after: bool | None = None,
     time_major: bool = False,
     strategy: str = "auto",
 ) -> tuple[StreamState, Any]:
@@ -251,7 +244,7 @@ def stream_scan(
     - neither: ``None``; the final state is always returned.
 
     Args:
-        params: ``LSTMParams``, ``GRUParams`` or a unidirectional stack ``layers[layer][0]``.
+        params: one cell's parameters or a unidirectional stack ``layers[layer][0]``.
         state: the ``StreamState`` to continue (``stream_init`` for a fresh stream).
         xs: the inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``), or a
             function ``xs(t) -> chunk`` giving the inputs at the global step indices ``t``
@@ -266,7 +259,9 @@ def stream_scan(
         reduce_fn: ``reduce_fn(acc, xs_chunk, ys_chunk) -> acc`` with the chunks in the
             layout of ``xs`` (static: pass the same function object to reuse the compile).
         reduce_init: the initial accumulator (any pytree of arrays), with ``reduce_fn``.
-        reset_after: the GRU form (see ``rnnax.gru_cell``); GRU parameters only.
+        cell: the cell for parameters of a cell of your own (see ``rnnax.stream_init``).
+        reset_after: the GRU form (see ``rnnax.gru_cell``); GRU parameters only. ``None``
+            takes it from the parameters' type.
         time_major: whether time is the first axis of ``xs`` and of the outputs.
         strategy: how the cores run (``rnnax.STRATEGIES``).
 
@@ -290,11 +285,8 @@ def stream_scan(
         >>> state.steps, kept.shape  # the output at steps 9999, 19999, ..., 99999
         (Array(100000, dtype=int32), (10, 16))
     """
-    reset_after = check_bool("reset_after", reset_after)
     time_major = check_bool("time_major", time_major)
-    model = describe(params)
-    if reset_after and model.cell == "lstm":
-        raise ValueError("reset_after=True applies only to GRU parameters, got LSTM parameters")
+    model = describe(params, cell, reset_after)
     batch_shape = check_state(state, model)
     chunk_length = check_positive_int("chunk_length", chunk_length)
     if callable(xs):
@@ -335,7 +327,6 @@ def stream_scan(
         chunk_length=chunk_length,
         keep_every=keep_every,
         reduce_fn=reduce_fn,
-        reset_after=bool(reset_after),
         time_major=bool(time_major),
         strategy=strategy,
     )

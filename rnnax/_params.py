@@ -40,6 +40,19 @@ class GRUParams(NamedTuple):
     b_h: Float[Array, " H3"]
 
 
+class GRUResetAfterParams(GRUParams):
+    """``GRUParams`` of the reset-after GRU (``reset_after=True``: cuDNN, PyTorch, Flax).
+
+    The same fields and layout as ``GRUParams`` (it is a subclass, so code written for
+    ``GRUParams`` reads it unchanged); the type itself says which form the weights were trained
+    in, and ``jit``, ``grad`` and ``vmap`` keep it. The converters return it, so imported
+    weights run in the right form with no ``reset_after`` argument. Convert plain parameters
+    with ``GRUResetAfterParams(*params)`` and back with ``GRUParams(*params)``.
+    """
+
+    __slots__ = ()
+
+
 class LSTMState(NamedTuple):
     """The LSTM carry: hidden state ``h [..., H]`` and cell state ``c [..., H]``."""
 
@@ -47,4 +60,4 @@ class LSTMState(NamedTuple):
     c: Float[Array, "*batch H"]
 
 
-RNNParams = LSTMParams | GRUParams
+RNNParams = LSTMParams | GRUParams  # GRUResetAfterParams is a GRUParams

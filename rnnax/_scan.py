@@ -22,7 +22,7 @@ Carry = TypeVar("Carry")
 Params = TypeVar("Params")
 Cell = Callable[[Params, Carry, jax.Array], tuple[Carry, Any]]
 
-_NARROW_FLOATS = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+NARROW_FLOATS = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
 
 
 def _leaf_shape(leaf: Any) -> jax.ShapeDtypeStruct:
@@ -44,7 +44,7 @@ def scan_stacking_wide(
     out_shapes = jax.eval_shape(body, carry, step_shapes)[1]
 
     def widen(leaf: jax.Array) -> jax.Array:
-        return leaf.astype(jnp.float32) if leaf.dtype in _NARROW_FLOATS else leaf
+        return leaf.astype(jnp.float32) if leaf.dtype in NARROW_FLOATS else leaf
 
     def wide_body(carry: Carry, x: Any) -> tuple[Carry, Any]:
         carry, ys = body(carry, x)

@@ -2,21 +2,28 @@
 
 Every strategy computes the same function; they differ in speed and memory, per backend:
 
-- ``"scan"``: autodiff through ``jax.lax.scan`` over the cell (``scan_cell``).
-- ``"custom_vjp"``: the hand-written backward pass of ``rnnax._custom_vjp``.
+- ``"scan"``: autodiff through ``jax.lax.scan`` over the cell's step (``scan_cell``). Every
+  cell has it.
+- ``"custom_vjp"``: a hand-written backward pass: the cell's own (the LSTM and both GRU forms
+  have tuned ones) or, for any cell in the GEMM + pointwise form (``Cell.split``), the generic
+  one of ``rnnax._generic_vjp``.
 - ``"remat"``: the scan in chunks of about ``sqrt(T)`` steps under ``jax.checkpoint``, so the
-  backward pass's memory grows like ``sqrt(T)``: for very long sequences.
-- ``"pallas"``: fused Pallas kernels (``rnnax._pallas``): the input projection as one GEMM,
-  then the time loop inside one kernel per direction of differentiation with ``w_h`` on chip
-  and the gate math fused with the recurrent product. Written for GPUs (Triton); on every
-  other backend the same kernels run in Pallas interpret mode, which is exact but slow (for
-  tests, not for speed).
+  backward pass's memory grows like ``sqrt(T)``: for very long sequences. Every cell has it.
+- ``"pallas"``: fused Pallas kernels (``rnnax._pallas``, LSTM and GRU): the input projection
+  as one GEMM, then the time loop inside one kernel per direction of differentiation with
+  ``w_h`` on chip and the gate math fused with the recurrent product. Written for GPUs
+  (Triton); on every other backend the same kernels run in Pallas interpret mode, which is
+  exact but slow (for tests, not for speed).
 - ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
   float32 and GPU only; anything else is a clear error at trace time.
-- ``"auto"``: the strategy measured fastest on the default backend (see ``benchmarks/``):
-  on CPU ``"custom_vjp"`` for both cells; ``"scan"`` elsewhere. For forward-mode autodiff
-  (``jax.jvp``, ``jax.hessian``) on CPU pass ``strategy="scan"``: a ``custom_vjp`` defines
-  reverse mode only.
+- ``"parallel"``: a parallel scan over time (``jax.lax.associative_scan``) for cells whose
+  recurrence is linear in the state (minGRU, minLSTM).
+- ``"auto"``: the strategy measured fastest for the cell on the default backend (``Cell.auto``,
+  see ``benchmarks/``), else ``"scan"``: on CPU ``"custom_vjp"`` for the LSTM and both GRU
+  forms. Under forward-mode autodiff (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian`` applied to
+  a function that calls the core) ``"auto"`` runs the scan, which has tangents; a
+  ``custom_vjp`` defines reverse mode only. (A function that was ``jax.jit``-ed *before*
+  ``jax.jvp`` sees no forward-mode inputs when it is traced: pass ``strategy="scan"`` there.)
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
 (``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
@@ -33,74 +40,76 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src.interpreters import ad, batching  # forward-mode detection, see _forward_mode
 from jax.sharding import Mesh, PartitionSpec
 
-from rnnax._cells import _gru_step, _lstm_step
 from rnnax._checks import check_positive_int
-from rnnax._cudnn import check_cudnn_dtype, lstm_cudnn
-from rnnax._custom_vjp import gru_custom_vjp, lstm_custom_vjp
-from rnnax._params import GRUParams, LSTMParams, LSTMState
-from rnnax._scan import scan_cell
+from rnnax._generic_vjp import split_custom_vjp
+from rnnax._protocol import Cell, get_cell, params_dtype
+from rnnax._scan import NARROW_FLOATS, scan_cell
 
-STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn")
+STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn", "parallel")
 
-# The fastest strategy per backend and cell for forward + backward at the shapes of
-# PERFORMANCE.md with the batch split over the CPU cores, measured by benchmarks/bench_rnn.py
-# (`--strategies auto=scan,auto=custom_vjp`): on CPU the hand-written backward pass wins for both
-# cells (benchmarks/results/cpu-2core/auto-choice/). No GPU or TPU has been measured yet, so
-# those keep the plain scan.
+# "auto" per backend, for cells that name no choice of their own (``Cell.auto``). Each cell
+# records the strategy measured fastest for it by benchmarks/bench_rnn.py; the LSTM and both GRU
+# forms use the hand-written backward pass on CPU (benchmarks/results/cpu-2core/auto-choice/).
 #
 # >>> GPU auto: NOT MEASURED YET. <<<
-# "pallas" (both cells) and "cudnn" (LSTM, float32) exist for the GPU but have never run on
+# "pallas" (LSTM and GRU) and "cudnn" (LSTM, float32) exist for the GPU but have never run on
 # one. `bash benchmarks/gpu_suite.sh` times every strategy at the PERFORMANCE.md GPU shapes
 # and writes, per cell, the fastest strategy it measured ("auto_recommendation" in its JSON
-# and Markdown under benchmarks/results/<gpu>/). Put that here, commit the run that decided
-# it beside it, and only then say anything about GPU speed. If "cudnn" wins for the LSTM,
-# keep in mind that it takes float32 only: `_auto_for_dtype` below then uses
-# `_AUTO_FALLBACK` for other dtypes (set it from the bfloat16 rows of the same run).
-_AUTO = {
-    "cpu": {"lstm": "custom_vjp", "gru": "custom_vjp"},
-    "gpu": {"lstm": "scan", "gru": "scan"},
-    "tpu": {"lstm": "scan", "gru": "scan"},
-}
+# and Markdown under benchmarks/results/<gpu>/). Put that in the cells' ``auto`` mappings,
+# commit the run that decided it beside it, and only then say anything about GPU speed. If
+# "cudnn" wins for the LSTM, keep in mind that it takes float32 only: `_auto_for_dtype` below
+# then uses `_AUTO_FALLBACK` for other dtypes (set it from the bfloat16 rows of the same run).
+_AUTO_DEFAULT = "scan"
+# Overrides of the cells' own choices, backend -> cell name -> strategy: empty unless a benchmark
+# sets one to time "auto" with another inner strategy (bench_rnn.py --strategies auto=NAME).
+_AUTO: dict[str, dict[str, str]] = {}
 # What "auto" uses where its first choice cannot run the dtype (today: "cudnn" beyond float32).
 _AUTO_FALLBACK = {"cudnn": "pallas"}
-_NARROW = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+# Strategies that run the time loop inside one kernel or a parallel scan, where ``unroll``
+# (steps per ``lax.scan`` iteration) has no meaning.
+_NO_UNROLL = frozenset({"pallas", "cudnn", "parallel"})
 
 
-def _check_backend_strategy(strategy: str, cell: str) -> None:
-    """Trace-time errors for strategies that only some cells or backends have."""
-    if strategy != "cudnn":
-        return
-    if cell != "lstm":
-        raise ValueError(
-            f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has no "
-            f"{cell.upper()} here); use strategy='pallas', 'custom_vjp' or 'scan'"
-        )
-    backend = jax.default_backend()
-    if backend != "gpu":
-        raise ValueError(
-            "strategy='cudnn' needs a GPU (cuDNN through jax.experimental.rnn), but the default "
-            f"backend is {backend!r}; use strategy='pallas' (Pallas interpret mode off-GPU), "
-            "'custom_vjp' or 'scan'"
-        )
+def available_strategies(cell: Cell) -> tuple[str, ...]:
+    """The strategies ``cell`` can run: the scans, the generic backward pass of a
+    ``GemmSplit`` cell, and the cell's own kernels."""
+    generic = ["auto", "scan", "remat"]
+    if cell.split is not None:
+        generic.append("custom_vjp")
+    return tuple(name for name in STRATEGIES if name in generic or name in cell.kernels)
 
 
-def resolve_strategy(strategy: str, cell: str = "lstm") -> str:
-    """Maps ``"auto"`` to the strategy measured fastest for ``cell`` on the default backend.
+def resolve_strategy(strategy: str, cell: Cell | str = "lstm") -> str:
+    """Maps ``"auto"`` to the strategy measured fastest for ``cell`` on the default backend,
+    and checks that ``cell`` has the strategy asked for.
 
     Raises:
-        ValueError: an unknown strategy, or ``"cudnn"`` for a GRU or off-GPU.
+        ValueError: an unknown strategy, or one that ``cell`` does not have.
     """
-    if strategy not in STRATEGIES:
+    cell = get_cell(cell)
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     if strategy == "auto":
-        return _AUTO.get(jax.default_backend(), {}).get(cell, "scan")
-    _check_backend_strategy(strategy, cell)
+        backend = jax.default_backend()
+        choice = _AUTO.get(backend, {}).get(cell.name) or cell.auto.get(backend, _AUTO_DEFAULT)
+        return choice if choice in available_strategies(cell) else "scan"
+    if strategy not in available_strategies(cell):
+        if strategy == "cudnn":
+            raise ValueError(
+                f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has "
+                f"no {cell.name!r} cell here); use strategy='pallas', 'custom_vjp' or 'scan'"
+            )
+        raise ValueError(
+            f"strategy={strategy!r} is not available for cell {cell.name!r}; it has "
+            f"{available_strategies(cell)}"
+        )
     return strategy
 
 
-def _auto_for_dtype(strategy: str, requested: str, dtype: Any) -> str:
+def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> str:
     """``"auto"``'s choice made runnable for ``dtype`` (an explicit request stays as it is, so
     it fails loudly instead)."""
     if requested == "auto" and strategy == "cudnn" and jnp.dtype(dtype) != jnp.float32:
@@ -109,10 +118,44 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any) -> str:
     # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
     # GRU it was 1.3-1.6x faster than the split scan at the PERFORMANCE.md shapes even on one
     # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
-    # whatever the float32 table above says.
-    if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in _NARROW:
+    # whatever the float32 choice says, for the cells with a hand-written backward pass.
+    if (
+        requested == "auto"
+        and jax.default_backend() == "cpu"
+        and jnp.dtype(dtype) in NARROW_FLOATS
+        and "custom_vjp" in cell.kernels
+    ):
         return "custom_vjp"
     return strategy
+
+
+def _forward_mode(tree: Any) -> bool:
+    """Whether any leaf is being differentiated in forward mode (``jax.jvp``, ``jacfwd``,
+    ``hessian``), where a ``custom_vjp`` cannot run: its tangents would be undefined."""
+    jvp_tracer = getattr(ad, "JVPTracer", None)
+    # Tracers of transformations that wrap another's values: look inside them.
+    wrappers = {
+        getattr(batching, "BatchTracer", None): "val",
+        getattr(ad, "LinearizeTracer", None): "primal",
+    }
+    for leaf in jax.tree.leaves(tree):
+        while isinstance(leaf, jax.core.Tracer):
+            if jvp_tracer is not None and isinstance(leaf, jvp_tracer):
+                return True
+            inner = wrappers.get(type(leaf))
+            if inner is None:
+                break
+            leaf = getattr(leaf, inner, None)
+    return False
+
+
+def check_unroll_for(strategy: str, unroll: Any) -> None:
+    """``unroll`` means steps per ``lax.scan`` iteration: an error where no such loop runs."""
+    if strategy in _NO_UNROLL and unroll is not False and unroll != 1:
+        raise ValueError(
+            f"unroll={unroll!r} has no meaning for strategy={strategy!r}, which runs the time "
+            "loop inside one kernel (or, for 'parallel', as a parallel scan); leave unroll at 1"
+        )
 
 
 def set_cpu_device_count(count: int) -> None:
@@ -185,60 +228,28 @@ def _remat_chunk(strategy: str, xs: jax.Array) -> int | None:
     return max(1, math.isqrt(max(xs.shape[0], 1))) if strategy == "remat" else None
 
 
-def _lstm_flat(
+def _run_cell(
+    cell: Cell,
     strategy: str,
     unroll: int | bool,
     reverse: bool,
-    params: LSTMParams,
+    params: Any,
     xs: jax.Array,
-    h0: jax.Array,
-    c0: jax.Array,
+    carry: Any,
     lengths: jax.Array | None = None,
-):
+) -> tuple[Any, jax.Array]:
+    """One strategy on flat time-major arrays: the cell's own kernel where it has one, else the
+    generic hand-written backward pass or the scan."""
+    kernel = cell.kernels.get(strategy)
+    if kernel is not None:
+        return kernel(params, xs, carry, lengths, reverse=reverse, unroll=unroll)
     if strategy == "custom_vjp":
-        return lstm_custom_vjp(params, xs, h0, c0, lengths, reverse)
-    if strategy == "pallas":
-        from rnnax._pallas import lstm_pallas  # lazy: Pallas' Triton lowering is ~0.1 s to import
-
-        return lstm_pallas(params, xs, h0, c0, lengths, reverse)
-    if strategy == "cudnn":
-        return lstm_cudnn(params, xs, h0, c0, lengths, reverse)
-    (h, c), ys = scan_cell(
-        _lstm_step,
-        params,
-        xs,
-        LSTMState(h0, c0),
-        seq_lengths=lengths,
-        reverse=reverse,
-        time_major=True,
-        unroll=unroll,
-        remat_chunk=_remat_chunk(strategy, xs),
-    )
-    return h, c, ys
-
-
-def _gru_flat(
-    strategy: str,
-    unroll: int | bool,
-    reverse: bool,
-    reset_after: bool,
-    params: GRUParams,
-    xs: jax.Array,
-    h0: jax.Array,
-    lengths: jax.Array | None = None,
-):
-    if strategy == "custom_vjp":
-        return gru_custom_vjp(params, xs, h0, lengths, reverse, reset_after)
-    if strategy == "pallas":
-        from rnnax._pallas import gru_pallas  # lazy, as for the LSTM
-
-        return gru_pallas(params, xs, h0, lengths, reverse, reset_after)
-    step = functools.partial(_gru_step, reset_after=reset_after)
+        return split_custom_vjp(cell, params, xs, carry, lengths, reverse, unroll)
     return scan_cell(
-        step,
+        cell.step,
         params,
         xs,
-        h0,
+        carry,
         seq_lengths=lengths,
         reverse=reverse,
         time_major=True,
@@ -248,33 +259,31 @@ def _gru_flat(
 
 
 def run_flat(
-    params: LSTMParams | GRUParams,
+    cell: Cell,
+    params: Any,
     xs: jax.Array,
-    carries: tuple[jax.Array, ...],
+    carry: Any,
     lengths: jax.Array | None,
     *,
     reverse: bool,
-    reset_after: bool,
     unroll: int | bool,
     strategy: str,
-) -> tuple[jax.Array, ...]:
-    """Runs a core over time-major ``xs [T, B, I]`` with one batch axis.
-
-    Returns:
-        ``(h, c, ys)`` for an LSTM (``carries = (h0, c0)``), ``(h, ys)`` for a GRU.
-    """
+) -> tuple[Any, jax.Array]:
+    """Runs ``cell`` over time-major ``xs [T, B, I]`` with one batch axis (carry leaves
+    ``[B, ...]``); returns ``(final carry, ys [T, B, H])``."""
     devices = batch_devices(xs.shape[1], strategy)
-    cell = "lstm" if isinstance(params, LSTMParams) else "gru"
-    resolved = _auto_for_dtype(resolve_strategy(strategy, cell), strategy, params.w_h.dtype)
-    if resolved == "cudnn":
-        check_cudnn_dtype(params.w_h.dtype)  # a clear error before any tracing
+    resolved = resolve_strategy(strategy, cell)
+    if strategy == "auto" and _forward_mode((params, xs, carry)):
+        resolved = "scan"  # forward-mode autodiff: the scan has tangents, a custom_vjp not
+    resolved = _auto_for_dtype(resolved, strategy, params_dtype(cell, params), cell)
+    check_unroll_for(resolved, unroll)
     return _run_flat_compiled(
+        cell,
         params,
         xs,
-        carries,
+        carry,
         lengths,
         reverse=reverse,
-        reset_after=reset_after,
         unroll=unroll,
         strategy=resolved,
         devices=None if devices is None else tuple(devices),
@@ -283,27 +292,21 @@ def run_flat(
 
 # Jitted so that eager calls reuse the compiled loop instead of re-tracing the scan (whose body
 # is a new closure each call); inside an enclosing jit this inlines at no cost.
-@functools.partial(
-    jax.jit, static_argnames=("reverse", "reset_after", "unroll", "strategy", "devices")
-)
+@functools.partial(jax.jit, static_argnames=("cell", "reverse", "unroll", "strategy", "devices"))
 def _run_flat_compiled(
-    params: LSTMParams | GRUParams,
+    cell: Cell,
+    params: Any,
     xs: jax.Array,
-    carries: tuple[jax.Array, ...],
+    carry: Any,
     lengths: jax.Array | None,
     *,
     reverse: bool,
-    reset_after: bool,
     unroll: int | bool,
     strategy: str,
     devices: tuple[Any, ...] | None,
-) -> tuple[jax.Array, ...]:
-    fn: Callable[..., tuple[jax.Array, ...]]
-    if isinstance(params, LSTMParams):
-        fn = functools.partial(_lstm_flat, strategy, unroll, reverse)
-    else:
-        fn = functools.partial(_gru_flat, strategy, unroll, reverse, reset_after)
-    batched = (*carries, *(() if lengths is None else (lengths,)))
+) -> tuple[Any, jax.Array]:
+    fn: Callable[..., Any] = functools.partial(_run_cell, cell, strategy, unroll, reverse)
+    batched = (carry, *(() if lengths is None else (lengths,)))
     if devices is not None:
-        fn = _shard_over_batch(fn, devices, len(batched), len(carries))
+        fn = _shard_over_batch(fn, devices, len(batched), 1)
     return fn(params, xs, *batched)

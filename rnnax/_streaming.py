@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from rnnax._cells import check_params
+from rnnax._cell_gru import apply_reset_after
 from rnnax._checks import (
     check_array,
     check_bool,
@@ -33,11 +33,11 @@ from rnnax._checks import (
     check_min_rank,
     check_same_dtype,
     check_seq_lengths,
-    check_shape,
 )
-from rnnax._cores import gru, lstm
-from rnnax._layers import check_layers, gru_stack, lstm_stack
-from rnnax._params import GRUParams, LSTMParams, LSTMState
+from rnnax._cores import rnn
+from rnnax._layers import check_layers, first_params, layers_cell, rnn_stack
+from rnnax._protocol import Cell, cell_of, check_params, params_dtype
+from rnnax._protocol import check_carry as check_carry_of
 
 # int32, not the default integer: the count must not change dtype (and retrace) with x64.
 STEPS_DTYPE = jnp.int32
@@ -61,7 +61,7 @@ class StreamState(NamedTuple):
 class _Model(NamedTuple):
     """What a stream needs to know about its parameters (all static)."""
 
-    cell: str  # "lstm" or "gru"
+    cell: Cell
     stacked: bool
     num_layers: int
     input_size: int
@@ -69,63 +69,48 @@ class _Model(NamedTuple):
     dtype: Any
 
 
-def describe(params: Any) -> _Model:
-    """Checks ``params`` (one cell or a unidirectional stack) and describes it."""
-    if isinstance(params, (LSTMParams, GRUParams)):
-        cell = "lstm" if isinstance(params, LSTMParams) else "gru"
-        input_size, hidden = check_params(params, 4 if cell == "lstm" else 3)
-        return _Model(cell, False, 1, int(input_size), int(hidden), params.w_h.dtype)
-    first = None
-    if isinstance(params, Sequence) and params and isinstance(params[0], Sequence) and params[0]:
-        first = params[0][0]
-    if not isinstance(first, (LSTMParams, GRUParams)):
-        raise TypeError(
-            "params must be LSTMParams, GRUParams or a stack layers[layer][direction] of them "
-            f"(rnnax.lstm_stack_init, rnnax.gru_stack_init), got {type(params).__name__}"
-        )
-    cell = "lstm" if isinstance(first, LSTMParams) else "gru"
-    num_directions, hidden = check_layers(params, 4 if cell == "lstm" else 3)
+def describe(params: Any, cell: str | Cell | None = None, reset_after: Any = None) -> _Model:
+    """Checks ``params`` (one cell or a unidirectional stack) and describes it.
+
+    ``cell`` names the cell (else it is found from the parameters' type); ``reset_after`` is
+    the GRU option of ``rnnax.gru`` (``None``: the parameters' own form).
+    """
+    if not _is_stack(params):
+        stack = " (or a stack layers[layer][direction] of them, rnnax.rnn_stack_init)"
+        found = apply_reset_after(cell_of(params, cell, stack), reset_after)
+        input_size, hidden = check_params(found, params)
+        return _Model(found, False, 1, int(input_size), int(hidden), params_dtype(found, params))
+    found = apply_reset_after(layers_cell(params, cell), reset_after)
+    num_directions, hidden = check_layers(params, found)
     if num_directions != 1:
         raise ValueError(
             "params is a bidirectional stack (2 directions per layer), which cannot stream: its "
             "backward direction starts from the end of the series, which a stream has not seen "
-            "yet. Stream a unidirectional stack, or run rnnax.lstm_stack / rnnax.gru_stack on "
-            "the whole series"
+            "yet. Stream a unidirectional stack, or run rnnax.rnn_stack on the whole series"
         )
+    first = params[0][0]
     return _Model(
-        cell,
+        found,
         True,
         len(params),
-        int(check_params(first, 4 if cell == "lstm" else 3)[0]),
+        int(check_params(found, first)[0]),
         int(hidden),
-        first.w_h.dtype,
+        params_dtype(found, first),
     )
 
 
+def _is_stack(params: Any) -> bool:
+    """A ``layers[layer][direction]`` list, as opposed to one cell's NamedTuple."""
+    return first_params(params) is not None
+
+
 def _layer_zero(model: _Model, batch_shape: tuple[int, ...]) -> Any:
-    zeros = jnp.zeros((*batch_shape, model.hidden), model.dtype)
-    return LSTMState(zeros, zeros) if model.cell == "lstm" else zeros
+    return model.cell.carry_init(model.hidden, batch_shape, model.dtype)
 
 
 def _check_layer_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ...]) -> None:
-    expected = (*batch_shape, model.hidden)
-    if model.cell == "lstm":
-        if not isinstance(carry, LSTMState):
-            raise TypeError(
-                f"{name} must be LSTMState(h, c) for LSTM parameters, got {type(carry).__name__}"
-            )
-        leaves = [(f"{name}.h", carry.h), (f"{name}.c", carry.c)]
-    else:
-        if isinstance(carry, LSTMState):
-            raise TypeError(
-                f"{name} must be the GRU hidden state array [..., H] for GRU "
-                "parameters, got LSTMState"
-            )
-        leaves = [(name, carry)]
-    for leaf_name, leaf in leaves:
-        check_floating(leaf_name, leaf)
-        check_shape(leaf_name, leaf, expected, "(the stream's batch shape, then H)")
-        check_same_dtype(leaf_name, leaf, model.dtype, "params")
+    meaning = "the stream's batch shape, then H"
+    check_carry_of(model.cell, name, carry, model.hidden, batch_shape, model.dtype, meaning)
 
 
 def check_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ...]) -> None:
@@ -134,8 +119,11 @@ def check_carry(name: str, carry: Any, model: _Model, batch_shape: tuple[int, ..
         _check_layer_carry(name, carry, model, batch_shape)
         return
     layout = (
-        [len(layer) if isinstance(layer, Sequence) else None for layer in carry]
-        if isinstance(carry, Sequence) and not isinstance(carry, LSTMState)
+        [
+            len(layer) if isinstance(layer, Sequence) and not hasattr(layer, "_fields") else None
+            for layer in carry
+        ]
+        if isinstance(carry, Sequence) and not hasattr(carry, "_fields")
         else None
     )
     if layout != [1] * model.num_layers:
@@ -156,20 +144,24 @@ def _check_batch_shape(batch_shape: Any) -> tuple[int, ...]:
 
 
 def stream_init(
-    params: LSTMParams | GRUParams | Sequence[Sequence[Any]],
+    params: Any,
     batch_shape: tuple[int, ...] = (),
     *,
     carry: Any = None,
+    cell: str | Cell | None = None,
 ) -> StreamState:
     """Starts a stream: a zero (or the given) carry and no steps consumed.
 
     Args:
-        params: ``LSTMParams`` or ``GRUParams`` for one cell, or a unidirectional stack
+        params: one cell's parameters (``LSTMParams``, ``GRUParams``, any cell's), or a
+            unidirectional stack
             ``layers[layer][0]`` (``rnnax.lstm_stack_init`` / ``rnnax.gru_stack_init``).
         batch_shape: the batch axes of every chunk (``()`` for one unbatched series).
         carry: an initial carry in the cores' form (``LSTMState`` or ``h`` for one cell,
             ``carry[layer][0]`` for a stack), each leaf ``[*batch_shape, H]``; ``None`` means
             zeros.
+        cell: the cell (``rnnax.Cell`` or a registered name) for parameters of a cell of your
+            own; ``None`` finds it from the parameters' type.
 
     Returns:
         A ``StreamState`` with ``steps`` all zero.
@@ -185,7 +177,7 @@ def stream_init(
         >>> state.carry.h.shape, state.steps
         ((4, 8), Array([0, 0, 0, 0], dtype=int32))
     """
-    model = describe(params)
+    model = describe(params, cell)
     batch_shape = _check_batch_shape(batch_shape)
     if carry is None:
         layer = _layer_zero(model, batch_shape)
@@ -237,7 +229,6 @@ def advance(
     chunk: jax.Array,
     seq_lengths: jax.Array | None,
     *,
-    reset_after: bool,
     time_major: bool,
     strategy: str,
 ) -> tuple[StreamState, jax.Array]:
@@ -246,19 +237,16 @@ def advance(
     if num_steps == 0:  # nothing to read; the cores cannot reshape an empty time axis
         return state, jnp.zeros((*chunk.shape[:-1], model.hidden), model.dtype)
     options: dict[str, Any] = {
+        "cell": model.cell,
         "seq_lengths": seq_lengths,
         "time_major": time_major,
         "strategy": strategy,
     }
-    if model.cell == "gru":
-        options["reset_after"] = reset_after
     carry: Any
     if model.stacked:
-        stack = lstm_stack if model.cell == "lstm" else gru_stack
-        carry, ys = stack(params, chunk, state.carry, **options)
+        carry, ys = rnn_stack(params, chunk, state.carry, **options)
     else:
-        core = lstm if model.cell == "lstm" else gru
-        carry, ys = core(params, chunk, state.carry, **options)
+        carry, ys = rnn(params, chunk, state.carry, **options)
     if seq_lengths is None:
         consumed = jnp.full(state.steps.shape, num_steps, STEPS_DTYPE)
     else:
@@ -267,7 +255,7 @@ def advance(
     return StreamState(carry=carry, steps=state.steps + consumed), ys
 
 
-@functools.partial(jax.jit, static_argnames=("model", "reset_after", "time_major", "strategy"))
+@functools.partial(jax.jit, static_argnames=("model", "time_major", "strategy"))
 def _advance_compiled(
     model: _Model,
     params: Any,
@@ -275,29 +263,22 @@ def _advance_compiled(
     chunk: jax.Array,
     seq_lengths: jax.Array | None,
     *,
-    reset_after: bool,
     time_major: bool,
     strategy: str,
 ) -> tuple[StreamState, jax.Array]:
     return advance(
-        model,
-        params,
-        state,
-        chunk,
-        seq_lengths,
-        reset_after=reset_after,
-        time_major=time_major,
-        strategy=strategy,
+        model, params, state, chunk, seq_lengths, time_major=time_major, strategy=strategy
     )
 
 
 def stream_apply(
-    params: LSTMParams | GRUParams | Sequence[Sequence[Any]],
+    params: Any,
     state: StreamState,
     chunk: Float[Array, "*batch T I"],
     *,
     seq_lengths: Int[Array, "*batch"] | None = None,
-    reset_after: bool = False,
+    cell: str | Cell | None = None,
+    reset_after: bool | None = None,
     time_major: bool = False,
     strategy: str = "auto",
 ) -> tuple[StreamState, Float[Array, "*batch T H"]]:
@@ -313,7 +294,7 @@ def stream_apply(
     on it).
 
     Args:
-        params: ``LSTMParams``, ``GRUParams`` or a unidirectional stack ``layers[layer][0]``.
+        params: one cell's parameters or a unidirectional stack ``layers[layer][0]``.
         state: the ``StreamState`` from ``stream_init`` or the previous ``stream_apply``.
         chunk: the next steps ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``), the
             batch shape of ``state``, the dtype of ``params``.
@@ -321,7 +302,9 @@ def stream_apply(
             its first ``seq_lengths[b]`` steps of this chunk (right padding, as in the cores:
             its carry stops there, its ``ys`` are 0 past it, its ``steps`` grow by the length).
             For series that end at different times.
-        reset_after: the GRU form (see ``rnnax.gru_cell``); GRU parameters only.
+        cell: the cell for parameters of a cell of your own (see ``stream_init``).
+        reset_after: the GRU form (see ``rnnax.gru_cell``); GRU parameters only. ``None``
+            takes it from the parameters' type.
         time_major: whether time is the first axis of ``chunk`` and ``ys``.
         strategy: how the cores run (``rnnax.STRATEGIES``); all give the same values.
 
@@ -350,11 +333,8 @@ def stream_apply(
         >>> bool(jnp.allclose(state.carry, h, atol=1e-6)), state.steps
         (True, Array([100], dtype=int32))
     """
-    reset_after = check_bool("reset_after", reset_after)
     time_major = check_bool("time_major", time_major)
-    model = describe(params)
-    if reset_after and model.cell == "lstm":
-        raise ValueError("reset_after=True applies only to GRU parameters, got LSTM parameters")
+    model = describe(params, cell, reset_after)
     batch_shape = check_state(state, model)
     num_steps = check_chunk(chunk, model, batch_shape, time_major)
     if seq_lengths is not None:
@@ -365,7 +345,6 @@ def stream_apply(
         state,
         chunk,
         seq_lengths,
-        reset_after=bool(reset_after),
         time_major=bool(time_major),
         strategy=strategy,
     )

@@ -104,7 +104,10 @@ def test_errors_raise_at_trace_time_under_jit():
 def test_bad_params():
     with pytest.raises(TypeError, match="params must be LSTMParams, got GRUParams"):
         rnnax.lstm(GRU, XS)
-    with pytest.raises(ValueError, match=r"params.w_h must have shape \[H, 3H\], got \(4, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"params.w_h must have shape \(4, 12\), got \(4, 16\) \(the layout is \[H, 3H\]",
+    ):
         rnnax.gru(rnnax.GRUParams(LSTM.w_x, LSTM.w_h, LSTM.b, LSTM.b), XS)
     with pytest.raises(ValueError, match=r"params.b must have shape \(16,\), got \(12,\)"):
         rnnax.lstm(LSTM._replace(b=jnp.zeros(12)), XS)

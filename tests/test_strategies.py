@@ -107,7 +107,7 @@ def test_unknown_strategy():
     with pytest.raises(
         ValueError,
         match=r"strategy must be one of \('auto', 'scan', "
-        r"'custom_vjp', 'remat', 'pallas', 'cudnn'\), "
+        r"'custom_vjp', 'remat', 'pallas', 'cudnn', 'parallel'\), "
         r"got 'fast'",
     ):
         rnnax.lstm(params, jnp.ones((2, 5, 3)), strategy="fast")
@@ -187,8 +187,9 @@ def test_auto_uses_the_custom_vjp_for_bfloat16_on_cpu():
 
     if jax.default_backend() != "cpu":
         pytest.skip("the bfloat16 choice was measured on CPU")
-    for cell in ("lstm", "gru"):
+    for cell in (rnnax.LSTM, rnnax.GRU, rnnax.GRU_RESET_AFTER):
         chosen = resolve_strategy("auto", cell)
-        assert _auto_for_dtype(chosen, "auto", jnp.bfloat16) == "custom_vjp"
-        assert _auto_for_dtype(chosen, "auto", jnp.float32) == chosen
-    assert _auto_for_dtype("scan", "scan", jnp.bfloat16) == "scan"  # an explicit choice stands
+        assert _auto_for_dtype(chosen, "auto", jnp.bfloat16, cell) == "custom_vjp"
+        assert _auto_for_dtype(chosen, "auto", jnp.float32, cell) == chosen
+    # An explicit choice stands.
+    assert _auto_for_dtype("scan", "scan", jnp.bfloat16, rnnax.LSTM) == "scan"

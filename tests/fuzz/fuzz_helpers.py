@@ -131,15 +131,19 @@ def rate_mutations(name: str) -> dict[str, tuple[Any, type, str]]:
     }
 
 
-def bool_mutations(name: str) -> dict[str, tuple[Any, type, str]]:
-    """Values that are not bools but that Python would happily treat as truthy or falsy."""
-    return {
+def bool_mutations(name: str, none_allowed: bool = False) -> dict[str, tuple[Any, type, str]]:
+    """Values that are not bools but that Python would happily treat as truthy or falsy
+    (``None`` too, unless the flag documents ``None`` as "from the parameters")."""
+    cases = {
         "string_false": ("False", TypeError, name),
         "none": (None, TypeError, name),
         "int_one": (1, TypeError, name),
         "float_zero": (0.0, TypeError, name),
         "list": ([], TypeError, name),
     }
+    if none_allowed:
+        del cases["none"]
+    return cases
 
 
 def bad_keys() -> dict[str, Any]:
