@@ -23,7 +23,12 @@ import jax.numpy as jnp
 
 from rnnax._params import GRUParams, LSTMParams
 from rnnax._scan import scan_stacking_wide
-from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
+from rnnax._time_major import (
+    masked_inputs,
+    previous_carries,
+    previous_carry_at,
+    weight_gradient,
+)
 
 
 def _valid_mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
@@ -188,20 +193,24 @@ def _gru_forward(
 def _gru_backward(reverse: bool, reset_after: bool, unroll: int | bool, residuals, cotangents):
     params, xs, h0, lengths, gates, ys = residuals
     d_h_final, d_ys = cotangents
-    h_prev = previous_carries(ys, h0, reverse, lengths)
-    hidden = h_prev.shape[-1]
+    hidden = h0.shape[-1]
     zr = 2 * hidden
     w_h_t = params.w_h.T
     w_hzr_t, w_hn_t = params.w_h[:, :zr].T, params.w_h[:, zr:].T
 
     def step(d_h, inputs):
-        d_y, gate, h, t = inputs
+        d_y, gate, t = inputs
         valid = _valid_mask(lengths, t)
+        # The carry this step read, indexed out of ys rather than stacked beforehand: one
+        # [T, B, H] buffer less while the loop's gradients are being stacked.
+        h = previous_carry_at(ys, h0, t, reverse, lengths)
         z, r, n = gate[:, :hidden], gate[:, hidden:zr], gate[:, zr : 3 * hidden]
         d_h_total = d_h + d_y
         d_z_pre = d_h_total * (n - h) * z * (1 - z)
         d_n_pre = d_h_total * z * (1 - n * n)
         d_h_direct = d_h_total * (1 - z)
+        # d_a_h equals d_a_x but for the candidate's block with reset_after (r * d_n_pre
+        # there): the loop emits d_a_x, and that block alone, instead of two [T, B, 3H] stacks.
         if reset_after:
             ah_n = gate[:, 3 * hidden :]
             d_ah_n = d_n_pre * r
@@ -211,33 +220,36 @@ def _gru_backward(reverse: bool, reset_after: bool, unroll: int | bool, residual
         else:
             d_rh = d_n_pre @ w_hn_t
             d_r_pre = d_rh * h * r * (1 - r)
-            d_ah = jnp.concatenate([d_z_pre, d_r_pre, d_n_pre], axis=-1)
-            d_h_prev = d_h_direct + d_rh * r + d_ah[:, :zr] @ w_hzr_t
+            d_ah_n = d_n_pre[:, :0]  # nothing extra: d_a_h is d_a_x
+            d_h_prev = (
+                d_h_direct + d_rh * r + jnp.concatenate([d_z_pre, d_r_pre], axis=-1) @ w_hzr_t
+            )
         d_ax = jnp.concatenate([d_z_pre, d_r_pre, d_n_pre], axis=-1)
-        d_ax, d_ah = _zero_padded(valid, d_ax), _zero_padded(valid, d_ah)
-        return _keep(valid, d_h_prev, d_h), (d_ax, d_ah)
+        d_ax, d_ah_n = _zero_padded(valid, d_ax), _zero_padded(valid, d_ah_n)
+        return _keep(valid, d_h_prev, d_h), (d_ax, d_ah_n)
 
-    d_h0, (d_ax, d_ah) = scan_stacking_wide(
+    d_h0, (d_ax, d_ah_n) = scan_stacking_wide(
         step,
         d_h_final,
-        (d_ys, gates, h_prev, _steps(xs, lengths)),
+        (d_ys, gates, _steps(xs, lengths)),
         reverse=not reverse,
         unroll=unroll,
     )
+    h_prev = previous_carries(ys, h0, reverse, lengths)
+    d_azr = d_ax[..., :zr]
     if reset_after:
-        d_w_h = weight_gradient(h_prev, d_ah)
+        d_w_h_n = weight_gradient(h_prev, d_ah_n)
+        d_b_h_n = d_ah_n.sum(axis=(0, 1))
     else:
         # The candidate's recurrent product reads r * h, so its weight gradient does too.
         reset_h = gates[..., hidden:zr] * h_prev
-        d_w_h = jnp.concatenate(
-            [weight_gradient(h_prev, d_ah[..., :zr]), weight_gradient(reset_h, d_ah[..., zr:])],
-            axis=-1,
-        )
+        d_w_h_n = weight_gradient(reset_h, d_ax[..., zr:])
+        d_b_h_n = d_ax[..., zr:].sum(axis=(0, 1))
     d_params = type(params)(
         w_x=weight_gradient(xs, d_ax),
-        w_h=d_w_h,
+        w_h=jnp.concatenate([weight_gradient(h_prev, d_azr), d_w_h_n], axis=-1),
         b_x=d_ax.sum(axis=(0, 1)),
-        b_h=d_ah.sum(axis=(0, 1)),
+        b_h=jnp.concatenate([d_azr.sum(axis=(0, 1)), d_b_h_n], axis=-1),
     )
     return d_params, d_ax @ params.w_x.T, d_h0, None
 

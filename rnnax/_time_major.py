@@ -48,6 +48,31 @@ def previous_carries(
     return jnp.where((steps + 1 < lengths[None, :])[..., None], following, initial[None])
 
 
+def previous_carry_at(
+    outputs: Float[Array, "T B H"],
+    initial: Float[Array, "B H"],
+    t: Int[Array, ""],
+    reverse: bool,
+    lengths: Int[Array, " B"] | None = None,
+) -> Float[Array, "B H"]:
+    """``previous_carries(outputs, initial, reverse, lengths)[t]``, read inside a loop over
+    ``t`` without building the stacked array: going forward step ``t`` read the output of step
+    ``t - 1`` (``initial`` at 0); with ``reverse`` that of step ``t + 1``, or ``initial`` where
+    ``t + 1`` is past the sequence's length."""
+    num_steps = outputs.shape[0]
+    if num_steps == 0:  # the loop body is traced but never runs
+        return initial
+    if not reverse:
+        neighbour = jax.lax.dynamic_index_in_dim(outputs, jnp.maximum(t - 1, 0), keepdims=False)
+        first = t == 0
+    else:
+        neighbour = jax.lax.dynamic_index_in_dim(
+            outputs, jnp.minimum(t + 1, num_steps - 1), keepdims=False
+        )
+        first = t + 1 >= (num_steps if lengths is None else lengths[:, None])
+    return jnp.where(first, initial, neighbour)
+
+
 def weight_gradient(
     inputs: Float[Array, "T B I"], d_pre: Float[Array, "T B G"]
 ) -> Float[Array, "I G"]:
