@@ -9,7 +9,21 @@ leading underscore are private. The subpackages load on first use: ``rnnax.nnx``
 import importlib
 from typing import Any
 
+from rnnax._cell_elman import (
+    ELMAN,
+    ELMAN_RELU,
+    ElmanParams,
+    ElmanReluParams,
+    elman_cell,
+    elman_init,
+)
 from rnnax._cell_gru import GRU, GRU_RESET_AFTER, gru_cell
+from rnnax._cell_layernorm_lstm import (
+    LAYERNORM_LSTM,
+    LayerNormLSTMParams,
+    layernorm_lstm_cell,
+    layernorm_lstm_init,
+)
 from rnnax._cell_lstm import LSTM, lstm_cell
 from rnnax._cores import gru, lstm, rnn, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
@@ -24,7 +38,14 @@ from rnnax._layers import (
 )
 from rnnax._long import stream_scan
 from rnnax._params import GRUParams, GRUResetAfterParams, LSTMParams, LSTMState
-from rnnax._protocol import Cell, GemmSplit, get_cell, register_cell, registered_cells
+from rnnax._protocol import (
+    Cell,
+    GemmSplit,
+    get_cell,
+    register_cell,
+    registered_cells,
+    split_step,
+)
 from rnnax._scan import scan_cell
 from rnnax._strategies import STRATEGIES, available_strategies, set_cpu_device_count
 from rnnax._streaming import StreamState, stream_apply, stream_init
@@ -32,26 +53,36 @@ from rnnax._streaming import StreamState, stream_apply, stream_init
 __version__ = "0.1.0"
 
 __all__ = [
+    "ELMAN",
+    "ELMAN_RELU",
     "GRU",
     "GRU_RESET_AFTER",
+    "LAYERNORM_LSTM",
     "LSTM",
     "STRATEGIES",
     "Cell",
+    "ElmanParams",
+    "ElmanReluParams",
     "GRUParams",
     "GRUResetAfterParams",
     "GemmSplit",
     "LSTMParams",
     "LSTMState",
+    "LayerNormLSTMParams",
     "StreamState",
     "available_strategies",
     "count_params",
+    "elman_cell",
+    "elman_init",
     "flops_per_step",
+    "get_cell",
     "gru",
     "gru_cell",
     "gru_init",
     "gru_stack",
-    "get_cell",
     "gru_stack_init",
+    "layernorm_lstm_cell",
+    "layernorm_lstm_init",
     "lstm",
     "lstm_cell",
     "lstm_init",
@@ -65,6 +96,7 @@ __all__ = [
     "rnn_stack_init",
     "scan_cell",
     "set_cpu_device_count",
+    "split_step",
     "stream_apply",
     "stream_init",
     "stream_scan",

@@ -161,12 +161,13 @@ def _backward(cell: Cell, reverse, unroll, residuals, cotangents):
         valid = _mask(lengths, t)
         a_x, a_h = (pre_t, jnp.zeros_like(pre_t)) if split.additive else pre_t
         _, vjp = jax.vjp(pointwise, trainable, prev, a_x, a_h)
-        d_step, d_prev, d_a_x, d_a_h = vjp((d_carry, d_y))
+        # Padded steps contribute nothing: zero their cotangents before the pointwise backward,
+        # which sums the batch into the gradients of the pointwise parameters.
+        d_step, d_prev, d_a_x, d_a_h = vjp((_zeroed(valid, d_carry), _zeroed(valid, d_y)))
         _, read_vjp = jax.vjp(split.recurrent_input, prev)
         (d_read,) = read_vjp(d_a_h @ w_h_t)
         d_prev = jax.tree.map(jnp.add, d_prev, d_read)
         d_a_x, d_a_h = _zeroed(valid, d_a_x), _zeroed(valid, d_a_h)
-        d_step = _zeroed(valid, d_step)
         d_leaves = jax.tree.map(jnp.add, d_leaves, d_step)
         out = d_a_x if split.additive else (d_a_x, d_a_h)
         return (_select(valid, d_prev, d_carry), d_leaves), out

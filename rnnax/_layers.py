@@ -189,8 +189,8 @@ def check_layers(layers: Any, cell: Cell) -> tuple[int, int]:
         input_size, hidden_size = sizes[0]
         if previous_output is not None and input_size != previous_output:
             raise ValueError(
-                f"layers[{index}][0].w_x must have {previous_output} rows (the output size of "
-                f"layers[{index - 1}]), got {input_size}"
+                f"layers[{index}][0] must have input size I = {previous_output} (the output size "
+                f"of layers[{index - 1}]), got {input_size}"
             )
         previous_output = hidden_size * len(layer)
     assert num_directions is not None and previous_output is not None

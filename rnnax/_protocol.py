@@ -6,7 +6,7 @@ A ``Cell`` is an optax-style bundle of pure functions and static facts. The LSTM
 forms are instances (``rnnax.LSTM``, ``rnnax.GRU``, ``rnnax.GRU_RESET_AFTER``), and so is any
 cell a user writes::
 
-    class ElmanParams(NamedTuple):
+    class MyElmanParams(NamedTuple):
         w_x: jax.Array  # [I, H]
         w_h: jax.Array  # [H, H]
         b: jax.Array    # [H]
@@ -15,12 +15,12 @@ cell a user writes::
         h = jnp.tanh(x @ params.w_x + h @ params.w_h + params.b)
         return h, h
 
-    ELMAN = rnnax.Cell(
+    MY_ELMAN = rnnax.Cell(
         name="my_elman", init=my_init, step=step,
         layout={"w_x": ("I", "H"), "w_h": ("H", "H"), "b": ("H",)},
-        carry_init=lambda hidden, batch_shape, dtype: jnp.zeros((*batch_shape, hidden), dtype),
+        params_type=MyElmanParams,
     )
-    state, ys = rnnax.rnn(params, xs, cell=ELMAN)   # every strategy, stacks, streams, ...
+    state, ys = rnnax.rnn(params, xs, cell=MY_ELMAN)   # every strategy, stacks, streams, ...
 
 The parameters of a cell are a ``typing.NamedTuple`` whose fields the ``layout`` describes in
 the symbols ``I`` (input size) and ``H`` (hidden size), optionally with an integer multiplier
@@ -74,16 +74,16 @@ class GemmSplit(NamedTuple):
         recurrent_input: ``carry -> [..., K]``, what ``w_h`` multiplies (``h`` usually).
         additive: ``pointwise`` reads only ``a_x + a_h``, so the backward pass stores their sum
             (``G`` values per step) instead of both.
-        output_is_input: ``y`` is ``recurrent_input`` of the new carry (true of the LSTM, the
-            GRU and the Elman cell), so the backward pass rebuilds that part of the carry from
-            the outputs instead of storing it.
+
+    Where ``pointwise`` returns as ``y`` the very array that ``recurrent_input`` reads from the
+    new carry (the LSTM's ``h``, the GRU's state), the backward pass rebuilds that part of the
+    carry from the outputs instead of storing it.
     """
 
     weights: Callable[[Any], tuple[Any, Any, Any, Any]]
     pointwise: Callable[[Any, Any, jax.Array, jax.Array], tuple[Any, jax.Array]]
     recurrent_input: Callable[[Any], jax.Array]
     additive: bool = False
-    output_is_input: bool = False
 
 
 def split_step(split: GemmSplit) -> Step:

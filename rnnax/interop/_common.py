@@ -1,14 +1,21 @@
-"""Helpers shared by the converters: GRU gate reordering, dtype handling, input validation.
+"""Helpers shared by the converters: which cells a framework has, GRU gate reordering, dtype
+handling, input validation.
 
 Every framework handled here that has a GRU (PyTorch, Flax, Equinox) orders its gates
 ``r, z, n`` and updates ``h' = (1 - z) * n + z * h``. rnnax orders them ``z, r, n`` and updates
 ``h' = (1 - z) * h + z * n`` (API.md): our ``z`` is their ``1 - z``. Since
 ``1 - sigmoid(a) == sigmoid(-a)``, converting is a permutation plus a sign flip of every ``z``
 weight and bias; negation and permutation are exact, so conversions round-trip bit for bit.
+All of those GRUs apply the reset gate after the recurrent product, so converted GRU weights
+are ``GRUResetAfterParams``: the type carries the form, and ``rnnax.gru`` runs them right.
+
+The converters dispatch on the cell protocol (``rnnax._protocol.cell_of``): the parameters'
+type names the cell, and each framework lists the cells it has a counterpart for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import jax
@@ -16,10 +23,29 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from rnnax._cells import check_params
-from rnnax._params import GRUParams, LSTMParams
+from rnnax._cell_elman import ELMAN, ELMAN_RELU, ElmanParams
+from rnnax._cell_gru import GRU, GRU_RESET_AFTER
+from rnnax._cell_lstm import LSTM
+from rnnax._checks import check_bool
+from rnnax._params import GRUParams, GRUResetAfterParams, LSTMParams
+from rnnax._protocol import Cell, cell_of
 
-Params = LSTMParams | GRUParams
+Params = LSTMParams | GRUParams | ElmanParams
+"""One cell's parameters as the converters take and return them (``GRUResetAfterParams`` and
+``ElmanReluParams`` are subclasses)."""
+
+RECURRENT_CELLS = (LSTM, GRU, GRU_RESET_AFTER, ELMAN, ELMAN_RELU)
+"""The cells of frameworks with LSTM, GRU and Elman cells (PyTorch, Flax)."""
+GATED_CELLS = (LSTM, GRU, GRU_RESET_AFTER)
+"""The cells of frameworks with LSTM and GRU cells only (Equinox)."""
+
+
+def accepted_types(cells: Collection[Cell]) -> str:
+    """How an error names the parameter types of ``cells``."""
+    names = "LSTMParams or GRUParams (GRUResetAfterParams)"
+    if ELMAN in cells:
+        names += " or ElmanParams (ElmanReluParams)"
+    return names
 
 
 def rzn_to_zrn(gates: Float[Array, "... H3"]) -> Float[Array, "... H3"]:
@@ -39,9 +65,10 @@ def gru_from_rzn(
     w_h: Float[Array, "H H3"],
     b_x: Float[Array, " H3"],
     b_h: Float[Array, " H3"],
-) -> GRUParams:
-    """Builds ``GRUParams`` from right-acting ``r, z, n`` weights of a reset-after GRU."""
-    return GRUParams(*(rzn_to_zrn(array) for array in (w_x, w_h, b_x, b_h)))
+) -> GRUResetAfterParams:
+    """Builds ``GRUResetAfterParams`` from right-acting ``r, z, n`` weights of a reset-after
+    GRU (every framework's GRU is one)."""
+    return GRUResetAfterParams(*(rzn_to_zrn(array) for array in (w_x, w_h, b_x, b_h)))
 
 
 def gru_to_rzn(params: GRUParams) -> GRUParams:
@@ -84,11 +111,56 @@ def single_dtype(arrays: dict[str, Any], source: str) -> jnp.dtype:
     return next(iter(dtypes.values()))
 
 
-def check_params_type(params: Any, function: str) -> None:
-    """Raises unless ``params`` is one cell's valid ``LSTMParams`` or ``GRUParams`` (types,
-    shapes and dtypes checked as the cores check them)."""
-    if not isinstance(params, (LSTMParams, GRUParams)):
-        raise TypeError(
-            f"{function} takes one cell's LSTMParams or GRUParams, got {type(params).__name__}"
+def find_cell(params: Any, cells: Collection[Cell], what: str, framework: str) -> Cell:
+    """The cell of ``params`` (from their type), one of ``cells``.
+
+    Raises:
+        TypeError: ``params`` are not the parameters of one of ``cells``; ``what`` starts the
+            message (``"to_equinox takes one cell's"``).
+    """
+    try:
+        cell = cell_of(params)
+    except TypeError:
+        cell = None
+    if cell is None or cell not in cells:
+        other = "" if cell is None else f" (cell {cell.name!r} has no {framework} counterpart)"
+        raise TypeError(f"{what} {accepted_types(cells)}, got {type(params).__name__}{other}")
+    return cell
+
+
+def export_form(cell: Cell, reset_after: Any, framework: str, short: str) -> Cell:
+    """The cell a framework's module will compute for parameters of ``cell``.
+
+    Every framework's GRU is the reset-after form, so GRU parameters must be
+    ``GRUResetAfterParams``, or plain ``GRUParams`` with ``reset_after=True`` (the caller's
+    word that they are reset-after weights): plain ``GRUParams`` run as rnnax's default form
+    (reset before the recurrent product), which no framework here computes.
+
+    Raises:
+        TypeError: ``reset_after`` is not ``None`` or a bool.
+        ValueError: GRU parameters of the default form, or ``reset_after=False`` for
+            ``GRUResetAfterParams``, or ``reset_after=True`` for a cell that is not a GRU.
+    """
+    if reset_after is not None:
+        reset_after = check_bool("reset_after", reset_after)
+    if cell is GRU_RESET_AFTER and reset_after is False:
+        raise ValueError(
+            "reset_after=False contradicts params of type GRUResetAfterParams (reset-after "
+            f"weights); besides, the reset_after=False form has no {short} equivalent. Drop "
+            "reset_after."
         )
-    check_params(params, 4 if isinstance(params, LSTMParams) else 3)
+    if cell is GRU:
+        if not reset_after:
+            raise ValueError(
+                f"{framework} applies the reset gate after the recurrent product (rnnax's "
+                "reset-after GRU, GRUResetAfterParams, which the converters return); rnnax's "
+                "default GRU form (plain GRUParams, reset_after=False) has no "
+                f"{short} equivalent. If these weights are reset-after ones, convert them with "
+                "GRUResetAfterParams(*params) or pass reset_after=True."
+            )
+        return GRU_RESET_AFTER
+    if reset_after and cell is not GRU_RESET_AFTER:
+        raise ValueError(
+            f"reset_after=True applies only to GRU parameters, got parameters of cell {cell.name!r}"
+        )
+    return cell

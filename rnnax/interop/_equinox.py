@@ -8,22 +8,26 @@ weights ``[G*H, in]`` act on the left (``weight_ih @ x``), so ``w_x = weight_ih.
   inside the reset: ``n = tanh(W_in x + b_n + r * (W_hn h + bias_n))`` (our ``reset_after=True``
   form), then ``h' = n + z * (h - n) = (1 - z) n + z h``, so equinox's ``z`` is our ``1 - z``:
   reorder to ``z, r, n`` and negate ``z`` (see ``_common``). ``b_x = bias`` (reordered) and
-  ``b_h = [0, 0, bias_n]``.
+  ``b_h = [0, 0, bias_n]``; the result is ``GRUResetAfterParams``, so ``rnnax.gru`` runs it in
+  that form without being told.
 
 ``use_bias=False`` cells convert with zero biases. equinox is optional and imported lazily.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jax
 import jax.numpy as jnp
 
-from rnnax._params import LSTMParams
+from rnnax._cell_lstm import LSTM
+from rnnax._params import GRUParams, LSTMParams
+from rnnax._protocol import check_params
 from rnnax.interop._common import (
-    Params,
-    check_params_type,
+    GATED_CELLS,
+    export_form,
+    find_cell,
     gru_from_rzn,
     gru_to_rzn,
     resolve_dtype,
@@ -47,7 +51,9 @@ def _import_equinox() -> Any:
     return equinox
 
 
-def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -> Params:
+def from_equinox(
+    cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None
+) -> LSTMParams | GRUParams:
     """Converts an ``eqx.nn.LSTMCell`` or ``eqx.nn.GRUCell`` to rnnax parameters.
 
     Args:
@@ -55,8 +61,8 @@ def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -
         dtype: dtype of the returned arrays; by default the cell's own.
 
     Returns:
-        ``LSTMParams``, or ``GRUParams`` for ``reset_after=True``. Equinox's LSTM state
-        ``(h, c)`` is our ``LSTMState(h, c)``.
+        ``LSTMParams``, or ``GRUResetAfterParams`` (``rnnax.gru`` runs them reset-after
+        without being told). Equinox's LSTM state ``(h, c)`` is our ``LSTMState(h, c)``.
 
     Raises:
         ImportError: equinox is not installed.
@@ -67,7 +73,7 @@ def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -
         >>> cell = eqx.nn.GRUCell(3, 8, key=jax.random.key(0))
         >>> params = rnnax.interop.from_equinox(cell)
         >>> x, h = jnp.ones(3), jnp.zeros(8)
-        >>> h_ours, _ = rnnax.gru_cell(params, h, x, reset_after=True)
+        >>> h_ours, _ = rnnax.gru_cell(params, h, x)
         >>> bool(jnp.allclose(h_ours, cell(x, h), atol=1e-6))
         True
     """
@@ -100,22 +106,30 @@ def from_equinox(cell: eqx.nn.LSTMCell | eqx.nn.GRUCell, *, dtype: Any = None) -
     return gru_from_rzn(w_x, w_h, bias, b_h)
 
 
-def to_equinox(params: Params) -> eqx.nn.LSTMCell | eqx.nn.GRUCell:
+def to_equinox(
+    params: LSTMParams | GRUParams, *, reset_after: bool | None = None
+) -> eqx.nn.LSTMCell | eqx.nn.GRUCell:
     """Builds an equinox cell (``use_bias=True``) holding rnnax parameters.
 
     The reverse of ``from_equinox``; cells that came from equinox round-trip exactly. GRU
-    parameters must be used in the ``reset_after=True`` form; ``b_h``'s ``z`` and ``r`` entries
-    fold into equinox's single ``bias`` (so ``GRUParams -> equinox -> GRUParams`` is exact as a
-    function, not entry by entry, when those entries were nonzero).
+    parameters must be reset-after ones (equinox's ``GRUCell`` is that form):
+    ``GRUResetAfterParams``, or plain ``GRUParams`` with ``reset_after=True``. ``b_h``'s ``z``
+    and ``r`` entries fold into equinox's single ``bias`` (so ``GRUParams -> equinox ->
+    GRUParams`` is exact as a function, not entry by entry, when those entries were nonzero).
+    Equinox has no Elman cell.
 
     Args:
-        params: one cell's ``LSTMParams`` or ``GRUParams``.
+        params: one cell's ``LSTMParams`` or GRU parameters.
+        reset_after: ``None`` (the default) takes a GRU's form from its parameters' type;
+            ``True`` declares plain ``GRUParams`` reset-after weights; ``False`` is an error.
 
     Returns:
         ``eqx.nn.LSTMCell`` or ``eqx.nn.GRUCell`` in the parameters' dtype.
 
     Raises:
         ImportError: equinox is not installed.
+        TypeError: parameters of no cell equinox has, or of inconsistent types or dtypes.
+        ValueError: inconsistent shapes, or plain ``GRUParams`` without ``reset_after=True``.
 
     Examples:
         >>> import jax, jax.numpy as jnp, rnnax
@@ -128,7 +142,9 @@ def to_equinox(params: Params) -> eqx.nn.LSTMCell | eqx.nn.GRUCell:
         True
     """
     eqx = _import_equinox()
-    check_params_type(params, "to_equinox")
+    cell_kind = find_cell(params, GATED_CELLS, "to_equinox takes one cell's", "equinox")
+    check_params(cell_kind, params)
+    cell_kind = export_form(cell_kind, reset_after, "equinox.nn.GRUCell", "equinox")
     input_size, hidden = params.w_x.shape[0], params.w_h.shape[0]
     dtype = params.w_h.dtype
 
@@ -139,14 +155,15 @@ def to_equinox(params: Params) -> eqx.nn.LSTMCell | eqx.nn.GRUCell:
             cell_type, input_size, hidden, use_bias=True, dtype=dtype, key=jax.random.key(0)
         )
 
-    if isinstance(params, LSTMParams):
+    if cell_kind is LSTM:
+        lstm = cast(LSTMParams, params)
         cell = abstract_cell(eqx.nn.LSTMCell)
         return eqx.tree_at(
             lambda c: (c.weight_ih, c.weight_hh, c.bias),
             cell,
-            (params.w_x.T, params.w_h.T, params.b),
+            (lstm.w_x.T, lstm.w_h.T, lstm.b),
         )
-    w_x, w_h, b_x, b_h = gru_to_rzn(params)
+    w_x, w_h, b_x, b_h = gru_to_rzn(cast(GRUParams, params))
     bias = b_x + jnp.concatenate([b_h[: 2 * hidden], jnp.zeros_like(b_h[2 * hidden :])])
     cell = abstract_cell(eqx.nn.GRUCell)
     return eqx.tree_at(

@@ -1,4 +1,5 @@
-"""PyTorch ``torch.nn.LSTM`` / ``torch.nn.GRU`` <-> rnnax stacks ``layers[layer][direction]``.
+"""PyTorch ``torch.nn.LSTM`` / ``torch.nn.GRU`` / ``torch.nn.RNN`` <-> rnnax stacks
+``layers[layer][direction]``.
 
 torch is an optional dependency: it is imported inside the functions, never when
 ``rnnax.interop`` is imported.
@@ -7,10 +8,13 @@ Mapping (PyTorch's documented equations):
 
 * LSTM: torch's gate order ``i, f, g, o`` is ours. ``weight_ih [4H, I]`` acts on the left, so
   ``w_x = weight_ih.T``; torch adds two biases, ours is their sum ``b = bias_ih + bias_hh``.
-* GRU: torch computes ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` (our
-  ``reset_after=True`` form) with gates ``r, z, n`` and ``h' = (1 - z) n + z h``; we reorder to
+* GRU: torch computes ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` (our reset-after form,
+  ``GRUResetAfterParams``) with gates ``r, z, n`` and ``h' = (1 - z) n + z h``; we reorder to
   ``z, r, n`` and negate the ``z`` rows (see ``_common``). ``bias_ih``/``bias_hh`` map to
   ``b_x``/``b_h`` one to one.
+* RNN (Elman): ``h' = act(W_ih x + b_ih + W_hh h + b_hh)`` is ours with ``w_x = weight_ih.T``,
+  ``w_h = weight_hh.T``, ``b_x = bias_ih``, ``b_h = bias_hh``; ``nonlinearity="tanh"`` gives
+  ``ElmanParams``, ``"relu"`` ``ElmanReluParams``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rnnax._cell_elman import ELMAN, ELMAN_RELU, ElmanParams, ElmanReluParams
+from rnnax._cell_gru import GRU_RESET_AFTER
+from rnnax._cell_lstm import LSTM
 from rnnax._checks import check_bool
 from rnnax._layers import check_layers
-from rnnax._params import GRUParams, LSTMParams
-from rnnax.interop._common import Params, gru_from_rzn, gru_to_rzn, resolve_dtype
+from rnnax._params import LSTMParams
+from rnnax.interop._common import (
+    RECURRENT_CELLS,
+    Params,
+    accepted_types,
+    export_form,
+    find_cell,
+    gru_from_rzn,
+    gru_to_rzn,
+    resolve_dtype,
+)
 
 if TYPE_CHECKING:  # only for annotations: importing torch is the caller's choice
     import torch
@@ -64,30 +80,37 @@ def _to_numpy(tensor: Any) -> np.ndarray:
     return tensor.numpy()
 
 
-def from_torch(module: torch.nn.LSTM | torch.nn.GRU, *, dtype: Any = None) -> list[list[Params]]:
-    """Converts a ``torch.nn.LSTM`` or ``torch.nn.GRU`` to rnnax parameters.
+def from_torch(
+    module: torch.nn.LSTM | torch.nn.GRU | torch.nn.RNN, *, dtype: Any = None
+) -> list[list[Params]]:
+    """Converts a ``torch.nn.LSTM``, ``torch.nn.GRU`` or ``torch.nn.RNN`` to rnnax parameters.
 
-    The result runs with ``rnnax.lstm_stack`` / ``rnnax.gru_stack(..., reset_after=True)``:
-    layer by layer, the backward direction with ``reverse=True``, the two directions' outputs
-    concatenated forward first. That reproduces the module's output; torch's initial/final
-    states ``h [L*D, B, H]`` map to ``carry[layer][direction] = h[layer * D + direction]``.
+    The result runs with ``rnnax.rnn_stack`` (or ``rnnax.lstm_stack`` / ``rnnax.gru_stack``),
+    no other argument needed: layer by layer, the backward direction with ``reverse=True``,
+    the two directions' outputs concatenated forward first. That reproduces the module's
+    output; torch's initial/final states ``h [L*D, B, H]`` map to
+    ``carry[layer][direction] = h[layer * D + direction]``. The parameters' type says the
+    cell: ``GRUResetAfterParams`` for a GRU (torch's GRU is the reset-after form, and
+    ``rnnax.gru`` runs these in it without ``reset_after``), ``ElmanParams`` or
+    ``ElmanReluParams`` for an RNN by its ``nonlinearity``.
 
     ``batch_first`` does not change the weights (pass ``time_major=not module.batch_first`` to
     the stack); ``bias=False`` gives zero biases; ``dropout`` only acts in training and is not
-    carried over (``lstm_stack`` takes its own ``dropout_rate``).
+    carried over (the stacks take their own ``dropout_rate``).
 
     Args:
-        module: a ``torch.nn.LSTM`` (without ``proj_size``) or a ``torch.nn.GRU``.
+        module: a ``torch.nn.LSTM`` (without ``proj_size``), ``torch.nn.GRU`` or
+            ``torch.nn.RNN`` (``nonlinearity`` ``"tanh"`` or ``"relu"``).
         dtype: dtype of the returned arrays; by default the module's parameter dtype
             (float64 needs JAX's 64-bit mode).
 
     Returns:
-        ``layers[layer][direction]`` of ``LSTMParams`` (``b = bias_ih + bias_hh``) or of
-        ``GRUParams`` in the ``reset_after=True`` form.
+        ``layers[layer][direction]`` of ``LSTMParams`` (``b = bias_ih + bias_hh``),
+        ``GRUResetAfterParams``, or ``ElmanParams`` / ``ElmanReluParams``.
 
     Raises:
         ImportError: PyTorch is not installed.
-        TypeError: ``module`` is not an ``nn.LSTM`` or ``nn.GRU`` (e.g. ``nn.RNN``).
+        TypeError: ``module`` is not an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``.
         ValueError: an LSTM with ``proj_size > 0`` (rnnax has no projection), or float64
             parameters while JAX's 64-bit mode is off.
 
@@ -95,19 +118,32 @@ def from_torch(module: torch.nn.LSTM | torch.nn.GRU, *, dtype: Any = None) -> li
         >>> import torch, rnnax, jax.numpy as jnp  # doctest: +SKIP
         >>> module = torch.nn.GRU(3, 8, num_layers=2, batch_first=True)  # doctest: +SKIP
         >>> layers = rnnax.interop.from_torch(module)  # doctest: +SKIP
-        >>> finals, ys = rnnax.gru_stack(layers, jnp.ones((4, 10, 3)),
-        ...                              reset_after=True)  # doctest: +SKIP
+        >>> type(layers[0][0]).__name__  # doctest: +SKIP
+        'GRUResetAfterParams'
+        >>> finals, ys = rnnax.gru_stack(layers, jnp.ones((4, 10, 3)))  # doctest: +SKIP
         >>> ys.shape  # doctest: +SKIP
         (4, 10, 8)
+        >>> elman = torch.nn.RNN(3, 8, nonlinearity="relu")  # doctest: +SKIP
+        >>> type(rnnax.interop.from_torch(elman)[0][0]).__name__  # doctest: +SKIP
+        'ElmanReluParams'
     """
     torch = _import_torch()
+    elman_type: type[ElmanParams] = ElmanParams
     if isinstance(module, torch.nn.LSTM):
         num_gates = 4
     elif isinstance(module, torch.nn.GRU):
         num_gates = 3
+    elif isinstance(module, torch.nn.RNN):
+        num_gates = 1
+        if module.nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"torch.nn.RNN with nonlinearity={module.nonlinearity!r}: rnnax's Elman cells "
+                "are 'tanh' and 'relu'"
+            )
+        elman_type = ElmanReluParams if module.nonlinearity == "relu" else ElmanParams
     else:
         raise TypeError(
-            "from_torch converts torch.nn.LSTM and torch.nn.GRU modules, got "
+            "from_torch converts torch.nn.LSTM, torch.nn.GRU and torch.nn.RNN modules, got "
             f"{type(module).__module__}.{type(module).__qualname__}"
         )
     if getattr(module, "proj_size", 0) > 0:
@@ -135,13 +171,14 @@ def from_torch(module: torch.nn.LSTM | torch.nn.GRU, *, dtype: Any = None) -> li
             zeros = np.zeros(num_gates * hidden, w_x.dtype)
             b_ih = parameter("bias_ih" + suffix) if module.bias else zeros
             b_hh = parameter("bias_hh" + suffix) if module.bias else zeros
+            params: Params
             if num_gates == 4:
                 # Summed in the source precision, then rounded once to the target dtype.
-                params: Params = LSTMParams(
-                    *(jnp.asarray(a, target) for a in (w_x, w_h, b_ih + b_hh))
-                )
-            else:
+                params = LSTMParams(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih + b_hh)))
+            elif num_gates == 3:
                 params = gru_from_rzn(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih, b_hh)))
+            else:
+                params = elman_type(*(jnp.asarray(a, target) for a in (w_x, w_h, b_ih, b_hh)))
             directions.append(params)
         layers.append(directions)
     return layers
@@ -151,31 +188,39 @@ def to_torch(
     layers: Sequence[Sequence[Params]] | Params,
     *,
     batch_first: bool = False,
-    reset_after: bool = True,
-) -> torch.nn.LSTM | torch.nn.GRU:
-    """Builds a ``torch.nn.LSTM`` / ``torch.nn.GRU`` holding rnnax parameters.
+    reset_after: bool | None = None,
+) -> torch.nn.LSTM | torch.nn.GRU | torch.nn.RNN:
+    """Builds a ``torch.nn.LSTM`` / ``torch.nn.GRU`` / ``torch.nn.RNN`` holding rnnax parameters.
 
-    The reverse of ``from_torch``: ``from_torch(to_torch(layers))`` equals ``layers`` exactly.
-    An LSTM's single bias goes into ``bias_ih`` and ``bias_hh`` is zero. The module's dtype is
-    the parameters' dtype; it is built on the CPU without touching torch's global RNG.
+    The reverse of ``from_torch``: ``from_torch(to_torch(layers))`` equals ``layers`` exactly
+    (types included). The module is read from the parameters' type: ``LSTMParams`` give an
+    ``nn.LSTM`` (the single bias goes into ``bias_ih``, ``bias_hh`` is zero), GRU parameters
+    an ``nn.GRU``, ``ElmanParams`` / ``ElmanReluParams`` an ``nn.RNN`` with
+    ``nonlinearity="tanh"`` / ``"relu"``. The module's dtype is the parameters' dtype; it is
+    built on the CPU without touching torch's global RNG.
 
-    A GRU must be the ``reset_after=True`` form: torch applies the reset gate after the
-    recurrent product, so rnnax's default GRU form (``reset_after=False``) has no torch
-    equivalent and is refused.
+    torch's GRU applies the reset gate after the recurrent product, so GRU parameters must be
+    in that form: ``GRUResetAfterParams`` (what the converters and
+    ``rnnax.GRU_RESET_AFTER.init`` return), or plain ``GRUParams`` with ``reset_after=True``.
+    Plain ``GRUParams`` alone are rnnax's default form, which has no torch equivalent, and are
+    refused rather than silently exported as another function.
 
     Args:
-        layers: ``layers[layer][direction]`` of ``LSTMParams`` or ``GRUParams`` (one or two
-            directions per layer), or a single cell's parameters for a one-layer module.
+        layers: ``layers[layer][direction]`` of one cell's parameters (one or two directions
+            per layer), or a single cell's parameters for a one-layer module.
         batch_first: the ``batch_first`` flag of the new module.
-        reset_after: the form the GRU parameters are used in; must be ``True`` for a GRU.
+        reset_after: ``None`` (the default) takes a GRU's form from its parameters' type;
+            ``True`` declares plain ``GRUParams`` reset-after weights; ``False`` is an error.
 
     Returns:
         The module, with ``num_layers``, ``bidirectional`` and sizes read from ``layers``.
 
     Raises:
         ImportError: PyTorch is not installed.
-        TypeError, ValueError: ``layers`` is not a valid stack (see ``rnnax.lstm_stack``).
-        ValueError: GRU parameters with ``reset_after=False``.
+        TypeError, ValueError: ``layers`` is not a valid stack (see ``rnnax.rnn_stack``), or
+            holds parameters of a cell torch does not have.
+        ValueError: plain ``GRUParams`` without ``reset_after=True``, ``reset_after=False``
+            for a GRU, or ``reset_after=True`` for another cell.
 
     Examples:
         >>> import jax, rnnax  # doctest: +SKIP
@@ -183,12 +228,17 @@ def to_torch(
         >>> module = rnnax.interop.to_torch(layers, batch_first=True)  # doctest: +SKIP
         >>> module  # doctest: +SKIP
         LSTM(3, 8, batch_first=True, bidirectional=True)
+        >>> from rnnax._cell_elman import elman_init  # doctest: +SKIP
+        >>> relu = elman_init(jax.random.key(0), 3, 8, nonlinearity="relu")  # doctest: +SKIP
+        >>> rnnax.interop.to_torch(relu).nonlinearity  # doctest: +SKIP
+        'relu'
     """
     torch = _import_torch()
-    reset_after = check_bool("reset_after", reset_after)
+    if reset_after is not None:
+        reset_after = check_bool("reset_after", reset_after)
     batch_first = check_bool("batch_first", batch_first)
-    if isinstance(layers, (LSTMParams, GRUParams)):
-        layers = [[layers]]
+    if hasattr(layers, "_fields"):  # one cell's parameters (a NamedTuple)
+        layers = [[layers]]  # type: ignore[list-item]
     if (
         not isinstance(layers, Sequence)
         or not layers
@@ -196,23 +246,22 @@ def to_torch(
         or not layers[0]
     ):
         raise TypeError(
-            "to_torch takes layers[layer][direction] of LSTMParams or GRUParams (or one cell's "
-            f"parameters), got {type(layers).__name__}"
+            f"to_torch takes layers[layer][direction] of {accepted_types(RECURRENT_CELLS)} (or "
+            f"one cell's parameters), got {type(layers).__name__}"
         )
     first = layers[0][0]
-    if isinstance(first, LSTMParams):
+    cell = find_cell(first, RECURRENT_CELLS, "layers[0][0] must be", "torch")
+    num_directions, hidden = check_layers(layers, cell)
+    cell = export_form(cell, reset_after, "torch.nn.GRU", "torch")
+    options: dict[str, Any] = {}
+    if cell is LSTM:
         num_gates, module_type = 4, torch.nn.LSTM
-    elif isinstance(first, GRUParams):
+    elif cell is GRU_RESET_AFTER:
         num_gates, module_type = 3, torch.nn.GRU
-        if not reset_after:
-            raise ValueError(
-                "torch.nn.GRU applies the reset gate after the recurrent product (rnnax's "
-                "reset_after=True form); rnnax's default GRU form (reset_after=False) has no "
-                "torch equivalent. Only GRU parameters used with reset_after=True convert."
-            )
     else:
-        raise TypeError(f"layers[0][0] must be LSTMParams or GRUParams, got {type(first).__name__}")
-    num_directions, hidden = check_layers(layers, num_gates)
+        num_gates, module_type = 1, torch.nn.RNN
+        options["nonlinearity"] = "relu" if cell is ELMAN_RELU else "tanh"
+        assert cell in (ELMAN, ELMAN_RELU)
     dtype = jnp.dtype(first.w_h.dtype)
     torch_dtype = {
         "float16": torch.float16,
@@ -234,6 +283,7 @@ def to_torch(
         bidirectional=num_directions == 2,
         device="meta",
         dtype=torch_dtype,
+        **options,
     ).to_empty(device="cpu")
 
     def tensor(array: Any) -> Any:
@@ -252,8 +302,10 @@ def to_torch(
                 if num_gates == 4:
                     w_x, w_h = params.w_x, params.w_h
                     b_ih, b_hh = params.b, np.zeros_like(np.asarray(params.b))
-                else:
+                elif num_gates == 3:
                     w_x, w_h, b_ih, b_hh = gru_to_rzn(params)
+                else:
+                    w_x, w_h, b_ih, b_hh = params
                 getattr(module, "weight_ih" + suffix).copy_(tensor(np.asarray(w_x).T))
                 getattr(module, "weight_hh" + suffix).copy_(tensor(np.asarray(w_h).T))
                 getattr(module, "bias_ih" + suffix).copy_(tensor(b_ih))

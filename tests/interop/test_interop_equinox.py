@@ -1,4 +1,5 @@
-"""rnnax.interop's Equinox converters: cells under jax.lax.scan match ours, round trips."""
+"""rnnax.interop's Equinox converters: cells under jax.lax.scan match ours, round trips; imported
+GRUs run reset-after from their type alone."""
 
 from __future__ import annotations
 
@@ -101,6 +102,35 @@ def test_to_equinox_gru_folds_the_recurrent_gate_biases():
     h_final, expected = _scan_equinox(to_equinox(params), xs, h)
     np.testing.assert_allclose(ys, expected, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(final, h_final, rtol=RTOL, atol=ATOL)
+
+
+def test_imported_gru_runs_reset_after_without_being_told():
+    cell = _cell(eqx.nn.GRUCell, seed=2)
+    xs, h, _ = _inputs()
+    h_final, expected = _scan_equinox(cell, xs, h)
+    params = from_equinox(cell)
+    assert type(params) is rnnax.GRUResetAfterParams
+    for run in (rnnax.gru, rnnax.rnn):
+        final, ys = run(params, xs, h)
+        np.testing.assert_allclose(ys, expected, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(final, h_final, rtol=RTOL, atol=ATOL)
+
+
+def test_to_equinox_refuses_plain_gru_params_and_elman():
+    params = random_params("gru", INPUT, HIDDEN)
+    plain = rnnax.GRUParams(*params)
+    with pytest.raises(ValueError, match=r"reset_after=False\) has no equinox equivalent"):
+        to_equinox(plain)
+    with pytest.raises(ValueError, match="reset_after=False contradicts"):
+        to_equinox(params, reset_after=False)
+    for leaf, leaf_declared in zip(
+        jax.tree_util.tree_leaves(to_equinox(params)),
+        jax.tree_util.tree_leaves(to_equinox(plain, reset_after=True)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(leaf_declared, leaf)
+    with pytest.raises(TypeError, match="cell 'elman' has no equinox counterpart"):
+        to_equinox(random_params("elman", INPUT, HIDDEN))
 
 
 def test_dtypes():

@@ -1,4 +1,5 @@
-"""rnnax.interop's Flax converters: linen and nnx cells, stacks, seq_lengths, round trips."""
+"""rnnax.interop's Flax converters: linen and nnx cells (LSTM, GRU, SimpleCell), stacks,
+seq_lengths, round trips; imported GRUs run reset-after from their type alone."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flax import nnx
 
 import rnnax
 import rnnax.interop._flax
+from rnnax._cell_elman import ElmanParams, ElmanReluParams
 from rnnax.interop import from_flax_linen, from_flax_nnx, to_flax_linen, to_flax_nnx
 from tests.interop.interop_helpers import random_params
 
@@ -42,19 +44,21 @@ def _inputs(key: int = 1, shape=(BATCH, STEPS, INPUT)) -> jax.Array:
 def _carry(kind: str, key: int = 2):
     """The same random initial state as (flax carry, rnnax carry); flax's LSTM carry is (c, h)."""
     h, c = jnp.asarray(np.random.default_rng(key).normal(size=(2, BATCH, HIDDEN)), jnp.float32)
-    if kind == "gru":
+    if kind != "lstm":  # the GRU's and the simple cell's carry is h
         return h, h
     return (c, h), rnnax.LSTMState(h, c)
 
 
 def _run_ours(params, xs, carry=None, **options):
+    if isinstance(params, ElmanParams):
+        return rnnax.rnn(params, xs, carry, **options)
     if isinstance(params, rnnax.GRUParams):
         return rnnax.gru(params, xs, carry, reset_after=True, **options)
     return rnnax.lstm(params, xs, carry, **options)
 
 
 def _assert_carry_close(kind, flax_carry, our_carry):
-    if kind == "gru":
+    if kind != "lstm":
         np.testing.assert_allclose(our_carry, flax_carry, rtol=RTOL, atol=ATOL)
     else:
         c, h = flax_carry
@@ -66,6 +70,7 @@ LINEN_CELLS = {
     "optimized_lstm": ("lstm", nn.OptimizedLSTMCell),
     "lstm": ("lstm", nn.LSTMCell),
     "gru": ("gru", nn.GRUCell),
+    "simple": ("elman", nn.SimpleCell),
 }
 
 
@@ -121,7 +126,7 @@ def _layers_from_stack(variables, num_layers=2):
     ]
 
 
-@pytest.mark.parametrize("name", ["optimized_lstm", "gru"])
+@pytest.mark.parametrize("name", ["optimized_lstm", "gru", "simple"])
 def test_linen_bidirectional_stack_matches(name):
     """Two bidirectional layers with right-padded seq_lengths (one row full length)."""
     kind, cell_type = LINEN_CELLS[name]
@@ -136,8 +141,10 @@ def test_linen_bidirectional_stack_matches(name):
     layers = _layers_from_stack(variables)
     if kind == "lstm":
         finals, ys = rnnax.lstm_stack(layers, xs, seq_lengths=seq_lengths)
-    else:
+    elif kind == "gru":
         finals, ys = rnnax.gru_stack(layers, xs, reset_after=True, seq_lengths=seq_lengths)
+    else:
+        finals, ys = rnnax.rnn_stack(layers, xs, seq_lengths=seq_lengths)
 
     # flax concatenates forward first, like us. flax keeps computing on padded steps (its
     # outputs there are garbage), ours are exactly zero: compare the valid steps only.
@@ -197,7 +204,11 @@ def test_linen_reverse_with_lengths_matches_keep_order_true():
 def test_linen_round_trip_is_exact():
     xs = _inputs()
     h = jnp.zeros((BATCH, HIDDEN))
-    for cell, carry in ((nn.OptimizedLSTMCell(HIDDEN), (h, h)), (nn.GRUCell(HIDDEN), h)):
+    for cell, carry in (
+        (nn.OptimizedLSTMCell(HIDDEN), (h, h)),
+        (nn.GRUCell(HIDDEN), h),
+        (nn.SimpleCell(HIDDEN), h),
+    ):
         variables = _linen_variables(cell, carry, xs[:, 0])
         back = to_flax_linen(from_flax_linen(variables))
         assert jax.tree_util.tree_structure(back) == jax.tree_util.tree_structure(variables)
@@ -251,6 +262,7 @@ NNX_CELLS = {
     "optimized_lstm": ("lstm", nnx.OptimizedLSTMCell),
     "lstm": ("lstm", nnx.LSTMCell),
     "gru": ("gru", nnx.GRUCell),
+    "simple": ("elman", nnx.SimpleCell),
 }
 
 
@@ -294,10 +306,111 @@ def test_to_flax_nnx_gru_runs_like_ours_and_refuses_a_candidate_bias():
 
 
 def test_nnx_errors():
-    with pytest.raises(TypeError, match="OptimizedLSTMCell, LSTMCell and GRUCell"):
+    with pytest.raises(TypeError, match="OptimizedLSTMCell, LSTMCell, GRUCell and SimpleCell"):
         from_flax_nnx(nnx.Linear(2, 3, rngs=nnx.Rngs(0)))
     relu_cell = nnx.GRUCell(INPUT, HIDDEN, activation_fn=jax.nn.relu, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="activation_fn=relu"):
         from_flax_nnx(relu_cell)
     with pytest.raises(TypeError, match="cell_type"):
         to_flax_nnx(random_params("lstm", INPUT, HIDDEN), cell_type=nnx.GRUCell)
+
+
+# ----------------------------------------------------------- GRU types and the simple cell
+
+
+def test_imported_grus_run_reset_after_without_being_told():
+    """linen's and nnx's GRUs come back as GRUResetAfterParams: rnnax.gru and rnnax.rnn run
+    them in Flax's form with no reset_after argument."""
+    xs = _inputs()
+    flax_carry0, our_carry0 = _carry("gru")
+    rnn = nn.RNN(nn.GRUCell(HIDDEN), return_carry=True)
+    variables = _linen_variables(rnn, xs)
+    _, expected = rnn.apply(variables, xs, initial_carry=flax_carry0)
+    nnx_rnn = nnx.RNN(_nnx_cell(nnx.GRUCell, seed=3))
+    nnx_expected = nnx_rnn(xs, initial_carry=flax_carry0)
+    for params, want in (
+        (from_flax_linen(variables), expected),
+        (from_flax_nnx(nnx_rnn.cell), nnx_expected),
+    ):
+        assert type(params) is rnnax.GRUResetAfterParams
+        for run in (rnnax.gru, rnnax.rnn):
+            _, ys = run(params, xs, our_carry0)
+            np.testing.assert_allclose(ys, want, rtol=RTOL, atol=ATOL)
+
+
+def test_plain_gru_params_need_reset_after_to_export():
+    """Plain GRUParams are rnnax's default form, which Flax's GRUCell does not compute."""
+    params = random_params("gru", INPUT, HIDDEN)
+    plain = rnnax.GRUParams(*params)
+    for export in (to_flax_linen, to_flax_nnx):
+        with pytest.raises(ValueError, match=r"reset_after=False\) has no (flax|nnx) equivalent"):
+            export(plain)
+        with pytest.raises(ValueError, match="reset_after=False contradicts"):
+            export(params, reset_after=False)
+    assert jax.tree_util.tree_all(
+        jax.tree_util.tree_map(
+            np.array_equal, to_flax_linen(plain, reset_after=True), to_flax_linen(params)
+        )
+    )
+    no_candidate_bias = params._replace(b_h=params.b_h.at[2 * HIDDEN :].set(0.0))
+    cell = to_flax_nnx(rnnax.GRUParams(*no_candidate_bias), reset_after=True)
+    assert type(from_flax_nnx(cell)) is rnnax.GRUResetAfterParams
+
+
+def test_linen_relu_simple_cell():
+    """linen variables do not record the activation: nonlinearity="relu" says it."""
+    rnn = nn.RNN(nn.SimpleCell(HIDDEN, activation_fn=nn.relu))
+    xs = _inputs()
+    variables = _linen_variables(rnn, xs)
+    params = from_flax_linen(variables, nonlinearity="relu")
+    assert type(params) is ElmanReluParams and not np.any(params.b_h)
+    _, ys = rnnax.rnn(params, xs)
+    np.testing.assert_allclose(ys, rnn.apply(variables, xs), rtol=RTOL, atol=ATOL)
+    assert type(from_flax_linen(variables)) is ElmanParams
+    with pytest.raises(ValueError, match="nonlinearity must be one of"):
+        from_flax_linen(variables, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="nonlinearity applies to SimpleCell variables only"):
+        from_flax_linen(to_flax_linen(random_params("lstm", INPUT, HIDDEN)), nonlinearity="tanh")
+
+
+@pytest.mark.parametrize("kind", ["elman", "elman_relu"])
+def test_elman_to_flax_folds_the_recurrent_bias(kind):
+    """Our two biases (nonzero b_h) fold into the SimpleCell's one; linen and nnx cells built
+    from them (relu for ElmanReluParams) compute our cell."""
+    params = random_params(kind, INPUT, HIDDEN)
+    xs = _inputs()
+    _, ys = rnnax.rnn(params, xs)
+    activation = nn.relu if kind == "elman_relu" else nn.tanh
+    linen_ys = nn.RNN(nn.SimpleCell(HIDDEN, activation_fn=activation)).apply(
+        {"params": {"cell": to_flax_linen(params)["params"]}}, xs
+    )
+    np.testing.assert_allclose(linen_ys, ys, rtol=RTOL, atol=ATOL)
+    cell = to_flax_nnx(params)
+    assert type(cell) is nnx.SimpleCell and cell.activation_fn is activation
+    np.testing.assert_allclose(nnx.RNN(cell)(xs), ys, rtol=RTOL, atol=ATOL)
+    back = from_flax_nnx(cell)
+    assert type(back) is type(params)
+    np.testing.assert_array_equal(back.b_x, params.b_x + params.b_h)
+
+
+def test_nnx_simple_cell_relu_residual_and_errors():
+    xs = _inputs()
+    graphdef, state = nnx.split(
+        nnx.eval_shape(
+            lambda: nnx.SimpleCell(
+                INPUT, HIDDEN, activation_fn=nnx.relu, residual=True, rngs=nnx.Rngs(0)
+            )
+        )
+    )
+    cell = nnx.merge(graphdef, _random_like(state, 4))
+    params = from_flax_nnx(cell)
+    assert type(params) is ElmanReluParams
+    # residual=True adds h before the nonlinearity: the identity folded into w_h.
+    np.testing.assert_allclose(nnx.RNN(cell)(xs), rnnax.rnn(params, xs)[1], rtol=RTOL, atol=ATOL)
+    other = nnx.SimpleCell(INPUT, HIDDEN, activation_fn=jax.nn.sigmoid, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="SimpleCell uses activation_fn=sigmoid"):
+        from_flax_nnx(other)
+    with pytest.raises(
+        TypeError, match=r"cell_type for ElmanParams must be one of \['SimpleCell'\]"
+    ):
+        to_flax_nnx(random_params("elman", INPUT, HIDDEN), cell_type=nnx.GRUCell)

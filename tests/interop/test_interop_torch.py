@@ -1,4 +1,5 @@
-"""rnnax.interop's PyTorch converters: outputs match torch.nn.LSTM / nn.GRU, round trips exact."""
+"""rnnax.interop's PyTorch converters: outputs match torch.nn.LSTM / nn.GRU / nn.RNN, round trips
+exact, imported GRUs run reset-after from their type alone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import rnnax
+from rnnax._cell_elman import ElmanParams, ElmanReluParams
 from rnnax.interop import from_torch, to_torch
 from tests.interop.interop_helpers import random_params
 
@@ -45,6 +47,9 @@ def _torch():
 def _module(kind: str, *, seed: int = 0, **options):
     torch = _torch()
     torch.manual_seed(seed)
+    if kind in ("elman", "elman_relu"):
+        nonlinearity = "relu" if kind == "elman_relu" else "tanh"
+        return torch.nn.RNN(INPUT, HIDDEN, nonlinearity=nonlinearity, **options)
     module_type = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
     return module_type(INPUT, HIDDEN, **options)
 
@@ -151,6 +156,85 @@ def test_single_layer_matches_the_cores(kind):
     )
 
 
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize(("bidirectional", "batch_first", "bias"), STACK_OPTIONS)
+def test_elman_stack_matches_torch(nonlinearity, bidirectional, batch_first, bias):
+    """torch.nn.RNN, two layers, nonzero initial states: outputs and every final h match, the
+    nonlinearity read from the parameters' type alone (rnnax.rnn_stack, no cell=)."""
+    torch = _torch()
+    kind = "elman_relu" if nonlinearity == "relu" else "elman"
+    num_layers, num_directions = 2, 2 if bidirectional else 1
+    module = _module(
+        kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias
+    )
+    generator = torch.Generator().manual_seed(1)
+    shape = (BATCH, STEPS, INPUT) if batch_first else (STEPS, BATCH, INPUT)
+    xs = torch.randn(shape, generator=generator)
+    h0 = torch.randn(num_layers * num_directions, BATCH, HIDDEN, generator=generator)
+    with torch.no_grad():
+        expected, h_n = module(xs, h0)
+
+    layers = from_torch(module)
+    expected_type = ElmanReluParams if nonlinearity == "relu" else ElmanParams
+    assert all(type(params) is expected_type for layer in layers for params in layer)
+    carry = _carry_from_torch(kind, h0, None, num_layers, num_directions)
+    finals, ys = rnnax.rnn_stack(layers, jnp.asarray(xs.numpy()), carry, time_major=not batch_first)
+    np.testing.assert_allclose(ys, expected.numpy(), rtol=RTOL, atol=ATOL)
+    for layer in range(num_layers):
+        for direction in range(num_directions):
+            np.testing.assert_allclose(
+                finals[layer][direction],
+                h_n[layer * num_directions + direction].numpy(),
+                rtol=RTOL,
+                atol=ATOL,
+            )
+
+
+def test_elman_mapping_is_the_documented_one():
+    module = _module("elman_relu", bias=True)
+    ((params,),) = from_torch(module)
+    assert type(params) is ElmanReluParams
+    np.testing.assert_array_equal(params.w_x, module.weight_ih_l0.detach().numpy().T)
+    np.testing.assert_array_equal(params.w_h, module.weight_hh_l0.detach().numpy().T)
+    np.testing.assert_array_equal(params.b_x, module.bias_ih_l0.detach().numpy())
+    np.testing.assert_array_equal(params.b_h, module.bias_hh_l0.detach().numpy())
+    ((no_bias,),) = from_torch(_module("elman", bias=False))
+    assert type(no_bias) is ElmanParams and not np.any(no_bias.b_x) and not np.any(no_bias.b_h)
+    back = to_torch(no_bias)
+    assert isinstance(back, _torch().nn.RNN) and back.nonlinearity == "tanh"
+
+
+def test_imported_gru_runs_reset_after_without_being_told():
+    """Converted GRU weights are GRUResetAfterParams: rnnax.gru, gru_stack, rnn and rnn_stack
+    all run them in torch's form with no reset_after argument; False contradicts them."""
+    torch = _torch()
+    module = _module("gru", bidirectional=True, batch_first=True, seed=4)
+    generator = torch.Generator().manual_seed(5)
+    xs = torch.randn(BATCH, STEPS, INPUT, generator=generator)
+    h0 = torch.randn(2, BATCH, HIDDEN, generator=generator)
+    with torch.no_grad():
+        expected, h_n = module(xs, h0)
+    layers = from_torch(module)
+    assert all(type(params) is rnnax.GRUResetAfterParams for params in layers[0])
+    xs_jax = jnp.asarray(xs.numpy())
+    carry = _carry_from_torch("gru", h0, None, 1, 2)
+    for run in (rnnax.gru_stack, rnnax.rnn_stack):
+        finals, ys = run(layers, xs_jax, carry)
+        np.testing.assert_allclose(ys, expected.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(finals[0][1], h_n[1].numpy(), rtol=RTOL, atol=ATOL)
+    forward = layers[0][0]
+    for run in (rnnax.gru, rnnax.rnn):
+        h, ys = run(forward, xs_jax, carry[0][0])
+        np.testing.assert_allclose(ys, expected.numpy()[..., :HIDDEN], rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(h, h_n[0].numpy(), rtol=RTOL, atol=ATOL)
+    h, _ = rnnax.gru_cell(forward, carry[0][0], xs_jax[:, 0])
+    with torch.no_grad():
+        _, h_one = module(xs[:, :1], h0)
+    np.testing.assert_allclose(h, h_one[0].numpy(), rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="reset_after=False contradicts"):
+        rnnax.gru(forward, xs_jax, reset_after=False)
+
+
 def test_gru_gate_mapping_is_the_documented_one():
     """Spot-check the GRU layout: reorder (r, z, n) -> (z, r, n) and negate z."""
     module = _module("gru")
@@ -174,7 +258,7 @@ def test_lstm_bias_is_the_sum_and_bias_false_gives_zeros():
     assert no_bias.b_x.dtype == jnp.float32
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman", "elman_relu"])
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_round_trip_is_exact(kind, dtype):
     layers = _random_layers(kind, dtype=dtype)  # nonzero b_h exercises the GRU's second bias
@@ -193,7 +277,7 @@ def test_round_trip_is_exact(kind, dtype):
                 )
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman_relu"])
 def test_to_torch_module_matches_the_stack(kind):
     torch = _torch()
     layers = _random_layers(kind)
@@ -201,11 +285,11 @@ def test_to_torch_module_matches_the_stack(kind):
     xs = jnp.asarray(np.random.default_rng(2).normal(size=(STEPS, BATCH, INPUT)), jnp.float32)
     with torch.no_grad():
         expected, _ = module(torch.from_numpy(np.array(xs)))
-    run = (
-        rnnax.lstm_stack
-        if kind == "lstm"
-        else lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k)
-    )
+    run = {
+        "lstm": rnnax.lstm_stack,
+        "gru": lambda *a, **k: rnnax.gru_stack(*a, reset_after=True, **k),
+        "elman_relu": rnnax.rnn_stack,
+    }[kind]
     _, ys = run(layers, xs, time_major=True)
     np.testing.assert_allclose(ys, expected.numpy(), rtol=RTOL, atol=ATOL)
 
@@ -239,8 +323,10 @@ def test_float64_modules_stay_float64():
 
 def test_rejects_unsupported_modules():
     torch = _torch()
-    with pytest.raises(TypeError, match=r"torch\.nn\.LSTM and torch\.nn\.GRU.*RNN"):
-        from_torch(torch.nn.RNN(INPUT, HIDDEN))
+    with pytest.raises(
+        TypeError, match=r"torch\.nn\.LSTM, torch\.nn\.GRU and torch\.nn\.RNN.*Linear"
+    ):
+        from_torch(torch.nn.Linear(INPUT, HIDDEN))
     with pytest.raises(TypeError, match="Linear"):
         from_torch(torch.nn.Linear(INPUT, HIDDEN))
     with pytest.raises(ValueError, match="proj_size=2"):
@@ -251,6 +337,18 @@ def test_to_torch_rejects_the_default_gru_form_and_bad_layers():
     layers = _random_layers("gru", num_layers=1, num_directions=1)
     with pytest.raises(ValueError, match=r"reset_after=False.*no torch equivalent"):
         to_torch(layers, reset_after=False)
+    # Plain GRUParams are rnnax's default form: refused unless declared reset-after.
+    plain = [[rnnax.GRUParams(*layers[0][0])]]
+    for reset_after in (None, False):
+        with pytest.raises(ValueError, match=r"reset_after=False\) has no torch equivalent"):
+            to_torch(plain, reset_after=reset_after)
+    declared = to_torch(plain, reset_after=True)
+    for name, tensor in to_torch(layers).named_parameters():
+        np.testing.assert_array_equal(getattr(declared, name).detach(), tensor.detach())
+    with pytest.raises(ValueError, match="reset_after=True applies only to GRU parameters"):
+        to_torch(random_params("lstm", INPUT, HIDDEN), reset_after=True)
+    with pytest.raises(TypeError, match="reset_after must be a bool"):
+        to_torch(layers, reset_after="yes")
     with pytest.raises(TypeError, match="LSTMParams or GRUParams"):
         to_torch([[{"w_x": 1}]])
     with pytest.raises(TypeError, match="layers"):
