@@ -1,19 +1,25 @@
-"""Flax NNX modules ``LSTM`` and ``GRU``: thin wrappers over rnnax's pure stack functions.
+"""Flax NNX modules ``RNN`` (any cell), ``LSTM`` and ``GRU``: thin wrappers over rnnax's pure
+stack functions.
 
 The modules hold their parameters as ``nnx.Param``s in the pure stack layout and every call
-runs ``rnnax.lstm_stack`` / ``rnnax.gru_stack`` on them. None of the equations is written again
-here, so a module and the pure functions agree exactly for the same parameters.
+runs ``rnnax.rnn_stack`` on them with the module's cell (``rnnax.lstm_stack`` /
+``rnnax.gru_stack`` are the same function for the LSTM and the GRU). None of the equations is
+written again here, so a module and the pure functions agree exactly for the same parameters.
+``RNN`` takes any cell, a registered name (``rnnax.registered_cells()``) or an ``rnnax.Cell``
+of your own; ``LSTM`` and ``GRU`` are ``RNN`` with the cell fixed.
 
 Parameter layout: ``model.layers[layer][direction]`` is a ``DirectionParams`` holding the
-fields of one ``LSTMParams`` (``w_x``, ``w_h``, ``b``) or ``GRUParams`` (``w_x``, ``w_h``,
-``b_x``, ``b_h``) as ``nnx.Param``s; direction 0 is forward, 1 backward. In ``nnx.state`` the
-paths read ``layers/0/0/w_x``, ``layers/1/1/b_h`` and so on.
+fields of one cell's parameters NamedTuple (``LSTMParams``: ``w_x``, ``w_h``, ``b``;
+``GRUParams``: ``w_x``, ``w_h``, ``b_x``, ``b_h``; any cell's fields alike) as ``nnx.Param``s;
+direction 0 is forward, 1 backward. In ``nnx.state`` the paths read ``layers/0/0/w_x``,
+``layers/1/1/b_h`` and so on.
 
 Key derivation: the constructor draws ONE key, ``rngs.params()`` (before anything else), and
-initializes the whole stack with ``rnnax.lstm_stack_init(key, ...)`` (``gru_stack_init`` for the
-GRU). Hence ``LSTM(I, H, rngs=nnx.Rngs(s)).to_params()`` equals
-``lstm_stack_init(nnx.Rngs(s).params(), I, H)``. When ``dropout_rate > 0`` a dropout stream is
-then forked from ``rngs.dropout`` (``rngs.default`` when there is no ``dropout`` stream).
+initializes the whole stack with ``rnnax.rnn_stack_init(cell, key, ...)``, which for the LSTM
+is ``rnnax.lstm_stack_init(key, ...)`` (``gru_stack_init`` for the GRU). Hence
+``LSTM(I, H, rngs=nnx.Rngs(s)).to_params()`` equals ``lstm_stack_init(nnx.Rngs(s).params(), I,
+H)``. When ``dropout_rate > 0`` a dropout stream is then forked from ``rngs.dropout``
+(``rngs.default`` when there is no ``dropout`` stream).
 
 Dropout between layers follows ``nnx.Dropout``: the ``deterministic`` attribute (set by
 ``model.train()`` / ``model.eval()``, overridable per call) says whether it is off.
@@ -22,34 +28,40 @@ Dropout between layers follows ``nnx.Dropout``: the ``deterministic`` attribute 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from rnnax._cell_gru import GRU as GRU_CELL
+from rnnax._cell_gru import GRU_RESET_AFTER, apply_reset_after, gru_form
+from rnnax._cell_lstm import LSTM as LSTM_CELL
 from rnnax._checks import check_bool, check_key, is_real_number
-from rnnax._layers import (
-    check_layers,
-    gru_stack,
-    gru_stack_init,
-    lstm_stack,
-    lstm_stack_init,
-)
-from rnnax._params import GRUParams, LSTMParams
+from rnnax._layers import check_layers, layers_cell, rnn_stack, rnn_stack_init
+from rnnax._protocol import Cell, check_params, get_cell, params_dtype
 
-__all__ = ["GRU", "LSTM", "DirectionParams"]
+__all__ = ["GRU", "LSTM", "RNN", "DirectionParams"]
 
 DropoutRngs = nnx.Rngs | nnx.RngStream | jax.Array
+
+
+def _is_params_tuple(params: Any) -> bool:
+    return isinstance(params, tuple) and isinstance(getattr(params, "_fields", None), tuple)
 
 
 class DirectionParams(nnx.Module):
     """The parameters of one direction of one layer, each field an ``nnx.Param``.
 
+    Holds any cell's parameters NamedTuple (``LSTMParams``, ``GRUParams``,
+    ``GRUResetAfterParams``, a cell of your own); the type is kept, so ``to_params`` returns
+    parameters of the type that was stored (and the GRU's form, which travels with the type,
+    survives the round trip).
+
     Attributes:
-        params_type: ``LSTMParams`` or ``GRUParams``, the NamedTuple ``to_params`` returns.
-        w_x, w_h, b: for an LSTM (``b_x``, ``b_h`` instead of ``b`` for a GRU), with the shapes
-            of the NamedTuple's fields.
+        params_type: the NamedTuple type ``to_params`` returns (``LSTMParams``, ...).
+        w_x, w_h, b: for an LSTM (``b_x``, ``b_h`` instead of ``b`` for a GRU; the fields of
+            ``params_type`` for any cell), with the shapes of the NamedTuple's fields.
 
     Examples:
         >>> import jax, rnnax
@@ -62,22 +74,26 @@ class DirectionParams(nnx.Module):
         True
     """
 
-    def __init__(self, params: LSTMParams | GRUParams):
+    def __init__(self, params: Any):
         """Stores ``params``.
 
         Args:
-            params: an ``LSTMParams`` or ``GRUParams``.
+            params: one cell's parameters, a NamedTuple of arrays (``LSTMParams``,
+                ``GRUParams``, ...).
 
         Raises:
-            TypeError: ``params`` is neither.
+            TypeError: ``params`` is not a NamedTuple.
         """
-        if not isinstance(params, (LSTMParams, GRUParams)):
-            raise TypeError(f"params must be LSTMParams or GRUParams, got {type(params).__name__}")
+        if not _is_params_tuple(params):
+            raise TypeError(
+                "params must be LSTMParams or GRUParams (or another cell's parameters "
+                f"NamedTuple), got {type(params).__name__}"
+            )
         self.params_type = type(params)
         for field in params._fields:
             setattr(self, field, nnx.Param(getattr(params, field)))
 
-    def to_params(self) -> LSTMParams | GRUParams:
+    def to_params(self) -> Any:
         """Returns the current values as a ``params_type`` NamedTuple of arrays."""
         return self.params_type(*(getattr(self, field)[...] for field in self.params_type._fields))
 
@@ -96,39 +112,118 @@ def _check_rngs(rngs: Any) -> None:
         raise TypeError(f"rngs must be an nnx.Rngs (e.g. nnx.Rngs(0)), got {type(rngs).__name__}")
 
 
-class _Stack(nnx.Module):
-    """What ``LSTM`` and ``GRU`` share: storage, conversion and the dropout key."""
+def _check_layers_sequence(layers: Any) -> None:
+    """The part of ``check_layers`` that comes before the cell is known (so ``[]`` and ``None``
+    are named as such, not as parameters of the wrong type)."""
+    if not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"layers must be a non-empty sequence of layers, got {layers!r:.80}")
+    if not isinstance(layers[0], Sequence) or len(layers[0]) not in (1, 2):
+        raise ValueError(
+            "layers[0] must be a sequence of 1 (forward) or 2 (forward, backward) parameter "
+            f"tuples, got {type(layers[0]).__name__}"
+        )
 
-    _num_gates: ClassVar[int]
 
-    if TYPE_CHECKING:  # the constructor LSTM and GRU share, which _from_layers calls
+class RNN(nnx.Module):
+    """A multi-layer, optionally bidirectional stack of any cell, Flax NNX.
 
-        def __init__(
-            self,
-            in_features: int,
-            hidden_size: int,
-            *,
-            num_layers: int = 1,
-            bidirectional: bool = False,
-            dtype: Any = jnp.float32,
-            rngs: nnx.Rngs,
-            **options: Any,
-        ) -> None: ...
+    A thin wrapper: the call is ``rnnax.rnn_stack(self.to_params(), xs, carry,
+    cell=self.cell, ...)`` with the dropout key taken from the module's dropout stream in
+    training mode. ``LSTM`` and ``GRU`` are this module with the cell fixed.
+
+    Attributes:
+        cell: the ``rnnax.Cell`` every layer runs.
+        layers: ``layers[layer][direction]``, each a ``DirectionParams`` holding the cell's
+            parameter fields as ``nnx.Param``s (layer 0 reads ``in_features``, the layers
+            above ``D*H``).
+        in_features, hidden_size, num_layers, bidirectional, dtype: the sizes and dtype.
+        dropout_rate: dropout probability between layers (never after the last layer).
+        deterministic: ``True`` turns dropout off (``model.eval()``); ``False`` turns it on
+            (``model.train()``).
+        dropout_rngs: the forked ``nnx.RngStream`` dropout keys come from, or ``None``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, rnnax
+        >>> from flax import nnx
+        >>> from rnnax.nnx import RNN
+        >>> model = RNN(3, 8, cell="gru_reset_after", num_layers=2, rngs=nnx.Rngs(0))
+        >>> carry, ys = model(jnp.ones((4, 10, 3)))  # batch 4, 10 steps, 3 features
+        >>> ys.shape, carry[1][0].shape, type(model.to_params()[0][0]).__name__
+        ((4, 10, 8), (4, 8), 'GRUResetAfterParams')
+        >>> expected = rnnax.rnn_stack(model.to_params(), jnp.ones((4, 10, 3)))[1]
+        >>> bool((ys == expected).all())
+        True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_size: int,
+        *,
+        cell: str | Cell = "lstm",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout_rate: float = 0.0,
+        dtype: Any = jnp.float32,
+        deterministic: bool = False,
+        rngs: nnx.Rngs,
+        **init_options: Any,
+    ):
+        """Initializes the stack with ``rnnax.rnn_stack_init(cell, rngs.params(), ...)``.
+
+        Args:
+            in_features: input features ``I`` of layer 0.
+            hidden_size: hidden units ``H`` per direction.
+            cell: a registered cell's name (``rnnax.registered_cells()``) or an
+                ``rnnax.Cell``.
+            num_layers: number of stacked layers.
+            bidirectional: add a backward direction to every layer; outputs are then
+                ``[forward, backward]`` concatenated on the feature axis (``2H`` features).
+            dropout_rate: probability of zeroing each input of layers 1 and above in training
+                mode (inverted dropout, as ``torch.nn.LSTM``'s ``dropout``).
+            dtype: dtype of the parameters; inputs and carries must have it too.
+            deterministic: initial mode; ``False`` (training, the ``nnx.Dropout`` default)
+                applies dropout when ``dropout_rate > 0``.
+            rngs: ``rngs.params()`` gives the initialization key; with ``dropout_rate > 0`` a
+                dropout stream is forked from ``rngs.dropout`` (or ``rngs.default``).
+            **init_options: passed to every ``cell.init`` (``forget_bias`` for the LSTM,
+                ``input_init``, ...).
+
+        Raises:
+            ValueError, TypeError: an unknown cell, invalid sizes or ``dropout_rate``.
+        """
+        cell = get_cell(cell)
+        _check_dropout_rate(dropout_rate)
+        _check_rngs(rngs)
+        layers = rnn_stack_init(
+            cell,
+            rngs.params(),
+            in_features,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dtype=dtype,
+            **init_options,
+        )
+        self._store(cell, layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
 
     def _store(
         self,
-        layers: Sequence[Sequence[LSTMParams | GRUParams]],
+        cell: Cell,
+        layers: Sequence[Sequence[Any]],
         *,
         dropout_rate: float,
         deterministic: bool,
         rngs: nnx.Rngs | None,
     ) -> None:
-        num_directions, hidden_size = check_layers(layers, self._num_gates)
-        self.in_features: int = int(layers[0][0].w_x.shape[0])
+        num_directions, hidden_size = check_layers(layers, cell)
+        input_size, _ = check_params(cell, layers[0][0])
+        self.cell: Cell = cell
+        self.in_features: int = int(input_size)
         self.hidden_size: int = int(hidden_size)
         self.num_layers: int = len(layers)
         self.bidirectional: bool = num_directions == 2
-        self.dtype: Any = jnp.dtype(layers[0][0].w_h.dtype)
+        self.dtype: Any = jnp.dtype(params_dtype(cell, layers[0][0]))
         self.dropout_rate: float = _check_dropout_rate(dropout_rate)
         self.deterministic: bool = check_bool("deterministic", deterministic)
         self.layers = nnx.List(
@@ -143,8 +238,8 @@ class _Stack(nnx.Module):
         """Returns the parameters in the pure stack layout ``layers[layer][direction]``.
 
         Returns:
-            A list of layers, each a list of one (forward) or two (forward, backward)
-            ``LSTMParams`` / ``GRUParams``: what ``rnnax.lstm_stack`` / ``gru_stack`` take.
+            A list of layers, each a list of one (forward) or two (forward, backward) of the
+            cell's parameters NamedTuples: what ``rnnax.rnn_stack`` takes.
         """
         return [[direction.to_params() for direction in layer] for layer in self.layers]
 
@@ -175,39 +270,159 @@ class _Stack(nnx.Module):
         return rngs
 
     @classmethod
+    def _abstract(
+        cls,
+        cell: Cell,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool,
+        dtype: Any,
+    ) -> Any:
+        """A module of this class built abstractly (no initialization is computed)."""
+        return nnx.eval_shape(
+            lambda: cls(
+                input_size,
+                hidden_size,
+                cell=cell,
+                num_layers=num_layers,
+                bidirectional=bidirectional,
+                dtype=dtype,
+                rngs=nnx.Rngs(0),
+            )
+        )
+
+    @classmethod
     def _from_layers(
         cls,
+        cell: Cell,
         layers: Sequence[Sequence[Any]],
         *,
         dropout_rate: float,
         deterministic: bool,
         rngs: nnx.Rngs | None,
-        **static: Any,
     ) -> Any:
-        check_layers(layers, cls._num_gates)
-        # Build the module abstractly (no initialization is computed), then put the given
-        # parameters in place of the abstract ones.
-        first = layers[0][0]
-        module = nnx.eval_shape(
-            lambda: cls(
-                int(first.w_x.shape[0]),
-                int(first.w_h.shape[0]),
-                num_layers=len(layers),
-                bidirectional=len(layers[0]) == 2,
-                dtype=first.w_h.dtype,
-                rngs=nnx.Rngs(0),
-                **static,
-            )
+        num_directions, hidden_size = check_layers(layers, cell)
+        input_size, _ = check_params(cell, layers[0][0])
+        # Build the module abstractly, then put the given parameters in place of the abstract
+        # ones (and the cell the parameters are run as in place of the constructor's).
+        module = cls._abstract(
+            cell,
+            input_size,
+            hidden_size,
+            len(layers),
+            num_directions == 2,
+            params_dtype(cell, layers[0][0]),
         )
-        module._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
+        module._store(
+            cell, layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs
+        )
         return module
 
+    @classmethod
+    def from_params(
+        cls,
+        layers: Sequence[Sequence[Any]],
+        *,
+        cell: str | Cell | None = None,
+        dropout_rate: float = 0.0,
+        deterministic: bool = False,
+        rngs: nnx.Rngs | None = None,
+    ) -> RNN:
+        """Builds a module holding the given pure parameters (no initialization is computed).
 
-class LSTM(_Stack):
+        Args:
+            layers: ``layers[layer][direction]`` of one cell's parameters
+                (``rnnax.rnn_stack_init``, ``rnnax.interop`` or ``to_params``); sizes and dtype
+                are read from them.
+            cell: the cell they run as (a registered name or an ``rnnax.Cell``); ``None``
+                finds it from the type of ``layers[0][0]`` (every registered cell's type).
+            dropout_rate: dropout probability between layers.
+            deterministic: initial mode, as in the constructor.
+            rngs: source of the dropout stream; needed only for dropout in training mode
+                (otherwise pass ``rngs=`` to the call).
+
+        Returns:
+            An ``RNN`` whose ``to_params()`` equals ``layers``.
+
+        Raises:
+            TypeError: the parameters are of no registered cell (pass ``cell=``), or not of
+                ``cell``.
+            ValueError: a malformed stack or ``dropout_rate``.
+
+        Examples:
+            >>> import jax, jax.numpy as jnp, rnnax
+            >>> from rnnax.nnx import RNN
+            >>> layers = rnnax.rnn_stack_init("gru_reset_after", jax.random.key(0), 3, 8)
+            >>> model = RNN.from_params(layers)
+            >>> model.cell
+            Cell('gru_reset_after')
+        """
+        _check_layers_sequence(layers)
+        return cls._from_layers(
+            layers_cell(layers, cell),
+            layers,
+            dropout_rate=dropout_rate,
+            deterministic=deterministic,
+            rngs=rngs,
+        )
+
+    def __call__(
+        self,
+        xs: jax.Array,
+        carry: Sequence[Sequence[Any]] | None = None,
+        *,
+        seq_lengths: jax.Array | None = None,
+        time_major: bool = False,
+        deterministic: bool | None = None,
+        rngs: DropoutRngs | None = None,
+        unroll: int | bool = 1,
+        strategy: str = "auto",
+    ) -> tuple[list[list[Any]], jax.Array]:
+        """Runs the stack over whole sequences.
+
+        Args:
+            xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``) of the
+                module's dtype; any number of leading batch axes, including none.
+            carry: initial ``carry[layer][direction]`` in the cell's carry form (an
+                ``rnnax.LSTMState`` for the LSTM, an array ``[..., H]`` for the GRU); ``None``
+                is the cell's zero carry.
+            seq_lengths: optional integer lengths of the batch shape (right padding).
+            time_major: whether time is the first axis of ``xs`` and ``ys``.
+            deterministic: overrides the ``deterministic`` attribute for this call.
+            rngs: overrides the module's dropout stream for this call (an ``nnx.Rngs``, an
+                ``nnx.RngStream`` or a key).
+            unroll: passed to ``jax.lax.scan`` (the ``"scan"`` strategy).
+            strategy: how each core runs, one of ``rnnax.STRATEGIES`` (see ``rnnax.rnn``).
+
+        Returns:
+            ``(carry, ys)``: ``carry[layer][direction]`` the final carry of each run (the pure
+            ``rnn_stack`` layout) and the last layer's outputs ``[..., T, D*H]``.
+
+        Raises:
+            ValueError, TypeError: from ``rnnax.rnn_stack``, naming the bad argument (e.g.
+            ``xs`` with the wrong feature size); ``ValueError`` also when dropout is on but
+            there is no dropout rng.
+        """
+        return rnn_stack(
+            self.to_params(),
+            xs,
+            carry,
+            cell=self.cell,
+            seq_lengths=seq_lengths,
+            time_major=time_major,
+            dropout_rate=self.dropout_rate,
+            dropout_key=self._dropout_key(deterministic, rngs),
+            unroll=unroll,
+            strategy=strategy,
+        )
+
+
+class LSTM(RNN):
     """A multi-layer, optionally bidirectional LSTM (``torch.nn.LSTM`` semantics), Flax NNX.
 
-    A thin wrapper: the call is ``rnnax.lstm_stack(self.to_params(), xs, carry, ...)`` with the
-    dropout key taken from the module's dropout stream in training mode.
+    ``RNN`` with ``cell=rnnax.LSTM``: the call is ``rnnax.lstm_stack(self.to_params(), xs,
+    carry, ...)`` with the dropout key taken from the module's dropout stream in training mode.
 
     Attributes:
         layers: ``layers[layer][direction]``, each a ``DirectionParams`` with ``nnx.Param``s
@@ -218,6 +433,7 @@ class LSTM(_Stack):
         deterministic: ``True`` turns dropout off (``model.eval()``); ``False`` turns it on
             (``model.train()``).
         dropout_rngs: the forked ``nnx.RngStream`` dropout keys come from, or ``None``.
+        cell: ``rnnax.LSTM``.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -230,8 +446,6 @@ class LSTM(_Stack):
         >>> model.layers[1][0].w_x.shape  # carry and parameters: [layer][direction]
         (8, 32)
     """
-
-    _num_gates: ClassVar[int] = 4
 
     def __init__(
         self,
@@ -266,23 +480,45 @@ class LSTM(_Stack):
         Raises:
             ValueError, TypeError: invalid sizes or ``dropout_rate``.
         """
-        _check_dropout_rate(dropout_rate)
-        _check_rngs(rngs)
-        layers = lstm_stack_init(
-            rngs.params(),
+        super().__init__(
             in_features,
             hidden_size,
+            cell=LSTM_CELL,
             num_layers=num_layers,
             bidirectional=bidirectional,
-            forget_bias=forget_bias,
+            dropout_rate=dropout_rate,
             dtype=dtype,
+            deterministic=deterministic,
+            rngs=rngs,
+            forget_bias=forget_bias,
         )
-        self._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
 
     @classmethod
-    def from_params(
+    def _abstract(
         cls,
-        layers: Sequence[Sequence[LSTMParams]],
+        cell: Cell,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool,
+        dtype: Any,
+    ) -> Any:
+        return nnx.eval_shape(
+            lambda: cls(
+                input_size,
+                hidden_size,
+                num_layers=num_layers,
+                bidirectional=bidirectional,
+                dtype=dtype,
+                rngs=nnx.Rngs(0),
+            )
+        )
+
+    # The subclass's own, narrower signature (no ``cell=``: the LSTM's is fixed).
+    @classmethod
+    def from_params(  # type: ignore[override]
+        cls,
+        layers: Sequence[Sequence[Any]],
         *,
         dropout_rate: float = 0.0,
         deterministic: bool = False,
@@ -310,8 +546,16 @@ class LSTM(_Stack):
             >>> bool((model(xs)[1] == rnnax.lstm_stack(layers, xs)[1]).all())
             True
         """
-        return cls._from_layers(
-            layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs
+        _check_layers_sequence(layers)
+        return cast(
+            LSTM,
+            cls._from_layers(
+                layers_cell(layers, LSTM_CELL),
+                layers,
+                dropout_rate=dropout_rate,
+                deterministic=deterministic,
+                rngs=rngs,
+            ),
         )
 
     def __call__(
@@ -349,29 +593,29 @@ class LSTM(_Stack):
             ``xs`` with the wrong feature size); ``ValueError`` also when dropout is on but
             there is no dropout rng.
         """
-        return lstm_stack(
-            self.to_params(),
+        return super().__call__(
             xs,
             carry,
             seq_lengths=seq_lengths,
             time_major=time_major,
-            dropout_rate=self.dropout_rate,
-            dropout_key=self._dropout_key(deterministic, rngs),
+            deterministic=deterministic,
+            rngs=rngs,
             unroll=unroll,
             strategy=strategy,
         )
 
 
-class GRU(_Stack):
+class GRU(RNN):
     """A multi-layer, optionally bidirectional GRU, Flax NNX; see ``LSTM`` for the conventions.
 
-    A thin wrapper: the call is ``rnnax.gru_stack(self.to_params(), xs, carry,
-    reset_after=self.reset_after, ...)``.
+    ``RNN`` with ``cell=rnnax.GRU`` (``rnnax.GRU_RESET_AFTER`` when ``reset_after``): the call
+    is ``rnnax.gru_stack(self.to_params(), xs, carry, reset_after=self.reset_after, ...)``.
 
     Attributes:
         layers: ``layers[layer][direction]``, each a ``DirectionParams`` with ``nnx.Param``s
             ``w_x [I, 3H]``, ``w_h [H, 3H]``, ``b_x [3H]``, ``b_h [3H]``; gate order ``z, r, n``.
         reset_after: the GRU form of every layer (see ``rnnax.gru_cell``).
+        cell: ``rnnax.GRU_RESET_AFTER`` when ``reset_after``, else ``rnnax.GRU``.
         in_features, hidden_size, num_layers, bidirectional, dtype, dropout_rate,
         deterministic, dropout_rngs: as for ``LSTM``.
 
@@ -384,8 +628,6 @@ class GRU(_Stack):
         >>> ys.shape, carry[0][1].shape  # [forward, backward] features; the backward carry
         ((10, 16), (8,))
     """
-
-    _num_gates: ClassVar[int] = 3
 
     def __init__(
         self,
@@ -402,6 +644,10 @@ class GRU(_Stack):
     ):
         """Initializes the stack with ``rnnax.gru_stack_init(rngs.params(), ...)``.
 
+        With ``reset_after=True`` the parameters are the same values typed
+        ``GRUResetAfterParams`` (``rnnax.rnn_stack_init("gru_reset_after", ...)``), so the
+        form travels with ``to_params()``.
+
         Args:
             in_features: input features ``I`` of layer 0.
             hidden_size: hidden units ``H`` per direction.
@@ -415,43 +661,88 @@ class GRU(_Stack):
             rngs: ``rngs.params()`` gives the initialization key; with ``dropout_rate > 0`` a
                 dropout stream is forked from ``rngs.dropout`` (or ``rngs.default``).
         """
-        _check_dropout_rate(dropout_rate)
-        _check_rngs(rngs)
-        layers = gru_stack_init(
-            rngs.params(),
+        reset_after = check_bool("reset_after", reset_after)
+        super().__init__(
             in_features,
             hidden_size,
+            cell=apply_reset_after(GRU_CELL, reset_after),
             num_layers=num_layers,
             bidirectional=bidirectional,
+            dropout_rate=dropout_rate,
             dtype=dtype,
+            deterministic=deterministic,
+            rngs=rngs,
         )
-        self.reset_after: bool = check_bool("reset_after", reset_after)
-        self._store(layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs)
+
+    def _store(
+        self,
+        cell: Cell,
+        layers: Sequence[Sequence[Any]],
+        *,
+        dropout_rate: float,
+        deterministic: bool,
+        rngs: nnx.Rngs | None,
+    ) -> None:
+        super()._store(
+            cell, layers, dropout_rate=dropout_rate, deterministic=deterministic, rngs=rngs
+        )
+        self.reset_after: bool = cell == GRU_RESET_AFTER
 
     @classmethod
-    def from_params(
+    def _abstract(
         cls,
-        layers: Sequence[Sequence[GRUParams]],
+        cell: Cell,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool,
+        dtype: Any,
+    ) -> Any:
+        return nnx.eval_shape(
+            lambda: cls(
+                input_size,
+                hidden_size,
+                num_layers=num_layers,
+                bidirectional=bidirectional,
+                reset_after=cell == GRU_RESET_AFTER,
+                dtype=dtype,
+                rngs=nnx.Rngs(0),
+            )
+        )
+
+    # The subclass's own signature (``reset_after=`` instead of ``cell=``).
+    @classmethod
+    def from_params(  # type: ignore[override]
+        cls,
+        layers: Sequence[Sequence[Any]],
         *,
-        reset_after: bool = False,
+        reset_after: bool | None = None,
         dropout_rate: float = 0.0,
         deterministic: bool = False,
         rngs: nnx.Rngs | None = None,
     ) -> GRU:
         """Builds a module holding the given pure parameters (no initialization is computed).
 
-        The parameters do not record the GRU form: pass the ``reset_after`` they were made for
-        (``True`` for ``interop.from_torch``; ``model.reset_after`` for ``model.to_params()``).
+        The GRU form travels with the parameters' type: ``GRUResetAfterParams`` (what
+        ``rnnax.interop`` returns for torch, Flax and Equinox GRUs, and ``to_params()`` of a
+        ``reset_after=True`` module) run in the reset-after form without being told. Plain
+        ``GRUParams`` run in the form ``reset_after`` names (the explainer's when ``None``).
 
         Args:
-            layers: ``layers[layer][direction]`` of ``GRUParams``.
-            reset_after: the GRU form.
+            layers: ``layers[layer][direction]`` of ``GRUParams`` or ``GRUResetAfterParams``.
+            reset_after: the GRU form; ``None`` (the default) takes it from the parameters'
+                type. ``False`` with ``GRUResetAfterParams`` is an error.
             dropout_rate: dropout probability between layers.
             deterministic: initial mode, as in the constructor.
             rngs: source of the dropout stream; needed only for dropout in training mode.
 
         Returns:
             A ``GRU`` whose ``to_params()`` equals ``layers``.
+
+        Raises:
+            TypeError: the layers are not GRU parameters, or ``reset_after`` is not a bool.
+            ValueError: ``reset_after=False`` with ``GRUResetAfterParams``, or a malformed
+                stack.
 
         Examples:
             >>> import jax, jax.numpy as jnp, rnnax
@@ -462,13 +753,20 @@ class GRU(_Stack):
             >>> expected = rnnax.gru_stack(layers, xs, reset_after=True)[1]
             >>> bool((model(xs)[1] == expected).all())
             True
+            >>> converted = rnnax.rnn_stack_init("gru_reset_after", jax.random.key(0), 3, 8)
+            >>> GRU.from_params(converted).reset_after  # the form from the type
+            True
         """
-        return cls._from_layers(
-            layers,
-            dropout_rate=dropout_rate,
-            deterministic=deterministic,
-            rngs=rngs,
-            reset_after=reset_after,
+        _check_layers_sequence(layers)
+        return cast(
+            GRU,
+            cls._from_layers(
+                gru_form(layers[0][0], reset_after),
+                layers,
+                dropout_rate=dropout_rate,
+                deterministic=deterministic,
+                rngs=rngs,
+            ),
         )
 
     def __call__(
@@ -503,15 +801,13 @@ class GRU(_Stack):
         Raises:
             ValueError, TypeError: from ``rnnax.gru_stack``, naming the bad argument.
         """
-        return gru_stack(
-            self.to_params(),
+        return super().__call__(
             xs,
             carry,
-            reset_after=self.reset_after,
             seq_lengths=seq_lengths,
             time_major=time_major,
-            dropout_rate=self.dropout_rate,
-            dropout_key=self._dropout_key(deterministic, rngs),
+            deterministic=deterministic,
+            rngs=rngs,
             unroll=unroll,
             strategy=strategy,
         )

@@ -273,3 +273,54 @@ def test_wrong_feature_size_raises_naming_xs():
         make_model("gru")(jnp.ones((FEATURES,)))
     with pytest.raises(ValueError, match="strategy"):  # passed through to the pure stack
         model(jnp.ones((STEPS, FEATURES)), strategy="fastest")
+
+
+def test_gru_from_params_takes_the_form_from_the_params_type(rng):
+    """Converted reset-after weights (``GRUResetAfterParams``, what ``rnnax.interop`` returns)
+    run in the reset-after form without ``reset_after``; a contradicting ``False`` is an error."""
+    xs = inputs(rng)
+    layers = rnnax.rnn_stack_init("gru_reset_after", jax.random.key(4), FEATURES, HIDDEN)
+    model = rnnx.GRU.from_params(layers)
+    assert model.reset_after and model.cell == rnnax.GRU_RESET_AFTER
+    assert isinstance(model, rnnx.RNN)
+    assert_trees_equal(model.to_params(), layers)  # the type survives the round trip
+    plain = [[rnnax.GRUParams(*params) for params in layer] for layer in layers]
+    expected = rnnax.gru_stack(plain, xs, reset_after=True)
+    assert_trees_equal(forward(model, xs), expected)
+    explainer = rnnax.gru_stack(plain, xs, reset_after=False)[1]
+    assert not np.allclose(forward(model, xs)[1], explainer)
+    assert rnnx.GRU.from_params(layers, reset_after=True).reset_after
+    with pytest.raises(ValueError, match="reset_after=False contradicts"):
+        rnnx.GRU.from_params(layers, reset_after=False)
+    with pytest.raises(TypeError, match="reset_after must be a bool"):
+        rnnx.GRU.from_params(layers, reset_after="yes")
+    # Plain GRUParams: the explainer's form unless told, as before.
+    assert not rnnx.GRU.from_params(plain).reset_after
+    assert rnnx.GRU.from_params(plain, reset_after=True).cell == rnnax.GRU_RESET_AFTER
+
+
+def test_reset_after_module_params_carry_their_form(rng):
+    model = make_model("gru_reset_after")
+    layers = model.to_params()
+    assert type(layers[0][0]) is rnnax.GRUResetAfterParams
+    # The same values as gru_stack_init with the rngs.params() key, typed reset-after.
+    expected = rnnax.gru_stack_init(
+        nnx.Rngs(0).params(), FEATURES, HIDDEN, num_layers=2, bidirectional=True
+    )
+    for actual_layer, expected_layer in zip(layers, expected, strict=True):
+        for actual, wanted in zip(actual_layer, expected_layer, strict=True):
+            assert_trees_equal(tuple(actual), tuple(wanted))
+    # The pure stack needs no reset_after for them, and from_params keeps the form.
+    xs = inputs(rng)
+    assert_trees_equal(forward(model, xs), rnnax.gru_stack(layers, xs))
+    assert rnnx.GRU.from_params(layers).reset_after
+
+
+def test_lstm_and_gru_are_rnn_with_a_fixed_cell():
+    lstm, gru = make_model("lstm"), make_model("gru")
+    assert isinstance(lstm, rnnx.RNN) and lstm.cell == rnnax.LSTM
+    assert isinstance(gru, rnnx.RNN) and gru.cell == rnnax.GRU and not gru.reset_after
+    generic = rnnx.RNN(
+        FEATURES, HIDDEN, cell="gru", num_layers=2, bidirectional=True, rngs=nnx.Rngs(0)
+    )
+    assert_trees_equal(generic.to_params(), gru.to_params())

@@ -8,9 +8,12 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from rnnax._cell_gru import apply_reset_after
 from rnnax._checks import is_real_number
+from rnnax._protocol import Cell, check_cell, get_cell, registered_cells
 
-Cell = Literal["lstm", "gru"]
+CellName = str
+"""A registered cell's name (``rnnax.registered_cells()``): ``"lstm"``, ``"gru"``, ..."""
 Strategy = Literal["direct", "autoregressive"]
 Likelihood = Literal["point", "gaussian"]
 Centering = Literal["none", "last", "mean"]
@@ -48,13 +51,19 @@ class ForecasterConfig:
         horizon: Number of future steps forecast from each window (>= 1).
         input_size: Features per input step, targets first, then covariates (>= 1).
         num_targets: Number of target features, ``1 <= num_targets <= input_size``.
-        cell: ``"lstm"`` or ``"gru"``: the recurrent encoder (``rnnax.lstm_stack`` or
-            ``rnnax.gru_stack``).
+        cell: the recurrent encoder's cell (run by ``rnnax.rnn_stack``): a registered cell's
+            name (``rnnax.registered_cells()``: ``"lstm"``, ``"gru"``, ``"gru_reset_after"``,
+            ...) or an ``rnnax.Cell``. A registered ``Cell`` is stored as its name (so the
+            config compares, hashes and prints the same either way); a cell of your own that
+            is not registered is stored as it is (``rnnax.register_cell`` it to refer to it
+            by name). ``encoder_cell`` is the resolved ``rnnax.Cell``.
         hidden: Hidden size of every recurrent layer (>= 1).
         num_layers: Number of stacked recurrent layers (>= 1).
         dropout_rate: Inverted-dropout probability in ``[0, 1)`` between recurrent layers and
             on the representation fed to the head; active only when ``apply`` gets a key.
-        reset_after: GRU form (see ``rnnax.gru_cell``); only valid with ``cell="gru"``.
+        reset_after: GRU form (see ``rnnax.gru_cell``); only valid with ``cell="gru"``, where
+            ``True`` is the same encoder as ``cell="gru_reset_after"`` (and redundant with
+            it).
         strategy: ``"direct"``: the head maps the last hidden state to all ``horizon`` steps
             at once. ``"autoregressive"``: a one-step model fed its own predictions (and the
             known future covariates) for ``horizon`` steps, carrying the recurrent state.
@@ -75,12 +84,14 @@ class ForecasterConfig:
         Traceback (most recent call last):
         ...
         ValueError: ForecasterConfig.hidden must be a positive integer, got 0
+        >>> ForecasterConfig(horizon=12, cell="gru", reset_after=True).encoder_cell
+        Cell('gru_reset_after')
     """
 
     horizon: int
     input_size: int = 1
     num_targets: int = 1
-    cell: Cell = "lstm"
+    cell: CellName | Cell = "lstm"
     hidden: int = 32
     num_layers: int = 1
     dropout_rate: float = 0.0
@@ -99,7 +110,7 @@ class ForecasterConfig:
                 f"ForecasterConfig.num_targets must be at most input_size={self.input_size} "
                 f"(targets are the first input features), got {self.num_targets}"
             )
-        _check_choice("cell", self.cell, get_args(Cell))
+        self._check_cell()
         _check_choice("strategy", self.strategy, get_args(Strategy))
         _check_choice("likelihood", self.likelihood, get_args(Likelihood))
         _check_choice("centering", self.centering, get_args(Centering))
@@ -116,10 +127,41 @@ class ForecasterConfig:
             raise ValueError(
                 f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}"
             )
-        if self.reset_after and self.cell != "gru":
+        if self.reset_after:
+            try:
+                apply_reset_after(get_cell(self.cell), True)
+            except ValueError:
+                raise ValueError(
+                    "ForecasterConfig.reset_after=True applies only to cell='gru' (where it "
+                    f"means cell='gru_reset_after'), got cell={self.cell!r}"
+                ) from None
+
+    def _check_cell(self) -> None:
+        """``cell`` must be a registered name or a valid ``rnnax.Cell``; a registered ``Cell``
+        is replaced by its name."""
+        cell = self.cell
+        if isinstance(cell, Cell):
+            try:
+                check_cell(cell)
+            except TypeError as error:
+                # ValueError, like every other bad field.
+                raise ValueError(
+                    f"ForecasterConfig.cell is not a valid rnnax.Cell: {error}"
+                ) from None
+            if cell.name in registered_cells() and get_cell(cell.name) == cell:
+                object.__setattr__(self, "cell", cell.name)
+            return
+        if not isinstance(cell, str) or cell not in registered_cells():
             raise ValueError(
-                "ForecasterConfig.reset_after=True applies only to cell='gru', got cell='lstm'"
+                f"ForecasterConfig.cell must be one of {list(registered_cells())} (the registered "
+                f"cells, rnnax.registered_cells()) or an rnnax.Cell, got {cell!r:.80}"
             )
+
+    @property
+    def encoder_cell(self) -> Cell:
+        """The ``rnnax.Cell`` the encoder runs: ``cell`` resolved, with ``reset_after`` applied
+        (``cell="gru", reset_after=True`` is ``rnnax.GRU_RESET_AFTER``)."""
+        return apply_reset_after(get_cell(self.cell), True if self.reset_after else None)
 
     @property
     def num_covariates(self) -> int:

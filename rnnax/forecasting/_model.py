@@ -1,7 +1,7 @@
 """Recurrent forecasters as pure functions: ``init``, ``apply``, ``loss`` and their bundle.
 
-A forecaster is an LSTM or GRU encoder (``rnnax.lstm_stack`` / ``rnnax.gru_stack``) read by a
-dense head. Parameters are a ``ForecasterParams`` NamedTuple, so they go straight into optax,
+A forecaster is a recurrent encoder of any cell (``rnnax.rnn_stack`` with the config's
+``encoder_cell``: the LSTM, either GRU form, or a cell of your own) read by a dense head. Parameters are a ``ForecasterParams`` NamedTuple, so they go straight into optax,
 ``jax.jit``, ``jax.grad`` and checkpoints.
 """
 
@@ -20,8 +20,9 @@ from jaxtyping import Array, Float
 
 from rnnax import evaluation
 from rnnax._checks import check_key, is_real_number
-from rnnax._layers import check_layers, gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
-from rnnax._params import GRUParams, LSTMParams
+from rnnax._layers import check_layers, rnn_stack, rnn_stack_init
+from rnnax._protocol import check_params as check_cell_params
+from rnnax._protocol import check_params_type, params_dtype
 from rnnax.forecasting._config import ForecasterConfig
 
 # Smallest forecast scale of a Gaussian head: keeps the NLL finite when a residual is ~0.
@@ -46,8 +47,8 @@ class ForecasterParams(NamedTuple):
     """Parameters of a forecaster.
 
     Attributes:
-        encoder: ``layers[layer][0]`` of ``LSTMParams`` or ``GRUParams`` (the stack layout of
-            ``rnnax.lstm_stack``).
+        encoder: ``layers[layer][0]`` of the encoder cell's parameters (``LSTMParams``,
+            ``GRUParams``, ...; the stack layout of ``rnnax.rnn_stack``).
         head: ``DenseParams`` from ``hidden`` to ``outputs_per_step`` (autoregressive) or
             ``horizon * outputs_per_step`` (direct) outputs.
     """
@@ -133,8 +134,10 @@ def forecaster(config: ForecasterConfig) -> Forecaster:
 def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
     """Initializes a forecaster's parameters (float32).
 
-    The encoder uses ``rnnax.lstm_stack_init`` / ``rnnax.gru_stack_init``; the head has
-    LeCun-normal weights and zero bias, except that a Gaussian head's scale bias starts at
+    The encoder uses ``rnnax.rnn_stack_init(config.encoder_cell, ...)`` (for the LSTM and the
+    GRU the same as ``rnnax.lstm_stack_init`` / ``rnnax.gru_stack_init``; the reset-after GRU's
+    parameters are typed ``GRUResetAfterParams``); the head has LeCun-normal weights and zero
+    bias, except that a Gaussian head's scale bias starts at
     ``softplus^-1(1)``, so a fresh model predicts unit scale.
 
     Args:
@@ -154,9 +157,12 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
         raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
     check_key("key", key)
     encoder_key, head_key = jax.random.split(key)
-    stack_init = lstm_stack_init if config.cell == "lstm" else gru_stack_init
-    encoder = stack_init(
-        encoder_key, config.input_size, config.hidden, num_layers=config.num_layers
+    encoder = rnn_stack_init(
+        config.encoder_cell,
+        encoder_key,
+        config.input_size,
+        config.hidden,
+        num_layers=config.num_layers,
     )
     steps = config.horizon if config.strategy == "direct" else 1
     outputs = steps * config.outputs_per_step
@@ -194,10 +200,15 @@ def _check_float_array(name: str, value: Any, layout: str) -> None:
 
 
 def check_params(params: Any, config: ForecasterConfig) -> None:
-    """Checks that ``params`` are ``ForecasterParams`` made for ``config`` (cell, sizes, head)."""
+    """Checks that ``params`` are ``ForecasterParams`` made for ``config`` (cell, sizes, head).
+
+    The encoder's parameters must be the config's ``encoder_cell``'s: of its parameters type,
+    or of a base type that says nothing of the form (plain ``GRUParams`` run as the
+    reset-after GRU when the config says so), never another registered cell's.
+    """
     if not isinstance(params, ForecasterParams):
         raise TypeError(f"params must be ForecasterParams (from init), got {type(params).__name__}")
-    expected_type = LSTMParams if config.cell == "lstm" else GRUParams
+    cell = config.encoder_cell
     encoder = params.encoder
     first = (
         encoder[0][0]
@@ -207,12 +218,18 @@ def check_params(params: Any, config: ForecasterConfig) -> None:
         and encoder[0]
         else None
     )
-    if isinstance(first, (LSTMParams, GRUParams)) and not isinstance(first, expected_type):
-        raise TypeError(
-            f"params.encoder holds {type(first).__name__} but the config has cell={config.cell!r}"
-        )
-    num_directions, hidden = check_layers(encoder, 4 if config.cell == "lstm" else 3)
-    layout = (len(encoder), num_directions, int(encoder[0][0].w_x.shape[0]), hidden)
+    if first is not None:
+        try:
+            check_params_type(cell, first)
+        except TypeError as error:
+            raise TypeError(
+                f"params.encoder holds {type(first).__name__} but the config has "
+                f"cell={config.cell!r}{', reset_after=True' if config.reset_after else ''}: "
+                f"{error}"
+            ) from None
+    num_directions, hidden = check_layers(encoder, cell)
+    input_size, _ = check_cell_params(cell, encoder[0][0])
+    layout = (len(encoder), num_directions, input_size, hidden)
     expected = (config.num_layers, 1, config.input_size, config.hidden)
     if layout != expected:
         raise ValueError(
@@ -224,7 +241,7 @@ def check_params(params: Any, config: ForecasterConfig) -> None:
         raise TypeError(f"params.head must be DenseParams, got {type(head).__name__}")
     steps = config.horizon if config.strategy == "direct" else 1
     outputs = steps * config.outputs_per_step
-    dtype = encoder[0][0].w_h.dtype
+    dtype = params_dtype(cell, encoder[0][0])
     for field, shape in (("w", (config.hidden, outputs)), ("b", (outputs,))):
         value = getattr(head, field)
         _check_float_array(f"params.head.{field}", value, str(list(shape)))
@@ -240,10 +257,10 @@ def check_params(params: Any, config: ForecasterConfig) -> None:
             )
 
 
-def _check_inputs_dtype(params: ForecasterParams, inputs: Any) -> None:
+def _check_inputs_dtype(params: ForecasterParams, inputs: Any, config: ForecasterConfig) -> None:
     """Inputs must have the parameters' dtype (after JAX's canonicalization: NumPy float64 is
     float32 while 64-bit mode is off)."""
-    expected = jnp.dtype(params.encoder[0][0].w_h.dtype)
+    expected = jnp.dtype(params_dtype(config.encoder_cell, params.encoder[0][0]))
     got = jnp.dtype(jax.dtypes.canonicalize_dtype(inputs.dtype))
     if got != expected:
         raise TypeError(
@@ -345,7 +362,7 @@ def apply(
         raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
     check_params(params, config)
     _check_inputs(config, inputs, future_covariates)
-    _check_inputs_dtype(params, inputs)
+    _check_inputs_dtype(params, inputs, config)
     if key is not None:
         check_key("key", key)
     return _apply_compiled(
@@ -379,10 +396,7 @@ def _apply_compiled(
         encoder_key, head_key, decode_key = jax.random.split(key, 3)
 
     stack_options: dict[str, Any] = {"dropout_rate": config.dropout_rate}
-    if config.cell == "lstm":
-        stack = lstm_stack
-    else:
-        stack = functools.partial(gru_stack, reset_after=config.reset_after)
+    stack = functools.partial(rnn_stack, cell=config.encoder_cell)
 
     def head(hidden: jax.Array, dropout_key: jax.Array | None) -> jax.Array:
         hidden = _dropout(hidden, dropout_key, config.dropout_rate)
@@ -498,7 +512,7 @@ def loss(
         raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
     check_params(params, config)
     _check_inputs(config, inputs, future_covariates)
-    _check_inputs_dtype(params, inputs)
+    _check_inputs_dtype(params, inputs, config)
     _check_float_array(
         "targets", targets, f"[..., horizon={config.horizon}, num_targets={config.num_targets}]"
     )
