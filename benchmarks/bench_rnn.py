@@ -1,4 +1,5 @@
-"""Benchmarks rnnax's LSTM and GRU against flax (linen and nnx), equinox and PyTorch.
+"""Benchmarks rnnax's LSTM and GRU against flax (linen and nnx), equinox and PyTorch, and
+times any other registered rnnax cell (``--cells``) under every strategy it has.
 
 Run ``python benchmarks/bench_rnn.py --help``; ``main(argv)`` is the entry point for other
 callers (a future ``rnnax bench``). See ``benchmarks/README.md`` for what is measured and how.
@@ -96,6 +97,15 @@ AXES = ("B", "T", "I", "H")
 
 FAMILIES = ("rnnax", "flax.linen", "flax.nnx", "equinox", "torch", "jax.experimental.rnn")
 MODES = ("fwd", "fwdbwd")
+DEFAULT_CELLS = ("lstm", "gru")
+# The cells other libraries have, as this script builds them: flax.linen, flax.nnx, equinox and
+# torch run the LSTM and the reset-after GRU ("gru" benchmarks both GRU forms, "gru_reset_after"
+# the reset-after one alone). Every other registered cell runs the rnnax strategies only.
+FRAMEWORK_CELLS = ("lstm", "gru", "gru_reset_after")
+# The other libraries whose cells this script builds (jax.experimental.rnn: the LSTM on GPU).
+FRAMEWORKS = ("flax.linen", "flax.nnx", "equinox", "torch")
+# The cells the Pallas tiling variants (--pallas-variants) call kernels of.
+PALLAS_VARIANT_CELLS = ("lstm", "gru", "gru_reset_after")
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,9 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cells",
         type=_csv,
-        default=["lstm", "gru"],
+        default=list(DEFAULT_CELLS),
         metavar="CELLS",
-        help="lstm, gru or both (default both)",
+        help="registered rnnax cells (rnnax.registered_cells(): lstm, gru, gru_reset_after, "
+        "...; default lstm,gru); 'gru' times both GRU forms. Other libraries are timed "
+        "for " + ", ".join(FRAMEWORK_CELLS) + " only",
     )
     parser.add_argument(
         "--impls",
@@ -267,12 +279,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def registered_cells() -> tuple[str, ...]:
+    """rnnax's registered cells. Importing rnnax starts no JAX backend, so ``--host-devices``
+    still takes effect after this."""
+    import rnnax
+
+    return tuple(rnnax.registered_cells())
+
+
+def _check_cells(parser: argparse.ArgumentParser, cells: Sequence[str]) -> None:
+    registered = registered_cells()
+    for cell in cells:
+        if cell not in registered:
+            parser.error(f"--cells takes registered cells ({', '.join(registered)}), got {cell!r}")
+        if cells.count(cell) > 1:
+            parser.error(f"--cells lists {cell!r} more than once")
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for cell in args.cells:
-        if cell not in ("lstm", "gru"):
-            parser.error(f"--cells takes lstm and/or gru, got {cell!r}")
+    if not args.cells:
+        parser.error("--cells needs at least one cell")
+    _check_cells(parser, args.cells)
     if args.gpu_suite:
         args.floor = True
         if args.dtype is None:
@@ -538,13 +567,16 @@ def _as_numpy(jax: Any, array: Any) -> Any:
 
 
 def _shared_params(cfg: Config, jax: Any, jnp: Any) -> Any:
+    """The parameters every implementation at ``cfg`` gets (converted where needed)."""
+    if cfg.cell not in FRAMEWORK_CELLS:
+        return _cell_init_params(cfg, jax, jnp)
     import rnnax
 
     dtype = jnp.dtype(cfg.dtype)
     inputs, hidden = cfg.inputs, cfg.hidden
     gates = 4 if cfg.cell == "lstm" else 3
     shapes = [(inputs, gates * hidden), (hidden, gates * hidden), (gates * hidden,)]
-    if cfg.cell == "gru":
+    if cfg.cell != "lstm":
         shapes.append((gates * hidden,))
 
     def make(key: Any) -> Any:
@@ -560,9 +592,26 @@ def _shared_params(cfg: Config, jax: Any, jnp: Any) -> Any:
         # nnx.GRUCell has no recurrent candidate bias; zero it so every library can hold the
         # same weights.
         arrays[3] = arrays[3].at[2 * hidden :].set(0)
+        if cfg.cell == "gru_reset_after":
+            return rnnax.GRUResetAfterParams(*arrays)
         return rnnax.GRUParams(*arrays)
 
     return jax.jit(make)(jax.random.key(1))
+
+
+def _cell_init_params(cfg: Config, jax: Any, jnp: Any) -> Any:
+    """Parameters of a cell only rnnax runs: its own ``init`` in float32 (initializers need
+    not support narrow dtypes), cast to ``cfg.dtype``."""
+    import rnnax
+
+    cell = rnnax.get_cell(cfg.cell)
+    dtype = jnp.dtype(cfg.dtype)
+
+    def make(key: Any) -> Any:
+        params = cell.init(key, cfg.inputs, cfg.hidden)
+        return jax.tree.map(lambda leaf: leaf.astype(dtype), params)
+
+    return _staged(jax.jit, make, jax.random.key(1))
 
 
 def _staged(jit: Callable[..., Any], function: Callable[..., Any], *args: Any) -> Any:
@@ -576,28 +625,83 @@ def _staged(jit: Callable[..., Any], function: Callable[..., Any], *args: Any) -
         return function(*args)
 
 
-def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) -> list[str]:
-    """The rnnax strategies timed at ``cfg``: ``--strategies`` or, by default, all of
-    ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU; never ``"cudnn"`` where it cannot
-    run (a GRU, or other than float32)."""
+def _requested_strategies(strategies: Sequence[str] | None, backend: str) -> list[str]:
+    """``--strategies`` (plain names in ``rnnax.STRATEGIES`` order, then the ``auto=NAME``
+    ones) or, by default, all of ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU.
+
+    Raises:
+        ValueError: an ``auto=NAME`` whose NAME is not a strategy of rnnax.
+    """
     import rnnax
 
     names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
-    if strategies is not None:
-        forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
-        for name in forced:
-            if name.removeprefix(AUTO_INNER_PREFIX) not in names:
-                raise ValueError(f"--strategies {name!r}: rnnax has the strategies {names}")
-        names = [name for name in names if name in strategies] + forced
-    elif backend != "gpu":
-        names = [name for name in names if name not in GPU_ONLY_STRATEGIES]
-    if cfg.cell != "lstm" or cfg.dtype != "float32":
-        names = [name for name in names if name != "cudnn"]
-    return names
+    if strategies is None:
+        return names if backend == "gpu" else [n for n in names if n not in GPU_ONLY_STRATEGIES]
+    forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
+    for name in forced:
+        if name.removeprefix(AUTO_INNER_PREFIX) not in names:
+            raise ValueError(f"--strategies {name!r}: rnnax has the strategies {names}")
+    return [name for name in names if name in strategies] + forced
+
+
+def cell_strategies(cell: str) -> tuple[str, ...]:
+    """The strategies ``cell`` can run (``rnnax.available_strategies``); all of
+    ``rnnax.STRATEGIES`` for an rnnax without the cell protocol."""
+    import rnnax
+
+    available = getattr(rnnax, "available_strategies", None)
+    if available is None:
+        return tuple(getattr(rnnax, "STRATEGIES", ("scan",)))
+    return tuple(available(rnnax.get_cell(cell)))
+
+
+def _runnable(name: str, cell: str, dtype: str) -> bool:
+    """Whether strategy ``name`` (or ``auto=NAME``'s inner one) can run ``cell`` at ``dtype``:
+    one the cell has, and never cuDNN beyond float32."""
+    inner = name.removeprefix(AUTO_INNER_PREFIX)
+    return inner in cell_strategies(cell) and not (inner == "cudnn" and dtype != "float32")
+
+
+def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) -> list[str]:
+    """The rnnax strategies timed at ``cfg``: ``--strategies`` or, by default, all of
+    ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU; only those the cell has
+    (``rnnax.available_strategies``), and never ``"cudnn"`` other than in float32."""
+    names = _requested_strategies(strategies, backend)
+    return [name for name in names if _runnable(name, cfg.cell, cfg.dtype)]
+
+
+def config_notes(cfg: Config, args: argparse.Namespace) -> list[str]:
+    """What ``cfg`` leaves out of what was asked, for the report: the ``--strategies`` its
+    cell does not have or cannot run at its dtype, and the other libraries for a cell they do
+    not have."""
+    notes = []
+    if args.strategies is not None:
+        requested = _requested_strategies(args.strategies, "gpu")  # backend unused when given
+        has = cell_strategies(cfg.cell)
+        missing = [name for name in requested if name.removeprefix(AUTO_INNER_PREFIX) not in has]
+        if missing:
+            notes.append(
+                f"{cfg.cell}: {', '.join(missing)} skipped, not strategies of this cell (it has "
+                f"{', '.join(has)})"
+            )
+        narrow = [
+            name
+            for name in requested
+            if name not in missing and not _runnable(name, cfg.cell, cfg.dtype)
+        ]
+        if narrow:
+            notes.append(f"{cfg.cell} {cfg.dtype}: {', '.join(narrow)} skipped (float32 only)")
+    others = [family for family in FRAMEWORKS if _selected(family, family, args.impls)]
+    if cfg.cell not in FRAMEWORK_CELLS and others:
+        notes.append(
+            f"{cfg.cell}: rnnax only; {', '.join(others)} skipped (this benchmark builds them "
+            f"for {', '.join(FRAMEWORK_CELLS)})"
+        )
+    return notes
 
 
 # "auto=<strategy>": auto's batch split over the CPU devices with <strategy> inside each shard,
-# whatever rnnax's table says; how the table (rnnax._strategies._AUTO) is decided.
+# whatever rnnax's choice is; how a cell's choice (rnnax.Cell.auto) is decided.
 AUTO_INNER_PREFIX = "auto="
 
 
@@ -607,15 +711,25 @@ def _strategy_kwargs(name: str) -> dict[str, Any]:
     return {"strategy": name}
 
 
+def variant_cell(cell: str, options: dict[str, Any]) -> str:
+    """The registered cell an rnnax variant runs: the ``--cells`` name, except the reset-after
+    form of ``"gru"`` (``reset_after=True``), which is the cell ``"gru_reset_after"``."""
+    return "gru_reset_after" if cell == "gru" and options.get("reset_after") else cell
+
+
 @contextlib.contextmanager
 def _auto_resolving_to(jax: Any, cell: str, inner: str | None) -> Any:
-    """Makes ``strategy="auto"`` pick ``inner`` for ``cell`` while a function is traced."""
+    """Makes ``strategy="auto"`` pick ``inner`` for the registered cell ``cell`` while a
+    function is traced (rnnax's override table, backend -> cell name -> strategy), and
+    leaves the table exactly as it was."""
     if inner is None:
         yield
         return
     from rnnax import _strategies
 
-    table = _strategies._AUTO.setdefault(jax.default_backend(), {})
+    backend = jax.default_backend()
+    had_backend = backend in _strategies._AUTO
+    table = _strategies._AUTO.setdefault(backend, {})
     before = table.get(cell)
     table[cell] = inner
     try:
@@ -625,23 +739,26 @@ def _auto_resolving_to(jax: Any, cell: str, inner: str | None) -> Any:
             table.pop(cell, None)
         else:
             table[cell] = before
+        if not had_backend and not table:
+            _strategies._AUTO.pop(backend, None)
 
 
 def rnnax_variants(
     cfg: Config, strategies: Sequence[str] | None, backend: str = "cpu"
 ) -> list[tuple[str, dict]]:
-    """(label, keyword arguments) for every rnnax variant benchmarked at ``cfg``."""
+    """(label, keyword arguments) for every rnnax variant benchmarked at ``cfg``: one per
+    strategy the cell has, and for ``"gru"`` each of them in both GRU forms."""
     import rnnax
 
-    core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
-    if "strategy" in inspect.signature(core).parameters:
+    per_strategy: list[tuple[str, dict[str, Any]]]
+    if cfg.cell in DEFAULT_CELLS and "strategy" not in inspect.signature(rnnax.lstm).parameters:
+        per_strategy = [("", {})]  # an rnnax from before strategies
+    else:
         names = strategy_names(cfg, strategies, backend)
         per_strategy = [(f"[{name}", _strategy_kwargs(name)) for name in names]
-    else:
-        per_strategy = [("", {})]
     variants = []
     for prefix, kwargs in per_strategy:
-        if cfg.cell == "lstm":
+        if cfg.cell != "gru":
             variants.append((f"rnnax{prefix}{']' if prefix else ''}", kwargs))
         else:
             for reset_after in (False, True):
@@ -652,22 +769,36 @@ def rnnax_variants(
     return variants
 
 
+def _rnnax_core(cell: str) -> Callable[..., Any]:
+    """``core(params, xs, **options) -> (carry, ys)`` for ``cell``: ``rnnax.lstm`` and
+    ``rnnax.gru`` (which takes ``reset_after``) for the two cells every rnnax has,
+    ``rnnax.rnn(..., cell=cell)`` for the others."""
+    import functools
+
+    import rnnax
+
+    if cell == "lstm":
+        return rnnax.lstm
+    if cell == "gru":
+        return rnnax.gru
+    return functools.partial(rnnax.rnn, cell=cell)
+
+
 def build_rnnax(
     cfg: Config, jax: Any, params: Any, xs: Any, label: str, kwargs: dict[str, Any]
 ) -> Impl:
-    import rnnax
-
     impl = Impl("rnnax", label, dict(kwargs), weights="shared")
     inner = kwargs.get("auto_inner")
     core_kwargs = {key: value for key, value in kwargs.items() if key != "auto_inner"}
-    core = rnnax.lstm if cfg.cell == "lstm" else rnnax.gru
+    core = _rnnax_core(cfg.cell)
+    cell = variant_cell(cfg.cell, kwargs)
 
     def forward(p: Any, x: Any) -> Any:
         return core(p, x, **core_kwargs)[1]
 
-    with _auto_resolving_to(jax, cfg.cell, inner):
+    with _auto_resolving_to(jax, cell, inner):
         if kwargs.get("strategy") == "auto":
-            impl.options["auto"] = auto_details(cfg.batch, cfg.cell)
+            impl.options["auto"] = auto_details(cfg.batch, cell)
         _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
     return impl
 
@@ -680,15 +811,15 @@ def build_pallas_variant(
 
     from rnnax import _pallas
 
-    reset_after = cfg.cell == "gru"  # the cuDNN / torch form, as the other libraries run
-    label = f"rnnax[pallas,{name}{',reset_after' if reset_after else ''}]"
+    reset_after = cfg.cell != "lstm"  # the cuDNN / torch GRU form, as the other libraries run
+    label = f"rnnax[pallas,{name}{',reset_after' if cfg.cell == 'gru' else ''}]"
     impl = Impl(
         "rnnax",
         label,
         {
             "strategy": "pallas",
             "pallas": dict(options),
-            **({"reset_after": True} if reset_after else {}),
+            **({"reset_after": True} if cfg.cell == "gru" else {}),
         },
         weights="shared",
     )
@@ -699,7 +830,7 @@ def build_pallas_variant(
         if cfg.cell == "lstm":
             ys = _pallas.lstm_pallas(p, x, zeros, zeros, **options)[2]
         else:
-            ys = _pallas.gru_pallas(p, x, zeros, reset_after=True, **options)[1]
+            ys = _pallas.gru_pallas(p, x, zeros, reset_after=reset_after, **options)[1]
         return jnp.swapaxes(ys, 0, 1)
 
     _add_jax(impl, jax, forward, (params, xs), contextlib.nullcontext, cfg.modes)
@@ -990,7 +1121,7 @@ def build_all(
                 lambda label=label, kwargs=kwargs: build_rnnax(cfg, jax, params, xs, label, kwargs),
             )
         )
-    if args.pallas_variants and cfg.in_shape_set:
+    if args.pallas_variants and cfg.in_shape_set and cfg.cell in PALLAS_VARIANT_CELLS:
         gates = 4 if cfg.cell == "lstm" else 3
         weight_bytes = gates * cfg.hidden**2 * jnp.dtype(cfg.dtype).itemsize
         for name, options in PALLAS_VARIANTS.items():
@@ -1006,7 +1137,26 @@ def build_all(
                     ),
                 )
             )
-    builders += [
+    if cfg.cell in FRAMEWORK_CELLS:
+        builders += _framework_builders(cfg, jax, params, xs, torch_device)
+    impls = []
+    for family, label, options, build in builders:
+        if not _selected(family, label, args.impls):
+            continue
+        try:
+            impls.append(build())
+        except Exception as error:  # record and go on with the others
+            impls.append(
+                Impl(family, label, dict(options), error=f"{type(error).__name__}: {error}"[:2000])
+            )
+    return impls
+
+
+def _framework_builders(
+    cfg: Config, jax: Any, params: Any, xs: Any, torch_device: str | None
+) -> list[tuple[str, str, dict[str, Any], Callable[[], Impl]]]:
+    """The other libraries' implementations at ``cfg`` (a cell of ``FRAMEWORK_CELLS``)."""
+    builders: list[tuple[str, str, dict[str, Any], Callable[[], Impl]]] = [
         ("flax.linen", "flax.linen", {}, lambda: build_linen(cfg, jax, params, xs)),
         ("flax.nnx", "flax.nnx", {}, lambda: build_nnx(cfg, jax, params, xs)),
         ("equinox", "equinox", {}, lambda: build_equinox(cfg, jax, params, xs)),
@@ -1021,7 +1171,7 @@ def build_all(
             )
         )
     # jax.experimental.rnn: cuDNN's LSTM, float32 only.
-    if cfg.cell == "lstm" and backend == "gpu" and cfg.dtype == "float32":
+    if cfg.cell == "lstm" and jax.default_backend() == "gpu" and cfg.dtype == "float32":
         builders.append(
             (
                 "jax.experimental.rnn",
@@ -1030,17 +1180,7 @@ def build_all(
                 lambda: build_cudnn(cfg, jax, params, xs),
             )
         )
-    impls = []
-    for family, label, options, build in builders:
-        if not _selected(family, label, args.impls):
-            continue
-        try:
-            impls.append(build())
-        except Exception as error:  # record and go on with the others
-            impls.append(
-                Impl(family, label, dict(options), error=f"{type(error).__name__}: {error}"[:2000])
-            )
-    return impls
+    return builders
 
 
 def time_interleaved(impls: list[Impl], repeats: int, warmup: int) -> None:
@@ -1239,17 +1379,24 @@ def summarize(
     return entry
 
 
+def _same_function(impl: Impl, cell: str) -> bool:
+    """Whether ``impl`` computes the function the other libraries do at a ``--cells`` entry:
+    every implementation does, except the explainer's form among ``"gru"``'s rnnax variants
+    (the other libraries' GRUs are the reset-after form)."""
+    return cell != "gru" or impl.family != "rnnax" or bool(impl.options.get("reset_after"))
+
+
 def agreement(impls: list[Impl], cell: str) -> dict[str, float]:
-    """Max |ys - ys_reference| per label against rnnax's cuDNN-form output (informative only)."""
+    """Max |ys - ys_reference| per label against the first rnnax output of the form every
+    implementation computes (informative only; for a cell only rnnax runs, the strategies
+    against each other)."""
     import numpy as np
 
     reference = next(
         (
             impl.output
             for impl in impls
-            if impl.family == "rnnax"
-            and impl.output is not None
-            and (cell == "lstm" or impl.options.get("reset_after"))
+            if impl.family == "rnnax" and impl.output is not None and _same_function(impl, cell)
         ),
         None,
     )
@@ -1259,7 +1406,7 @@ def agreement(impls: list[Impl], cell: str) -> dict[str, float]:
         impl.label: float(np.max(np.abs(impl.output - reference)))
         for impl in impls
         if impl.output is not None
-        and (cell == "lstm" or impl.family != "rnnax" or impl.options.get("reset_after"))
+        and _same_function(impl, cell)
         and impl.output.shape == reference.shape
     }
 
@@ -1454,6 +1601,7 @@ def markdown_report(report: dict[str, Any]) -> str:
             f"- {settings['repeats']} interleaved repeats after {settings['warmup']} warm-up calls; "
             "median reported"
         ),
+        *(f"- note: {note}" for note in report.get("notes", [])),
     ]
     for dtype, gemm in report["gemm"].items():
         lines.append(
@@ -1527,10 +1675,12 @@ def _strategy_of(entry: dict[str, Any]) -> str | None:
 
 
 def auto_recommendation(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The measurement hook for rnnax's ``_AUTO`` table: the fastest strategy per cell form.
+    """The measurement hook for each cell's ``"auto"`` choice (``rnnax.Cell.auto``, keyed by
+    the registered cell name, so ``"gru"``'s reset-after variants count as
+    ``"gru_reset_after"``): the fastest strategy per cell.
 
-    For every (cell form, dtype, shape) the rnnax strategy with the smallest median (fwd+bwd
-    where it was run, else fwd); per cell form and dtype, how many shapes each strategy won
+    For every (cell, dtype, shape) the rnnax strategy with the smallest median (fwd+bwd
+    where it was run, else fwd); per cell and dtype, how many shapes each strategy won
     and the geometric-mean time of each relative to the fastest. ``fastest`` is the strategy
     with the smallest geometric mean over the shapes where every strategy ran.
     """
@@ -1541,7 +1691,7 @@ def auto_recommendation(results: list[dict[str, Any]]) -> dict[str, Any]:
         strategy = _strategy_of(entry)
         if strategy is None or entry.get("error"):
             continue
-        form = entry["cell"] + (",reset_after" if entry["options"].get("reset_after") else "")
+        form = variant_cell(entry["cell"], entry["options"])
         median = _mode_value(entry, _primary(entry), "median_s")
         if median is None:
             continue
@@ -1571,12 +1721,12 @@ def recommendation_lines(recommendation: dict[str, Any]) -> list[str]:
     if not recommendation:
         return []
     lines = [
-        "## Fastest rnnax strategy (the measurement hook for `_AUTO`)",
+        "## Fastest rnnax strategy (the measurement hook for each cell's `auto`)",
         "",
-        "Per cell form and dtype over this run's shapes: the strategy with the smallest "
+        "Per registered cell and dtype over this run's shapes: the strategy with the smallest "
         "geometric-mean time (fwd+bwd where run), shapes won, and each strategy's "
-        "geometric-mean time over the fastest per shape. A choice for "
-        "`rnnax._strategies._AUTO` needs a run at rest over the shapes that matter.",
+        "geometric-mean time over the fastest per shape. A choice for a cell's "
+        "`rnnax.Cell.auto` needs a run at rest over the shapes that matter.",
         "",
         "| cell | dtype | fastest | wins | \u00d7 fastest (geomean) |",
         "|---|---|---|---|---|",
@@ -1753,10 +1903,30 @@ def _rnnax_private(name: str) -> Callable[..., Any] | None:
     return None
 
 
+def timed_strategies(args: argparse.Namespace, backend: str) -> list[str]:
+    """The plain strategies (``rnnax.STRATEGIES`` order) timed for at least one of the
+    ``--cells`` in one of the ``--dtype`` dtypes."""
+    return [
+        name
+        for name in _requested_strategies(args.strategies, backend)
+        if not name.startswith(AUTO_INNER_PREFIX)
+        and any(_runnable(name, cell, dtype) for cell in args.cells for dtype in args.dtype)
+    ]
+
+
+def timed_cells(cells: Sequence[str]) -> list[str]:
+    """The registered cells a run of ``--cells`` times: each named cell, and for ``"gru"``
+    also ``"gru_reset_after"`` (its reset-after variants), once each."""
+    expanded = [
+        name for cell in cells for name in (cell, variant_cell(cell, {"reset_after": True}))
+    ]
+    return list(dict.fromkeys(expanded))
+
+
 def auto_details(batch: int | None = None, cell: str = "lstm") -> dict[str, Any] | None:
-    """What ``strategy="auto"`` does here: the strategy it resolves to for ``cell`` and, for a
-    batch size, over how many devices it splits the batch (rnnax internals; ``None`` where
-    unknown)."""
+    """What ``strategy="auto"`` does here: the strategy it resolves to for the registered cell
+    ``cell`` and, for a batch size, over how many devices it splits the batch (rnnax
+    internals; ``None`` where unknown)."""
     resolve, devices = _rnnax_private("resolve_strategy"), _rnnax_private("batch_devices")
     details: dict[str, Any] = {}
     try:
@@ -1836,20 +2006,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warmup": args.warmup,
             "seed": args.seed,
             "strategy_keyword": has_strategy,
-            "strategies": (
-                [
-                    s
-                    for s in getattr(rnnax, "STRATEGIES", ("scan",))
-                    if (
-                        s in args.strategies
-                        if args.strategies is not None
-                        else jax.default_backend() == "gpu" or s not in GPU_ONLY_STRATEGIES
-                    )
-                ]
-                if has_strategy
-                else []
-            ),
-            "auto": {cell: auto_details(cell=cell) for cell in ("lstm", "gru")},
+            "strategies": timed_strategies(args, jax.default_backend()) if has_strategy else [],
+            "auto": {cell: auto_details(cell=cell) for cell in timed_cells(args.cells)},
             "host_devices": {
                 "requested": args.host_devices,
                 "flag_set_before_init": host_flag_effective,
@@ -1867,6 +2025,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "floor": {},
         "results": [],
         "agreement": {},
+        "notes": list(dict.fromkeys(note for cfg in configs for note in config_notes(cfg, args))),
     }
     for dtype in args.dtype:
         report["gemm"][dtype] = measure_gemm(jax, args.gemm_size, dtype, args.repeats)

@@ -1,12 +1,13 @@
 """The ``rnnax`` command line: ``rnnax compare`` (the main job) and ``rnnax bench``.
 
-``rnnax compare`` trains LSTM and GRU forecasters side by side on a data set that ships with
-rnnax and prints the explainer's table with a measured value and a verdict per claim; see
-``rnnax compare --help``. ``rnnax bench`` runs ``benchmarks/bench_rnn.py`` from a source
-checkout with the arguments given. ``python -m rnnax`` is the same command.
+``rnnax compare`` trains LSTM and GRU forecasters (and any other registered cells named with
+``--cells``) side by side on a data set that ships with rnnax and prints the explainer's table
+with a measured value and a verdict per claim; see ``rnnax compare --help``. ``rnnax bench``
+runs ``benchmarks/bench_rnn.py`` from a source checkout with the arguments given.
+``python -m rnnax`` is the same command.
 
-Usage errors (unknown data set, non-positive sizes, an unwritable ``--out``) print one line on
-stderr and exit with status 2.
+Usage errors (unknown data set or cell, non-positive sizes, an unwritable ``--out``) print one
+line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ _EPILOG = """\
 The run writes report.json, report.md and PNG plots (with matplotlib: pip install 'rnnax[plot]')
 into --out, and prints the explainer's table: each claim, the value measured on this run
 beside it, and a verdict (supported / not supported on this run). report.md says how each
-verdict was decided.
+verdict was decided. The table compares the LSTM and the GRU; other cells named in --cells
+(any registered cell, e.g. --cells lstm,gru,gru_reset_after) get their measurements in a
+table of their own.
 """
 
 
@@ -117,6 +120,16 @@ def _lengths(minimum: int, maximum: int = _MAX_LENGTH):
     return parse
 
 
+def _cell_names(text: str) -> tuple[str, ...]:
+    """``--cells``: comma-separated names of registered cells (``rnnax.registered_cells()``)."""
+    from rnnax.compare._cells import check_cells
+
+    try:
+        return check_cells(part.strip() for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _out_dir(text: str) -> Path:
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
@@ -132,13 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare",
         help="train LSTM and GRU side by side and measure the explainer's claims",
-        description="Trains LSTM and GRU forecasters under identical settings (K seeds each, "
-        "trained in "
+        description="Trains LSTM and GRU forecasters (and any other registered cells named "
+        "with --cells) under identical settings (K seeds each, trained in "
         "parallel in one jit via vmap), runs the memory tasks, and prints the explainer's "
         "table with a measured value and a verdict per claim.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    import rnnax
     from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig
 
     default = CompareConfig()
@@ -155,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int(_MAX_HIDDEN),
         default=default.hidden,
         metavar="N",
-        help="hidden size of the LSTM, and of the GRU with --match hidden "
-        f"(default {default.hidden})",
+        help="hidden size of the LSTM (of the first cell when the LSTM is not compared), and "
+        f"of every other cell with --match hidden (default {default.hidden})",
     )
     main.add_argument(
         "--layers",
@@ -183,8 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--match",
         choices=("hidden", "params"),
         default=default.match,
-        help="give the GRU the LSTM's hidden size, or size it to the LSTM's parameter "
+        help="give every cell the LSTM's hidden size, or size each to the LSTM's parameter "
         "budget (default hidden)",
+    )
+    main.add_argument(
+        "--cells",
+        type=_cell_names,
+        default=default.cells,
+        metavar="CELL,...",
+        help="registered cells to compare (default " + ",".join(default.cells) + "; "
+        "registered: " + ", ".join(rnnax.registered_cells()) + "); the explainer's table "
+        "needs lstm and gru, every other cell gets a table of its own",
     )
     main.add_argument(
         "--out",
@@ -234,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="LOSS",
         help="target validation loss for time-to-target (default: 1.1 x the larger of the "
-        "two models' best seed-mean validation losses)",
+        "LSTM's and the GRU's best seed-mean validation losses)",
     )
     more.add_argument(
         "--memory-steps",
@@ -377,9 +400,11 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
         CompareConfig,
         OutDirError,
         baseline_summary,
+        cells_terminal_table,
         check_out_dir,
         compare,
         default_out_dir,
+        has_extra_cells,
         rows,
         terminal_table,
     )
@@ -412,6 +437,7 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
             seed_devices=args.seed_devices,
             progress=not args.no_progress,
             plots=not args.no_plots,
+            cells=args.cells,
         )
         out = check_out_dir(default_out_dir(config.dataset) if args.out is None else args.out)
         if config.seed_devices is not None:
@@ -432,8 +458,12 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
             file=sys.stderr,
         )
         return 130
+    table = rows(report)
     print()
-    print(terminal_table(rows(report)))
+    print(terminal_table(table) if table else report["claims_note"])
+    if has_extra_cells(report):
+        print()
+        print(cells_terminal_table(report))
     print()
     print(baseline_summary(report))
     print(

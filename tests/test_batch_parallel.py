@@ -30,7 +30,8 @@ SCRIPT = textwrap.dedent("""
         ("gru_ra", rnnax.gru_init(jax.random.key(1), 3, 5), rnnax.gru, {"reset_after": True}),
     ]
     for inner in ("scan", "custom_vjp"):
-        _strategies._AUTO["cpu"] = {"lstm": inner, "gru": inner}
+        # The override table is keyed by registered cell name: the reset-after GRU is its own.
+        _strategies._AUTO["cpu"] = {"lstm": inner, "gru": inner, "gru_reset_after": inner}
         for name, params, core, kwargs in cases:
             for seq_lengths in (None, lengths):
                 def loss(params, xs, strategy):

@@ -11,8 +11,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import pytest
+
+import rnnax
 
 _SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
 
@@ -33,6 +38,59 @@ def _restore_environment(monkeypatch):
     monkeypatch.setenv(
         "XLA_PYTHON_CLIENT_PREALLOCATE", os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     )
+
+
+class _TinyParams(NamedTuple):
+    w_x: jax.Array
+    w_h: jax.Array
+    b: jax.Array
+
+
+def _tiny_init(key, input_size, hidden_size, *, dtype=jnp.float32):
+    k_x, k_h = jax.random.split(key)
+    return _TinyParams(
+        jax.random.normal(k_x, (input_size, hidden_size), dtype) / input_size**0.5,
+        jax.random.normal(k_h, (hidden_size, hidden_size), dtype) / hidden_size**0.5,
+        jnp.zeros((hidden_size,), dtype),
+    )
+
+
+def _tiny_pointwise(params, h, a_x, a_h):
+    h = jnp.tanh(a_x + a_h)
+    return h, h
+
+
+def _tiny_step(params, h, x):
+    a_x = x @ params.w_x
+    return _tiny_pointwise(params, h, a_x + jnp.broadcast_to(params.b, a_x.shape), h @ params.w_h)
+
+
+# A user's own cell, as the README shows one: no other library has it, and it has no Pallas
+# kernel, so the benchmark runs only the rnnax strategies it has.
+_TINY_CELL = rnnax.Cell(
+    name="bench_test_tanh",
+    init=_tiny_init,
+    step=_tiny_step,
+    layout={"w_x": ("I", "H"), "w_h": ("H", "H"), "b": ("H",)},
+    params_type=_TinyParams,
+    split=rnnax.GemmSplit(
+        lambda params: (params.w_x, params.b, params.w_h, None),
+        _tiny_pointwise,
+        lambda h: h,
+        additive=True,
+    ),
+)
+
+
+@pytest.fixture
+def tiny_cell():
+    """Registers ``_TINY_CELL`` for one test, then takes it out of the registry again."""
+    from rnnax import _protocol
+
+    rnnax.register_cell(_TINY_CELL)
+    yield _TINY_CELL.name
+    _protocol._REGISTRY.pop(_TINY_CELL.name, None)
+    _protocol._BY_TYPE.pop(_TinyParams, None)
 
 
 def _tiny(tmp_path: Path, *extra: str) -> list[str]:
@@ -222,6 +280,8 @@ def test_options(bench, monkeypatch):
     assert (args.repeats, args.gemm_size, args.dtype) == (20, 2048, ["float32"])
     for bad in (
         ["--cells", "rnn"],
+        ["--cells", "lstm,lstm"],
+        ["--cells", ""],
         ["--dtype", "float16"],
         ["--sweep", "I"],
         ["--shapes", "2x3x4"],
@@ -242,15 +302,26 @@ def test_auto_inner_strategy_is_measured_and_the_table_restored(bench, tmp_path)
     from rnnax import _strategies
 
     table_before = {backend: dict(cells) for backend, cells in _strategies._AUTO.items()}
-    argv = _tiny(tmp_path, "--cells", "lstm", "--impls", "rnnax", "--modes", "fwd")
+    argv = _tiny(tmp_path, "--cells", "lstm,gru", "--impls", "rnnax", "--modes", "fwd")
     argv[argv.index("scan")] = "auto=scan,auto=custom_vjp"
     assert bench.main(argv) == 0
     report, _ = _report(tmp_path)
     resolved = {
-        entry["label"]: entry["options"]["auto"]["resolves_to"] for entry in report["results"]
+        (entry["cell"], entry["label"]): entry["options"]["auto"]["resolves_to"]
+        for entry in report["results"]
     }
-    assert resolved == {"rnnax[auto=scan]": "scan", "rnnax[auto=custom_vjp]": "custom_vjp"}
-    assert table_before == _strategies._AUTO
+    # The override is made for the cell each variant runs: the GRU's reset-after variants are
+    # the registered cell "gru_reset_after", which has an "auto" choice of its own.
+    assert resolved == {
+        ("lstm", "rnnax[auto=scan]"): "scan",
+        ("lstm", "rnnax[auto=custom_vjp]"): "custom_vjp",
+        ("gru", "rnnax[auto=scan]"): "scan",
+        ("gru", "rnnax[auto=custom_vjp]"): "custom_vjp",
+        ("gru", "rnnax[auto=scan,reset_after]"): "scan",
+        ("gru", "rnnax[auto=custom_vjp,reset_after]"): "custom_vjp",
+    }
+    assert table_before == _strategies._AUTO  # not even an empty per-backend entry is left
+    assert set(report["settings"]["auto"]) == {"lstm", "gru", "gru_reset_after"}
 
     with pytest.raises(SystemExit):
         bench._parse(["--strategies", "auto=auto"])
@@ -288,3 +359,72 @@ def test_profile_script_lists_operations(tmp_path):
     assert report_path.with_suffix(".md").read_text().startswith("# Per-operation time")
     bad = subprocess.run([*command[:2], "--calls", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--calls must be at least 1" in bad.stderr
+
+
+def test_strategies_follow_the_cell(bench, tiny_cell):
+    """Each cell runs the strategies it has (rnnax.available_strategies): "parallel" is not
+    the LSTM's, "pallas" not a cell without a kernel, "cudnn" not float32-less."""
+    args = bench._parse(["--quick"])
+    (lstm, gru) = [cfg for cfg in bench._configs(args)[0]]
+    assert bench.strategy_names(lstm, None, "cpu") == ["auto", "scan", "custom_vjp", "remat"]
+    assert bench.strategy_names(gru, None, "gpu") == [
+        "auto",
+        "scan",
+        "custom_vjp",
+        "remat",
+        "pallas",
+    ]
+    tiny = bench._configs(bench._parse(["--quick", "--cells", tiny_cell]))[0][0]
+    wanted = ["scan", "pallas", "cudnn", "auto=custom_vjp"]
+    assert bench.strategy_names(tiny, wanted, "gpu") == ["scan", "auto=custom_vjp"]
+    narrow = bench.Config("lstm", 4, 8, 3, 8, "bfloat16")
+    assert bench.strategy_names(narrow, ["scan", "cudnn"], "gpu") == ["scan"]
+    notes = bench.config_notes(tiny, bench._parse(["--quick", "--strategies", "scan,pallas"]))
+    assert any("pallas skipped, not strategies of this cell" in note for note in notes)
+    assert any("rnnax only" in note and "torch" in note for note in notes)
+    assert bench.timed_cells(["gru", "lstm", "gru_reset_after"]) == [
+        "gru",
+        "gru_reset_after",
+        "lstm",
+    ]
+
+
+def test_quick_run_any_registered_cell(bench, tmp_path, tiny_cell):
+    """A cell no other library has runs its rnnax strategies alone; the reset-after GRU as a
+    cell of its own runs beside flax's GRU (the same function, the same shared weights)."""
+    argv = _tiny(
+        tmp_path,
+        "--cells",
+        f"{tiny_cell},gru_reset_after",
+        "--impls",
+        "rnnax,flax.linen",
+        "--modes",
+        "fwd",
+    )
+    argv[argv.index("scan")] = "scan,custom_vjp,pallas"
+    assert bench.main(argv) == 0
+    report, directory = _report(tmp_path)
+    labels: dict[str, set[str]] = {}
+    for entry in report["results"]:
+        assert entry["error"] is None, (entry["label"], entry["error"])
+        assert entry["fwd"]["median_s"] > 0
+        labels.setdefault(entry["cell"], set()).add(entry["label"])
+        assert "reset_after" not in entry["options"]  # one form per cell, no variants
+    assert labels == {
+        tiny_cell: {"rnnax[scan]", "rnnax[custom_vjp]"},  # no Pallas kernel, no flax
+        "gru_reset_after": {"rnnax[scan]", "rnnax[custom_vjp]", "rnnax[pallas]", "flax.linen"},
+    }
+    tiny_key, gru_key = (f"{cell}-B4-T8-I3-H8-float32" for cell in (tiny_cell, "gru_reset_after"))
+    # The strategies of one cell compute one function; so do rnnax and flax for the GRU.
+    assert set(report["agreement"][tiny_key]) == labels[tiny_cell]
+    assert set(report["agreement"][gru_key]) == labels["gru_reset_after"]
+    for per_label in report["agreement"].values():
+        assert max(per_label.values()) < 1e-5, per_label
+    assert set(report["auto_recommendation"]) == {tiny_cell, "gru_reset_after"}
+    assert set(report["settings"]["auto"]) == {tiny_cell, "gru_reset_after"}
+    assert any(note.startswith(f"{tiny_cell}: pallas skipped") for note in report["notes"])
+    assert any(note.startswith(f"{tiny_cell}: rnnax only") for note in report["notes"])
+    markdown = (directory / "t.md").read_text()
+    assert f"### {tiny_cell.upper()} B=4 T=8 I=3 H=8 float32" in markdown
+    assert "### GRU_RESET_AFTER B=4 T=8 I=3 H=8 float32" in markdown
+    assert f"- note: {tiny_cell}: rnnax only" in markdown

@@ -1,7 +1,8 @@
 """``rnnax compare``: the explainer's LSTM-vs-GRU table, measured, with a verdict per claim.
 
-:func:`compare` trains LSTM and GRU forecasters under identical settings on a real data set
-that ships with rnnax (K seeds of each trained in parallel in one jit via ``vmap``), measures
+:func:`compare` trains LSTM and GRU forecasters (and any other registered cells named in
+``CompareConfig.cells``) under identical settings on a real data set that ships with rnnax
+(K seeds of each trained in parallel in one jit via ``vmap``), measures
 structure, parameter and FLOP counts, throughput, compile and training time, time to a target
 validation loss, test MAE / RMSE / MASE beside the naive baselines and the memory tasks (adding
 problem, copy task), then writes ``report.json``, ``report.md`` and PNG plots into a folder.
@@ -9,8 +10,8 @@ The command line is ``rnnax compare`` (see ``rnnax compare --help``).
 
 Examples:
     >>> from rnnax.compare import CompareConfig
-    >>> CompareConfig().dataset, CompareConfig().seeds
-    ('airline_passengers', 5)
+    >>> CompareConfig().dataset, CompareConfig().seeds, CompareConfig().cells
+    ('airline_passengers', 5, ('lstm', 'gru'))
     >>> CompareConfig(hidden=0)
     Traceback (most recent call last):
     ...
@@ -27,18 +28,35 @@ from pathlib import Path
 from typing import Any
 
 from rnnax.compare import _plots, _report
+from rnnax.compare._cells import DEFAULT_CELLS
 from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig, run
-from rnnax.compare._report import Row, baseline_summary, rows, terminal_table
+from rnnax.compare._report import (
+    CellRow,
+    Row,
+    baseline_summary,
+    cell_rows,
+    cells_terminal_table,
+    claims_note,
+    has_extra_cells,
+    rows,
+    terminal_table,
+)
 
 __all__ = [
+    "DEFAULT_CELLS",
     "DEFAULT_DATASET",
+    "CellRow",
     "CompareConfig",
     "OutDirError",
     "Row",
     "baseline_summary",
+    "cell_rows",
+    "cells_terminal_table",
     "check_out_dir",
+    "claims_note",
     "compare",
     "default_out_dir",
+    "has_extra_cells",
     "rows",
     "terminal_table",
 ]
@@ -93,6 +111,8 @@ def compare(
 
     Returns:
         The report (what ``report.json`` holds), with ``"out"`` and ``"table"`` added.
+        ``"table"`` and ``"verdicts"`` are empty, and ``"claims_note"`` says why, when
+        ``config.cells`` lacks the LSTM or the GRU.
     """
     config = CompareConfig() if config is None else config
     out_dir = check_out_dir(default_out_dir(config.dataset) if out is None else out)
@@ -101,6 +121,7 @@ def compare(
     table = rows(report)
     report["table"] = [row.as_dict() for row in table]
     report["verdicts"] = {row.feature: row.verdict for row in table}
+    report["claims_note"] = claims_note(report)
 
     plots: list[str] = []
     note = None

@@ -1,11 +1,13 @@
-"""The LSTM-versus-GRU experiment behind ``rnnax compare``.
+"""The experiment behind ``rnnax compare``: the LSTM, the GRU and any other registered cells.
 
-One call of :func:`run` measures everything the explainer's table claims, for both cells under
+One call of :func:`run` measures everything the explainer's table claims, for every cell under
 identical settings: structure (gates, state, operations per step), exact parameter and FLOP
 counts, forward and forward+backward throughput, compile time, seed-parallel training curves
 (K seeds in one jit via ``vmap``), test accuracy beside the naive baselines, and the memory
-tasks. It returns the report as a JSON-ready dict; :mod:`rnnax.compare._report` turns it into
-the table, the verdicts and the files.
+tasks. Every cell is reached through the cell protocol (``rnnax.get_cell``,
+``rnnax.rnn_stack``, ``rnnax.count_params``), so a newly registered cell needs nothing here.
+It returns the report as a JSON-ready dict; :mod:`rnnax.compare._report` turns it into the
+table, the verdicts and the files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal, cast, get_args
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,19 +31,16 @@ import numpy as np
 import rnnax
 from rnnax import data, forecasting
 from rnnax.compare import _memory_tasks
+from rnnax.compare._cells import (
+    CLAIM_CELLS,
+    DEFAULT_CELLS,
+    check_cells,
+    claims_testable,
+    label,
+    reference_cell,
+)
 from rnnax.compare._seeds import SeedRun, SeedTrainer, take_seed
 from rnnax.compare._stats import finite, mean_ci
-
-CELLS = ("lstm", "gru")
-Cell = Literal["lstm", "gru"]
-
-
-def _cell(cell: str) -> Cell:
-    """``cell`` as the type the library takes, after checking it is one."""
-    if cell not in get_args(Cell):
-        raise ValueError(f"cell must be one of {get_args(Cell)}, got {cell!r}")
-    return cast(Cell, cell)
-
 
 MATCH_CHOICES = ("hidden", "params")
 DEFAULT_DATASET = "airline_passengers"
@@ -62,19 +61,21 @@ class CompareConfig:
 
     Attributes:
         dataset: a name from ``rnnax.data.available()``.
-        hidden: hidden size of the LSTM (and of the GRU with ``match="hidden"``).
-        layers: stacked recurrent layers of both models.
+        hidden: hidden size of the reference cell (the LSTM when it is compared, else the
+            first of ``cells``), and of every cell with ``match="hidden"``.
+        layers: stacked recurrent layers of every model.
         seeds: K, the number of seeds trained in parallel per model.
         steps: optimizer steps of the forecasting training.
-        match: ``"hidden"`` (same hidden size) or ``"params"`` (the GRU's hidden size is chosen
-            so its total parameter count is closest to the LSTM's).
+        match: ``"hidden"`` (same hidden size) or ``"params"`` (every other cell's hidden
+            size is chosen so its total parameter count is closest to the reference cell's).
         lookback: input window length (default per data set, see ``DATASET_WINDOWS``).
         horizon: forecast length (default per data set).
         batch_size: minibatch size of every training.
         learning_rate: Adam's learning rate for forecasting.
         eval_every: optimizer steps between validation evaluations.
-        target_loss: the validation loss both models race to; ``None``: 1.1 times the larger of
-            the two models' best seed-mean validation losses, so both reach it.
+        target_loss: the validation loss the models race to; ``None``: 1.1 times the larger of
+            the LSTM's and the GRU's best seed-mean validation losses, so both reach it (of
+            every cell's, when the two are not both compared).
         memory_steps: optimizer steps per memory task (0 skips the memory tasks).
         memory_lengths: adding-problem lengths ``T``.
         copy_symbols: symbols to remember in the copy task (0 skips it).
@@ -88,6 +89,9 @@ class CompareConfig:
             with one ``"ensemble"`` axis; ``seeds`` must be a multiple of it), or ``None``
             (default): all seeds on one device. Each seed's numbers are the same either way,
             to float32 rounding.
+        cells: the registered cells to compare (``rnnax.registered_cells()``), in the order
+            the reports show them. The explainer's table needs ``"lstm"`` and ``"gru"``; every
+            other cell is measured beside them (its own table in ``report.md``).
     """
 
     dataset: str = DEFAULT_DATASET
@@ -112,8 +116,11 @@ class CompareConfig:
     progress: bool = True
     plots: bool = True
     seed_devices: int | None = None
+    cells: tuple[str, ...] = DEFAULT_CELLS
 
     def __post_init__(self) -> None:
+        # A list is accepted and kept as a tuple: the config stays hashable.
+        object.__setattr__(self, "cells", check_cells(self.cells))
         if self.dataset not in data.available():
             raise ValueError(
                 f"unknown data set {self.dataset!r}; valid names are {', '.join(data.available())}"
@@ -297,12 +304,12 @@ def prepare(config: CompareConfig) -> Prepared:
 def forecaster_config(
     cell: str, hidden: int, layers: int, horizon: int
 ) -> forecasting.ForecasterConfig:
-    """The forecaster both cells use: a direct multi-step head on the last hidden state, trained
-    on squared error, with each window centred on its last value."""
+    """The forecaster every cell uses: a direct multi-step head on the last hidden state,
+    trained on squared error, with each window centred on its last value."""
     return forecasting.ForecasterConfig(
         horizon=horizon,
         input_size=1,
-        cell=_cell(cell),
+        cell=cell,  # any registered cell name
         hidden=hidden,
         num_layers=layers,
         centering="last",
@@ -311,54 +318,126 @@ def forecaster_config(
 
 def total_params(cell: str, hidden: int, layers: int, horizon: int) -> int:
     """Recurrent layers plus the dense head (``hidden * horizon`` weights, ``horizon`` biases)."""
-    return (
-        rnnax.count_params(_cell(cell), 1, hidden, num_layers=layers) + hidden * horizon + horizon
-    )
+    return rnnax.count_params(cell, 1, hidden, num_layers=layers) + hidden * horizon + horizon
 
 
-def matched_gru_hidden(lstm_hidden: int, layers: int, horizon: int) -> int:
-    """The GRU hidden size whose total parameter count is closest to the LSTM's (ties: smaller)."""
-    budget = total_params("lstm", lstm_hidden, layers, horizon)
-    candidates = range(1, 2 * lstm_hidden + 2)
-    return min(candidates, key=lambda h: (abs(total_params("gru", h, layers, horizon) - budget), h))
+# The largest hidden size ``matched_hidden`` considers: far beyond what a comparison runs.
+_MAX_MATCHED_HIDDEN = 1 << 20
 
 
-def _cell_fn(cell: str) -> Callable[..., Any]:
-    return rnnax.lstm_cell if cell == "lstm" else rnnax.gru_cell
+def matched_hidden(
+    cell: str, reference: str, reference_hidden: int, layers: int, horizon: int
+) -> int:
+    """The hidden size of ``cell`` whose total parameter count is closest to that of
+    ``reference`` at ``reference_hidden`` (ties: the smaller).
+
+    A parameter count grows with the hidden size, so the closest size is one of the two
+    around the budget, found by doubling and bisection: cells without recurrent weights
+    (minGRU, minLSTM) may need many times the reference's hidden size.
+    """
+    budget = total_params(reference, reference_hidden, layers, horizon)
+
+    def count(hidden: int) -> int:
+        return total_params(cell, hidden, layers, horizon)
+
+    high = 1
+    while count(high) < budget and high < _MAX_MATCHED_HIDDEN:
+        high *= 2
+    low = high // 2  # count(low) < budget, or low == 0
+    while high - low > 1:  # the smallest size at or over the budget
+        middle = (low + high) // 2
+        low, high = (middle, high) if count(middle) < budget else (low, middle)
+    candidates = [size for size in (high - 1, high) if size >= 1]
+    return min(candidates, key=lambda size: (abs(count(size) - budget), size))
 
 
-def structure(cell: str, params: forecasting.ForecasterParams, hidden: int) -> dict[str, Any]:
+def hidden_sizes(config: CompareConfig, horizon: int) -> dict[str, int]:
+    """Every compared cell's hidden size: ``config.hidden`` for the reference cell (and for
+    all with ``match="hidden"``), the parameter-matched size otherwise."""
+    reference = reference_cell(config.cells)
+    return {
+        cell: config.hidden
+        if config.match == "hidden" or cell == reference
+        else matched_hidden(cell, reference, config.hidden, config.layers, horizon)
+        for cell in config.cells
+    }
+
+
+# The explainer's names for the column blocks of the LSTM's and the GRU's weights. Other cells
+# report their block count only: what a block means is the cell's own business.
+_BLOCK_NAMES = {
+    "lstm": ("input i", "forget f", "candidate g", "output o"),
+    "gru": ("update z", "reset r", "candidate n"),
+    "gru_reset_after": ("update z", "reset r", "candidate n"),
+}
+
+
+def _block_field(cell: rnnax.Cell) -> str | None:
+    """The weight whose column blocks are the cell's gates: the recurrent weight ``[H, kH]``
+    where the cell has one, else the input weight ``[I, kH]``; ``None`` if neither."""
+    for first in ("H", "I"):
+        for field, spec in cell.layout.items():
+            if len(spec) == 2 and spec[0] == first and spec[1].endswith("H"):
+                return field
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """A cell's structure, read off an initialized model.
+
+    Attributes:
+        gate_blocks: ``H``-wide column blocks of the gate weight (``_block_field``), from
+            its shape; ``None`` for a cell with no such weight.
+        gates: the gates' names (the explainer's cells), else ``None``.
+        num_gates: the number of gates (blocks other than the candidate), else ``None``.
+        state: the names of the carry's parts (``["h", "c"]``; ``["h"]`` for one array).
+        state_vectors: arrays in the carry.
+        ops_per_step: primitive operations (jaxpr equations) of one cell step.
+        matmuls_per_step: the ``dot_general`` equations among them.
+    """
+
+    gate_blocks: int | None
+    gates: list[str] | None
+    num_gates: int | None
+    state: list[str]
+    state_vectors: int
+    ops_per_step: int
+    matmuls_per_step: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def structure(cell_name: str, params: forecasting.ForecasterParams, hidden: int) -> Structure:
     """Gates, state and per-step operations, read off the model itself.
 
-    Gate blocks are the column blocks of the first layer's ``w_h`` (``w_h.shape[1] / hidden``);
-    the state is the final carry the stack returns; operations are the primitives of one
-    cell step's jaxpr, and matrix products its ``dot_general`` equations.
+    Gate blocks are the column blocks of the first layer's gate weight (``w_h`` for the LSTM
+    and the GRU); the state is the final carry the stack returns; operations are the
+    primitives of one cell step's jaxpr (``Cell.step``), and matrix products its
+    ``dot_general`` equations.
     """
+    cell = rnnax.get_cell(cell_name)
     layer = params.encoder[0][0]
-    blocks = int(layer.w_h.shape[-1]) // hidden
-    stack = rnnax.lstm_stack if cell == "lstm" else rnnax.gru_stack
-    finals, _ = stack(params.encoder, jnp.zeros((1, 1), jnp.float32))
+    field = _block_field(cell)
+    blocks = None if field is None else int(getattr(layer, field).shape[-1]) // hidden
+    finals, _ = rnnax.rnn_stack(params.encoder, jnp.zeros((1, 1), jnp.float32), cell=cell)
     carry = finals[0][0]
-    state_names = list(carry._fields) if hasattr(carry, "_fields") else ["h"]
-    state_vectors = len(jax.tree.leaves(carry))
-    x = jnp.zeros((int(layer.w_x.shape[0]),), jnp.float32)
-    jaxpr = jax.make_jaxpr(_cell_fn(cell))(layer, carry, x)
-    primitives = [eqn.primitive.name for eqn in jaxpr.eqns]
-    names = (
-        ["input i", "forget f", "candidate g", "output o"]
-        if cell == "lstm"
-        else ["update z", "reset r", "candidate n"]
+    x = jnp.zeros((1,), jnp.float32)  # the forecaster's first layer reads one feature
+    primitives = [eqn.primitive.name for eqn in jax.make_jaxpr(cell.step)(layer, carry, x).eqns]
+    names = _BLOCK_NAMES.get(cell.name)
+    gates = None
+    if names is not None and blocks == len(names):
+        gates = [name for name in names if not name.startswith("candidate")]
+    return Structure(
+        gate_blocks=blocks,
+        gates=gates,
+        num_gates=None if gates is None else len(gates),
+        state=list(carry._fields) if hasattr(carry, "_fields") else ["h"],
+        state_vectors=len(jax.tree.leaves(carry)),
+        ops_per_step=len(primitives),
+        matmuls_per_step=primitives.count("dot_general"),
     )
-    gates = [name for name in names if not name.startswith("candidate")]
-    return {
-        "gate_blocks": blocks,
-        "gates": gates if blocks == len(names) else [f"{blocks} blocks"],
-        "num_gates": len(gates) if blocks == len(names) else blocks,
-        "state": state_names,
-        "state_vectors": state_vectors,
-        "ops_per_step": len(primitives),
-        "matmuls_per_step": primitives.count("dot_general"),
-    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -589,6 +668,50 @@ def _log(progress: bool, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def count_model(
+    cell: str, params: forecasting.ForecasterParams, hidden: int, layers: int
+) -> dict[str, Any]:
+    """Sizes, counts and structure of one initialized model.
+
+    Raises:
+        RuntimeError: ``rnnax.count_params`` disagrees with the initialized encoder (a bug in
+            the cell's layout, not a user error).
+    """
+    counted = rnnax.count_params(cell, 1, hidden, num_layers=layers)
+    measured = rnnax.param_count(params.encoder)
+    if counted != measured:
+        raise RuntimeError(
+            f"{cell}: count_params says {counted}, the initialized encoder has {measured}"
+        )
+    return {
+        "hidden": hidden,
+        "layers": layers,
+        "rnn_params": counted,
+        "params": rnnax.param_count(params),
+        "flops_per_step": rnnax.flops_per_step(cell, 1, hidden, num_layers=layers),
+        "structure": structure(cell, params, hidden).as_dict(),
+        "description": rnnax.get_cell(cell).description,
+    }
+
+
+def target_loss(config: CompareConfig, best_means: dict[str, float]) -> float | None:
+    """The validation loss for time-to-target: ``config.target_loss``, else 1.1 times the
+    larger of the LSTM's and the GRU's best seed-mean losses (so the explainer's two cells
+    race as they would alone; every cell's when the two are not both compared). Losses that
+    are not finite (a diverged cell) are left out; ``None`` when none is finite."""
+    if config.target_loss is not None:
+        return config.target_loss
+    racing = CLAIM_CELLS if claims_testable(config.cells) else config.cells
+    losses = [best_means[cell] for cell in racing if math.isfinite(best_means[cell])]
+    return 1.1 * max(losses) if losses else None
+
+
+def _best_mean(run: SeedRun) -> float:
+    """The lowest seed-mean validation loss of a run (NaN when every evaluation was NaN)."""
+    curve = np.nanmean(run.val_matrix(), axis=0)
+    return float(np.nanmin(curve)) if np.isfinite(curve).any() else math.nan
+
+
 def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Runs the comparison; returns ``(report, extras)``.
 
@@ -597,16 +720,12 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     wall_start = time.perf_counter()
     prepared = prepare(config)
+    cells = config.cells
     seeds = list(range(config.seeds))
-    hidden = {
-        "lstm": config.hidden,
-        "gru": config.hidden
-        if config.match == "hidden"
-        else matched_gru_hidden(config.hidden, config.layers, prepared.horizon),
-    }
+    hidden = hidden_sizes(config, prepared.horizon)
     configs = {
         cell: forecaster_config(cell, hidden[cell], config.layers, prepared.horizon)
-        for cell in CELLS
+        for cell in cells
     }
     split = prepared.split
     _log(
@@ -615,30 +734,13 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         f"lookback {prepared.lookback}, horizon {prepared.horizon}, "
         f"{split.train.inputs.shape[0]}/{split.validation.inputs.shape[0]}/"
         f"{split.test.inputs.shape[0]} train/validation/test windows; "
-        f"LSTM hidden {hidden['lstm']}, "
-        f"GRU hidden {hidden['gru']}, {config.layers} layer(s), {config.seeds} seeds in parallel",
+        + ", ".join(f"{label(cell)} hidden {hidden[cell]}" for cell in cells)
+        + f", {config.layers} layer(s), {config.seeds} seeds in parallel",
     )
 
     # Structure and counts, from one initialization of each model.
-    single = {cell: forecasting.init(jax.random.key(0), configs[cell]) for cell in CELLS}
-    models: dict[str, dict[str, Any]] = {}
-    for cell in CELLS:
-        counted = rnnax.count_params(_cell(cell), 1, hidden[cell], num_layers=config.layers)
-        measured = rnnax.param_count(single[cell].encoder)
-        if counted != measured:  # pragma: no cover - a library bug, not a user error
-            raise RuntimeError(
-                f"{cell}: count_params says {counted}, the initialized encoder has {measured}"
-            )
-        models[cell] = {
-            "hidden": hidden[cell],
-            "layers": config.layers,
-            "rnn_params": counted,
-            "params": rnnax.param_count(single[cell]),
-            "flops_per_step": rnnax.flops_per_step(
-                _cell(cell), 1, hidden[cell], num_layers=config.layers
-            ),
-            "structure": structure(cell, single[cell], hidden[cell]),
-        }
+    single = {cell: forecasting.init(jax.random.key(0), configs[cell]) for cell in cells}
+    models = {cell: count_model(cell, single[cell], hidden[cell], config.layers) for cell in cells}
 
     # Forecasting: K seeds per model, seed-parallel, interleaved.
     trainers = {
@@ -653,21 +755,20 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             eval_every=config.eval_every,
             mesh=seed_mesh(config),
         )
-        for cell in CELLS
+        for cell in cells
     }
     chunks = -(-config.steps // config.eval_every)
     with progress_bar(
-        config.progress, total=chunks, desc="forecasting (LSTM+GRU)", unit="chunk"
+        config.progress,
+        total=chunks,
+        desc=f"forecasting ({'+'.join(map(label, cells))})",
+        unit="chunk",
     ) as bar:
         runs = train_interleaved(trainers, config.steps, bar)
-    best_means = {
-        cell: float(np.nanmin(np.nanmean(runs[cell].val_matrix(), axis=0))) for cell in CELLS
-    }
-    target = (
-        config.target_loss if config.target_loss is not None else 1.1 * max(best_means.values())
-    )
+    best_means = {cell: _best_mean(runs[cell]) for cell in cells}
+    target = target_loss(config, best_means)
 
-    evaluations = {cell: evaluate(prepared, configs[cell], runs[cell]) for cell in CELLS}
+    evaluations = {cell: evaluate(prepared, configs[cell], runs[cell]) for cell in cells}
 
     # Throughput sweep (the lookback first: that is the reported value).
     lengths = [prepared.lookback, *sorted(set(config.sweep_lengths) - {prepared.lookback})]
@@ -677,8 +778,8 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     # Memory tasks.
     memory = run_memory_tasks(config, hidden)
 
-    for cell in CELLS:
-        steps_to, seconds_to = reach(runs[cell], target)
+    for cell in cells:
+        steps_to, seconds_to = (None, None) if target is None else reach(runs[cell], target)
         scores = evaluations[cell]["per_seed"]
         at_lookback = speeds[cell][prepared.lookback]
         models[cell].update(
@@ -689,12 +790,13 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 "train_steps": runs[cell].steps[-1],
                 "fwd_seq_per_s": round(at_lookback["fwd_seq_per_s"], 2),
                 "fwd_bwd_seq_per_s": round(at_lookback["fwd_bwd_seq_per_s"], 2),
-                "best_val_loss": round(best_means[cell], 6),
+                "best_val_loss": finite(round(best_means[cell], 6)),
                 "time_to_target_s": None if seconds_to is None else round(seconds_to, 4),
                 "steps_to_target": steps_to,
                 "test": {metric: mean_ci(values) for metric, values in scores.items()},
                 "test_per_seed": {
-                    metric: [round(v, 6) for v in values] for metric, values in scores.items()
+                    metric: [finite(round(v, 6)) for v in values]
+                    for metric, values in scores.items()
                 },
                 "interval_coverage": round(evaluations[cell]["coverage"], 4),
                 "memory_tasks": {name: result[cell]["score"][0] for name, result in memory.items()},
@@ -703,7 +805,7 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 
     baselines = {
         method: {metric: round(value, 6) for metric, value in scores.items()}
-        for method, scores in evaluations["lstm"]["baselines"].items()
+        for method, scores in evaluations[cells[0]]["baselines"].items()
     }
     report: dict[str, Any] = {
         "schema": "rnnax-compare/1",
@@ -733,9 +835,10 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             },
             "memory_lengths": list(config.memory_lengths),
             "sweep_lengths": list(config.sweep_lengths),
+            "cells": list(cells),
         },
         "environment": environment(),
-        "target_val_loss": round(target, 6),
+        "target_val_loss": None if target is None else round(target, 6),
         "baselines": baselines,
         "models": models,
         "memory_tasks": {
@@ -746,13 +849,13 @@ def run(config: CompareConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 str(length): {k: round(v, 4) for k, v in values.items()}
                 for length, values in sorted(speeds[cell].items())
             }
-            for cell in CELLS
+            for cell in cells
         },
     }
     report["wall_s"] = round(time.perf_counter() - wall_start, 2)
     extras = {
         "runs": runs,
-        "tail": {cell: evaluations[cell]["tail"] for cell in CELLS},
+        "tail": {cell: evaluations[cell]["tail"] for cell in cells},
         "prepared": prepared,
     }
     return report, extras
@@ -763,8 +866,8 @@ def _forecast_loss(params: Any, batch: Any, *, config: forecasting.ForecasterCon
 
 
 def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str, dict[str, Any]]:
-    """Trains both cells on every memory task (K seeds each, seed-parallel, interleaved) and
-    scores each seed's best-validation parameters on a held-out test set."""
+    """Trains every compared cell on every memory task (K seeds each, seed-parallel,
+    interleaved) and scores each seed's best-validation parameters on a held-out test set."""
     tasks = config.memory_tasks
     results: dict[str, dict[str, Any]] = {}
     if not tasks:
@@ -789,7 +892,7 @@ def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str,
                     learning_rate=config.memory_learning_rate,
                     eval_every=eval_every,
                 )
-                for cell in CELLS
+                for cell in config.cells
             }
             mesh = seed_mesh(config)
             if mesh is not None:
@@ -807,7 +910,7 @@ def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str,
             }
             if task.kind == "copy":
                 entry.update(symbols=task.length, delay=task.delay, num_symbols=task.num_symbols)
-            for cell in CELLS:
+            for cell in config.cells:
                 scores = _memory_tasks.score(task, cell, runs[cell].best_params, task_data.test)
                 entry[cell] = {
                     "score": mean_ci(scores.tolist()),

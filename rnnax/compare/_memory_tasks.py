@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import rnnax
 from rnnax import data
-from rnnax._layers import gru_stack, gru_stack_init, lstm_stack, lstm_stack_init
 from rnnax.compare._seeds import SeedRun, SeedTrainer
 from rnnax.forecasting import DenseParams
 
@@ -120,12 +120,15 @@ def _output_size(task: MemoryTask) -> int:
 def init_fn(
     task: MemoryTask, cell: str, hidden: int, layers: int
 ) -> Callable[[jax.Array], SequenceModel]:
-    stack_init = lstm_stack_init if cell == "lstm" else gru_stack_init
+    """``key -> SequenceModel``: a stack of ``cell`` (``rnnax.rnn_stack_init``) and a dense
+    head sized for ``task``."""
     outputs = _output_size(task)
 
     def init(key: jax.Array) -> SequenceModel:
         encoder_key, head_key = jax.random.split(key)
-        encoder = stack_init(encoder_key, _input_size(task), hidden, num_layers=layers)
+        encoder = rnnax.rnn_stack_init(
+            cell, encoder_key, _input_size(task), hidden, num_layers=layers
+        )
         w = jax.random.normal(head_key, (hidden, outputs), jnp.float32) / math.sqrt(hidden)
         return SequenceModel(
             encoder=encoder, head=DenseParams(w=w, b=jnp.zeros((outputs,), jnp.float32))
@@ -135,8 +138,7 @@ def init_fn(
 
 
 def _outputs(cell: str, params: SequenceModel, inputs: jax.Array) -> jax.Array:
-    stack = lstm_stack if cell == "lstm" else gru_stack
-    _, ys = stack(params.encoder, inputs)
+    _, ys = rnnax.rnn_stack(params.encoder, inputs, cell=cell)
     b = params.head.b.reshape((1,) * (ys.ndim - 1) + params.head.b.shape)
     return ys @ params.head.w + b
 

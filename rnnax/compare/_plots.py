@@ -9,10 +9,28 @@ from typing import Any
 import numpy as np
 
 from rnnax import _io
+from rnnax.compare._cells import label
 
+# The explainer's two cells keep their colours whatever else is compared; other cells take the
+# rest of matplotlib's tab10 palette in the order they are compared.
 COLORS = {"lstm": "tab:blue", "gru": "tab:orange"}
-LABELS = {"lstm": "LSTM", "gru": "GRU"}
+_OTHER_COLORS = (
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 MODES = {"fwd_seq_per_s": "forward", "fwd_bwd_seq_per_s": "forward+backward"}
+
+
+def colors(cells: list[str]) -> dict[str, str]:
+    """A colour per compared cell, the same in every plot of a report."""
+    others = iter(_OTHER_COLORS * (1 + len(cells) // len(_OTHER_COLORS)))
+    return {cell: COLORS.get(cell) or next(others) for cell in cells}
 
 
 def available() -> bool:
@@ -47,6 +65,7 @@ def _save(figure: Any, path: Path) -> None:
 
 def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) -> None:
     plt = _pyplot()
+    color = colors(list(runs))
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for cell, run in runs.items():
         losses = run.val_matrix()
@@ -57,17 +76,17 @@ def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) ->
             axis.plot(
                 x,
                 mean,
-                color=COLORS[cell],
-                label=f"{LABELS[cell]} (mean of {losses.shape[0]} seeds)",
+                color=color[cell],
+                label=f"{label(cell)} (mean of {losses.shape[0]} seeds)",
             )
-            axis.fill_between(x, low, high, color=COLORS[cell], alpha=0.2, linewidth=0)
-    for axis, label in zip(
+            axis.fill_between(x, low, high, color=color[cell], alpha=0.2, linewidth=0)
+    for axis, title in zip(
         axes, ("optimizer steps", "training wall time (s, compile excluded)"), strict=True
     ):
         axis.axhline(
             report["target_val_loss"], color="gray", linestyle="--", linewidth=1, label="target"
         )
-        axis.set_xlabel(label)
+        axis.set_xlabel(title)
         axis.set_yscale("log")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("validation MSE (scaled units)")
@@ -83,8 +102,17 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
     values = np.asarray(series.values, np.float64)
     stamps = np.asarray(series.timestamps)
     horizon = report["horizon"]
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
-    for axis, cell in zip(axes, ("lstm", "gru"), strict=True):
+    cells = list(report["models"])
+    color = colors(cells)
+    columns = min(len(cells), 3)
+    rows = -(-len(cells) // columns)
+    figure, grid = plt.subplots(
+        rows, columns, figsize=(6 * columns, 4 * rows), sharey=True, squeeze=False
+    )
+    axes = grid.ravel()
+    for axis in axes[len(cells) :]:
+        axis.set_visible(False)
+    for axis, cell in zip(axes, cells, strict=False):
         part = tail[cell]
         first = part["origins"][0]
         start = max(0, first - 3 * horizon)
@@ -94,15 +122,15 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
             axis.plot(
                 when,
                 part["mean"][index],
-                color=COLORS[cell],
+                color=color[cell],
                 linewidth=1.6,
-                label=f"{LABELS[cell]} forecast (seed mean)" if index == 0 else None,
+                label=f"{label(cell)} forecast (seed mean)" if index == 0 else None,
             )
             axis.fill_between(
                 when,
                 part["low"][index],
                 part["high"][index],
-                color=COLORS[cell],
+                color=color[cell],
                 alpha=0.2,
                 linewidth=0,
                 label="95% interval" if index == 0 else None,
@@ -110,14 +138,19 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
             axis.axvline(stamps[origin], color="gray", linewidth=0.6, linestyle=":")
         mase = report["models"][cell]["test"]["mase"][0]
         axis.set_title(
-            f"{LABELS[cell]}: test MASE {mase:.3f} (seasonal naive "
+            f"{label(cell)}: test MASE {'n/a' if mase is None else format(mase, '.3f')} "
+            "(seasonal naive "
             f"{report['baselines']['seasonal_naive']['mase']:.3f})"
         )
         axis.grid(alpha=0.3)
         axis.legend(loc="upper left")
         axis.tick_params(axis="x", labelrotation=30)
-    axes[0].set_ylabel(series.unit)
-    figure.suptitle(f"Forecasts of the test tail, {report['dataset']}")
+    for axis in grid[:, 0]:
+        axis.set_ylabel(series.unit)
+    # Above the panels' titles: with a middle column the title would cross its panel's.
+    figure.suptitle(
+        f"Forecasts of the test tail, {report['dataset']}", y=1.0 if columns < 3 else 1.04
+    )
     _save(figure, path)
     plt.close(figure)
 
@@ -125,6 +158,7 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
 def throughput(report: dict[str, Any], path: Path) -> None:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    color = colors(list(report["throughput_sweep"]))
     for cell, sweep in report["throughput_sweep"].items():
         lengths = sorted(int(length) for length in sweep)
         for mode, style in (("fwd_seq_per_s", "-"), ("fwd_bwd_seq_per_s", "--")):
@@ -133,8 +167,8 @@ def throughput(report: dict[str, Any], path: Path) -> None:
                 [sweep[str(length)][mode] for length in lengths],
                 style,
                 marker="o",
-                color=COLORS[cell],
-                label=f"{LABELS[cell]} {MODES[mode]}",
+                color=color[cell],
+                label=f"{label(cell)} {MODES[mode]}",
             )
     axis.set_xscale("log")
     axis.set_yscale("log")
@@ -155,22 +189,32 @@ def throughput(report: dict[str, Any], path: Path) -> None:
 def memory_tasks(report: dict[str, Any], path: Path) -> None:
     plt = _pyplot()
     tasks = report["memory_tasks"]
-    figure, axes = plt.subplots(1, len(tasks), figsize=(2.6 * len(tasks) + 1, 3.6), squeeze=False)
+    cells = list(report["models"])
+    color = colors(cells)
+    width = (2.6 + 0.6 * max(len(cells) - 2, 0)) * len(tasks) + 1
+    figure, axes = plt.subplots(1, len(tasks), figsize=(width, 3.6), squeeze=False)
     for axis, (name, task) in zip(axes[0], tasks.items(), strict=True):
-        for position, cell in enumerate(("lstm", "gru")):
+        for position, cell in enumerate(cells):
             mean, half = task[cell]["score"]
             axis.bar(
-                position, mean, yerr=half or 0.0, color=COLORS[cell], capsize=4, label=LABELS[cell]
+                position,
+                np.nan if mean is None else mean,
+                yerr=half or 0.0,
+                color=color[cell],
+                capsize=4,
+                label=label(cell),
             )
             axis.scatter(
                 [position] * len(task[cell]["per_seed"]),
-                task[cell]["per_seed"],
+                [np.nan if score is None else score for score in task[cell]["per_seed"]],
                 color="black",
                 s=8,
                 zorder=3,
             )
         axis.axhline(task["trivial_score"], color="gray", linestyle="--", linewidth=1)
-        axis.set_xticks([0, 1], ["LSTM", "GRU"])
+        axis.set_xticks(
+            range(len(cells)), [label(cell) for cell in cells], rotation=30 if len(cells) > 3 else 0
+        )
         better = "higher" if task["higher_is_better"] else "lower"
         axis.set_title(f"{name}\n{task['metric']} ({better} better)", fontsize=9)
         axis.grid(alpha=0.3, axis="y")

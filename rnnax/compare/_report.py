@@ -1,4 +1,9 @@
-"""Verdicts, the terminal table, ``report.md`` and ``report.json`` (written atomically)."""
+"""Verdicts, the terminal tables, ``report.md`` and ``report.json`` (written atomically).
+
+The explainer's table (:func:`rows`) compares the LSTM and the GRU; every compared cell, those
+two included, also gets a row of measurements (:func:`cell_rows`), the table that shows the
+cells beyond the explainer's two.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 from typing import Any
 
 from rnnax import _io
+from rnnax.compare._cells import CLAIM_CELLS, claims_testable, label
 from rnnax.compare._stats import overlap
 
 # "Similar performance": the test-MASE intervals overlap, or the means differ by less than this
@@ -50,8 +56,29 @@ def _verdict(condition: bool) -> str:
     return SUPPORTED if condition else NOT_SUPPORTED
 
 
+def compared_cells(report: dict[str, Any]) -> list[str]:
+    """The cells a report compares, in its order."""
+    return list(report["models"])
+
+
+def claims_note(report: dict[str, Any]) -> str | None:
+    """Why the explainer's table is missing from a report, or ``None`` when it is there."""
+    cells = compared_cells(report)
+    if claims_testable(cells):
+        return None
+    missing = " and ".join(repr(cell) for cell in CLAIM_CELLS if cell not in cells)
+    return (
+        "The explainer's table compares the LSTM and the GRU, so it needs both in --cells; "
+        f"this run compared {', '.join(cells)} (no {missing}), so it has no claims table and "
+        "no verdicts. Every cell's measurements are in the per-cell table."
+    )
+
+
 def rows(report: dict[str, Any]) -> list[Row]:
-    """The explainer's table with a measured cell beside every claim and a verdict per claim."""
+    """The explainer's table with a measured cell beside every claim and a verdict per claim;
+    empty when the report does not compare both the LSTM and the GRU (see ``claims_note``)."""
+    if not claims_testable(compared_cells(report)):
+        return []
     lstm, gru = report["models"]["lstm"], report["models"]["gru"]
     ls, gs = lstm["structure"], gru["structure"]
     out: list[Row] = []
@@ -178,6 +205,7 @@ def rows(report: dict[str, Any]) -> list[Row]:
             return f"target not reached ({model['train_steps']} steps)"
         return f"{model['time_to_target_s']:.2f} s ({model['steps_to_target']} steps) to target"
 
+    target = report["target_val_loss"]
     out.append(
         Row(
             "training speed",
@@ -187,7 +215,7 @@ def rows(report: dict[str, Any]) -> list[Row]:
             reached(gru),
             _verdict(faster),
             "supported if the GRU's seed-mean validation loss reaches the target "
-            f"{report['target_val_loss']:.4g} "
+            f"{'(none: no finite validation loss)' if target is None else format(target, '.4g')} "
             "in less training wall time (compile excluded) than the LSTM's; the target is "
             + (
                 "given by --target."
@@ -283,52 +311,179 @@ def baseline_summary(report: dict[str, Any]) -> str:
         f"baselines (test MASE): naive {base['naive']['mase']:.3f}, seasonal naive "
         f"{base['seasonal_naive']['mase']:.3f}"
     ]
-    for cell in ("lstm", "gru"):
-        mase = report["models"][cell]["test"]["mase"][0]
-        beats = mase is not None and mase < base["seasonal_naive"]["mase"]
+    for cell in compared_cells(report):
+        mase = report["models"][cell]["test"]["mase"]
+        beats = mase[0] is not None and mase[0] < base["seasonal_naive"]["mase"]
         lines.append(
-            f"{cell.upper()} test MASE {_pm(report['models'][cell]['test']['mase'])}: "
+            f"{label(cell).upper()} test MASE {_pm(mase)}: "
             f"{'beats' if beats else 'does NOT beat'} seasonal naive"
         )
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ every cell
+
+
+@dataclasses.dataclass(frozen=True)
+class CellRow:
+    """One compared cell's measurements, as the per-cell table shows them.
+
+    Attributes:
+        cell: the registered name.
+        description: the cell's one-line description (``rnnax.Cell.description``).
+        hidden: its hidden size in this run.
+        rnn_params: parameters of the recurrent layers.
+        params: parameters of the whole forecaster (recurrent layers and head).
+        flops_per_step: forward FLOPs per time step of one sequence.
+        fwd_seq_per_s: forward sequences per second at the lookback.
+        fwd_bwd_seq_per_s: forward+backward sequences per second at the lookback.
+        test_mase: test MASE as ``[mean, 95% half-width]`` over the seeds.
+        time_to_target_s: training seconds to the target validation loss, ``None`` if missed.
+        steps_to_target: optimizer steps to the target, ``None`` if missed.
+        train_steps: optimizer steps trained in all.
+        memory: the score of each memory task (seed mean), by task name.
+    """
+
+    cell: str
+    description: str
+    hidden: int
+    rnn_params: int
+    params: int
+    flops_per_step: int
+    fwd_seq_per_s: float
+    fwd_bwd_seq_per_s: float
+    test_mase: list[float | None]
+    time_to_target_s: float | None
+    steps_to_target: int | None
+    train_steps: int
+    memory: dict[str, float | None]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def has_extra_cells(report: dict[str, Any]) -> bool:
+    """Whether a report compares other cells than exactly the explainer's two, so that it
+    shows the per-cell table."""
+    return set(compared_cells(report)) != set(CLAIM_CELLS)
+
+
+def cell_rows(report: dict[str, Any]) -> list[CellRow]:
+    """Every compared cell's measurements, one row each, in the report's order."""
+    out = []
+    for cell in compared_cells(report):
+        model = report["models"][cell]
+        out.append(
+            CellRow(
+                cell=cell,
+                description=model.get("description", ""),
+                hidden=model["hidden"],
+                rnn_params=model["rnn_params"],
+                params=model["params"],
+                flops_per_step=model["flops_per_step"],
+                fwd_seq_per_s=model["fwd_seq_per_s"],
+                fwd_bwd_seq_per_s=model["fwd_bwd_seq_per_s"],
+                test_mase=model["test"]["mase"],
+                time_to_target_s=model["time_to_target_s"],
+                steps_to_target=model["steps_to_target"],
+                train_steps=model["train_steps"],
+                memory=dict(model["memory_tasks"]),
+            )
+        )
+    return out
+
+
+_CELL_HEADERS = (
+    "cell",
+    "hidden",
+    "rnn params / params",
+    "FLOP/step",
+    "fwd / fwd+bwd seq/s",
+    "test MASE",
+    "to target",
+    "memory tasks",
+)
+
+
+def _to_target(seconds: float | None, steps: int | None, trained: int) -> str:
+    if seconds is None:
+        return f"not reached ({trained} steps)"
+    return f"{seconds:.2f} s ({steps} steps)"
+
+
+def _cell_fields(row: CellRow, tasks: dict[str, Any]) -> tuple[str, ...]:
+    """A row's values as the per-cell table shows them, in ``_CELL_HEADERS`` order."""
+    return (
+        label(row.cell),
+        str(row.hidden),
+        f"{row.rnn_params:,} / {row.params:,}",
+        f"{row.flops_per_step:,}",
+        f"{_k(row.fwd_seq_per_s)} / {_k(row.fwd_bwd_seq_per_s)}",
+        _pm(row.test_mase),
+        _to_target(row.time_to_target_s, row.steps_to_target, row.train_steps),
+        _memory_cells(tasks, row.cell) or "not run",
+    )
+
+
+def cells_terminal_table(report: dict[str, Any]) -> str:
+    """The per-cell table for the terminal (every compared cell, one line each)."""
+    tasks = report["memory_tasks"]
+    table = [_cell_fields(row, tasks) for row in cell_rows(report)]
+    widths = [
+        max(len(_CELL_HEADERS[i]), *(len(fields[i]) for fields in table))
+        for i in range(len(_CELL_HEADERS))
+    ]
+
+    def line(fields: tuple[str, ...]) -> str:
+        return " | ".join(
+            field.ljust(width) for field, width in zip(fields, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join(
+        [line(_CELL_HEADERS), "-+-".join("-" * width for width in widths), *map(line, table)]
+    )
+
+
+def _cells_markdown(report: dict[str, Any]) -> list[str]:
+    """The ``report.md`` section of the per-cell table."""
+    cells = compared_cells(report)
+    extra = [label(cell) for cell in cells if cell not in CLAIM_CELLS]
+    intro = (
+        "Every compared cell, trained and measured under the same settings on the same data. "
+        + (
+            "The explainer's claims above are about the LSTM and the GRU; the other cells "
+            f"({', '.join(extra)}) are measured beside them. "
+            if extra and claims_testable(cells)
+            else ""
+        )
+        + f"Throughput at T={report['lookback']}, B={report['settings']['throughput_batch']}; "
+        "test MASE as mean ± 95% half-width over the seeds; time to the target validation "
+        "loss excludes compiling; memory tasks as the seed-mean score."
+    )
+    lines = [
+        "## Every cell, side by side",
+        "",
+        intro,
+        "",
+        "| " + " | ".join(_CELL_HEADERS) + " | description |",
+        "|---" * (len(_CELL_HEADERS) + 1) + "|",
+    ]
+    for row in cell_rows(report):
+        fields = (*_cell_fields(row, report["memory_tasks"]), row.description)
+        lines.append("| " + " | ".join(map(_md_escape, fields)) + " |")
+    return [*lines, ""]
 
 
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(
-    report: dict[str, Any], table: list[Row], plots: list[str], plot_note: str | None
-) -> str:
-    """``report.md``: settings, the table, how each verdict was decided, results, plots."""
-    env = report["environment"]
-    lstm, gru = report["models"]["lstm"], report["models"]["gru"]
-    info = report["dataset_info"]
-    s = report["settings"]
-    lines = [
-        "# rnnax compare: LSTM vs GRU",
-        "",
-        f"Command: `{report['command']}`  ",
-        f"Data set: **{report['dataset']}** ({info['length']} {info['frequency']} steps, period "
-        f"{info['period']}, "
-        f"{info['unit']}; {'log-transformed, ' if info['log_transform'] else ''}standardized on "
-        "the training "
-        f"segment); lookback {report['lookback']}, horizon {report['horizon']}; "
-        f"{report['windows']['train']} / {report['windows']['validation']} / "
-        f"{report['windows']['test']} "
-        "train / validation / test windows.  ",
-        f"Models: LSTM hidden {lstm['hidden']}, GRU hidden {gru['hidden']} (--match {s['match']}), "
-        f"{lstm['layers']} layer(s), direct {report['horizon']}-step head, {len(report['seeds'])} "
-        "seeds each "
-        f"trained in parallel (one jit, vmap over seeds), {s['steps']} Adam steps (lr "
-        f"{s['learning_rate']}, "
-        f"batch {s['batch_size']}).  ",
-        f"Environment: jax {env['jax']}, backend {env['backend']}, device {env['device']}, "
-        f"{env['cpu_count']} CPU cores, load average at the end {env['load_average']}; run took "
-        f"{report['wall_s']:.0f} s.",
-        "",
-        "## The explainer's table, measured",
-        "",
+def _claims_markdown(table: list[Row], note: str | None) -> list[str]:
+    """The ``report.md`` sections of the explainer's table and how each verdict was decided."""
+    lines = ["## The explainer's table, measured", ""]
+    if note is not None:
+        return [*lines, note, ""]
+    lines += [
         "| feature | LSTM: claim | LSTM: measured | GRU: claim | GRU: measured | verdict |",
         "|---|---|---|---|---|---|",
     ]
@@ -357,8 +512,48 @@ def markdown(
     ]
     for row in table:
         lines.append(f"- **{row.feature}** ({row.verdict}): {row.rule}")
-    lines += [
+    return [*lines, ""]
+
+
+def markdown(
+    report: dict[str, Any], table: list[Row], plots: list[str], plot_note: str | None
+) -> str:
+    """``report.md``: settings, the table, how each verdict was decided, results, plots."""
+    env = report["environment"]
+    cells = compared_cells(report)
+    models = report["models"]
+    first = models[cells[0]]
+    info = report["dataset_info"]
+    s = report["settings"]
+    lines = [
+        f"# rnnax compare: {' vs '.join(map(label, cells))}",
         "",
+        f"Command: `{report['command']}`  ",
+        f"Data set: **{report['dataset']}** ({info['length']} {info['frequency']} steps, period "
+        f"{info['period']}, "
+        f"{info['unit']}; {'log-transformed, ' if info['log_transform'] else ''}standardized on "
+        "the training "
+        f"segment); lookback {report['lookback']}, horizon {report['horizon']}; "
+        f"{report['windows']['train']} / {report['windows']['validation']} / "
+        f"{report['windows']['test']} "
+        "train / validation / test windows.  ",
+        "Models: "
+        + ", ".join(f"{label(cell)} hidden {models[cell]['hidden']}" for cell in cells)
+        + f" (--match {s['match']}), "
+        f"{first['layers']} layer(s), direct {report['horizon']}-step head, {len(report['seeds'])} "
+        "seeds each "
+        f"trained in parallel (one jit, vmap over seeds), {s['steps']} Adam steps (lr "
+        f"{s['learning_rate']}, "
+        f"batch {s['batch_size']}).  ",
+        f"Environment: jax {env['jax']}, backend {env['backend']}, device {env['device']}, "
+        f"{env['cpu_count']} CPU cores, load average at the end {env['load_average']}; run took "
+        f"{report['wall_s']:.0f} s.",
+        "",
+    ]
+    lines += _claims_markdown(table, claims_note(report))
+    if has_extra_cells(report):
+        lines += _cells_markdown(report)
+    lines += [
         "## Forecasting",
         "",
         "Test scores are in the data's original units over every test window, as mean ± 95% "
@@ -371,14 +566,15 @@ def markdown(
         "fwd seq/s | fwd+bwd seq/s | MAE | RMSE | MASE | coverage |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for cell, model in (("LSTM", lstm), ("GRU", gru)):
+    for cell in cells:
+        model = models[cell]
         to_target = (
             "not reached"
             if model["time_to_target_s"] is None
             else f"{model['time_to_target_s']:.2f} s / {model['steps_to_target']} steps"
         )
         lines.append(
-            f"| {cell} | {model['hidden']} | {model['rnn_params']:,} | {model['params']:,} | "
+            f"| {label(cell)} | {model['hidden']} | {model['rnn_params']:,} | {model['params']:,} | "
             f"{model['flops_per_step']:,} | {model['compile_s']:.2f} | {model['train_s']:.2f} | "
             f"{to_target} | "
             f"{model['fwd_seq_per_s']:,.0f} | {model['fwd_bwd_seq_per_s']:,.0f} | "
@@ -386,10 +582,10 @@ def markdown(
             f"{_pm(model['test']['rmse'], 2)} | {_pm(model['test']['mase'])} | "
             f"{model['interval_coverage']:.2f} |"
         )
-    for name, label in (("naive", "naive"), ("seasonal_naive", "seasonal naive")):
+    for name, method in (("naive", "naive"), ("seasonal_naive", "seasonal naive")):
         base = report["baselines"][name]
         lines.append(
-            f"| {label} | | | | | | | | | | {base['mae']:.2f} | {base['rmse']:.2f} | "
+            f"| {method} | | | | | | | | | | {base['mae']:.2f} | {base['rmse']:.2f} | "
             f"{base['mase']:.3f} | |"
         )
     lines += ["", "```", baseline_summary(report), "```", ""]
@@ -402,15 +598,16 @@ def markdown(
             "K seeds in parallel, on 2048 sequences; scored on 256 held-out sequences with the "
             "best-validation parameters (mean ± 95% half-width over seeds).",
             "",
-            "| task | length T | metric | trivial | LSTM | GRU |",
-            "|---|---|---|---|---|---|",
+            "| task | length T | metric | trivial | " + " | ".join(map(label, cells)) + " |",
+            "|---|---|---|---|" + "---|" * len(cells),
         ]
         for name, task in report["memory_tasks"].items():
             better = "higher" if task["higher_is_better"] else "lower"
             lines.append(
                 f"| {name} | {task['sequence_length']} | {task['metric']} ({better} is better) | "
-                f"{task['trivial_score']:.3f} | {_pm(task['lstm']['score'])} | "
-                f"{_pm(task['gru']['score'])} |"
+                f"{task['trivial_score']:.3f} | "
+                + " | ".join(_pm(task[cell]["score"]) for cell in cells)
+                + " |"
             )
         lines.append("")
     lines += ["## Plots", ""]

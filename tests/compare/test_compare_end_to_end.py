@@ -1,4 +1,5 @@
-"""``rnnax compare`` end to end at a tiny size: report.json keys and values, report.md, plots."""
+"""``rnnax compare`` end to end at a tiny size: report.json keys and values, report.md, plots;
+the default pair of cells and three cells (``--cells``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 
 from rnnax.cli import main
-from rnnax.compare import rows
+from rnnax.compare import baseline_summary, cell_rows, claims_note, rows
+from rnnax.compare._report import markdown
 
 TINY = [
     "compare",
@@ -52,12 +54,11 @@ MODEL_KEYS = (
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _run(tmp_path_factory: pytest.TempPathFactory, *extra: str) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("compare") / "run"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main([*TINY, "--out", str(out)])
+        code = main([*TINY, *extra, "--out", str(out)])
     return {
         "code": code,
         "out": out,
@@ -65,6 +66,17 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "stderr": stderr.getvalue(),
         "report": json.loads((out / "report.json").read_text(encoding="utf-8")),
     }
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def three_cells(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # One memory task (no copy task) keeps the third cell's run about as long as the default's.
+    return _run(tmp_path_factory, "--cells", "lstm,gru,gru_reset_after", "--copy-symbols", "0")
 
 
 def _is_number(value: Any) -> bool:
@@ -127,6 +139,8 @@ def test_report_json_models(tiny_run: dict[str, Any]) -> None:
         assert all(_is_number(score) for score in model["memory_tasks"].values())
         assert 0.0 <= model["memory_tasks"]["copy_K2_D2"] <= 1.0
     assert models["gru"]["rnn_params"] < models["lstm"]["rnn_params"]
+    assert tiny_run["report"]["settings"]["cells"] == ["lstm", "gru"]
+    assert tiny_run["report"]["claims_note"] is None
 
 
 def test_report_md_and_plots(tiny_run: dict[str, Any]) -> None:
@@ -136,6 +150,8 @@ def test_report_md_and_plots(tiny_run: dict[str, Any]) -> None:
         "| feature | LSTM: claim | LSTM: measured | GRU: claim | GRU: measured | verdict |" in text
     )
     assert "## How each verdict was decided" in text
+    assert "## Every cell, side by side" not in text  # only for cells beyond the two
+    assert text.startswith("# rnnax compare: LSTM vs GRU\n")
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
     pytest.importorskip("matplotlib")
     for name in ("validation_loss.png", "forecast.png", "throughput.png", "memory_tasks.png"):
@@ -161,3 +177,69 @@ def test_verdicts_follow_the_measurements(tiny_run: dict[str, Any]) -> None:
     assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "not supported"
     lstm["time_to_target_s"], gru["time_to_target_s"] = None, 3.0
     assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "supported"
+
+
+def test_three_cells_keep_the_claims_and_add_a_table(three_cells: dict[str, Any]) -> None:
+    assert three_cells["code"] == 0, three_cells["stderr"][-2000:]
+    report = three_cells["report"]
+    assert list(report["models"]) == ["lstm", "gru", "gru_reset_after"]
+    assert report["settings"]["cells"] == ["lstm", "gru", "gru_reset_after"]
+    assert "forecasting (LSTM+GRU+gru_reset_after)" in three_cells["stderr"]
+    # The explainer's table is about the LSTM and the GRU, as without the third cell.
+    assert [row["feature"] for row in report["table"]] == [
+        "gates",
+        "state",
+        "parameters",
+        "computational cost",
+        "complexity",
+        "performance (forecast)",
+        "training speed",
+        "memory control",
+    ]
+    assert report["claims_note"] is None
+    after, gru = report["models"]["gru_reset_after"], report["models"]["gru"]
+    for key in MODEL_KEYS:
+        assert key in after, key
+    # Both GRU forms: the same weights and FLOPs, another function.
+    for key in ("rnn_params", "params", "flops_per_step"):
+        assert after[key] == gru[key], key
+    assert after["structure"]["gates"] == ["update z", "reset r"]
+    assert after["description"]
+    assert set(after["memory_tasks"]) == {"adding_T6"}
+    for task in report["memory_tasks"].values():
+        assert _is_number(task["gru_reset_after"]["score"][0])
+    assert set(report["throughput_sweep"]) == {"lstm", "gru", "gru_reset_after"}
+
+    stdout = three_cells["stdout"]
+    assert "performance (forecast)" in stdout  # the claims table
+    assert "fwd / fwd+bwd seq/s" in stdout and "gru_reset_after" in stdout  # the per-cell one
+    assert "GRU_RESET_AFTER test MASE" in stdout
+
+    out: Path = three_cells["out"]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# rnnax compare: LSTM vs GRU vs gru_reset_after\n")
+    assert "## How each verdict was decided" in text
+    assert "## Every cell, side by side" in text
+    assert "the other cells (gru_reset_after) are measured beside them" in text
+    assert "| gru_reset_after | 4 | 84 / 144 |" in text
+    assert "| trivial | LSTM | GRU | gru_reset_after |" in text
+    pytest.importorskip("matplotlib")
+    for name in ("validation_loss.png", "forecast.png", "throughput.png", "memory_tasks.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_without_the_gru_there_is_no_claims_table(three_cells: dict[str, Any]) -> None:
+    """A comparison that lacks one of the explainer's two cells says so instead of a table
+    (rendered from the three-cell report without its GRU: the same code as a real run)."""
+    report = copy.deepcopy(three_cells["report"])
+    del report["models"]["gru"]
+    note = claims_note(report)
+    assert note is not None and "no 'gru'" in note and "lstm, gru_reset_after" in note
+    assert rows(report) == []
+    assert [row.cell for row in cell_rows(report)] == ["lstm", "gru_reset_after"]
+    text = markdown(report, [], [], None)
+    assert note in text
+    assert "## How each verdict was decided" not in text
+    assert "| feature | LSTM: claim |" not in text
+    assert "## Every cell, side by side" in text
+    assert "GRU test MASE" not in baseline_summary(report).replace("GRU_RESET_AFTER", "")

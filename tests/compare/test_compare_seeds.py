@@ -8,7 +8,7 @@ import jax
 import numpy as np
 
 from rnnax import forecasting
-from rnnax.compare._experiment import matched_gru_hidden, total_params
+from rnnax.compare._experiment import matched_hidden, total_params
 from rnnax.compare._seeds import SeedTrainer, take_seed, train_seeds
 
 
@@ -59,7 +59,7 @@ def test_seed_parallel_equals_each_seed_alone_and_is_deterministic() -> None:
 
 
 def test_match_params_sizes_the_gru_to_the_lstm_budget() -> None:
-    hidden = matched_gru_hidden(32, 1, 12)
+    hidden = matched_hidden("gru", "lstm", 32, 1, 12)
     budget = total_params("lstm", 32, 1, 12)
     assert hidden > 32
     gap = abs(total_params("gru", hidden, 1, 12) - budget)

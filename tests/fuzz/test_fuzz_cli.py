@@ -212,8 +212,32 @@ def test_compare_length_list_option(capsys, option: str, value: str) -> None:
         ),
         pytest.param(
             ["bench", "--cells", "rnn"],
-            "--cells takes lstm and/or gru, got 'rnn'",
+            "--cells takes registered cells (",
             id="bench-cells",
+        ),
+        pytest.param(
+            ["bench", "--cells", "lstm,gru,lstm"],
+            "--cells lists 'lstm' more than once",
+            id="bench-cells_repeated",
+        ),
+        pytest.param(
+            ["bench", "--cells", ","], "--cells needs at least one cell", id="bench-no_cells"
+        ),
+        pytest.param(
+            ["compare", "--cells", "lstm,rnn"],
+            "argument --cells: unknown cell 'rnn'; registered cells are ",
+            id="cells-unknown",
+        ),
+        pytest.param(["compare", "--cells", "LSTM"], "unknown cell 'LSTM'", id="cells-upper_case"),
+        pytest.param(
+            ["compare", "--cells", ""],
+            "argument --cells: cells must name at least one cell",
+            id="cells-empty",
+        ),
+        pytest.param(
+            ["compare", "--cells", "gru,gru"],
+            "argument --cells: cells lists 'gru' more than once",
+            id="cells-repeated",
         ),
         pytest.param(
             ["bench", "--dtype", "float64"],
@@ -317,6 +341,8 @@ def test_no_command_prints_help_and_fails(capsys) -> None:
             ],
             id="tiny_windows",
         ),
+        pytest.param(["compare", "--cells", "gru_reset_after"], id="cells-one"),
+        pytest.param(["compare", "--cells", " lstm, gru ,gru_reset_after,"], id="cells-three"),
     ],
 )
 def test_valid_arguments_are_accepted(capsys, argv: list[str]) -> None:
