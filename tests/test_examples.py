@@ -21,3 +21,12 @@ def test_long_sequence_example_runs_small(monkeypatch, capsys, standard_promotio
     long_sequence.main()
     printed = capsys.readouterr().out
     assert "remat: backward pass temporary buffers" in printed and "update 2: loss" in printed
+
+
+def test_custom_cell_example_runs(monkeypatch, capsys, standard_promotion):
+    custom_cell = load_example("custom_cell", monkeypatch)
+    custom_cell.main()
+    printed = capsys.readouterr().out
+    assert "strategies: ('auto', 'scan', 'custom_vjp', 'remat')" in printed
+    assert "stream == one pass: True" in printed and "NNX module output: (8, 50, 16)" in printed
+    assert "forecaster validation loss:" in printed
