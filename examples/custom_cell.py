@@ -75,10 +75,12 @@ def main() -> None:
 
     # Every strategy the cell has computes the same function, with lengths and reverse.
     print("strategies:", rnnax.available_strategies(JANET))
-    h, ys = rnnax.rnn(params, xs, seq_lengths=lengths, reverse=True, strategy="scan")
+    _, ys = rnnax.rnn(params, xs, seq_lengths=lengths, reverse=True, strategy="scan")
     for strategy in ("custom_vjp", "remat", "auto"):
         _, other = rnnax.rnn(params, xs, seq_lengths=lengths, reverse=True, strategy=strategy)
-        print(f"  {strategy:>10}: max |difference| from the scan {float(abs(other - ys).max()):.1e}")
+        print(
+            f"  {strategy:>10}: max |difference| from the scan {float(abs(other - ys).max()):.1e}"
+        )
 
     # Gradients through the generic hand-written backward pass.
     def loss(params, strategy):
