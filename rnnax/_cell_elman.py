@@ -92,12 +92,8 @@ def _recurrent_input(h: jax.Array) -> jax.Array:
     return h
 
 
-_TANH_SPLIT = GemmSplit(
-    _weights, _tanh_pointwise, _recurrent_input, additive=True
-)
-_RELU_SPLIT = GemmSplit(
-    _weights, _relu_pointwise, _recurrent_input, additive=True
-)
+_TANH_SPLIT = GemmSplit(_weights, _tanh_pointwise, _recurrent_input, additive=True)
+_RELU_SPLIT = GemmSplit(_weights, _relu_pointwise, _recurrent_input, additive=True)
 
 
 def _check_nonlinearity(nonlinearity: Any) -> str:

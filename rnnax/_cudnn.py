@@ -36,6 +36,7 @@ from jax.experimental import rnn as jax_rnn
 from jaxtyping import Array, Float, Int
 
 from rnnax._params import LSTMParams
+from rnnax._protocol import get_cell
 
 IMPLEMENTATIONS = ("cudnn", "reference")
 
@@ -52,7 +53,7 @@ def _layer_shapes(layers: Sequence[Sequence[LSTMParams]]) -> tuple[int, int, boo
     for index, layer in enumerate(layers):
         expected_in = input_size if index == 0 else directions * hidden
         for params in layer:
-            if not isinstance(params, LSTMParams):
+            if get_cell("lstm").params_type is not type(params):
                 raise TypeError(f"cuDNN weights hold LSTMParams, got {type(params).__name__}")
             if params.w_h.shape != (hidden, 4 * hidden) or params.w_x.shape != (
                 expected_in,

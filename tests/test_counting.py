@@ -52,7 +52,9 @@ def test_flops_matrix_part_matches_xla_cost_analysis():
 
 
 def test_counting_errors():
-    with pytest.raises(ValueError, match=r"cell must be one of \((?=.*'gru')(?=.*'lstm').*\), got 'rnn'"):
+    with pytest.raises(
+        ValueError, match=r"cell must be one of \((?=.*'gru')(?=.*'lstm').*\), got 'rnn'"
+    ):
         rnnax.count_params("rnn", 1, 2)
     with pytest.raises(ValueError, match="hidden_size must be a positive int, got -1"):
         rnnax.flops_per_step("gru", 1, -1)

@@ -478,12 +478,14 @@ def to_flax_nnx(
             input_size, hidden, param_dtype=params.w_h.dtype, rngs=nnx.Rngs(0), **options
         )
     )
-    # cell_type matches the parameters (checked above); the isinstance tests tell mypy so.
-    if isinstance(params, LSTMParams) and cell_type is nnx.OptimizedLSTMCell:
-        _set_variable(cell.dense_i.kernel, params.w_x)
-        _set_variable(cell.dense_h.kernel, params.w_h)
-        _set_variable(cell.dense_h.bias, params.b)
-    elif isinstance(params, LSTMParams):  # cell_type is nnx.LSTMCell
+    # cell_type matches the parameters (checked above).
+    if cell_kind is LSTM and cell_type is nnx.OptimizedLSTMCell:
+        lstm = cast(LSTMParams, params)
+        _set_variable(cell.dense_i.kernel, lstm.w_x)
+        _set_variable(cell.dense_h.kernel, lstm.w_h)
+        _set_variable(cell.dense_h.bias, lstm.b)
+    elif cell_kind is LSTM:  # cell_type is nnx.LSTMCell
+        params = cast(LSTMParams, params)
         for name, gate, w_x, w_h, b in zip(
             ("ii", "if_", "ig", "io"),
             _LSTM_GATES,
@@ -495,12 +497,13 @@ def to_flax_nnx(
             _set_variable(getattr(cell, name).kernel, w_x)
             _set_variable(getattr(cell, f"h{gate}").kernel, w_h)
             _set_variable(getattr(cell, f"h{gate}").bias, b)
-    elif isinstance(params, ElmanParams):
-        _set_variable(cell.dense_i.kernel, params.w_x)
-        _set_variable(cell.dense_i.bias, params.b_x + params.b_h)
-        _set_variable(cell.dense_h.kernel, params.w_h)
+    elif cell_kind in (ELMAN, ELMAN_RELU):
+        elman = cast(ElmanParams, params)
+        _set_variable(cell.dense_i.kernel, elman.w_x)
+        _set_variable(cell.dense_i.bias, elman.b_x + elman.b_h)
+        _set_variable(cell.dense_h.kernel, elman.w_h)
     else:
-        w_x, w_h, b_x, b_h = gru_to_rzn(params)
+        w_x, w_h, b_x, b_h = gru_to_rzn(cast(GRUParams, params))
         if np.any(np.asarray(b_h[2 * hidden :]) != 0):
             raise ValueError(
                 "nnx.GRUCell has no recurrent candidate bias, but these GRU parameters have a "

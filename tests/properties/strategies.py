@@ -425,6 +425,8 @@ def cell_problems(
         params = params._replace(
             b_h=jnp.where(jnp.asarray(mask), params.b_h, jnp.zeros_like(params.b_h))
         )
+        # Reset-after weights, typed as such: what every framework's GRU converts to.
+        params = rnnax.GRUResetAfterParams(*params)
     x = jnp.asarray(rng.normal(size=(*batch_shape, input_size)).astype(np.float32)).astype(dtype)
     return CellProblem(
         kind=kind,
