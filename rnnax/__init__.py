@@ -25,6 +25,8 @@ from rnnax._cell_layernorm_lstm import (
     layernorm_lstm_init,
 )
 from rnnax._cell_lstm import LSTM, lstm_cell
+from rnnax._cell_mingru import MINGRU, MinGRUParams, mingru_cell, mingru_init
+from rnnax._cell_minlstm import MINLSTM, MinLSTMParams, minlstm_cell, minlstm_init
 from rnnax._cores import gru, lstm, rnn, zero_carry
 from rnnax._counting import count_params, flops_per_step, param_count
 from rnnax._init import gru_init, lstm_init
@@ -59,6 +61,8 @@ __all__ = [
     "GRU_RESET_AFTER",
     "LAYERNORM_LSTM",
     "LSTM",
+    "MINGRU",
+    "MINLSTM",
     "STRATEGIES",
     "Cell",
     "ElmanParams",
@@ -69,6 +73,8 @@ __all__ = [
     "LSTMParams",
     "LSTMState",
     "LayerNormLSTMParams",
+    "MinGRUParams",
+    "MinLSTMParams",
     "StreamState",
     "available_strategies",
     "count_params",
@@ -88,6 +94,10 @@ __all__ = [
     "lstm_init",
     "lstm_stack",
     "lstm_stack_init",
+    "mingru_cell",
+    "mingru_init",
+    "minlstm_cell",
+    "minlstm_init",
     "param_count",
     "register_cell",
     "registered_cells",

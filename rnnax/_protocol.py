@@ -147,21 +147,27 @@ class Cell(NamedTuple):
     auto: Mapping[str, str] = _EMPTY
     description: str = ""
 
-    # Cells are static arguments of compiled functions, so they must hash; the mappings do
-    # not, and the functions and the name identify a cell.
+    # Cells are static arguments of compiled functions, so they must hash (their mappings do
+    # not) and two cells may compare equal only if they compute with the same functions: the
+    # kernels and auto choices included, or a compiled call could run another cell's kernel.
+    def _identity(self) -> tuple[Any, ...]:
+        return (
+            self.name,
+            self.init,
+            self.step,
+            self.params_type,
+            self.split,
+            tuple(sorted(self.kernels.items())),
+            tuple(sorted(self.auto.items())),
+        )
+
     def __hash__(self) -> int:
-        return hash((self.name, self.init, self.step, self.params_type))
+        return hash(self._identity())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cell):
             return NotImplemented
-        return (self.name, self.init, self.step, self.params_type, self.split) == (
-            other.name,
-            other.init,
-            other.step,
-            other.params_type,
-            other.split,
-        )
+        return self._identity() == other._identity()
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
