@@ -131,7 +131,7 @@ def test_stack_errors():
     layers = rnnax.lstm_stack_init(jax.random.key(0), I, H, num_layers=2)
     with pytest.raises(
         ValueError,
-        match=r"layers\[1\]\[0\].w_x must have 4 rows \(the output "
+        match=r"layers\[1\]\[0\] must have input size I = 4 \(the output "
         r"size of layers\[0\]\), got 8",
     ):
         rnnax.lstm_stack([layers[0], rnnax.lstm_stack_init(jax.random.key(1), 8, H)[0]], XS)

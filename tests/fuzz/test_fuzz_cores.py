@@ -860,7 +860,7 @@ def _stack_cases(cell: str) -> dict[str, Case]:
         "layers-size_mismatch": Case(
             lambda: run([layers[0], stack_params(cell, H + 3, H)[0]]),
             ValueError,
-            r"layers\[1\]\[0\].w_x must have 4 rows \(the output size of layers\[0\]\), got 7",
+            r"layers\[1\]\[0\] must have input size I = 4 \(the output size of layers\[0\]\), got 7",
         ),
         "layers-directions_mismatch": Case(
             lambda: run([bidirectional[0], layers[1]]),
