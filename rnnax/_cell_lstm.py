@@ -1,5 +1,6 @@
 """The LSTM as a ``Cell``: the explainer's equations (``rnnax.lstm_cell``), its GEMM + pointwise
-split, and its specialised strategies (hand-written backward pass, Pallas, cuDNN)."""
+split (which gives it the generic hand-written backward pass), and its specialised strategies
+(Pallas, cuDNN)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import jax.numpy as jnp
 
 from rnnax._cells import _lstm_step, check_cell_inputs
 from rnnax._cudnn import check_cudnn_dtype, lstm_cudnn
-from rnnax._custom_vjp import lstm_custom_vjp
 from rnnax._init import lstm_init
 from rnnax._params import LSTMParams, LSTMState
 from rnnax._protocol import Cell, GemmSplit, register_cell
@@ -32,11 +32,6 @@ def _pointwise(
     c = jax.nn.sigmoid(f) * carry.c + jax.nn.sigmoid(i) * jnp.tanh(g)
     h = jax.nn.sigmoid(o) * jnp.tanh(c)
     return LSTMState(h, c), h
-
-
-def _custom_vjp(params, xs, carry, lengths, *, reverse, unroll):
-    h, c, ys = lstm_custom_vjp(params, xs, carry.h, carry.c, lengths, reverse, unroll)
-    return LSTMState(h, c), ys
 
 
 def _pallas(params, xs, carry, lengths, *, reverse, unroll):
@@ -71,7 +66,10 @@ LSTM = register_cell(
         # 2 tanh, 3 multiplies, 1 add).
         flops=lambda i, h: 8 * h * (i + h) + 17 * h,
         split=GemmSplit(_weights, _pointwise, lambda carry: carry.h, additive=True),
-        kernels={"custom_vjp": _custom_vjp, "pallas": _pallas, "cudnn": _cudnn},
+        # "custom_vjp" is the generic hand-written backward pass built from the split: it
+        # replaced a tuned LSTM kernel, being 0.84-0.93x its time in float32 with the same
+        # memory (benchmarks/results/cpu-2core/custom-vjp/).
+        kernels={"pallas": _pallas, "cudnn": _cudnn},
         # benchmarks/results/cpu-2core/auto-choice/: the hand-written backward pass wins on CPU.
         auto={"cpu": "custom_vjp"},
         description="LSTM (input, forget, output gates; separate cell state)",

@@ -1,7 +1,13 @@
-"""Hand-written backward passes for the LSTM and GRU (the ``"custom_vjp"`` strategy).
+"""Hand-written backward passes for both GRU forms (their ``"custom_vjp"`` strategy).
+
+The LSTM's is the generic one (``rnnax._generic_vjp``, from its ``GemmSplit``), which measured
+faster than the tuned LSTM kernel that used to live here. The GRUs keep theirs: the explainer's
+form is not of the GEMM + pointwise form (the reset gate scales ``h`` before the candidate's
+product), and for the reset-after form the generic pass is 1.03-1.11x slower and keeps 1.45x
+the temporaries (``benchmarks/results/cpu-2core/custom-vjp/``).
 
 Autodiff through ``lax.scan`` stores every intermediate of every step and, in the backward loop,
-computes the weight gradients one step at a time (``T`` small ``[B, H]^T @ [B, 4H]`` products).
+computes the weight gradients one step at a time (``T`` small ``[B, H]^T @ [B, 3H]`` products).
 Here the forward pass keeps only the gate activations, and the backward loop does only what is
 inherently sequential, ``dh = dA @ W_h^T``; the weight and input gradients then come out of the
 loop as single large GEMMs over all steps::
@@ -16,12 +22,11 @@ through a ``custom_vjp`` is not defined); second-order reverse mode works.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from rnnax._params import GRUParams, LSTMParams
+from rnnax._params import GRUParams
 from rnnax._scan import scan_stacking_wide
 from rnnax._time_major import (
     masked_inputs,
@@ -50,102 +55,6 @@ def _steps(xs: jax.Array, lengths: jax.Array | None) -> jax.Array:
 
 def _bias(bias: jax.Array) -> jax.Array:
     return bias[None, :]
-
-
-# --------------------------------------------------------------------------------------- LSTM
-
-
-def _lstm_forward(
-    params: LSTMParams,
-    xs: jax.Array,
-    h0: jax.Array,
-    c0: jax.Array,
-    lengths: jax.Array | None,
-    reverse: bool,
-    unroll: int | bool,
-):
-    xs = masked_inputs(xs, lengths)
-    b = _bias(params.b)
-
-    def step(carry, inputs):
-        h, c = carry
-        x, t = inputs
-        valid = _valid_mask(lengths, t)
-        i, f, g, o = jnp.split(x @ params.w_x + h @ params.w_h + b, 4, axis=-1)
-        si, sf, tg, so = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
-        c_new = sf * c + si * tg
-        h_new = so * jnp.tanh(c_new)
-        gates = jnp.concatenate([si, sf, tg, so], axis=-1)
-        carry = (_keep(valid, h_new, h), _keep(valid, c_new, c))
-        return carry, (_zero_padded(valid, h_new), gates, c)
-
-    (h, c), (ys, gates, c_prev) = scan_stacking_wide(
-        step, (h0, c0), (xs, _steps(xs, lengths)), reverse=reverse, unroll=unroll
-    )
-    return (h, c, ys), (params, xs, h0, lengths, gates, c_prev, ys)
-
-
-def _lstm_backward(reverse: bool, unroll: int | bool, residuals, cotangents):
-    params, xs, h0, lengths, gates, c_prev, ys = residuals
-    d_h_final, d_c_final, d_ys = cotangents
-    w_h_t = params.w_h.T
-
-    def step(carry, inputs):
-        d_h, d_c = carry
-        d_y, gate, c_prev_t, t = inputs
-        valid = _valid_mask(lengths, t)
-        si, sf, tg, so = jnp.split(gate, 4, axis=-1)
-        tanh_c = jnp.tanh(sf * c_prev_t + si * tg)
-        d_h_total = d_h + d_y
-        d_o = d_h_total * tanh_c
-        d_c_total = d_c + d_h_total * so * (1 - tanh_c * tanh_c)
-        d_a = jnp.concatenate(
-            [
-                d_c_total * tg * si * (1 - si),
-                d_c_total * c_prev_t * sf * (1 - sf),
-                d_c_total * si * (1 - tg * tg),
-                d_o * so * (1 - so),
-            ],
-            axis=-1,
-        )
-        d_a = _zero_padded(valid, d_a)
-        carry = (_keep(valid, d_a @ w_h_t, d_h), _keep(valid, d_c_total * sf, d_c))
-        return carry, d_a
-
-    (d_h0, d_c0), d_a = scan_stacking_wide(
-        step,
-        (d_h_final, d_c_final),
-        (d_ys, gates, c_prev, _steps(xs, lengths)),
-        reverse=not reverse,
-        unroll=unroll,
-    )
-    h_prev = previous_carries(ys, h0, reverse, lengths)
-    d_params = type(params)(
-        w_x=weight_gradient(xs, d_a), w_h=weight_gradient(h_prev, d_a), b=d_a.sum(axis=(0, 1))
-    )
-    return d_params, d_a @ params.w_x.T, d_h0, d_c0, None
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
-def lstm_custom_vjp(
-    params: LSTMParams,
-    xs: jax.Array,
-    h0: jax.Array,
-    c0: jax.Array,
-    lengths: jax.Array | None,
-    reverse: bool,
-    unroll: int | bool = 1,
-) -> tuple[Any, ...]:
-    """LSTM over time-major ``xs [T, B, I]`` with a hand-written VJP; returns ``(h, c, ys)``."""
-    return _lstm_forward(params, xs, h0, c0, lengths, reverse, unroll)[0]
-
-
-lstm_custom_vjp.defvjp(
-    lambda params, xs, h0, c0, lengths, reverse, unroll: _lstm_forward(
-        params, xs, h0, c0, lengths, reverse, unroll
-    ),
-    _lstm_backward,
-)
 
 
 # ---------------------------------------------------------------------------------------- GRU

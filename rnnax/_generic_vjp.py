@@ -22,19 +22,9 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from rnnax._protocol import Cell, GemmSplit
+from rnnax._protocol import Cell, GemmSplit, project
 from rnnax._scan import scan_stacking_wide
 from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
-
-
-def _project(split: GemmSplit, weights: Any, x: jax.Array, h: jax.Array) -> tuple[Any, Any]:
-    w_x, b_x, w_h, b_h = weights
-    a_x, a_h = x @ w_x, h @ w_h
-    if b_x is not None:
-        a_x = a_x + b_x[None, :]
-    if b_h is not None:
-        a_h = a_h + b_h[None, :]
-    return a_x, a_h
 
 
 def _mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
@@ -82,20 +72,19 @@ def _forward(cell: Cell, params, xs, carry, lengths, reverse, unroll):
     split = cell.split
     assert split is not None
     xs = masked_inputs(xs, lengths)
-    weights = split.weights(params)
     from_output: list[bool] = []
 
     def step(carry, inputs):
         x, t = inputs
         valid = _mask(lengths, t)
-        a_x, a_h = _project(split, weights, x, split.recurrent_input(carry))
+        a_x, a_h = project(split, params, carry, x)
         new, y = split.pointwise(params, carry, a_x, a_h)
         if not from_output:
             from_output.extend(_output_leaves(split, new, y))
         kept = [
             leaf for leaf, out in zip(jax.tree.leaves(new), from_output, strict=True) if not out
         ]
-        pre = a_x + a_h if split.additive else (a_x, a_h)
+        pre = a_x if split.additive else (a_x, a_h)  # additive: a_h is zero
         new = _select(valid, new, carry)
         return new, (
             _zeroed(valid, y),

@@ -86,15 +86,31 @@ class GemmSplit(NamedTuple):
     additive: bool = False
 
 
+def project(split: GemmSplit, params: Any, carry: Any, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The two pre-activations of a ``GemmSplit`` step, ``(a_x, a_h)``.
+
+    For an additive cell the whole sum ``x W_x + h W_h + b_x + b_h`` comes back as ``a_x``
+    (summed in that order, as the LSTM's step sums it) and ``a_h`` is zero, so every strategy
+    computes the step bit for bit alike.
+    """
+    w_x, b_x, w_h, b_h = split.weights(params)
+    a_x = x @ w_x
+    a_h = split.recurrent_input(carry) @ w_h
+    if split.additive:
+        a = a_x + a_h
+        for bias in (b_x, b_h):
+            a = a if bias is None else a + _with_batch_axes(bias, a)
+        return a, jnp.zeros_like(a)
+    a_x = a_x if b_x is None else a_x + _with_batch_axes(b_x, a_x)
+    a_h = a_h if b_h is None else a_h + _with_batch_axes(b_h, a_h)
+    return a_x, a_h
+
+
 def split_step(split: GemmSplit) -> Step:
     """The step of a cell in the GEMM + pointwise form (``GemmSplit``'s reference)."""
 
     def step(params: Any, carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
-        w_x, b_x, w_h, b_h = split.weights(params)
-        a_x = x @ w_x
-        a_h = split.recurrent_input(carry) @ w_h
-        a_x = a_x if b_x is None else a_x + _with_batch_axes(b_x, a_x)
-        a_h = a_h if b_h is None else a_h + _with_batch_axes(b_h, a_h)
+        a_x, a_h = project(split, params, carry, x)
         return split.pointwise(params, carry, a_x, a_h)
 
     return step

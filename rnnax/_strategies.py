@@ -118,12 +118,12 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
     # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
     # GRU it was 1.3-1.6x faster than the split scan at the PERFORMANCE.md shapes even on one
     # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
-    # whatever the float32 choice says, for the cells with a hand-written backward pass.
+    # for the cells whose measured CPU choice is a hand-written backward pass.
     if (
         requested == "auto"
         and jax.default_backend() == "cpu"
         and jnp.dtype(dtype) in NARROW_FLOATS
-        and "custom_vjp" in cell.kernels
+        and cell.auto.get("cpu") == "custom_vjp"
     ):
         return "custom_vjp"
     return strategy
