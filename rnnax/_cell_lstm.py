@@ -67,7 +67,7 @@ LSTM = register_cell(
         flops=lambda i, h: 8 * h * (i + h) + 17 * h,
         split=GemmSplit(_weights, _pointwise, lambda carry: carry.h, additive=True),
         # "custom_vjp" is the generic hand-written backward pass built from the split: it
-        # replaced a tuned LSTM kernel, being 0.84-0.93x its time in float32 with the same
+        # replaced a tuned LSTM kernel, being 0.89-0.91x its time in float32 with the same
         # memory (benchmarks/results/cpu-2core/custom-vjp/).
         kernels={"pallas": _pallas, "cudnn": _cudnn},
         # benchmarks/results/cpu-2core/auto-choice/: the hand-written backward pass wins on CPU.

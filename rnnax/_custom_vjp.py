@@ -3,7 +3,7 @@
 The LSTM's is the generic one (``rnnax._generic_vjp``, from its ``GemmSplit``), which measured
 faster than the tuned LSTM kernel that used to live here. The GRUs keep theirs: the explainer's
 form is not of the GEMM + pointwise form (the reset gate scales ``h`` before the candidate's
-product), and for the reset-after form the generic pass is 1.03-1.11x slower and keeps 1.45x
+product), and for the reset-after form the generic pass is 1.04-1.10x slower and keeps 1.45x
 the temporaries (``benchmarks/results/cpu-2core/custom-vjp/``).
 
 Autodiff through ``lax.scan`` stores every intermediate of every step and, in the backward loop,
