@@ -558,52 +558,6 @@ class LSTM(RNN):
             ),
         )
 
-    def __call__(
-        self,
-        xs: jax.Array,
-        carry: Sequence[Sequence[Any]] | None = None,
-        *,
-        seq_lengths: jax.Array | None = None,
-        time_major: bool = False,
-        deterministic: bool | None = None,
-        rngs: DropoutRngs | None = None,
-        unroll: int | bool = 1,
-        strategy: str = "auto",
-    ) -> tuple[list[list[Any]], jax.Array]:
-        """Runs the stack over whole sequences.
-
-        Args:
-            xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``) of the
-                module's dtype; any number of leading batch axes, including none.
-            carry: initial ``carry[layer][direction]`` of ``rnnax.LSTMState``; ``None`` is zeros.
-            seq_lengths: optional integer lengths of the batch shape (right padding).
-            time_major: whether time is the first axis of ``xs`` and ``ys``.
-            deterministic: overrides the ``deterministic`` attribute for this call.
-            rngs: overrides the module's dropout stream for this call (an ``nnx.Rngs``, an
-                ``nnx.RngStream`` or a key).
-            unroll: passed to ``jax.lax.scan`` (the ``"scan"`` strategy).
-            strategy: how each core runs, one of ``rnnax.STRATEGIES`` (see ``rnnax.lstm``).
-
-        Returns:
-            ``(carry, ys)``: ``carry[layer][direction]`` the final ``LSTMState`` of each run
-            (the pure ``lstm_stack`` layout) and the last layer's outputs ``[..., T, D*H]``.
-
-        Raises:
-            ValueError, TypeError: from ``rnnax.lstm_stack``, naming the bad argument (e.g.
-            ``xs`` with the wrong feature size); ``ValueError`` also when dropout is on but
-            there is no dropout rng.
-        """
-        return super().__call__(
-            xs,
-            carry,
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            deterministic=deterministic,
-            rngs=rngs,
-            unroll=unroll,
-            strategy=strategy,
-        )
-
 
 class GRU(RNN):
     """A multi-layer, optionally bidirectional GRU, Flax NNX; see ``LSTM`` for the conventions.
@@ -767,47 +721,4 @@ class GRU(RNN):
                 deterministic=deterministic,
                 rngs=rngs,
             ),
-        )
-
-    def __call__(
-        self,
-        xs: jax.Array,
-        carry: Sequence[Sequence[Any]] | None = None,
-        *,
-        seq_lengths: jax.Array | None = None,
-        time_major: bool = False,
-        deterministic: bool | None = None,
-        rngs: DropoutRngs | None = None,
-        unroll: int | bool = 1,
-        strategy: str = "auto",
-    ) -> tuple[list[list[Any]], jax.Array]:
-        """Runs the stack over whole sequences.
-
-        Args:
-            xs: inputs ``[..., T, I]`` (``[T, ..., I]`` with ``time_major=True``).
-            carry: initial ``carry[layer][direction]`` hidden states ``[..., H]``; ``None`` is
-                zeros.
-            seq_lengths: optional integer lengths of the batch shape (right padding).
-            time_major: whether time is the first axis of ``xs`` and ``ys``.
-            deterministic: overrides the ``deterministic`` attribute for this call.
-            rngs: overrides the module's dropout stream for this call.
-            unroll: passed to ``jax.lax.scan`` (the ``"scan"`` strategy).
-            strategy: how each core runs, one of ``rnnax.STRATEGIES`` (see ``rnnax.lstm``).
-
-        Returns:
-            ``(carry, ys)``: ``carry[layer][direction]`` the final hidden states (the pure
-            ``gru_stack`` layout) and the last layer's outputs ``[..., T, D*H]``.
-
-        Raises:
-            ValueError, TypeError: from ``rnnax.gru_stack``, naming the bad argument.
-        """
-        return super().__call__(
-            xs,
-            carry,
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            deterministic=deterministic,
-            rngs=rngs,
-            unroll=unroll,
-            strategy=strategy,
         )
