@@ -38,6 +38,8 @@ I, H, B, T = 3, 4, 2, 5
 XS = jnp.ones((B, T, I), jnp.float32)
 LSTM = cell_params("lstm", I, H)
 GRU = cell_params("gru", I, H)
+# What every framework's GRU converts to, and what the to_* converters take.
+GRU_RA = rnnax.GRUResetAfterParams(*GRU)
 MODULES = {"lstm": (rnnax.nnx.LSTM, rnnax.linen.LSTM), "gru": (rnnax.nnx.GRU, rnnax.linen.GRU)}
 
 
@@ -178,7 +180,8 @@ def _nnx_cases(cell: str) -> dict[str, Case]:
         "direction_params-none": Case(
             lambda: rnnax.nnx.DirectionParams(None),
             TypeError,
-            r"params must be LSTMParams or GRUParams, got NoneType",
+            r"params must be LSTMParams or GRUParams \(or another cell's parameters NamedTuple\), "
+            r"got NoneType",
         ),
     }
     return cases
@@ -387,7 +390,8 @@ def _linen_conversion_cases() -> dict[str, Case]:
         "from_params-strings": Case(
             lambda: rnnax.linen.from_params([["a"]]),
             TypeError,
-            r"layers\[0\] must hold LSTMParams or GRUParams, got str",
+            r"layers\[0\] must hold LSTMParams or GRUParams \(or another cell's parameters "
+            r"NamedTuple\), got str",
         ),
     }
 
@@ -441,12 +445,13 @@ def _bad_params_cases(function, name: str) -> dict[str, Case]:
         f"{name}-params-w_x_wrong_gates": Case(
             lambda: function(LSTM._replace(w_x=jnp.zeros((I, 10)))),
             ValueError,
-            r"params.w_x must have shape \[I, 16\] \(the hidden size is 4\), got \(3, 10\)",
+            r"params.w_x must have shape \(3, 16\), got \(3, 10\) \(the layout is \[I, 4H\] "
+            r"with H = 4",
         ),
         f"{name}-params-w_h_not_square": Case(
-            lambda: function(GRU._replace(w_h=jnp.zeros((H + 1, 3 * H)))),
+            lambda: function(GRU_RA._replace(w_h=jnp.zeros((H + 1, 3 * H)))),
             ValueError,
-            r"params.w_h must have shape \[H, 3H\]",
+            r"params.w_h must have shape \(5, 15\), got \(5, 12\) \(the layout is \[H, 3H\]",
         ),
         f"{name}-params-int": Case(
             lambda: function(LSTM._replace(w_x=LSTM.w_x.astype(jnp.int32))),
@@ -454,7 +459,7 @@ def _bad_params_cases(function, name: str) -> dict[str, Case]:
             r"params.w_x must have a floating dtype",
         ),
         f"{name}-params-mixed_dtypes": Case(
-            lambda: function(GRU._replace(b_h=GRU.b_h.astype(jnp.bfloat16))),
+            lambda: function(GRU_RA._replace(b_h=GRU_RA.b_h.astype(jnp.bfloat16))),
             TypeError,
             r"params.b_h has dtype bfloat16 but params.w_h has dtype float32",
         ),
@@ -551,7 +556,8 @@ def _converter_cases() -> dict[str, Case]:
         "from_flax_nnx-cell-none": Case(
             lambda: interop.from_flax_nnx(None),
             TypeError,
-            r"from_flax_nnx converts flax.nnx OptimizedLSTMCell, LSTMCell and GRUCell, got builtins.NoneType",
+            r"from_flax_nnx converts flax.nnx OptimizedLSTMCell, LSTMCell, GRUCell and SimpleCell, "
+            r"got builtins.NoneType",
         ),
         "from_flax_nnx-cell-linear": Case(
             lambda: interop.from_flax_nnx(nnx.Linear(2, 3, rngs=nnx.Rngs(0))),
@@ -581,12 +587,12 @@ def _converter_cases() -> dict[str, Case]:
             r"cell_type for LSTMParams must be one of \['OptimizedLSTMCell', 'LSTMCell'\]",
         ),
         "to_flax_nnx-cell_type-string": Case(
-            lambda: interop.to_flax_nnx(GRU, cell_type="GRUCell"),
+            lambda: interop.to_flax_nnx(GRU_RA, cell_type="GRUCell"),
             TypeError,
-            r"cell_type for GRUParams must be one of \['GRUCell'\], got 'GRUCell'",
+            r"cell_type for GRUResetAfterParams must be one of \['GRUCell'\], got 'GRUCell'",
         ),
         "to_flax_nnx-params-candidate_bias": Case(
-            lambda: interop.to_flax_nnx(GRU._replace(b_h=jnp.ones(3 * H))),
+            lambda: interop.to_flax_nnx(GRU_RA._replace(b_h=jnp.ones(3 * H))),
             ValueError,
             r"nnx.GRUCell has no recurrent candidate bias, but these GRU parameters have a nonzero b_h\[2H:\]",
         ),
@@ -606,7 +612,7 @@ def _converter_cases() -> dict[str, Case]:
             r"the equinox LSTMCell must have a floating dtype, got int32",
         ),
         "from_equinox-dtype-unknown": Case(
-            lambda: interop.from_equinox(interop.to_equinox(GRU), dtype="half-ish"),
+            lambda: interop.from_equinox(interop.to_equinox(GRU_RA), dtype="half-ish"),
             TypeError,
             r"dtype must be a floating dtype such as jnp.float32, got 'half-ish'",
         ),
@@ -629,12 +635,14 @@ def _torch_cases() -> dict[str, Case]:
         "from_torch-module-none": Case(
             lambda: interop.from_torch(None),
             TypeError,
-            r"from_torch converts torch.nn.LSTM and torch.nn.GRU modules, got builtins.NoneType",
+            r"from_torch converts torch.nn.LSTM, torch.nn.GRU and torch.nn.RNN modules, got "
+            r"builtins.NoneType",
         ),
-        "from_torch-module-rnn": Case(
-            lambda: interop.from_torch(module("RNN")),
+        "from_torch-module-rnn_cell": Case(
+            lambda: interop.from_torch(_torch().nn.RNNCell(I, H)),
             TypeError,
-            r"from_torch converts torch.nn.LSTM and torch.nn.GRU modules, got torch.nn.modules.rnn.RNN",
+            r"from_torch converts torch.nn.LSTM, torch.nn.GRU and torch.nn.RNN modules, got "
+            r"torch.nn.modules.rnn.RNNCell",
         ),
         "from_torch-module-linear": Case(
             lambda: interop.from_torch(_torch().nn.Linear(2, 3)),
@@ -669,7 +677,8 @@ def _torch_cases() -> dict[str, Case]:
         "to_torch-layers-strings": Case(
             lambda: interop.to_torch([["a"]]),
             TypeError,
-            r"layers\[0\]\[0\] must be LSTMParams or GRUParams, got str",
+            r"layers\[0\]\[0\] must be LSTMParams or GRUParams \(GRUResetAfterParams\) or "
+            r"ElmanParams \(ElmanReluParams\), got str",
         ),
         "to_torch-layers-mixed_cells": Case(
             lambda: interop.to_torch([[LSTM], [cell_params("gru", H, H)]]),
@@ -679,20 +688,28 @@ def _torch_cases() -> dict[str, Case]:
         "to_torch-layers-size_mismatch": Case(
             lambda: interop.to_torch([[LSTM], [cell_params("lstm", H + 1, H)]]),
             ValueError,
-            r"layers\[1\]\[0\].w_x must have 4 rows",
+            r"layers\[1\]\[0\] must have input size I = 4 \(the output size of layers\[0\]\), "
+            r"got 5",
+        ),
+        "to_torch-plain_gru_params": Case(
+            lambda: interop.to_torch(GRU),
+            ValueError,
+            r"rnnax's default GRU form \(plain GRUParams, reset_after=False\) has no torch "
+            r"equivalent.*GRUResetAfterParams\(\*params\) or pass reset_after=True",
         ),
         "to_torch-reset_after-false": Case(
-            lambda: interop.to_torch(GRU, reset_after=False),
+            lambda: interop.to_torch(GRU_RA, reset_after=False),
             ValueError,
-            r"torch.nn.GRU applies the reset gate after the recurrent product",
+            r"reset_after=False contradicts params of type GRUResetAfterParams",
         ),
     }
     for flag in ("reset_after", "batch_first"):
         cases |= {
             f"to_torch-{flag}-{label}": case
             for label, case in cases_from(
-                bool_mutations(flag),
-                lambda value, flag=flag: interop.to_torch(GRU, **{flag: value}),
+                # reset_after=None (the default) takes the form from the parameters' type.
+                bool_mutations(flag, none_allowed=flag == "reset_after"),
+                lambda value, flag=flag: interop.to_torch(GRU_RA, **{flag: value}),
             ).items()
         }
     return cases
@@ -712,9 +729,14 @@ def test_torch_converter_bad_argument(case: Case) -> None:
 def test_converters_valid_calls_still_work() -> None:
     back = interop.from_flax_linen(interop.to_flax_linen(LSTM))
     np.testing.assert_array_equal(back.w_x, LSTM.w_x)
-    nnx_cell = interop.to_flax_nnx(GRU._replace(b_h=GRU.b_h.at[2 * H :].set(0.0)))
+    nnx_cell = interop.to_flax_nnx(GRU_RA._replace(b_h=GRU_RA.b_h.at[2 * H :].set(0.0)))
     assert interop.from_flax_nnx(nnx_cell, dtype="float32").w_h.shape == (H, 3 * H)
-    assert interop.from_equinox(interop.to_equinox(GRU)).b_x.shape == (3 * H,)
+    assert interop.from_equinox(interop.to_equinox(GRU_RA)).b_x.shape == (3 * H,)
+    # Plain GRUParams say "the explainer's form", which no framework has: refused unless told.
+    for convert in (interop.to_flax_nnx, interop.to_flax_linen, interop.to_equinox):
+        with pytest.raises(ValueError, match=r"GRUResetAfterParams\(\*params\)"):
+            convert(GRU)
+    assert interop.from_equinox(interop.to_equinox(GRU, reset_after=True)).b_x.shape == (3 * H,)
 
 
 @pytest.mark.torch

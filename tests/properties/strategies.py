@@ -459,10 +459,14 @@ def stack_layers(
     input_size = draw(st.sampled_from(INPUT_SIZES))
     hidden = draw(st.sampled_from(HIDDEN_SIZES))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    # Reset-after GRU weights typed as such: what every framework's GRU converts to.
+    typed = (lambda p: rnnax.GRUResetAfterParams(*p)) if kind == "gru" else (lambda p: p)
     return kind, [
         [
-            random_params(
-                kind, input_size if layer == 0 else hidden * num_directions, hidden, rng, dtype
+            typed(
+                random_params(
+                    kind, input_size if layer == 0 else hidden * num_directions, hidden, rng, dtype
+                )
             )
             for _ in range(num_directions)
         ]
