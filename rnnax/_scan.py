@@ -25,10 +25,6 @@ Cell = Callable[[Params, Carry, jax.Array], tuple[Carry, Any]]
 NARROW_FLOATS = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
 
 
-def _leaf_shape(leaf: Any) -> jax.ShapeDtypeStruct:
-    return jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype)
-
-
 def scan_stacking_wide(
     body: Callable[[Carry, Any], tuple[Carry, Any]], carry: Carry, xs: Any, **scan_kwargs: Any
 ) -> tuple[Carry, Any]:
@@ -40,18 +36,20 @@ def scan_stacking_wide(
     """
     if jax.default_backend() != "cpu":
         return jax.lax.scan(body, carry, xs, **scan_kwargs)
-    step_shapes = jax.tree.map(_leaf_shape, xs)
-    out_shapes = jax.eval_shape(body, carry, step_shapes)[1]
+    # The body's own output dtypes, recorded while lax.scan traces it (an eval_shape on
+    # ShapeDtypeStructs would drop the inputs' varying-manual-axes types under shard_map).
+    out_dtypes: list[Any] = []
 
     def widen(leaf: jax.Array) -> jax.Array:
         return leaf.astype(jnp.float32) if leaf.dtype in NARROW_FLOATS else leaf
 
     def wide_body(carry: Carry, x: Any) -> tuple[Carry, Any]:
         carry, ys = body(carry, x)
+        out_dtypes[:] = [jax.tree.map(lambda leaf: leaf.dtype, ys)]
         return carry, jax.tree.map(widen, ys)
 
     carry, ys = jax.lax.scan(wide_body, carry, xs, **scan_kwargs)
-    return carry, jax.tree.map(lambda leaf, shape: leaf.astype(shape.dtype), ys, out_shapes)
+    return carry, jax.tree.map(lambda leaf, dtype: leaf.astype(dtype), ys, out_dtypes[0])
 
 
 def sequence_shape(xs: Any, *, time_major: bool) -> tuple[tuple[int, ...], int]:
