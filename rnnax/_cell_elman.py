@@ -176,9 +176,10 @@ def _relu_init(
     return params
 
 
-# "auto" is the scan: in a scratch timing on the shared 2-core CPU (fwd+bwd, one device, the
-# LSTM's benchmark shapes) the generic custom VJP was 0.85-1.5x the scan's time, no consistent
-# win; the backward pass of so small a pointwise part is mostly the GEMMs either way.
+# "auto" is the scan: with the batch split over 2 CPU devices the generic custom VJP took
+# 0.80-0.97x the scan's fwd+bwd time but 1.10-1.16x its temporary memory at the three bar
+# shapes (benchmarks/results/cpu-2core/auto-choice/new-cells-float32.md), and an earlier
+# timing on a loaded machine had it anywhere from 0.85x to 1.5x: no clear win.
 ELMAN = register_cell(
     Cell(
         name="elman",

@@ -180,11 +180,9 @@ def layernorm_lstm_init(
     )
 
 
-# "auto" stays on the scan for now. A scratch timing on the shared 2-core CPU (fwd+bwd of
-# sum(ys**2), one device, shapes B, T, I, H = 64, 100, 32, 128 / 32, 256, 32, 128 /
-# 64, 100, 125, 320) had the generic custom VJP at 0.60-0.76x the scan's time, but that VJP
-# cannot yet take seq_lengths for a cell whose pointwise part reads parameters (the gains and
-# shifts here; tests/test_cell_layernorm_lstm.py marks it), and "auto" must run every call.
+# "auto" on CPU is the generic hand-written backward pass: with the batch split over 2 CPU
+# devices it took 0.50-0.66x the scan's fwd+bwd time and about half its temporary memory at
+# the three bar shapes (benchmarks/results/cpu-2core/auto-choice/new-cells-float32.md).
 LAYERNORM_LSTM = register_cell(
     Cell(
         name="layernorm_lstm",
@@ -195,6 +193,7 @@ LAYERNORM_LSTM = register_cell(
         params_type=LayerNormLSTMParams,
         flops=_flops,
         split=_SPLIT,
+        auto={"cpu": "custom_vjp"},
         description="LSTM with layer normalization (Ba, Kiros & Hinton 2016)",
     )
 )
