@@ -73,9 +73,16 @@ _AUTO_FALLBACK = {"cudnn": "pallas"}
 _NO_UNROLL = frozenset({"pallas", "cudnn", "parallel"})
 
 
-def available_strategies(cell: Cell) -> tuple[str, ...]:
-    """The strategies ``cell`` can run: the scans, the generic backward pass of a
-    ``GemmSplit`` cell, and the cell's own kernels."""
+def available_strategies(cell: Cell | str) -> tuple[str, ...]:
+    """The strategies ``cell`` (an ``rnnax.Cell`` or a registered name) can run: the scans,
+    the generic backward pass of a ``GemmSplit`` cell, and the cell's own kernels.
+
+    Examples:
+        >>> import rnnax
+        >>> rnnax.available_strategies("minlstm")
+        ('auto', 'scan', 'remat', 'parallel')
+    """
+    cell = get_cell(cell)
     generic = ["auto", "scan", "remat"]
     if cell.split is not None:
         generic.append("custom_vjp")
