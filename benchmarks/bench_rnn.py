@@ -837,6 +837,17 @@ def build_pallas_variant(
     return impl
 
 
+def framework_weights(params: Any) -> Any:
+    """The shared weights as the other libraries hold them: their GRU is the reset-after form,
+    so plain ``GRUParams`` (the weights of both rnnax GRU variants) convert typed as
+    ``GRUResetAfterParams``, which is what the converters take."""
+    import rnnax
+
+    if type(params) is rnnax.GRUParams:
+        return rnnax.GRUResetAfterParams(*params)
+    return params
+
+
 def build_linen(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
     import flax.linen as nn
     import jax.numpy as jnp
@@ -857,7 +868,9 @@ def build_linen(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
             from rnnax.interop import to_flax_linen
 
             shared = _staged(
-                jax.jit, lambda p: {"params": {"cell": to_flax_linen(p)["params"]}}, params
+                jax.jit,
+                lambda p: {"params": {"cell": to_flax_linen(p)["params"]}},
+                framework_weights(params),
             )
             expected = jax.eval_shape(own_init, jax.random.key(2), xs)
             if jax.tree.structure(shared) == jax.tree.structure(expected) and [
@@ -889,7 +902,9 @@ def build_nnx(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
     try:
         from rnnax.interop import to_flax_nnx
 
-        cell = _staged(nnx.jit, lambda p: to_flax_nnx(p, cell_type=cell_type), params)
+        cell = _staged(
+            nnx.jit, lambda p: to_flax_nnx(p, cell_type=cell_type), framework_weights(params)
+        )
         impl.weights = "shared"
     except Exception:
         # float32 init (flax's orthogonal initializer has no bfloat16 QR on CPU), cast below
@@ -924,7 +939,8 @@ def build_equinox(cfg: Config, jax: Any, params: Any, xs: Any) -> Impl:
     try:
         from rnnax.interop import to_equinox
 
-        cell, impl.weights = _staged(eqx.filter_jit, to_equinox, params), "shared"
+        cell = _staged(eqx.filter_jit, to_equinox, framework_weights(params))
+        impl.weights = "shared"
     except Exception:
         pass
     if cell is None:
@@ -1014,7 +1030,7 @@ def build_torch(cfg: Config, jax: Any, params: Any, xs: Any, device: str) -> Imp
     try:
         from rnnax.interop import to_torch
 
-        module, impl.weights = to_torch(params, batch_first=True), "shared"
+        module, impl.weights = to_torch(framework_weights(params), batch_first=True), "shared"
     except Exception:
         pass
     if module is None:

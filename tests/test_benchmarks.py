@@ -167,10 +167,12 @@ def test_quick_run_writes_json_and_markdown(bench, tmp_path):
             ):
                 assert record[key] > 0, (entry["label"], mode, key)
         assert entry["fwdbwd"]["memory"]["kind"] == "xla_memory_analysis"
-    (agreement,) = report["agreement"].values()  # the shared-weights check, informative
+    (agreement,) = report["agreement"].values()  # the shared-weights check
     assert set(agreement) == {
         entry["label"] for entry in results if entry["options"]["reset_after"]
     }
+    # The other libraries really got rnnax's weights (their GRU is the reset-after form).
+    assert max(agreement.values()) < 1e-5, agreement
 
     markdown = (directory / "t.md").read_text()
     assert "| implementation | fwd ms | fwd+bwd ms |" in markdown
@@ -206,6 +208,8 @@ def test_quick_run_other_jax_libraries(bench, tmp_path):
         assert "fwd" not in entry or not entry["fwd"].get("times_s")
         assert entry["fwdbwd"]["median_s"] > 0
         assert entry["fwdbwd"]["memory"]["kind"] == "xla_memory_analysis"
+        # Every library runs rnnax's own weights (the GRU's converted as reset-after ones).
+        assert entry["weights"] == "shared", (entry["cell"], entry["label"])
     markdown = (directory / "t.md").read_text()
     assert "| flax.nnx |" in markdown and "### LSTM B=4 T=8 I=3 H=8 float32" in markdown
 
@@ -227,6 +231,7 @@ def test_quick_run_torch(bench, tmp_path):
     assert report["machine"]["torch"]["available"]
     (entry,) = report["results"]
     assert entry["impl"] == "torch" and entry["error"] is None, entry["error"]
+    assert entry["weights"] == "shared"  # rnnax's GRU weights, converted as reset-after ones
     assert entry["fwdbwd"]["median_s"] > 0
     assert "first_call_minus_median_s" in entry["fwdbwd"]
     memory = entry["fwdbwd"]["memory"]
