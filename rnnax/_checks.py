@@ -1,7 +1,27 @@
-"""Trace-time argument checks with messages that name the argument, the expected and the actual.
+"""rnnax's one validation vocabulary: argument checks whose messages name the argument, the
+expected and the actual value.
 
-Everything here runs in Python while JAX traces, so a mistake surfaces as a ``ValueError`` or
-``TypeError`` at the call site rather than as an XLA error or silent broadcasting.
+Every public function of rnnax checks its arguments with the functions here, once, at the public
+boundary (private helpers below it trust their callers). One rule decides the exception type:
+
+* ``TypeError`` when the value has the wrong *type*: a string where an int belongs, a bool where a
+  number belongs (``True`` is an ``int`` to Python but never a count or a rate here), a list where
+  an array belongs, an integer dtype where a floating one belongs.
+* ``ValueError`` when the type is right but the *value* is not: a negative count, a rate outside
+  its interval, a name that is not one of the choices, a shape that does not fit.
+
+Everything here runs in Python while JAX traces, so a mistake surfaces at the call site rather
+than as an XLA error or silent broadcasting.
+
+Examples:
+    >>> check_int("epochs", 3, minimum=1)
+    3
+    >>> check_int("epochs", "3", minimum=1)
+    Traceback (most recent call last):
+    ...
+    TypeError: epochs must be an integer, got '3' of type str
+    >>> check_choice("mode", "fast", ("fast", "exact"))
+    'fast'
 """
 
 from __future__ import annotations
@@ -80,6 +100,75 @@ MAX_DIMENSION = 2**31 - 1
 # The most layers a stack may have: each layer is initialized and traced in a Python loop, so a
 # stack of millions of layers would run for hours before failing to fit in memory.
 MAX_LAYERS = 10_000
+
+
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Returns ``value`` as an ``int``, raising unless it is an integer in ``[minimum, maximum]``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer (Python or NumPy; booleans are refused).
+        ValueError: If it lies outside the bounds given.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {value!r:.80} of type {type(value).__name__}"
+        )
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {value}")
+    return int(value)
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive: bool = False,
+) -> float:
+    """Returns ``value`` as a finite ``float``, raising unless it is a real number in range.
+
+    Args:
+        name: The argument's name, used in error messages.
+        value: The value the caller passed.
+        minimum: The smallest allowed value, if any.
+        maximum: The largest allowed value, if any.
+        exclusive: Whether the bounds themselves are excluded.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (booleans and strings are refused).
+        ValueError: If it is NaN, infinite or out of range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
+        raise TypeError(f"{name} must be a real number, got {value!r:.80}")
+    result = float(value)
+    below = minimum is not None and (result <= minimum if exclusive else result < minimum)
+    above = maximum is not None and (result >= maximum if exclusive else result > maximum)
+    if not math.isfinite(result) or below or above:
+        op_min, op_max = (">", "<") if exclusive else (">=", "<=")
+        bounds = [f"{op_min} {minimum:g}"] if minimum is not None else []
+        bounds += [f"{op_max} {maximum:g}"] if maximum is not None else []
+        bound = f" {' and '.join(bounds)}" if bounds else ""
+        raise ValueError(f"{name} must be a finite number{bound}, got {result}")
+    return result
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """Returns ``value`` if it is one of the strings ``choices``.
+
+    Raises:
+        TypeError: If ``value`` is not a string.
+        ValueError: If it is a string but not one of ``choices``.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {list(choices)}, got {value!r:.80}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def check_positive_int(name: str, value: Any, maximum: int | None = None) -> int:

@@ -9,6 +9,7 @@ module or parameters with inconsistent shapes.
 from __future__ import annotations
 
 import functools
+import re
 
 import flax
 import jax
@@ -446,12 +447,13 @@ def _bad_params_cases(function, name: str) -> dict[str, Case]:
             lambda: function(LSTM._replace(w_x=jnp.zeros((I, 10)))),
             ValueError,
             r"params.w_x must have shape \(3, 16\), got \(3, 10\) \(the layout is \[I, 4H\] "
-            r"with H = 4",
+            r"with H = 4 from params.w_h, I = 3 from params.w_x\)",
         ),
         f"{name}-params-w_h_not_square": Case(
             lambda: function(GRU_RA._replace(w_h=jnp.zeros((H + 1, 3 * H)))),
             ValueError,
-            r"params.w_h must have shape \(5, 15\), got \(5, 12\) \(the layout is \[H, 3H\]",
+            r"params.w_h must have shape \(5, 15\), got \(5, 12\) \(the layout is \[H, 3H\] "
+            r"with H = 5 from params.w_h\)",
         ),
         f"{name}-params-int": Case(
             lambda: function(LSTM._replace(w_x=LSTM.w_x.astype(jnp.int32))),
@@ -471,6 +473,61 @@ def _bad_params_cases(function, name: str) -> dict[str, Case]:
     }
 
 
+# (converter, the framework's GRU as its messages name it, the framework's short name)
+EXPORT_FORMS = {
+    "to_torch": (lambda: interop.to_torch, "torch.nn.GRU", "torch"),
+    "to_flax_nnx": (lambda: interop.to_flax_nnx, "nnx.GRUCell", "nnx"),
+    "to_flax_linen": (lambda: interop.to_flax_linen, "flax's GRUCell", "flax"),
+    "to_equinox": (lambda: interop.to_equinox, "equinox.nn.GRUCell", "equinox"),
+}
+
+
+def _export_form_cases(name: str) -> dict[str, Case]:
+    """The GRU form a framework computes: every framework's GRU is the reset-after form, so a
+    ``to_*`` converter refuses plain ``GRUParams`` (rnnax's default, reset-before form) unless
+    told ``reset_after=True``, and refuses a ``reset_after`` that contradicts the parameters."""
+    get, framework, short = EXPORT_FORMS[name]
+    plain_refused = (
+        rf"{re.escape(framework)} applies the reset gate after the recurrent product "
+        r"\(rnnax's reset-after GRU, GRUResetAfterParams, which the converters return\); "
+        r"rnnax's default GRU form \(plain GRUParams, reset_after=False\) has no "
+        rf"{short} equivalent\. If these weights are reset-after ones, convert them with "
+        r"GRUResetAfterParams\(\*params\) or pass reset_after=True\."
+    )
+    cases = {
+        f"{name}-plain_gru_params": Case(lambda: get()(GRU), ValueError, plain_refused),
+        f"{name}-plain_gru_params-reset_after_false": Case(
+            lambda: get()(GRU, reset_after=False), ValueError, plain_refused
+        ),
+        f"{name}-reset_after-false": Case(
+            lambda: get()(GRU_RA, reset_after=False),
+            ValueError,
+            r"reset_after=False contradicts params of type GRUResetAfterParams \(reset-after "
+            rf"weights\); besides, the reset_after=False form has no {short} equivalent",
+        ),
+        f"{name}-reset_after-true_for_lstm": Case(
+            lambda: get()(LSTM, reset_after=True),
+            ValueError,
+            r"reset_after=True applies only to GRU parameters, got parameters of cell 'lstm'",
+        ),
+    }
+    cases |= {
+        f"{name}-reset_after-{label}": case
+        for label, case in cases_from(
+            # reset_after=None (the default) takes the form from the parameters' type.
+            bool_mutations("reset_after", none_allowed=True),
+            lambda value: get()(GRU_RA, reset_after=value),
+        ).items()
+    }
+    # Not even plain GRUParams slip past the bool check.
+    cases[f"{name}-plain_gru_params-reset_after_int_one"] = Case(
+        lambda: get()(GRU, reset_after=1),
+        TypeError,
+        r"reset_after must be a bool \(True or False\), got 1",
+    )
+    return cases
+
+
 def _converter_cases() -> dict[str, Case]:
     linen_lstm = interop.to_flax_linen(LSTM)
 
@@ -488,6 +545,9 @@ def _converter_cases() -> dict[str, Case]:
         _bad_params_cases(interop.to_flax_linen, "to_flax_linen"),
         _bad_params_cases(interop.to_flax_nnx, "to_flax_nnx"),
         _bad_params_cases(interop.to_equinox, "to_equinox"),
+        _export_form_cases("to_flax_linen"),
+        _export_form_cases("to_flax_nnx"),
+        _export_form_cases("to_equinox"),
     )
     cases |= {
         "from_flax_linen-variables-none": Case(
@@ -691,27 +751,21 @@ def _torch_cases() -> dict[str, Case]:
             r"layers\[1\]\[0\] must have input size I = 4 \(the output size of layers\[0\]\), "
             r"got 5",
         ),
-        "to_torch-plain_gru_params": Case(
-            lambda: interop.to_torch(GRU),
+        "to_torch-layers-plain_gru_params": Case(
+            lambda: interop.to_torch([[GRU, GRU], [cell_params("gru", 2 * H, H)] * 2]),
             ValueError,
-            r"rnnax's default GRU form \(plain GRUParams, reset_after=False\) has no torch "
-            r"equivalent.*GRUResetAfterParams\(\*params\) or pass reset_after=True",
-        ),
-        "to_torch-reset_after-false": Case(
-            lambda: interop.to_torch(GRU_RA, reset_after=False),
-            ValueError,
-            r"reset_after=False contradicts params of type GRUResetAfterParams",
+            r"torch.nn.GRU applies the reset gate after the recurrent product.*"
+            r"GRUResetAfterParams\(\*params\) or pass reset_after=True",
         ),
     }
-    for flag in ("reset_after", "batch_first"):
-        cases |= {
-            f"to_torch-{flag}-{label}": case
-            for label, case in cases_from(
-                # reset_after=None (the default) takes the form from the parameters' type.
-                bool_mutations(flag, none_allowed=flag == "reset_after"),
-                lambda value, flag=flag: interop.to_torch(GRU_RA, **{flag: value}),
-            ).items()
-        }
+    cases |= _export_form_cases("to_torch")
+    cases |= {
+        f"to_torch-batch_first-{label}": case
+        for label, case in cases_from(
+            bool_mutations("batch_first"),
+            lambda value: interop.to_torch(GRU_RA, batch_first=value),
+        ).items()
+    }
     return cases
 
 
@@ -743,6 +797,22 @@ def test_converters_valid_calls_still_work() -> None:
 def test_torch_converter_valid_calls_still_work() -> None:
     layers = interop.from_torch(interop.to_torch([[LSTM, LSTM]], batch_first=np.bool_(True)))
     np.testing.assert_array_equal(layers[0][1].w_h, LSTM.w_h)
+
+
+@pytest.mark.torch
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="library gap: to_torch checks the layers against the first layer's cell ('gru', from "
+    "plain GRUParams) before reset_after=True turns it into 'gru_reset_after', so a stack that "
+    "mixes plain GRUParams with GRUResetAfterParams is refused although reset_after=True "
+    "declares every layer reset-after (rnnax.gru_stack(..., reset_after=True) runs it)",
+)
+def test_to_torch_reset_after_true_takes_a_stack_with_typed_layers() -> None:
+    layers = [[GRU], [rnnax.GRUResetAfterParams(*cell_params("gru", H, H))]]
+    expected = rnnax.gru_stack(layers, XS, reset_after=True)[1]
+    back = interop.from_torch(interop.to_torch(layers, batch_first=True, reset_after=True))
+    np.testing.assert_allclose(rnnax.gru_stack(back, XS)[1], expected, rtol=1e-6, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------

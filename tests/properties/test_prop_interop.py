@@ -338,3 +338,51 @@ def test_converted_grus_run_whole_sequences_like_ours(problem, num_steps):
         return jax.lax.scan(step, h, xs_one)
 
     assert_close(jax.vmap(run_one)(xs, h0), (final, ys), jnp.float32)
+
+
+# ------------------------------------------------------------------- the GRU form exported
+
+
+def _exported(convert, params, **kwargs):
+    """What a ``to_*`` converter builds, as comparable leaves."""
+    out = convert(params, **kwargs)
+    if convert is to_torch:
+        return {name: tensor.float().numpy() for name, tensor in out.state_dict().items()}
+    if convert is to_flax_nnx:
+        return nnx.state(out, nnx.Param)
+    return out
+
+
+@property_settings(8)
+@given(problem=cell_problems(kinds=("gru",)))
+def test_plain_gru_params_are_refused_unless_declared_reset_after(problem):
+    """Every framework's GRU is the reset-after form, so each ``to_*`` converter refuses plain
+    ``GRUParams`` (rnnax's default form) with a ValueError saying how to declare them, and with
+    ``reset_after=True`` builds exactly what ``GRUResetAfterParams(*params)`` build."""
+    hidden = problem.params.w_h.shape[0]
+    typed = problem.params._replace(b_h=problem.params.b_h.at[2 * hidden :].set(0))
+    plain = rnnax.GRUParams(*typed)
+    converters = [to_flax_linen, to_flax_nnx, to_equinox]
+    if _has_torch():
+        converters.append(to_torch)
+    for convert in converters:
+        for kwargs in ({}, {"reset_after": False}):
+            with pytest.raises(
+                ValueError,
+                match=r"has no \w+ equivalent\. If these weights are reset-after ones, convert "
+                r"them with GRUResetAfterParams\(\*params\) or pass reset_after=True\.",
+            ):
+                convert(plain, **kwargs)
+        assert_equal(
+            _exported(convert, plain, reset_after=True),
+            _exported(convert, typed),
+            err_msg=convert.__name__,
+        )
+
+
+def _has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
