@@ -8,7 +8,7 @@ JAX starts (JAX's device flags must be set first).
 Examples:
     >>> record = machine_record()
     >>> sorted(record)[:3]
-    ['cpu', 'load_average', 'memory_bytes']
+    ['cpu', 'load_average', 'logical_cpus']
 """
 
 from __future__ import annotations
