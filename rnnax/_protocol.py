@@ -31,6 +31,7 @@ the cell from the parameters alone, so the form of a cell travels with its param
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import types
@@ -198,6 +199,23 @@ class Cell(NamedTuple):
 _REGISTRY: dict[str, Cell] = {}
 _BY_TYPE: dict[type, Cell] = {}
 
+# The modules that register the built-in cells, imported (in this order) before the first
+# lookup by name: ``import rnnax`` is lazy, so ``get_cell("lstm")`` must not depend on what
+# happened to be imported first.
+_BUILTIN_CELL_MODULES = (
+    "rnnax._cell_elman",
+    "rnnax._cell_gru",
+    "rnnax._cell_layernorm_lstm",
+    "rnnax._cell_lstm",
+    "rnnax._cell_mingru",
+    "rnnax._cell_minlstm",
+)
+
+
+def _register_builtin_cells() -> None:
+    for module in _BUILTIN_CELL_MODULES:
+        importlib.import_module(module)
+
 
 def register_cell(cell: Cell) -> Cell:
     """Registers ``cell`` under its name (and its ``params_type``) and returns it.
@@ -229,6 +247,7 @@ def register_cell(cell: Cell) -> Cell:
 
 def registered_cells() -> tuple[str, ...]:
     """The names of the registered cells, in registration order."""
+    _register_builtin_cells()
     return tuple(_REGISTRY)
 
 
@@ -243,6 +262,7 @@ def get_cell(cell: str | Cell) -> Cell:
         return cell
     if not isinstance(cell, str):
         raise TypeError(f"cell must be a cell name or an rnnax.Cell, got {cell!r:.80}")
+    _register_builtin_cells()
     found = _REGISTRY.get(cell)
     if found is None:
         raise ValueError(f"cell must be one of {registered_cells()}, got {cell!r}")
