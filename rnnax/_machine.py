@@ -1,7 +1,8 @@
 """The machine record: what a run records about the computer it ran on.
 
 Cores this process may use, CPU model and vector extensions, memory, load, library versions and
-the rnnax commit. ``rnnax compare``'s report, ``rnnax bench`` and every script under
+the rnnax commit; and the one place that sets how many CPU devices JAX exposes
+(:func:`set_cpu_devices`, :func:`cpu_device_environment`). ``rnnax compare``'s report, ``rnnax bench`` and every script under
 ``benchmarks/`` write this one record. Standard library only, so a script can call it before
 JAX starts (JAX's device flags must be set first).
 
@@ -19,7 +20,8 @@ import os
 import platform
 import re
 import subprocess
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,58 @@ def machine_record(libraries: Iterable[str] = LIBRARIES) -> dict[str, Any]:
         "usable_cores": usable_cores(),
         "versions": library_versions(libraries),
     }
+
+
+CPU_DEVICE_FLAG = "--xla_force_host_platform_device_count"
+"""The XLA flag (in ``XLA_FLAGS``) that makes JAX's CPU backend expose several devices."""
+
+
+def cpu_device_environment(count: int | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``environ`` under which a JAX process starts with ``count`` CPU devices.
+
+    ``XLA_FLAGS`` gets ``--xla_force_host_platform_device_count=count`` (replacing any earlier
+    value; ``count=None`` removes it: JAX's default) and ``JAX_NUM_CPU_DEVICES``, which would
+    override the flag, is dropped.
+
+    Examples:
+        >>> cpu_device_environment(2, {"XLA_FLAGS": "--xla_foo=1", "JAX_NUM_CPU_DEVICES": "8"})
+        {'XLA_FLAGS': '--xla_foo=1 --xla_force_host_platform_device_count=2'}
+    """
+    env = {key: value for key, value in environ.items() if key != "JAX_NUM_CPU_DEVICES"}
+    flags = re.sub(rf"{CPU_DEVICE_FLAG}=\S*", "", env.get("XLA_FLAGS", "")).split()
+    if count is not None:
+        flags.append(f"{CPU_DEVICE_FLAG}={count}")
+    env["XLA_FLAGS"] = " ".join(flags)
+    return env
+
+
+def jax_started() -> bool:
+    """Whether JAX has initialized its backends in this process (its devices are then fixed)."""
+    if "jax" not in sys.modules:
+        return False
+    try:
+        from jax._src import xla_bridge  # JAX has no public query for this.
+
+        return bool(xla_bridge.backends_are_initialized())
+    except Exception:  # unknown internals: assume it is too late
+        return True
+
+
+def set_cpu_devices(count: int, environ: MutableMapping[str, str] | None = None) -> bool:
+    """Exposes ``count`` CPU devices to JAX: the one way rnnax and its benchmarks set them.
+
+    Writes ``count`` into ``environ`` (default ``os.environ``, which child processes inherit;
+    see :func:`cpu_device_environment`) and, when JAX is imported but not started, into its
+    ``jax_num_cpu_devices`` option. Returns whether this process's JAX will have ``count``
+    CPU devices (``False`` once JAX has started: it fixes its devices then).
+    """
+    target = os.environ if environ is None else environ
+    updated = cpu_device_environment(count, target)
+    target.pop("JAX_NUM_CPU_DEVICES", None)
+    target.update(updated)
+    if jax_started():
+        return False
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.config.update("jax_num_cpu_devices", count)
+    return True

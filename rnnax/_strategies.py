@@ -45,6 +45,7 @@ from jax.sharding import Mesh, PartitionSpec
 
 from rnnax._checks import check_positive_int
 from rnnax._generic_vjp import split_custom_vjp
+from rnnax._machine import jax_started, set_cpu_devices
 from rnnax._protocol import Cell, get_cell, params_dtype
 from rnnax._scan import NARROW_FLOATS, scan_cell
 
@@ -172,7 +173,8 @@ def set_cpu_device_count(count: int) -> None:
     splits a batch divisible by ``count`` across them. Call it first, before any JAX
     computation: JAX fixes its devices when it initializes its backends. Equivalent to setting
     ``JAX_NUM_CPU_DEVICES=count`` (or ``XLA_FLAGS=--xla_force_host_platform_device_count=count``)
-    in the environment.
+    in the environment; the flag is also written into ``XLA_FLAGS``, so Python processes this
+    one starts get the same count (``rnnax._machine.set_cpu_devices``).
 
     Args:
         count: number of CPU devices, usually the number of physical cores.
@@ -181,15 +183,13 @@ def set_cpu_device_count(count: int) -> None:
         RuntimeError: JAX has already initialized its backends.
     """
     count = check_positive_int("count", count)
-    from jax._src import xla_bridge  # JAX has no public query for this.
-
-    if xla_bridge.backends_are_initialized():
+    if jax_started():
         raise RuntimeError(
             "set_cpu_device_count must be called before JAX initializes its backends (before "
             "the first JAX computation); alternatively set JAX_NUM_CPU_DEVICES="
             f"{count} in the environment before starting Python"
         )
-    jax.config.update("jax_num_cpu_devices", count)
+    set_cpu_devices(count)
 
 
 def batch_devices(batch_size: int, strategy: str) -> Sequence[Any] | None:

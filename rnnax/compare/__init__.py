@@ -21,26 +21,27 @@ Examples:
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnnax.compare import _plots, _report
-from rnnax.compare._cells import DEFAULT_CELLS
-from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig, run
-from rnnax.compare._report import (
-    CellRow,
-    Row,
-    baseline_summary,
-    cell_rows,
-    cells_terminal_table,
-    claims_note,
-    has_extra_cells,
-    rows,
-    terminal_table,
-)
+if TYPE_CHECKING:
+    from rnnax.compare._cells import DEFAULT_CELLS
+    from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig
+    from rnnax.compare._report import (
+        CellRow,
+        Row,
+        baseline_summary,
+        cell_rows,
+        cells_terminal_table,
+        claims_note,
+        has_extra_cells,
+        rows,
+        terminal_table,
+    )
 
 __all__ = [
     "DEFAULT_CELLS",
@@ -60,6 +61,41 @@ __all__ = [
     "rows",
     "terminal_table",
 ]
+
+
+# Where the re-exported names live, imported on first use: importing a light module of this
+# package (its options, rnnax.compare._config) must not start JAX.
+_LAZY = {
+    "DEFAULT_CELLS": "rnnax.compare._cells",
+    "DEFAULT_DATASET": "rnnax.compare._experiment",
+    "CompareConfig": "rnnax.compare._experiment",
+    **dict.fromkeys(
+        (
+            "CellRow",
+            "Row",
+            "baseline_summary",
+            "cell_rows",
+            "cells_terminal_table",
+            "claims_note",
+            "has_extra_cells",
+            "rows",
+            "terminal_table",
+        ),
+        "rnnax.compare._report",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnnax.compare' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 class OutDirError(ValueError):
@@ -114,6 +150,10 @@ def compare(
         ``"table"`` and ``"verdicts"`` are empty, and ``"claims_note"`` says why, when
         ``config.cells`` lacks the LSTM or the GRU.
     """
+    from rnnax.compare import _plots, _report
+    from rnnax.compare._experiment import CompareConfig, run
+    from rnnax.compare._report import claims_note, rows
+
     config = CompareConfig() if config is None else config
     out_dir = check_out_dir(default_out_dir(config.dataset) if out is None else out)
     report, extras = run(config)
