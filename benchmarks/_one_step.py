@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from _machine import cpu_model, library_versions, load_average, rnnax_commit, usable_cores
+from rnnax._machine import cpu_model, git_commit, library_versions, load_average, usable_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -92,7 +92,7 @@ def base_report(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[st
             "platform": platform.platform(),
         },
         "versions": library_versions(["jax", "jaxlib", "numpy", "rnnax"]),
-        "rnnax_commit": rnnax_commit(),
+        "rnnax_commit": git_commit(Path(__file__).resolve().parent.parent),
         "case": {"cell": args.cell, "shape": list(args.shape), "strategy": args.strategy},
     }
 

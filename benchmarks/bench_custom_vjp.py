@@ -26,7 +26,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 import types
 from pathlib import Path
@@ -34,12 +33,10 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model, library_versions, load_average, rnnax_commit, usable_cores
-
 import rnnax
 from rnnax._generic_vjp import split_custom_vjp
 from rnnax._io import write_atomically
+from rnnax._machine import cpu_model, git_commit, library_versions, load_average, usable_cores
 from rnnax._scan import scan_cell
 from rnnax._strategies import _run_cell
 
@@ -182,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         "cores": usable_cores(),
         "load_average": load_average(),
         "versions": library_versions(["jax", "jaxlib", "rnnax"]),
-        "commit": rnnax_commit(),
+        "commit": git_commit(Path(__file__).resolve().parent.parent),
     }
     result = {
         "machine": machine,

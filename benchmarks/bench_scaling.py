@@ -47,14 +47,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts share _machine.py
-from _machine import cpu_model, load_average, rnnax_commit, usable_cores
-from _machine import library_versions as installed_versions
+from rnnax._machine import (
+    cpu_device_environment,
+    cpu_model,
+    git_commit,
+    load_average,
+    usable_cores,
+)
+from rnnax._machine import library_versions as installed_versions
 
 SCHEMA = "rnnax-bench-scaling/1"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODES = ("data", "ensemble", "core_split")
-_HOST_FLAG = "--xla_force_host_platform_device_count"
 
 
 def _ints(text: str) -> list[int]:
@@ -427,15 +431,12 @@ def _gpu_count() -> int:
 
 
 def _child_env(platform_name: str, count: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("JAX_NUM_CPU_DEVICES", None)
-    flags = re.sub(rf"{_HOST_FLAG}=\S*", "", env.get("XLA_FLAGS", "")).split()
+    """The environment of a worker with ``count`` devices: ``count`` CPU devices on CPU; on
+    GPU, JAX's default CPU device count (the GPUs are chosen by the worker)."""
     if platform_name == "cpu":
-        env["XLA_FLAGS"] = " ".join([*flags, f"{_HOST_FLAG}={count}"])
-        env["JAX_PLATFORMS"] = "cpu"
-    else:
-        env["XLA_FLAGS"] = " ".join(flags)
-        env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        return {**cpu_device_environment(count, os.environ), "JAX_PLATFORMS": "cpu"}
+    env = cpu_device_environment(None, os.environ)
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     return env
 
 
@@ -671,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "load_average_end": load_average(),
         },
         "versions": versions(),
-        "rnnax_commit": rnnax_commit(),
+        "rnnax_commit": git_commit(Path(__file__).resolve().parent.parent),
         "settings": {
             **settings,
             "modes": list(args.modes),

@@ -28,7 +28,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -36,9 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts share _machine.py
-from _machine import library_versions as installed_versions
-from _machine import rnnax_commit, usable_cores
+from rnnax import _machine
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INPUT_SIZE = 4
@@ -214,31 +213,23 @@ def sweep_worker(spec: dict[str, Any]) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------- main
 
 
-def _machine() -> dict[str, Any]:
+def _machine_info() -> dict[str, Any]:
+    """The machine part of the report (rnnax._machine's record, under this report's keys)."""
     info: dict[str, Any] = {
-        "processor": platform.processor() or platform.machine(),
+        "processor": _machine.cpu_model(),
         "os": platform.platform(),
         "logical_cpus": os.cpu_count(),
+        "memory_bytes": _machine.memory_bytes(),
+        "usable_cores": _machine.usable_cores(),
     }
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
-        if model:
-            info["processor"] = model.group(1).strip()
-        memory = re.search(
-            r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE
-        )
-        if memory:
-            info["memory_bytes"] = int(memory.group(1)) * 1024
-    except OSError:
-        pass
-    info["usable_cores"] = usable_cores()
+    if info["memory_bytes"] is None:
+        del info["memory_bytes"]
     info["name"] = f"cpu-{info['usable_cores']}core"
     return info
 
 
 def _versions() -> dict[str, str | None]:
-    return installed_versions(("jax", "jaxlib", "numpy", "rnnax"))
+    return _machine.library_versions(("jax", "jaxlib", "numpy", "rnnax"))
 
 
 def _in_subprocess(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(sweep_worker(json.loads(args.sweep_worker))))
         return 0
 
-    load_start = [round(value, 2) for value in os.getloadavg()]
+    load_start = _machine.load_average()
     configs = []
     for item in args.configs.split(","):
         cell, shape = item.split(":")
@@ -421,16 +412,16 @@ def main(argv: list[str] | None = None) -> int:
     print("buffer sweep over T ...", flush=True)
     sweep = _in_subprocess("sweep-worker", sweep_spec)
 
-    machine = _machine()
+    machine = _machine_info()
     report = {
         "schema": "rnnax-long-inference/1",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "argv": sys.argv[1:] if argv is None else argv,
         "machine": machine,
         "versions": _versions(),
-        "rnnax_commit": rnnax_commit(),
+        "rnnax_commit": _machine.git_commit(CHECKOUT),
         "load_average_start": load_start,
-        "load_average_end": [round(value, 2) for value in os.getloadavg()],
+        "load_average_end": _machine.load_average(),
         "settings": {
             "steps": args.steps,
             "chunk": args.chunk,

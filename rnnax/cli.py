@@ -3,7 +3,8 @@
 ``rnnax compare`` trains LSTM and GRU forecasters (and any other registered cells named with
 ``--cells``) side by side on a data set that ships with rnnax and prints the explainer's table
 with a measured value and a verdict per claim; see ``rnnax compare --help``. ``rnnax bench``
-runs ``benchmarks/bench_rnn.py`` from a source checkout with the arguments given.
+times rnnax's strategies against flax, equinox and PyTorch (rnnax._bench; ``rnnax bench
+--help``). Help needs no JAX, so it answers at once.
 ``python -m rnnax`` is the same command.
 
 Usage errors (unknown data set or cell, non-positive sizes, an unwritable ``--out``) print one
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,18 +57,13 @@ def _number(convert, description: str, valid):
 def _expose_cpu_devices(count: int) -> None:
     """On a CPU-only machine the seed split needs ``count`` CPU devices, which JAX fixes when it
     starts: expose them now, unless the user already chose a number (then theirs stands)."""
-    import contextlib
     import os
 
-    import rnnax
+    from rnnax._machine import CPU_DEVICE_FLAG, set_cpu_devices
 
-    if (
-        "JAX_NUM_CPU_DEVICES" in os.environ
-        or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
-    ):
+    if "JAX_NUM_CPU_DEVICES" in os.environ or CPU_DEVICE_FLAG in os.environ.get("XLA_FLAGS", ""):
         return
-    with contextlib.suppress(RuntimeError):  # JAX already started: main() called from a program
-        rnnax.set_cpu_device_count(count)
+    set_cpu_devices(count)  # too late (main() called from a program with JAX started): no effect
 
 
 def _positive_int(maximum: int):
@@ -311,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "bench",
         add_help=False,
-        help="run benchmarks/bench_rnn.py (needs a source checkout); arguments are passed through",
-        description="Runs benchmarks/bench_rnn.py with the given arguments "
+        help="time rnnax's strategies against flax, equinox and torch (rnnax bench --help)",
+        description="Times rnnax's strategies against flax, equinox and torch "
         "(try: rnnax bench --help).",
     )
     return parser
@@ -324,74 +319,16 @@ def _usage_error(prog: str, message: str) -> int:
     return USAGE_ERROR
 
 
-def _bench_script() -> Path | None:
-    import rnnax
+def bench(argv: Sequence[str]) -> int:
+    """Runs ``rnnax bench`` (rnnax._bench) in this process; returns the exit status. Usage
+    errors are one line on stderr (exit status 2); ``--help`` needs no JAX."""
+    from rnnax._bench import _options, _run
 
-    script = Path(rnnax.__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
-    return script if script.is_file() else None
-
-
-def _check_bench_arguments(script: Path, argv: Sequence[str]) -> int | None:
-    """Parses ``argv`` with the benchmark script's own parser, in this process, so that a usage
-    error is one line and exit status 2 as for ``rnnax compare`` (and ``--help`` needs no second
-    process). Returns the exit status to stop with, or ``None`` to run the benchmark.
-
-    The script imports only the standard library at module level, so loading it is cheap; if
-    it cannot be loaded or has no ``build_parser``/``_parse``, the benchmark process reports
-    its own usage errors instead.
-    """
-    import importlib.util
-
-    name = "_rnnax_cli_bench_rnn"
-    spec = importlib.util.spec_from_file_location(name, script)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
     try:
-        spec.loader.exec_module(module)
-    except Exception:  # not ours to diagnose: the benchmark process will report it
-        return None
-    finally:
-        sys.modules.pop(name, None)
-    build, parse = getattr(module, "build_parser", None), getattr(module, "_parse", None)
-    if build is None or parse is None:
-        return None
-
-    def one_line_parser() -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = (
-            build()
-        )  # its prog (bench_rnn.py) stays: --help describes the script
-
-        def error(message: str) -> NoReturn:
-            parser.exit(USAGE_ERROR, f"rnnax bench: error: {message}\n")
-
-        parser.error = error  # type: ignore[method-assign]
-        return parser
-
-    vars(module)["build_parser"] = one_line_parser
-    try:
-        parse(list(argv))
+        args = _options.parse(list(argv), prog="rnnax bench", parser_class=_Parser)
     except SystemExit as exit_:  # a usage error (status 2) or --help (status 0)
         return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
-    return None
-
-
-def bench(argv: Sequence[str]) -> int:
-    """Runs ``benchmarks/bench_rnn.py`` in a fresh Python process (so its ``--host-devices`` can
-    set ``XLA_FLAGS`` before JAX starts); returns its exit status. Usage errors are found
-    before the process starts and printed as one line (exit status 2)."""
-    script = _bench_script()
-    if script is None:
-        return _usage_error(
-            "rnnax bench",
-            "benchmarks/bench_rnn.py was not found next to the rnnax package; "
-            "'rnnax bench' needs a source checkout (git clone, then pip install -e .)",
-        )
-    status = _check_bench_arguments(script, argv)
-    if status is not None:
-        return status
-    return subprocess.call([sys.executable, str(script), *argv])
+    return _run.run(args, list(argv))
 
 
 def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.ArgumentParser) -> int:

@@ -1,4 +1,4 @@
-"""Smoke tests of benchmarks/bench_rnn.py: it runs at a tiny shape and writes its reports.
+"""Smoke tests of ``rnnax bench`` (rnnax._bench): it runs at a tiny shape and writes its reports.
 
 No timing is asserted (the machines are shared and noisy); only that every selected
 implementation ran and that the JSON, Markdown and plot have what they promise.
@@ -6,10 +6,10 @@ implementation ran and that the JSON, Markdown and plot have what they promise.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
+import types
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,18 +18,30 @@ import jax.numpy as jnp
 import pytest
 
 import rnnax
+from rnnax._bench import _impl, _options, _plot, _run, _variants
+from rnnax._bench import _report as _markdown
+from rnnax._machine import set_cpu_devices
 
 _SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_rnn", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_rnn"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_rnn", None)
+    """The benchmark's pieces under the names the tests use."""
+    return types.SimpleNamespace(
+        main=_run.main,
+        SCHEMA=_options.SCHEMA,
+        _parse=_options.parse,
+        _csv=_options._csv,
+        _configs=_run._configs,
+        plot_sweep=_plot.plot_sweep,
+        sweep_tables=_markdown.sweep_tables,
+        set_host_devices=set_cpu_devices,
+        strategy_names=_variants.strategy_names,
+        config_notes=_variants.config_notes,
+        timed_cells=_variants.timed_cells,
+        Config=_impl.Config,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -295,6 +307,7 @@ def test_options(bench, monkeypatch):
         with pytest.raises(SystemExit):
             bench._parse(bad)
 
+    monkeypatch.delenv("JAX_NUM_CPU_DEVICES", raising=False)  # restored after the test
     monkeypatch.setenv("XLA_FLAGS", "--xla_foo=1 --xla_force_host_platform_device_count=3")
     bench.set_host_devices(2)
     assert os.environ["XLA_FLAGS"].split() == [
