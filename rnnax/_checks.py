@@ -115,11 +115,12 @@ def check_int(
         raise TypeError(
             f"{name} must be an integer, got {value!r:.80} of type {type(value).__name__}"
         )
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be an integer <= {maximum}, got {value}")
-    return int(value)
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {number}")
+    return number
 
 
 def check_real(
