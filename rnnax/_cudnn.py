@@ -35,6 +35,7 @@ import jax.numpy as jnp
 from jax.experimental import rnn as jax_rnn
 from jaxtyping import Array, Float, Int
 
+from rnnax._masking import steps_mask, zero_padded
 from rnnax._params import LSTMParams
 from rnnax._protocol import get_cell
 
@@ -190,9 +191,9 @@ def lstm_cudnn(
         return h0, c0, jnp.zeros((0, batch, hidden), dtype)
     if lengths is not None:
         lengths = lengths.astype(jnp.int32)
-        valid = jnp.arange(num_steps, dtype=jnp.int32)[:, None] < lengths[None, :]
+        valid = steps_mask(num_steps, lengths)
         # Zero the padded inputs so not even a NaN there reaches cuDNN or a gradient.
-        xs = jnp.where(valid[..., None], xs, jnp.zeros_like(xs))
+        xs = zero_padded(valid, xs)
     if reverse:
         xs = _flip_within_lengths(xs, lengths)
     # cuDNN reads at least one step of each sequence; a length-0 sequence's outputs are
@@ -233,7 +234,7 @@ def lstm_cudnn(
     ys = jnp.swapaxes(ys, 0, 1)
     h, c = h_n[0], c_n[0]
     if lengths is not None:
-        ys = jnp.where(valid[..., None], ys, jnp.zeros_like(ys))
+        ys = zero_padded(valid, ys)
         empty = (lengths == 0)[:, None]
         h, c = jnp.where(empty, h0, h), jnp.where(empty, c0, c)
     if reverse:

@@ -26,31 +26,10 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from rnnax._backward import previous_carries, previous_carry_at, weight_gradient
+from rnnax._masking import keep, masked_inputs, step_indices, step_mask, zero_padded
 from rnnax._params import GRUParams
 from rnnax._scan import scan_stacking_wide
-from rnnax._time_major import (
-    masked_inputs,
-    previous_carries,
-    previous_carry_at,
-    weight_gradient,
-)
-
-
-def _valid_mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
-    return None if lengths is None else (t < lengths)[:, None]
-
-
-def _keep(valid: jax.Array | None, new: jax.Array, old: jax.Array) -> jax.Array:
-    return new if valid is None else jnp.where(valid, new, old)
-
-
-def _zero_padded(valid: jax.Array | None, value: jax.Array) -> jax.Array:
-    return value if valid is None else jnp.where(valid, value, jnp.zeros_like(value))
-
-
-def _steps(xs: jax.Array, lengths: jax.Array | None) -> jax.Array:
-    dtype = jnp.int32 if lengths is None else lengths.dtype
-    return jnp.arange(xs.shape[0], dtype=dtype)
 
 
 def _bias(bias: jax.Array) -> jax.Array:
@@ -76,7 +55,7 @@ def _gru_forward(
 
     def step(h, inputs):
         x, t = inputs
-        valid = _valid_mask(lengths, t)
+        valid = step_mask(lengths, t)
         ax_z, ax_r, ax_n = jnp.split(x @ params.w_x + b_x, 3, axis=-1)
         if reset_after:
             ah_z, ah_r, ah_n = jnp.split(h @ params.w_h + b_h, 3, axis=-1)
@@ -91,10 +70,10 @@ def _gru_forward(
             saved = jnp.zeros((h.shape[0], 0), h.dtype)
         h_new = (1 - z) * h + z * n
         gates = jnp.concatenate([z, r, n, saved], axis=-1)
-        return _keep(valid, h_new, h), (_zero_padded(valid, h_new), gates)
+        return keep(valid, h_new, h), (zero_padded(valid, h_new), gates)
 
     h, (ys, gates) = scan_stacking_wide(
-        step, h0, (xs, _steps(xs, lengths)), reverse=reverse, unroll=unroll
+        step, h0, (xs, step_indices(xs, lengths)), reverse=reverse, unroll=unroll
     )
     return (h, ys), (params, xs, h0, lengths, gates, ys)
 
@@ -109,7 +88,7 @@ def _gru_backward(reverse: bool, reset_after: bool, unroll: int | bool, residual
 
     def step(d_h, inputs):
         d_y, gate, t = inputs
-        valid = _valid_mask(lengths, t)
+        valid = step_mask(lengths, t)
         # The carry this step read, indexed out of ys rather than stacked beforehand: one
         # [T, B, H] buffer less while the loop's gradients are being stacked.
         h = previous_carry_at(ys, h0, t, reverse, lengths)
@@ -134,13 +113,13 @@ def _gru_backward(reverse: bool, reset_after: bool, unroll: int | bool, residual
                 d_h_direct + d_rh * r + jnp.concatenate([d_z_pre, d_r_pre], axis=-1) @ w_hzr_t
             )
         d_ax = jnp.concatenate([d_z_pre, d_r_pre, d_n_pre], axis=-1)
-        d_ax, d_ah_n = _zero_padded(valid, d_ax), _zero_padded(valid, d_ah_n)
-        return _keep(valid, d_h_prev, d_h), (d_ax, d_ah_n)
+        d_ax, d_ah_n = zero_padded(valid, d_ax), zero_padded(valid, d_ah_n)
+        return keep(valid, d_h_prev, d_h), (d_ax, d_ah_n)
 
     d_h0, (d_ax, d_ah_n) = scan_stacking_wide(
         step,
         d_h_final,
-        (d_ys, gates, _steps(xs, lengths)),
+        (d_ys, gates, step_indices(xs, lengths)),
         reverse=not reverse,
         unroll=unroll,
     )

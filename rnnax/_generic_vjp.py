@@ -22,29 +22,10 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
+from rnnax._backward import previous_carries, weight_gradient
+from rnnax._masking import keep, masked_inputs, step_indices, step_mask, zero_padded
 from rnnax._protocol import Cell, GemmSplit, project
 from rnnax._scan import scan_stacking_wide
-from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
-
-
-def _mask(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
-    return None if lengths is None else (t < lengths)[:, None]
-
-
-def _select(valid: jax.Array | None, new: Any, old: Any) -> Any:
-    if valid is None:
-        return new
-    return jax.tree.map(lambda n, o: jnp.where(valid, n, o), new, old)
-
-
-def _zeroed(valid: jax.Array | None, value: Any) -> Any:
-    if valid is None:
-        return value
-    return jax.tree.map(lambda v: jnp.where(valid, v, jnp.zeros_like(v)), value)
-
-
-def _steps(xs: jax.Array, lengths: jax.Array | None) -> jax.Array:
-    return jnp.arange(xs.shape[0], dtype=jnp.int32 if lengths is None else lengths.dtype)
 
 
 def _output_leaves(split: GemmSplit, carry: Any, y: jax.Array) -> list[bool]:
@@ -76,7 +57,7 @@ def _forward(cell: Cell, params, xs, carry, lengths, reverse, unroll):
 
     def step(carry, inputs):
         x, t = inputs
-        valid = _mask(lengths, t)
+        valid = step_mask(lengths, t)
         a_x, a_h = project(split, params, carry, x)
         new, y = split.pointwise(params, carry, a_x, a_h)
         if not from_output:
@@ -85,11 +66,11 @@ def _forward(cell: Cell, params, xs, carry, lengths, reverse, unroll):
             leaf for leaf, out in zip(jax.tree.leaves(new), from_output, strict=True) if not out
         ]
         pre = a_x if split.additive else (a_x, a_h)  # additive: a_h is zero
-        new = _select(valid, new, carry)
+        new = keep(valid, new, carry)
         return new, (
-            _zeroed(valid, y),
+            zero_padded(valid, y),
             pre,
-            _select(
+            keep(
                 valid,
                 kept,
                 [
@@ -101,7 +82,7 @@ def _forward(cell: Cell, params, xs, carry, lengths, reverse, unroll):
         )
 
     final, (ys, pre, kept) = scan_stacking_wide(
-        step, carry, (xs, _steps(xs, lengths)), reverse=reverse, unroll=unroll
+        step, carry, (xs, step_indices(xs, lengths)), reverse=reverse, unroll=unroll
     )
     residuals = (params, xs, carry, lengths, pre, kept, ys, tuple(from_output))
     return (final, ys), residuals
@@ -147,25 +128,25 @@ def _backward(cell: Cell, reverse, unroll, residuals, cotangents):
     def step(state, inputs):
         d_carry, d_leaves = state
         d_y, pre_t, prev, t = inputs
-        valid = _mask(lengths, t)
+        valid = step_mask(lengths, t)
         a_x, a_h = (pre_t, jnp.zeros_like(pre_t)) if split.additive else pre_t
         _, vjp = jax.vjp(pointwise, trainable, prev, a_x, a_h)
         # Padded steps contribute nothing: zero their cotangents before the pointwise backward,
         # which sums the batch into the gradients of the pointwise parameters.
-        d_step, d_prev, d_a_x, d_a_h = vjp((_zeroed(valid, d_carry), _zeroed(valid, d_y)))
+        d_step, d_prev, d_a_x, d_a_h = vjp((zero_padded(valid, d_carry), zero_padded(valid, d_y)))
         _, read_vjp = jax.vjp(split.recurrent_input, prev)
         (d_read,) = read_vjp(d_a_h @ w_h_t)
         d_prev = jax.tree.map(jnp.add, d_prev, d_read)
-        d_a_x, d_a_h = _zeroed(valid, d_a_x), _zeroed(valid, d_a_h)
+        d_a_x, d_a_h = zero_padded(valid, d_a_x), zero_padded(valid, d_a_h)
         d_leaves = jax.tree.map(jnp.add, d_leaves, d_step)
         out = d_a_x if split.additive else (d_a_x, d_a_h)
-        return (_select(valid, d_prev, d_carry), d_leaves), out
+        return (keep(valid, d_prev, d_carry), d_leaves), out
 
     zeros = [jnp.zeros_like(leaf) for leaf in trainable]
     (d_carry0, d_leaves), d_pre = scan_stacking_wide(
         step,
         (d_final, zeros),
-        (d_ys, pre, previous, _steps(xs, lengths)),
+        (d_ys, pre, previous, step_indices(xs, lengths)),
         reverse=not reverse,
         unroll=unroll,
     )

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from rnnax._masking import masked_inputs, steps_mask
 from rnnax._scan import NARROW_FLOATS
 
 LOG_ZERO = -1e30
@@ -94,12 +95,6 @@ def _compose(
     return log_a1 + log_a2, jnp.logaddexp(log_b1 + log_a2, log_b2)
 
 
-def valid_steps(num_steps: int, lengths: Int[Array, " B"]) -> jax.Array:
-    """``[T, B, 1]`` booleans: step ``t`` of sequence ``b`` is within its length."""
-    steps = jnp.arange(num_steps, dtype=lengths.dtype)
-    return (steps[:, None] < lengths[None, :])[..., None]
-
-
 def linear_recurrence(
     log_a: Float[Array, "T B H"],
     log_b: Float[Array, "T B H"],
@@ -141,7 +136,7 @@ def linear_recurrence(
         return h0, jnp.zeros(log_a.shape, log_a.dtype)
     valid = None
     if lengths is not None:
-        valid = valid_steps(num_steps, lengths)
+        valid = steps_mask(num_steps, lengths)
         log_a = jnp.where(valid, log_a, 0.0)
         log_b = jnp.where(valid, log_b, LOG_ZERO)
     big_a, big_b = jax.lax.associative_scan(_compose, (log_a, log_b), reverse=reverse)
@@ -175,8 +170,7 @@ def parallel_runner(coefficients: Coefficients) -> Callable[..., tuple[jax.Array
         del unroll  # no loop to unroll
         dtype = carry.dtype
         wide = compute_dtype(dtype)
-        if lengths is not None:
-            xs = jnp.where(valid_steps(xs.shape[0], lengths), xs, 0.0)
+        xs = masked_inputs(xs, lengths)
         params = jax.tree.map(lambda leaf: leaf.astype(wide), params)
         log_a, log_b = coefficients(params, xs.astype(wide))
         h, hs = linear_recurrence(log_a, log_b, carry.astype(wide), lengths, reverse=reverse)

@@ -17,6 +17,7 @@ from rnnax._checks import (
     check_seq_lengths,
     check_unroll,
 )
+from rnnax._masking import keep, step_mask, zero_padded
 
 Carry = TypeVar("Carry")
 Params = TypeVar("Params")
@@ -156,11 +157,9 @@ def scan_cell(
         # Defined here, after seq_lengths' last assignment, so it closes over an Array.
         def masked_step(carry: Carry, inputs: tuple[jax.Array, jax.Array]) -> tuple[Carry, Any]:
             x, t = inputs
-            valid = (t < seq_lengths)[..., None]
-            new_carry, y = cell(params, carry, jnp.where(valid, x, jnp.zeros_like(x)))
-            new_carry = jax.tree.map(lambda new, old: jnp.where(valid, new, old), new_carry, carry)
-            y = jax.tree.map(lambda leaf: jnp.where(valid, leaf, jnp.zeros_like(leaf)), y)
-            return new_carry, y
+            valid = step_mask(seq_lengths, t)
+            new_carry, y = cell(params, carry, zero_padded(valid, x))
+            return keep(valid, new_carry, carry), zero_padded(valid, y)
 
         body = masked_step
         inputs = (xs_time_major, jnp.arange(num_steps + padding, dtype=seq_lengths.dtype))

@@ -272,23 +272,10 @@ def time_index(step: jax.Array, num_steps: int, backward: bool) -> jax.Array:
     return num_steps - 1 - step if backward else step
 
 
-def valid_rows(lengths: jax.Array | None, t: jax.Array) -> jax.Array | None:
-    """``[block_b, 1]`` mask of the rows whose sequence includes step ``t``."""
-    return None if lengths is None else lengths > t
-
-
-def keep(valid: jax.Array | None, new: jax.Array, old: jax.Array) -> jax.Array:
-    return new if valid is None else jnp.where(valid, new, old)
-
-
-def zero_padded(valid: jax.Array | None, value: jax.Array) -> jax.Array:
-    return value if valid is None else jnp.where(valid, value, jnp.zeros_like(value))
-
-
 def previous_tile(
     carries_ref: Any, initial_ref: Any, t: jax.Array, rows: slice, num_steps: int, reverse: bool
 ) -> jax.Array:
-    """Tile ``rows`` of the carry before step ``t`` (see ``rnnax._time_major.previous_carries``), in-kernel."""
+    """Tile ``rows`` of the carry before step ``t`` (see ``rnnax._backward.previous_carries``), in-kernel."""
     if reverse:
         first, before = t == num_steps - 1, jnp.minimum(t + 1, num_steps - 1)
     else:

@@ -41,10 +41,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from rnnax._backward import previous_carries, weight_gradient
+from rnnax._masking import keep, masked_inputs, step_mask, zero_padded
 from rnnax._pallas import _common as common
 from rnnax._pallas._common import KernelPlan
 from rnnax._params import GRUParams
-from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
 
 _GATES = 3
 _Z, _R, _N = 0, 1, 2
@@ -71,7 +72,7 @@ def _forward_kernel(
     residual_refs: list[Any] = outputs[2:]  # gates, hs when save
     n, acc = kplan.num_tiles, h0_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
-    lengths = None if lengths_ref is None else lengths_ref[...][:, None]
+    lengths = None if lengths_ref is None else lengths_ref[...]
 
     def recurrent(inputs: tuple[jax.Array, ...], gate: int, j: int) -> jax.Array:
         """Tile ``j`` of ``inputs @ W_h^gate`` (``inputs`` as hidden tiles)."""
@@ -82,7 +83,7 @@ def _forward_kernel(
 
     def step(s: jax.Array, hs: Any) -> Any:
         t = common.time_index(s, kplan.num_steps, reverse)
-        valid = common.valid_rows(lengths, t)
+        valid = step_mask(lengths, t)
         xw = [[xw_ref[t, :, kplan.cols(gate, j)] for gate in range(_GATES)] for j in range(n)]
         z = [jax.nn.sigmoid(xw[j][_Z] + recurrent(hs, _Z, j)) for j in range(n)]
         r = [jax.nn.sigmoid(xw[j][_R] + recurrent(hs, _R, j)) for j in range(n)]
@@ -96,8 +97,8 @@ def _forward_kernel(
         new_h = []
         for j in range(n):
             h_new = (1 - z[j]) * hs[j] + z[j] * cand[j]
-            new_h.append(common.keep(valid, h_new, hs[j]))
-            ys_ref[t, :, kplan.rows(j)] = common.zero_padded(valid, h_new).astype(ys_ref.dtype)
+            new_h.append(keep(valid, h_new, hs[j]))
+            ys_ref[t, :, kplan.rows(j)] = zero_padded(valid, h_new).astype(ys_ref.dtype)
             if save:
                 gates_ref, hs_ref = residual_refs
                 saved = (z[j], r[j], cand[j], *((ah_n[j],) if reset_after else ()))
@@ -121,11 +122,11 @@ def _backward_kernel(
     d_ax_ref, d_h0_ref = refs[6 + has_lengths :]
     n, acc = kplan.num_tiles, d_h_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
-    lengths = None if lengths_ref is None else lengths_ref[...][:, None]
+    lengths = None if lengths_ref is None else lengths_ref[...]
 
     def step(s: jax.Array, d_hs: Any) -> Any:
         t = common.time_index(s, kplan.num_steps, not reverse)
-        valid = common.valid_rows(lengths, t)
+        valid = step_mask(lengths, t)
         z, r, cand, h_prev, d_z, d_n, direct = [], [], [], [], [], [], []
         for j in range(n):
             z.append(gates_ref[t, :, kplan.cols(_Z, j)])
@@ -135,8 +136,8 @@ def _backward_kernel(
                 common.previous_tile(hs_ref, h0_ref, t, kplan.rows(j), kplan.num_steps, reverse)
             )
             d_h = d_hs[j] + d_ys_ref[t, :, kplan.rows(j)]
-            d_z.append(common.zero_padded(valid, d_h * (cand[j] - h_prev[j]) * z[j] * (1 - z[j])))
-            d_n.append(common.zero_padded(valid, d_h * z[j] * (1 - cand[j] * cand[j])))
+            d_z.append(zero_padded(valid, d_h * (cand[j] - h_prev[j]) * z[j] * (1 - z[j])))
+            d_n.append(zero_padded(valid, d_h * z[j] * (1 - cand[j] * cand[j])))
             direct.append(d_h * (1 - z[j]))
         if reset_after:
             d_r, d_ah_n = [], []
@@ -159,10 +160,7 @@ def _backward_kernel(
                 for j in range(1, n):
                     total = total + common.matmul_t(d_n[j], weights.tile(row, _N, j), acc)
                 d_r_h.append(total)
-            d_r = [
-                common.zero_padded(valid, d_r_h[j] * h_prev[j] * r[j] * (1 - r[j]))
-                for j in range(n)
-            ]
+            d_r = [zero_padded(valid, d_r_h[j] * h_prev[j] * r[j] * (1 - r[j])) for j in range(n)]
             recurrent_grads = ((_Z, d_z), (_R, d_r))
         for j in range(n):
             for gate, values in ((_Z, d_z), (_R, d_r), (_N, d_n)):
@@ -175,7 +173,7 @@ def _backward_kernel(
             for gate, values in recurrent_grads:
                 for j in range(n):
                     total = total + common.matmul_t(values[j], weights.tile(row, gate, j), acc)
-            new_dh.append(common.keep(valid, total, d_hs[row]))
+            new_dh.append(keep(valid, total, d_hs[row]))
         return tuple(new_dh)
 
     initial = tuple(d_h_ref[:, kplan.rows(j)] for j in range(n))

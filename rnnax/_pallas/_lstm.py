@@ -40,10 +40,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from rnnax._backward import previous_carries, weight_gradient
+from rnnax._masking import keep, masked_inputs, step_mask, zero_padded
 from rnnax._pallas import _common as common
 from rnnax._pallas._common import KernelPlan
 from rnnax._params import LSTMParams
-from rnnax._time_major import masked_inputs, previous_carries, weight_gradient
 
 _GATES = 4
 
@@ -59,12 +60,12 @@ def _forward_kernel(
     residual_refs: list[Any] = outputs[3:]  # gates, hs, cs when save
     n, acc = kplan.num_tiles, h0_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
-    lengths = None if lengths_ref is None else lengths_ref[...][:, None]
+    lengths = None if lengths_ref is None else lengths_ref[...]
 
     def step(s: jax.Array, carry: Any) -> Any:
         hs, cs = carry
         t = common.time_index(s, kplan.num_steps, reverse)
-        valid = common.valid_rows(lengths, t)
+        valid = step_mask(lengths, t)
         new_h, new_c = [], []
         for j in range(n):
             pre = []
@@ -79,9 +80,9 @@ def _forward_kernel(
             tg, so = jnp.tanh(pre[2]), jax.nn.sigmoid(pre[3])
             c_new = sf * cs[j] + si * tg
             h_new = so * jnp.tanh(c_new)
-            new_h.append(common.keep(valid, h_new, hs[j]))
-            new_c.append(common.keep(valid, c_new, cs[j]))
-            ys_ref[t, :, kplan.rows(j)] = common.zero_padded(valid, h_new).astype(ys_ref.dtype)
+            new_h.append(keep(valid, h_new, hs[j]))
+            new_c.append(keep(valid, c_new, cs[j]))
+            ys_ref[t, :, kplan.rows(j)] = zero_padded(valid, h_new).astype(ys_ref.dtype)
             if save:
                 gates_ref, hs_ref, cs_ref = residual_refs
                 for gate, value in enumerate((si, sf, tg, so)):
@@ -107,13 +108,13 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
     d_a_ref, d_h0_ref, d_c0_ref = refs[7 + has_lengths :]
     n, acc = kplan.num_tiles, d_h_ref.dtype
     weights = common.WeightTiles(w_ref, kplan, range(_GATES))
-    lengths = None if lengths_ref is None else lengths_ref[...][:, None]
+    lengths = None if lengths_ref is None else lengths_ref[...]
 
     def step(s: jax.Array, carry: Any) -> Any:
         d_hs, d_cs = carry
         # The backward pass visits the steps in the opposite order to the forward pass.
         t = common.time_index(s, kplan.num_steps, not reverse)
-        valid = common.valid_rows(lengths, t)
+        valid = step_mask(lengths, t)
         d_a, new_dc = [], []
         for j in range(n):
             rows = kplan.rows(j)
@@ -123,7 +124,7 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
             d_h = d_hs[j] + d_ys_ref[t, :, rows]
             d_c = d_cs[j] + d_h * so * (1 - tanh_c * tanh_c)
             tile = tuple(
-                common.zero_padded(valid, value)
+                zero_padded(valid, value)
                 for value in (
                     d_c * tg * si * (1 - si),
                     d_c * c_prev * sf * (1 - sf),
@@ -134,7 +135,7 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
             for gate, value in enumerate(tile):
                 d_a_ref[t, :, kplan.cols(gate, j)] = value
             d_a.append(tile)
-            new_dc.append(common.keep(valid, d_c * sf, d_cs[j]))
+            new_dc.append(keep(valid, d_c * sf, d_cs[j]))
         new_dh = []
         for row in range(n):
             # dh_{t-1} = dA_t W_h^T, the only sequential product of the backward pass.
@@ -142,7 +143,7 @@ def _backward_kernel(kplan: KernelPlan, reverse: bool, has_lengths: bool, *all_r
             for j in range(n):
                 for gate in range(_GATES):
                     total = total + common.matmul_t(d_a[j][gate], weights.tile(row, gate, j), acc)
-            new_dh.append(common.keep(valid, total, d_hs[row]))
+            new_dh.append(keep(valid, total, d_hs[row]))
         return tuple(new_dh), tuple(new_dc)
 
     initial = (

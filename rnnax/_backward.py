@@ -1,9 +1,10 @@
-"""Pieces of the hand-written backward passes on time-major ``[T, B, ...]`` arrays, shared by
-the custom VJPs (``rnnax._custom_vjp``) and the Pallas kernels (``rnnax._pallas``).
+"""Hand-written backward passes: the pieces they share, on time-major ``[T, B, ...]`` arrays.
 
-Both move the work that is not sequential out of the time loop: padded inputs are masked once,
-the carry each step read is rebuilt from what the steps left behind instead of being stored,
-and every weight gradient is one GEMM over all ``T * B`` rows.
+Used by the custom VJPs (``rnnax._custom_vjp``, ``rnnax._generic_vjp``) and the Pallas kernels
+(``rnnax._pallas``). All move the work that is not sequential out of the time loop: the carry
+each step read is rebuilt from what the steps left behind instead of being stored, and every
+weight gradient is one GEMM over all ``T * B`` rows. (Padded inputs are masked once, with
+``rnnax._masking.masked_inputs``.)
 """
 
 from __future__ import annotations
@@ -11,16 +12,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
-
-
-def masked_inputs(
-    xs: Float[Array, "T B I"], lengths: Int[Array, " B"] | None
-) -> Float[Array, "T B I"]:
-    """Zeroes padded inputs so not even a NaN there reaches a projection or its gradient."""
-    if lengths is None:
-        return xs
-    steps = jnp.arange(xs.shape[0], dtype=lengths.dtype)[:, None]
-    return jnp.where((steps < lengths[None, :])[..., None], xs, jnp.zeros_like(xs))
 
 
 def previous_carries(
