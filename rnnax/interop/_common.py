@@ -164,3 +164,29 @@ def export_form(cell: Cell, reset_after: Any, framework: str, short: str) -> Cel
             f"reset_after=True applies only to GRU parameters, got parameters of cell {cell.name!r}"
         )
     return cell
+
+
+def check_stack_form(layers: Any, cell: Cell, reset_after: bool | None) -> None:
+    """Checks that every layer of a checked stack exported as ``cell`` is in that form.
+
+    With ``reset_after=None`` the form is read from the parameters' types, layer by layer: a
+    stack of ``GRUResetAfterParams`` must not hold plain ``GRUParams`` (rnnax's default form,
+    which no framework computes) anywhere. ``reset_after=True`` declares every layer
+    reset-after, so plain and typed layers may mix.
+
+    Raises:
+        ValueError: a plain ``GRUParams`` layer in a reset-after stack without
+            ``reset_after=True``; the message names the layer.
+    """
+    if cell is not GRU_RESET_AFTER or reset_after:
+        return
+    for index, layer in enumerate(layers):
+        for direction, params in enumerate(layer):
+            if not isinstance(params, GRUResetAfterParams):
+                raise ValueError(
+                    f"layers[{index}][{direction}] are plain GRUParams (rnnax's default GRU "
+                    "form) in a stack of GRUResetAfterParams; the form is read from each "
+                    "layer's type, and the default form has no counterpart. If these weights "
+                    "are reset-after ones, convert them with GRUResetAfterParams(*params) or "
+                    "pass reset_after=True."
+                )

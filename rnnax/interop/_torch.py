@@ -36,6 +36,7 @@ from rnnax.interop._common import (
     RECURRENT_CELLS,
     Params,
     accepted_types,
+    check_stack_form,
     export_form,
     find_cell,
     gru_from_rzn,
@@ -203,7 +204,10 @@ def to_torch(
     in that form: ``GRUResetAfterParams`` (what the converters and
     ``rnnax.GRU_RESET_AFTER.init`` return), or plain ``GRUParams`` with ``reset_after=True``.
     Plain ``GRUParams`` alone are rnnax's default form, which has no torch equivalent, and are
-    refused rather than silently exported as another function.
+    refused rather than silently exported as another function: with ``reset_after=None`` the
+    form is read from each layer's type, so a plain layer in a stack of
+    ``GRUResetAfterParams`` is refused too, while ``reset_after=True`` declares every layer
+    reset-after (as ``rnnax.gru_stack(..., reset_after=True)`` runs them).
 
     Args:
         layers: ``layers[layer][direction]`` of one cell's parameters (one or two directions
@@ -219,8 +223,8 @@ def to_torch(
         ImportError: PyTorch is not installed.
         TypeError, ValueError: ``layers`` is not a valid stack (see ``rnnax.rnn_stack``), or
             holds parameters of a cell torch does not have.
-        ValueError: plain ``GRUParams`` without ``reset_after=True``, ``reset_after=False``
-            for a GRU, or ``reset_after=True`` for another cell.
+        ValueError: plain ``GRUParams`` (in any layer) without ``reset_after=True``,
+            ``reset_after=False`` for a GRU, or ``reset_after=True`` for another cell.
 
     Examples:
         >>> import jax, rnnax  # doctest: +SKIP
@@ -251,8 +255,11 @@ def to_torch(
         )
     first = layers[0][0]
     cell = find_cell(first, RECURRENT_CELLS, "layers[0][0] must be", "torch")
-    num_directions, hidden = check_layers(layers, cell)
+    # The form first: reset_after=True makes a stack of plain GRUParams (any of its layers
+    # possibly typed GRUResetAfterParams) a reset-after one, checked as such.
     cell = export_form(cell, reset_after, "torch.nn.GRU", "torch")
+    num_directions, hidden = check_layers(layers, cell)
+    check_stack_form(layers, cell, reset_after)
     options: dict[str, Any] = {}
     if cell is LSTM:
         num_gates, module_type = 4, torch.nn.LSTM

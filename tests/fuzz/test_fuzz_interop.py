@@ -800,19 +800,27 @@ def test_torch_converter_valid_calls_still_work() -> None:
 
 
 @pytest.mark.torch
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="library gap: to_torch checks the layers against the first layer's cell ('gru', from "
-    "plain GRUParams) before reset_after=True turns it into 'gru_reset_after', so a stack that "
-    "mixes plain GRUParams with GRUResetAfterParams is refused although reset_after=True "
-    "declares every layer reset-after (rnnax.gru_stack(..., reset_after=True) runs it)",
-)
 def test_to_torch_reset_after_true_takes_a_stack_with_typed_layers() -> None:
     layers = [[GRU], [rnnax.GRUResetAfterParams(*cell_params("gru", H, H))]]
     expected = rnnax.gru_stack(layers, XS, reset_after=True)[1]
     back = interop.from_torch(interop.to_torch(layers, batch_first=True, reset_after=True))
     np.testing.assert_allclose(rnnax.gru_stack(back, XS)[1], expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("plain_at", [(1, 0), (0, 1)])
+def test_to_torch_refuses_a_plain_gru_layer_in_a_typed_stack(plain_at: tuple[int, int]) -> None:
+    def typed(input_size: int) -> rnnax.GRUResetAfterParams:
+        return rnnax.GRUResetAfterParams(*cell_params("gru", input_size, H))
+
+    layers = [[typed(I), typed(I)], [typed(2 * H), typed(2 * H)]]
+    layer, direction = plain_at
+    layers[layer][direction] = rnnax.GRUParams(*layers[layer][direction])
+    with pytest.raises(ValueError, match=rf"layers\[{layer}\]\[{direction}\] are plain"):
+        interop.to_torch(layers)
+    # reset_after=True declares every layer reset-after: the same stack exports.
+    module = interop.to_torch(layers, reset_after=True)
+    assert module.num_layers == 2 and module.bidirectional
 
 
 # ------------------------------------------------------------------------------------------
