@@ -23,23 +23,20 @@ from __future__ import annotations
 import datetime
 import importlib
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rnnax.compare._cells import DEFAULT_CELLS
-    from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig
-    from rnnax.compare._report import (
+    from rnnax.compare._claims import claims_note, rows
+    from rnnax.compare._config import DEFAULT_CELLS, DEFAULT_DATASET, CompareConfig
+    from rnnax.compare._results import Row
+    from rnnax.compare._tables import (
         CellRow,
-        Row,
         baseline_summary,
         cell_rows,
         cells_terminal_table,
-        claims_note,
         has_extra_cells,
-        rows,
         terminal_table,
     )
 
@@ -66,22 +63,19 @@ __all__ = [
 # Where the re-exported names live, imported on first use: importing a light module of this
 # package (its options, rnnax.compare._config) must not start JAX.
 _LAZY = {
-    "DEFAULT_CELLS": "rnnax.compare._cells",
-    "DEFAULT_DATASET": "rnnax.compare._experiment",
-    "CompareConfig": "rnnax.compare._experiment",
+    **dict.fromkeys(("DEFAULT_CELLS", "DEFAULT_DATASET", "CompareConfig"), "rnnax.compare._config"),
+    **dict.fromkeys(("claims_note", "rows"), "rnnax.compare._claims"),
+    "Row": "rnnax.compare._results",
     **dict.fromkeys(
         (
             "CellRow",
-            "Row",
             "baseline_summary",
             "cell_rows",
             "cells_terminal_table",
-            "claims_note",
             "has_extra_cells",
-            "rows",
             "terminal_table",
         ),
-        "rnnax.compare._report",
+        "rnnax.compare._tables",
     ),
 }
 
@@ -150,30 +144,9 @@ def compare(
         ``"table"`` and ``"verdicts"`` are empty, and ``"claims_note"`` says why, when
         ``config.cells`` lacks the LSTM or the GRU.
     """
-    from rnnax.compare import _plots, _report
-    from rnnax.compare._experiment import CompareConfig, run
-    from rnnax.compare._report import claims_note, rows
+    from rnnax.compare._config import CompareConfig
+    from rnnax.compare._report import write_report
 
     config = CompareConfig() if config is None else config
     out_dir = check_out_dir(default_out_dir(config.dataset) if out is None else out)
-    report, extras = run(config)
-    report["command"] = command or "rnnax.compare.compare(...)"
-    table = rows(report)
-    report["table"] = [row.as_dict() for row in table]
-    report["verdicts"] = {row.feature: row.verdict for row in table}
-    report["claims_note"] = claims_note(report)
-
-    plots: list[str] = []
-    note = None
-    if not config.plots:
-        note = "Plots were not requested (--no-plots)."
-    elif not _plots.available():
-        note = "matplotlib is not installed, so no plots were made (pip install 'rnnax[plot]')."
-        print(f"note: {note}", file=sys.stderr)
-    else:
-        plots = _plots.write_all(report, extras, out_dir)
-    report["plots"] = plots
-    report["out"] = str(out_dir)
-    _report.write_json(out_dir / "report.json", report)
-    _report.write_atomic(out_dir / "report.md", _report.markdown(report, table, plots, note))
-    return report
+    return write_report(config, out_dir, command or "rnnax.compare.compare(...)")

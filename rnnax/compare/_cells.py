@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import rnnax
+from rnnax.compare._config import DEFAULT_CELLS
 
-DEFAULT_CELLS: tuple[str, ...] = ("lstm", "gru")
-"""What ``rnnax compare`` compares unless told otherwise."""
+__all__ = [
+    "CLAIM_CELLS",
+    "DEFAULT_CELLS",
+    "check_cells",
+    "claims_testable",
+    "label",
+    "reference_cell",
+    "unknown_cell_message",
+]
 
 CLAIM_CELLS: tuple[str, str] = ("lstm", "gru")
 """The two cells the explainer's table makes claims about, in its column order."""

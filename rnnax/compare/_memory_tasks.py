@@ -1,6 +1,7 @@
 """Memory tasks for the explainer's "fine-grained memory control" row: adding problem and copy.
 
-Both are trained seed-parallel (:class:`rnnax.compare._seeds.SeedTrainer`) on a fixed training
+:func:`run_memory_tasks` trains every compared cell on every task of a config
+(:func:`tasks_for`). Both tasks are trained seed-parallel (:class:`rnnax.compare._seeds.SeedTrainer`) on a fixed training
 set and scored on a held-out test set drawn with another seed:
 
 * adding problem (Hochreiter & Schmidhuber 1997) at length ``T``: test mean squared error of
@@ -24,7 +25,12 @@ import numpy as np
 
 import rnnax
 from rnnax import data
+from rnnax.compare._config import CompareConfig
+from rnnax.compare._progress import progress_bar
+from rnnax.compare._results import MeanCI, MemoryScore, MemoryTaskResult
 from rnnax.compare._seeds import SeedRun, SeedTrainer
+from rnnax.compare._stats import finite, mean_ci
+from rnnax.compare._training import seed_mesh, train_interleaved
 from rnnax.forecasting import DenseParams
 
 ADDING_TRIVIAL_MSE = 1.0 / 6.0
@@ -205,6 +211,81 @@ def trainer(
     )
 
 
+def tasks_for(config: CompareConfig) -> list[MemoryTask]:
+    """The memory tasks a comparison runs: an adding problem per ``memory_lengths`` and a copy
+    task (unless ``copy_symbols`` is 0); none when ``memory_steps`` is 0."""
+    if config.memory_steps == 0:
+        return []
+    tasks = [adding(length) for length in config.memory_lengths]
+    if config.copy_symbols > 0:
+        tasks.append(copy(config.copy_symbols, config.copy_delay))
+    return tasks
+
+
+def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str, MemoryTaskResult]:
+    """Trains every compared cell on every memory task (K seeds each, seed-parallel,
+    interleaved) and scores each seed's best-validation parameters on a held-out test set."""
+    tasks = tasks_for(config)
+    if not tasks:
+        return {}
+    eval_every = max(1, min(config.memory_steps, 50))
+    chunks = -(-config.memory_steps // eval_every)
+    with progress_bar(
+        config.progress, total=chunks * len(tasks), desc="memory tasks", unit="chunk"
+    ) as bar:
+        return {task.name: _run_task(config, hidden, task, eval_every, bar) for task in tasks}
+
+
+def _run_task(
+    config: CompareConfig, hidden: dict[str, int], task: MemoryTask, eval_every: int, bar: Any
+) -> MemoryTaskResult:
+    """Every compared cell trained on one task, interleaved, and scored."""
+    task_data = make_data(task, num_train=2048, num_eval=256)
+    seeds = list(range(config.seeds))
+    trainers = {
+        cell: trainer(
+            task,
+            cell,
+            hidden[cell],
+            config.layers,
+            task_data,
+            seeds,
+            batch_size=config.batch_size,
+            learning_rate=config.memory_learning_rate,
+            eval_every=eval_every,
+        )
+        for cell in config.cells
+    }
+    mesh = seed_mesh(config)
+    if mesh is not None:
+        for task_trainer in trainers.values():
+            task_trainer.shard_seeds(mesh)
+    bar.set_postfix_str(task.name)
+    runs = train_interleaved(trainers, config.memory_steps, bar)
+    scores = {}
+    for cell in config.cells:
+        values = score(task, cell, runs[cell].best_params, task_data.test)
+        scores[cell] = MemoryScore(
+            score=MeanCI(*mean_ci(values.tolist())),
+            per_seed=[finite(round(float(value), 6)) for value in values],
+            train_s=round(runs[cell].train_s, 3),
+            compile_s=round(runs[cell].compile_s, 3),
+        )
+    copy_task = task.kind == "copy"
+    return MemoryTaskResult(
+        kind=task.kind,
+        sequence_length=task.sequence_length,
+        metric=task.metric,
+        higher_is_better=task.higher_is_better,
+        trivial_score=round(task.trivial_score, 6),
+        steps=config.memory_steps,
+        scores=scores,
+        symbols=task.length if copy_task else None,
+        delay=task.delay if copy_task else None,
+        num_symbols=task.num_symbols if copy_task else None,
+    )
+
+
 __all__ = [
     "ADDING_TRIVIAL_MSE",
     "MemoryTask",
@@ -212,6 +293,8 @@ __all__ = [
     "adding",
     "copy",
     "make_data",
+    "run_memory_tasks",
     "score",
+    "tasks_for",
     "trainer",
 ]

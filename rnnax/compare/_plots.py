@@ -1,15 +1,27 @@
-"""PNG plots of a comparison (matplotlib, the optional ``plot`` extra), written atomically."""
+"""PNG plots of a comparison (matplotlib, the optional ``plot`` extra), written atomically.
+
+Each plot reads the typed result (:class:`~rnnax.compare._results.CompareResult`) and, for
+the loss curves and the forecast, the plot data the experiment keeps
+(:class:`~rnnax.compare._experiment.PlotData`).
+"""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnnax import _io
 from rnnax.compare._cells import label
+from rnnax.compare._results import CompareResult
+
+if TYPE_CHECKING:
+    from rnnax.compare._data import Prepared
+    from rnnax.compare._evaluation import ForecastTail
+    from rnnax.compare._experiment import PlotData
+    from rnnax.compare._seeds import SeedRun
 
 # The explainer's two cells keep their colours whatever else is compared; other cells take the
 # rest of matplotlib's tab10 palette in the order they are compared.
@@ -63,7 +75,8 @@ def _save(figure: Any, path: Path) -> None:
     _io.write_atomically(path, buffer.getvalue())
 
 
-def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) -> None:
+def validation_loss(result: CompareResult, runs: dict[str, SeedRun], path: Path) -> None:
+    """Every cell's seed-mean validation loss against steps and against training time."""
     plt = _pyplot()
     color = colors(list(runs))
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
@@ -84,25 +97,28 @@ def validation_loss(report: dict[str, Any], runs: dict[str, Any], path: Path) ->
         axes, ("optimizer steps", "training wall time (s, compile excluded)"), strict=True
     ):
         axis.axhline(
-            report["target_val_loss"], color="gray", linestyle="--", linewidth=1, label="target"
+            result.target_val_loss, color="gray", linestyle="--", linewidth=1, label="target"
         )
         axis.set_xlabel(title)
         axis.set_yscale("log")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("validation MSE (scaled units)")
     axes[0].legend()
-    figure.suptitle(f"Validation loss, {report['dataset']}")
+    figure.suptitle(f"Validation loss, {result.dataset}")
     _save(figure, path)
     plt.close(figure)
 
 
-def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: Path) -> None:
+def forecast(
+    result: CompareResult, tail: dict[str, ForecastTail], prepared: Prepared, path: Path
+) -> None:
+    """Every cell's banded forecast of the test tail beside the truth, one panel each."""
     plt = _pyplot()
     series = prepared.series
     values = np.asarray(series.values, np.float64)
     stamps = np.asarray(series.timestamps)
-    horizon = report["horizon"]
-    cells = list(report["models"])
+    horizon = result.horizon
+    cells = result.cells
     color = colors(cells)
     columns = min(len(cells), 3)
     rows = -(-len(cells) // columns)
@@ -114,33 +130,33 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
         axis.set_visible(False)
     for axis, cell in zip(axes, cells, strict=False):
         part = tail[cell]
-        first = part["origins"][0]
+        first = part.origins[0]
         start = max(0, first - 3 * horizon)
         axis.plot(stamps[start:], values[start:], color="black", linewidth=1.2, label="truth")
-        for index, origin in enumerate(part["origins"]):
+        for index, origin in enumerate(part.origins):
             when = stamps[origin : origin + horizon]
             axis.plot(
                 when,
-                part["mean"][index],
+                part.mean[index],
                 color=color[cell],
                 linewidth=1.6,
                 label=f"{label(cell)} forecast (seed mean)" if index == 0 else None,
             )
             axis.fill_between(
                 when,
-                part["low"][index],
-                part["high"][index],
+                part.low[index],
+                part.high[index],
                 color=color[cell],
                 alpha=0.2,
                 linewidth=0,
                 label="95% interval" if index == 0 else None,
             )
             axis.axvline(stamps[origin], color="gray", linewidth=0.6, linestyle=":")
-        mase = report["models"][cell]["test"]["mase"][0]
+        mase = result.models[cell].forecast.test.mase.mean
         axis.set_title(
             f"{label(cell)}: test MASE {'n/a' if mase is None else format(mase, '.3f')} "
             "(seasonal naive "
-            f"{report['baselines']['seasonal_naive']['mase']:.3f})"
+            f"{result.baselines['seasonal_naive'].mase:.3f})"
         )
         axis.grid(alpha=0.3)
         axis.legend(loc="upper left")
@@ -148,23 +164,22 @@ def forecast(report: dict[str, Any], tail: dict[str, Any], prepared: Any, path: 
     for axis in grid[:, 0]:
         axis.set_ylabel(series.unit)
     # Above the panels' titles: with a middle column the title would cross its panel's.
-    figure.suptitle(
-        f"Forecasts of the test tail, {report['dataset']}", y=1.0 if columns < 3 else 1.04
-    )
+    figure.suptitle(f"Forecasts of the test tail, {result.dataset}", y=1.0 if columns < 3 else 1.04)
     _save(figure, path)
     plt.close(figure)
 
 
-def throughput(report: dict[str, Any], path: Path) -> None:
+def throughput(result: CompareResult, path: Path) -> None:
+    """Forward and forward+backward sequences per second against sequence length."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
-    color = colors(list(report["throughput_sweep"]))
-    for cell, sweep in report["throughput_sweep"].items():
-        lengths = sorted(int(length) for length in sweep)
+    color = colors(list(result.throughput_sweep))
+    for cell, sweep in result.throughput_sweep.items():
+        lengths = sorted(sweep)
         for mode, style in (("fwd_seq_per_s", "-"), ("fwd_bwd_seq_per_s", "--")):
             axis.plot(
                 lengths,
-                [sweep[str(length)][mode] for length in lengths],
+                [getattr(sweep[length], mode) for length in lengths],
                 style,
                 marker="o",
                 color=color[cell],
@@ -172,13 +187,11 @@ def throughput(report: dict[str, Any], path: Path) -> None:
             )
     axis.set_xscale("log")
     axis.set_yscale("log")
-    ticks = sorted(
-        {int(length) for sweep in report["throughput_sweep"].values() for length in sweep}
-    )
+    ticks = sorted({length for sweep in result.throughput_sweep.values() for length in sweep})
     axis.set_xticks(ticks, [str(tick) for tick in ticks])
     axis.minorticks_off()
     axis.set_xlabel("sequence length T")
-    axis.set_ylabel(f"sequences / s (batch {report['settings']['throughput_batch']})")
+    axis.set_ylabel(f"sequences / s (batch {result.config.throughput_batch})")
     axis.grid(alpha=0.3, which="both")
     axis.legend()
     axis.set_title("Throughput against sequence length")
@@ -186,16 +199,17 @@ def throughput(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def memory_tasks(report: dict[str, Any], path: Path) -> None:
+def memory_tasks(result: CompareResult, path: Path) -> None:
+    """Every cell's score on every memory task, with every seed's and the memoryless one."""
     plt = _pyplot()
-    tasks = report["memory_tasks"]
-    cells = list(report["models"])
+    tasks = result.memory_tasks
+    cells = result.cells
     color = colors(cells)
     width = (2.6 + 0.6 * max(len(cells) - 2, 0)) * len(tasks) + 1
     figure, axes = plt.subplots(1, len(tasks), figsize=(width, 3.6), squeeze=False)
     for axis, (name, task) in zip(axes[0], tasks.items(), strict=True):
         for position, cell in enumerate(cells):
-            mean, half = task[cell]["score"]
+            mean, half = task.scores[cell].score
             axis.bar(
                 position,
                 np.nan if mean is None else mean,
@@ -205,18 +219,18 @@ def memory_tasks(report: dict[str, Any], path: Path) -> None:
                 label=label(cell),
             )
             axis.scatter(
-                [position] * len(task[cell]["per_seed"]),
-                [np.nan if score is None else score for score in task[cell]["per_seed"]],
+                [position] * len(task.scores[cell].per_seed),
+                [np.nan if score is None else score for score in task.scores[cell].per_seed],
                 color="black",
                 s=8,
                 zorder=3,
             )
-        axis.axhline(task["trivial_score"], color="gray", linestyle="--", linewidth=1)
+        axis.axhline(task.trivial_score, color="gray", linestyle="--", linewidth=1)
         axis.set_xticks(
             range(len(cells)), [label(cell) for cell in cells], rotation=30 if len(cells) > 3 else 0
         )
-        better = "higher" if task["higher_is_better"] else "lower"
-        axis.set_title(f"{name}\n{task['metric']} ({better} better)", fontsize=9)
+        better = "higher" if task.higher_is_better else "lower"
+        axis.set_title(f"{name}\n{task.metric} ({better} better)", fontsize=9)
         axis.grid(alpha=0.3, axis="y")
     figure.suptitle("Memory tasks (dashed: memoryless score)")
     figure.tight_layout()
@@ -224,16 +238,16 @@ def memory_tasks(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def write_all(report: dict[str, Any], extras: dict[str, Any], out: Path) -> list[str]:
+def write_all(result: CompareResult, plot_data: PlotData, out: Path) -> list[str]:
     """Writes every plot into ``out``; returns the file names written."""
     written = []
-    validation_loss(report, extras["runs"], out / "validation_loss.png")
+    validation_loss(result, plot_data.runs, out / "validation_loss.png")
     written.append("validation_loss.png")
-    forecast(report, extras["tail"], extras["prepared"], out / "forecast.png")
+    forecast(result, plot_data.tail, plot_data.prepared, out / "forecast.png")
     written.append("forecast.png")
-    throughput(report, out / "throughput.png")
+    throughput(result, out / "throughput.png")
     written.append("throughput.png")
-    if report["memory_tasks"]:
-        memory_tasks(report, out / "memory_tasks.png")
+    if result.memory_tasks:
+        memory_tasks(result, out / "memory_tasks.png")
         written.append("memory_tasks.png")
     return written

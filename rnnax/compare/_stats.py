@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def overlap(a: list[float | None], b: list[float | None]) -> bool:
+def overlap(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
     """Whether two ``[mean, half-width]`` intervals overlap (a missing half-width counts as 0)."""
     (ma, ha), (mb, hb) = a, b
     if ma is None or mb is None:

@@ -14,8 +14,9 @@ import rnnax
 import rnnax.compare
 from rnnax.cli import main
 from rnnax.compare import CompareConfig, cell_rows, claims_note, rows
-from rnnax.compare._experiment import hidden_sizes, matched_hidden, run, structure, total_params
-from rnnax.compare._report import markdown
+from rnnax.compare._markdown import markdown
+from rnnax.compare._models import hidden_sizes, matched_hidden, structure, total_params
+from rnnax.compare._report import run_json as run
 
 
 def test_default_cells_are_the_explainers_two() -> None:

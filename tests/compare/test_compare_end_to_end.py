@@ -15,7 +15,7 @@ import pytest
 
 from rnnax.cli import main
 from rnnax.compare import baseline_summary, cell_rows, claims_note, rows
-from rnnax.compare._report import markdown
+from rnnax.compare._markdown import markdown
 
 TINY = [
     "compare",
@@ -243,3 +243,23 @@ def test_without_the_gru_there_is_no_claims_table(three_cells: dict[str, Any]) -
     assert "| feature | LSTM: claim |" not in text
     assert "## Every cell, side by side" in text
     assert "GRU test MASE" not in baseline_summary(report).replace("GRU_RESET_AFTER", "")
+
+
+def test_report_json_reads_back_exactly(tiny_run: dict[str, Any]) -> None:
+    """``report.json`` is the typed report serialised at the edge: reading it and writing it
+    again gives the same dict, key for key."""
+    from rnnax.compare._json import from_json, to_json
+
+    report = tiny_run["report"]
+    assert to_json(from_json(report)) == report
+    assert list(to_json(from_json(report))) == list(report)
+
+
+def test_each_claim_is_judged_by_its_own_function(tiny_run: dict[str, Any]) -> None:
+    from rnnax.compare._claims import CLAIMS
+    from rnnax.compare._json import from_json
+
+    result = from_json(tiny_run["report"]).result
+    table = [judge(result) for judge in CLAIMS]
+    assert table == rows(tiny_run["report"])
+    assert [row.as_dict() for row in table] == tiny_run["report"]["table"]

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 
 from rnnax import forecasting
-from rnnax.compare._experiment import matched_hidden, total_params
+from rnnax.compare._models import matched_hidden, total_params
 from rnnax.compare._seeds import SeedTrainer, take_seed, train_seeds
 
 

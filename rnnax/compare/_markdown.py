@@ -1,0 +1,215 @@
+"""``report.md``: a comparison written up for people, section by section.
+
+The settings and machine, the explainer's table with how each verdict was decided, every
+cell side by side (when more than the explainer's two are compared), the forecasting scores
+beside the naive baselines, the memory tasks and the plots with their captions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rnnax.compare._cells import CLAIM_CELLS, claims_testable, label
+from rnnax.compare._claims import ReportLike, claims_note
+from rnnax.compare._format import plus_minus
+from rnnax.compare._json import as_report
+from rnnax.compare._results import CompareResult, Row
+from rnnax.compare._tables import CELL_HEADERS, baseline_summary, cell_fields, cell_rows
+
+CAPTIONS = {
+    "validation_loss.png": "Validation loss (seed mean, band = min..max over seeds) against "
+    "optimizer steps and against training wall time; the dashed line is the target.",
+    "forecast.png": "The test tail: truth, and each model's seed-mean forecast from "
+    "non-overlapping origins with its 95% split-conformal interval.",
+    "throughput.png": "Forward and forward+backward sequences per second against sequence length.",
+    "memory_tasks.png": "Memory-task scores per model (mean and 95% interval over seeds); the "
+    "dashed line is the memoryless score.",
+}
+"""The caption under each plot."""
+
+
+def markdown(
+    report: ReportLike,
+    table: Sequence[Row] | None = None,
+    plots: Sequence[str] | None = None,
+    plot_note: str | None = None,
+) -> str:
+    """``report.md``: settings, the table, how each verdict was decided, results, plots.
+
+    Args:
+        report: a report, a bare result or ``report.json``'s dict.
+        table: the judged claims (default: the report's).
+        plots: the PNG files written (default: the report's).
+        plot_note: why there are no plots, if there are none.
+    """
+    full = as_report(report)
+    result = full.result
+    lines = _header(result, full.command)
+    lines += _claims_section(full.table if table is None else table, claims_note(result))
+    if set(result.cells) != set(CLAIM_CELLS):
+        lines += _cells_section(result)
+    lines += _forecasting_section(result)
+    lines += _memory_section(result)
+    lines += _plots_section(full.plots if plots is None else plots, plot_note)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _header(result: CompareResult, command: str) -> list[str]:
+    env, info, config = result.environment, result.dataset_info, result.config
+    cells, models = result.cells, result.models
+    return [
+        f"# rnnax compare: {' vs '.join(map(label, cells))}",
+        "",
+        f"Command: `{command}`  ",
+        f"Data set: **{result.dataset}** ({info.length} {info.frequency} steps, period "
+        f"{info.period}, {info.unit}; {'log-transformed, ' if info.log_transform else ''}"
+        f"standardized on the training segment); lookback {result.lookback}, horizon "
+        f"{result.horizon}; {result.windows.train} / {result.windows.validation} / "
+        f"{result.windows.test} train / validation / test windows.  ",
+        "Models: "
+        + ", ".join(f"{label(cell)} hidden {models[cell].size.hidden}" for cell in cells)
+        + f" (--match {config.match}), {models[cells[0]].size.layers} layer(s), direct "
+        f"{result.horizon}-step head, {len(result.seeds)} seeds each trained in parallel (one "
+        f"jit, vmap over seeds), {config.steps} Adam steps (lr {config.learning_rate}, batch "
+        f"{config.batch_size}).  ",
+        f"Environment: jax {env.jax}, backend {env.backend}, device {env.device}, "
+        f"{env.cpu_count} CPU cores, load average at the end {env.load_average}; run took "
+        f"{result.wall_s:.0f} s.",
+        "",
+    ]
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _claims_section(table: Sequence[Row], note: str | None) -> list[str]:
+    """The explainer's table and how each verdict was decided (or why there is no table)."""
+    lines = ["## The explainer's table, measured", ""]
+    if note is not None:
+        return [*lines, note, ""]
+    lines += [
+        "| feature | LSTM: claim | LSTM: measured | GRU: claim | GRU: measured | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        cells = (
+            row.feature,
+            row.lstm_claim,
+            row.lstm_measured,
+            row.gru_claim,
+            row.gru_measured,
+            f"**{row.verdict}**",
+        )
+        lines.append("| " + " | ".join(map(_md_escape, cells)) + " |")
+    lines += [
+        "",
+        "Verdicts hold for this run only (these sizes, this data set, this machine).",
+        "",
+        "## How each verdict was decided",
+        "",
+    ]
+    lines += [f"- **{row.feature}** ({row.verdict}): {row.rule}" for row in table]
+    return [*lines, ""]
+
+
+def _cells_section(result: CompareResult) -> list[str]:
+    """Every compared cell side by side."""
+    cells = result.cells
+    extra = [label(cell) for cell in cells if cell not in CLAIM_CELLS]
+    intro = (
+        "Every compared cell, trained and measured under the same settings on the same data. "
+        + (
+            "The explainer's claims above are about the LSTM and the GRU; the other cells "
+            f"({', '.join(extra)}) are measured beside them. "
+            if extra and claims_testable(cells)
+            else ""
+        )
+        + f"Throughput at T={result.lookback}, B={result.config.throughput_batch}; "
+        "test MASE as mean ± 95% half-width over the seeds; time to the target validation "
+        "loss excludes compiling; memory tasks as the seed-mean score."
+    )
+    lines = [
+        "## Every cell, side by side",
+        "",
+        intro,
+        "",
+        "| " + " | ".join(CELL_HEADERS) + " | description |",
+        "|---" * (len(CELL_HEADERS) + 1) + "|",
+    ]
+    for row in cell_rows(result):
+        fields = (*cell_fields(row, result.memory_tasks), row.description)
+        lines.append("| " + " | ".join(map(_md_escape, fields)) + " |")
+    return [*lines, ""]
+
+
+def _forecasting_section(result: CompareResult) -> list[str]:
+    """Test scores of every cell and of the naive baselines, and the coverage."""
+    lines = [
+        "## Forecasting",
+        "",
+        "Test scores are in the data's original units over every test window, as mean ± 95% "
+        "t-interval half-width over the seeds; MASE is scaled by the in-sample seasonal-naive "
+        f"MAE of the training segment (period {result.dataset_info.period}). Coverage is that "
+        "of the 95% split-conformal interval (seed-mean forecast ± the 95% quantile of its "
+        "absolute validation residuals, per horizon step).",
+        "",
+        "| model | hidden | rnn params | params | FLOP/step | compile s | train s | to target | "
+        "fwd seq/s | fwd+bwd seq/s | MAE | RMSE | MASE | coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cell, model in result.models.items():
+        size, training, speed, test = model.size, model.training, model.speed, model.forecast.test
+        to_target = (
+            "not reached"
+            if training.time_to_target_s is None
+            else f"{training.time_to_target_s:.2f} s / {training.steps_to_target} steps"
+        )
+        lines.append(
+            f"| {label(cell)} | {size.hidden} | {size.rnn_params:,} | {size.params:,} | "
+            f"{size.flops_per_step:,} | {training.compile_s:.2f} | {training.train_s:.2f} | "
+            f"{to_target} | {speed.fwd_seq_per_s:,.0f} | {speed.fwd_bwd_seq_per_s:,.0f} | "
+            f"{plus_minus(test.mae, 2)} | {plus_minus(test.rmse, 2)} | {plus_minus(test.mase)} | "
+            f"{model.forecast.interval_coverage:.2f} |"
+        )
+    for name, method in (("naive", "naive"), ("seasonal_naive", "seasonal naive")):
+        base = result.baselines[name]
+        lines.append(
+            f"| {method} | | | | | | | | | | {base.mae:.2f} | {base.rmse:.2f} | {base.mase:.3f} | |"
+        )
+    return [*lines, "", "```", baseline_summary(result), "```", ""]
+
+
+def _memory_section(result: CompareResult) -> list[str]:
+    """Every memory task's score per cell (nothing when the tasks were skipped)."""
+    if not result.memory_tasks:
+        return []
+    cells, config = result.cells, result.config
+    lines = [
+        "## Memory tasks",
+        "",
+        f"Each model trained {config.memory_steps} Adam steps (lr {config.memory_learning_rate}) "
+        "per task, K seeds in parallel, on 2048 sequences; scored on 256 held-out sequences "
+        "with the best-validation parameters (mean ± 95% half-width over seeds).",
+        "",
+        "| task | length T | metric | trivial | " + " | ".join(map(label, cells)) + " |",
+        "|---|---|---|---|" + "---|" * len(cells),
+    ]
+    for name, task in result.memory_tasks.items():
+        better = "higher" if task.higher_is_better else "lower"
+        lines.append(
+            f"| {name} | {task.sequence_length} | {task.metric} ({better} is better) | "
+            f"{task.trivial_score:.3f} | "
+            + " | ".join(plus_minus(task.scores[cell].score) for cell in cells)
+            + " |"
+        )
+    return [*lines, ""]
+
+
+def _plots_section(plots: Sequence[str], plot_note: str | None) -> list[str]:
+    lines = ["## Plots", ""]
+    if plot_note:
+        lines += [plot_note, ""]
+    for name in plots:
+        lines += [f"![{name}]({name})", "", CAPTIONS.get(name, ""), ""]
+    return lines
