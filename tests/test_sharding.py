@@ -25,7 +25,8 @@ PRELUDE = textwrap.dedent("""
     jax.config.update("jax_numpy_rank_promotion", "raise")
     assert jax.device_count() == 4, jax.devices()
     from rnnax import _strategies, forecasting, training
-    from rnnax.training import _loop, _sharding
+    from rnnax import _sharding
+    from rnnax.training import _epochs, _optimizers
 
     def close(a, b, rtol=1e-5, atol=1e-6):
         jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y),
@@ -94,12 +95,12 @@ DATA_PARALLEL = PRELUDE + textwrap.dedent("""
 
     # The gradient reduction is XLA's all-reduce, and each device runs the model on 8 of the
     # 32 examples of a minibatch.
-    placement = _loop._Placement(
+    placement = _epochs.Placement(
         _sharding.LeadingAxisConstraint(_sharding.check_mesh(mesh), "data"),
         *[_sharding.flat(jax.tree.map(lambda leaf: leaf.sharding, tree))
           for tree in (sharded.state.params, sharded.state.opt_state)])
-    epoch = _loop._make_epoch(loss_fn, _loop._default_optimizer(1e-2), 160, 32, 46, None, placement)
-    placed = [_sharding.place_data(_loop.ForecastBatch(*map(jnp.asarray, d), None),
+    epoch = _epochs.compiled_epoch(loss_fn, _optimizers.default_optimizer(1e-2), 160, 32, 46, None, placement)
+    placed = [_sharding.place_data(forecasting.ForecastBatch(*map(jnp.asarray, d), None),
                                    placement.mesh, "d") for d in (global_train, val)]
     with jax.set_mesh(placement.mesh):
         hlo = epoch.jitted.lower(sharded.state.params, sharded.state.opt_state, jax.random.key(0),

@@ -2,8 +2,9 @@
 
 Every seed has its own initialization, minibatch order and optimizer state; the K copies are
 stacked on a leading axis and one compiled call advances all of them by ``eval_every`` steps
-(a ``lax.scan`` over steps inside a ``vmap`` over seeds), then scores every seed on the
-validation data and keeps each seed's best parameters. There is no Python loop over seeds.
+(``rnnax.training``'s sampled-steps epoch: a ``lax.scan`` over steps inside a ``vmap`` over
+seeds), then scores every seed on the validation data; the training engine keeps each seed's
+best parameters. There is no Python loop over seeds.
 
 Given a ``jax.sharding.Mesh`` (``mesh=`` or :meth:`SeedTrainer.shard_seeds`), the seed axis is
 split over one of its axes, so K seeds train on up to K devices at once; without one (the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,20 +24,14 @@ import numpy as np
 import optax
 from jax.sharding import Mesh
 
-from rnnax.training import _sharding
+from rnnax import _sharding
+from rnnax.training import _engine, _epochs
+
+SeedState = _engine.Members
+"""The state of K runs: the engine's members, every array with a leading seed axis."""
 
 LossFn = Callable[[Any, Any], jax.Array]
 """``loss_fn(params, batch) -> scalar``; ``batch`` is a slice of the data pytree."""
-
-
-class SeedState(NamedTuple):
-    """The state of K runs, every leaf with a leading seed axis."""
-
-    params: Any
-    opt_state: Any
-    best_params: Any
-    best_loss: jax.Array
-    key: jax.Array
 
 
 @dataclasses.dataclass
@@ -81,10 +76,6 @@ def _num_examples(data: Any) -> int:
             f"every array of the data must have the same number of examples, got {sorted(sizes)}"
         )
     return sizes.pop()
-
-
-def _select(condition: jax.Array, new: Any, old: Any) -> Any:
-    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
 class SeedTrainer:
@@ -135,8 +126,12 @@ class SeedTrainer:
             optax.clip_by_global_norm(grad_clip_norm), optax.adam(learning_rate)
         )
         self._init_fn = init_fn
-        self._chunk = jax.jit(self._chunk_impl)
+        self._epoch = _epochs.sampled_steps_epoch(
+            loss_fn, self.optimizer, self.num_train, self.batch_size, self.eval_every
+        )
+        self._chunk, self._select = _epochs.member_epochs(self._epoch, None)
         self._compiled: Any = None
+        self._compiled_select: Any = None
         self.mesh: Mesh | None = None
         self.seed_axis: str | None = None
         if mesh is not None:
@@ -169,54 +164,16 @@ class SeedTrainer:
         self.train_data = _sharding.place_data(self.train_data, mesh, "train_data")
         self.val_data = _sharding.place_data(self.val_data, mesh, "val_data")
         # Every output (state, losses) has the seed axis first: keep it split, chunk to chunk.
-        self._chunk = jax.jit(
-            self._chunk_impl, out_shardings=_sharding.split_leading(mesh, seed_axis)
+        self._chunk, self._select = _epochs.member_epochs(
+            self._epoch, _epochs.MemberPlacement(mesh, seed_axis, None)
         )
         return self
 
-    # -- pure pieces ---------------------------------------------------------------------------
-    def _init_one(self, seed_key: jax.Array) -> SeedState:
+    def _init_one(self, seed_key: jax.Array) -> tuple[Any, Any, jax.Array]:
         params = self._init_fn(jax.random.fold_in(seed_key, 0))
         with jax.numpy_dtype_promotion("standard"):  # optax is not strict-promotion clean
             opt_state = self.optimizer.init(params)
-        return SeedState(
-            params=params,
-            opt_state=opt_state,
-            best_params=params,
-            best_loss=jnp.asarray(jnp.inf, jnp.float32),
-            key=jax.random.fold_in(seed_key, 1),
-        )
-
-    def _step(self, carry: tuple[Any, Any], key: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
-        params, opt_state = carry
-        indices = jax.random.choice(key, self.num_train, (self.batch_size,), replace=False)
-        batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), self.train_data)
-        loss, grads = jax.value_and_grad(self.loss_fn)(params, batch)
-        with jax.numpy_dtype_promotion("standard"):
-            updates, opt_state = self.optimizer.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
-        return (params, opt_state), loss.astype(jnp.float32)
-
-    def _chunk_one(self, state: SeedState) -> tuple[SeedState, jax.Array, jax.Array]:
-        key, chunk_key = jax.random.split(state.key)
-        (params, opt_state), losses = jax.lax.scan(
-            self._step,
-            (state.params, state.opt_state),
-            jax.random.split(chunk_key, self.eval_every),
-        )
-        val = jnp.asarray(self.loss_fn(params, self.val_data), jnp.float32)
-        better = val < state.best_loss
-        state = SeedState(
-            params=params,
-            opt_state=opt_state,
-            best_params=_select(better, params, state.best_params),
-            best_loss=jnp.where(better, val, state.best_loss),
-            key=key,
-        )
-        return state, val, jnp.mean(losses)
-
-    def _chunk_impl(self, state: SeedState) -> tuple[SeedState, jax.Array, jax.Array]:
-        return jax.vmap(self._chunk_one, spmd_axis_name=self.seed_axis)(state)
+        return params, opt_state, jax.random.fold_in(seed_key, 1)
 
     # -- driving -------------------------------------------------------------------------------
     def init(self) -> SeedState:
@@ -227,10 +184,13 @@ class SeedTrainer:
         states are stacked on a leading axis; everything after this runs vmapped.
         """
         states = [self._init_one(jax.random.key(seed)) for seed in self.seeds]
-        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+        params, opt_state, keys = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
         if self.mesh is not None:
-            stacked = jax.device_put(stacked, _sharding.split_leading(self.mesh, self.seed_axis))
-        return stacked
+            params, opt_state, keys = jax.device_put(
+                (params, opt_state, keys), _sharding.split_leading(self.mesh, self.seed_axis)
+            )
+        # Each seed's best parameters start as its initial ones.
+        return _engine.start(params, opt_state, keys, len(self.seeds), best_params=params)
 
     def compile(self, state: SeedState) -> float:
         """Lowers and compiles the chunk ahead of time; returns the seconds it took (0 if this
@@ -238,10 +198,31 @@ class SeedTrainer:
         if self._compiled is not None:
             return 0.0
         start = time.perf_counter()
+        active = jnp.ones(len(self.seeds), bool)
         # Traced under the mesh, so rnnax's cores leave the devices to it.
         with _sharding.mesh_context(self.mesh):
-            self._compiled = self._chunk.lower(state).compile()
+            chunk = getattr(self._chunk, "jitted", self._chunk)
+            select = getattr(self._select, "jitted", self._select)
+            self._compiled = chunk.lower(
+                state.params, state.opt_state, state.rng, active, self.train_data, self.val_data
+            ).compile()
+            self._compiled_select = select.lower(active, state.params, state.params).compile()
         return time.perf_counter() - start
+
+    def _advance(self, params: Any, opt_state: Any, rng: Any, active: np.ndarray) -> Any:
+        return self._compiled(
+            params, opt_state, rng, jnp.asarray(active), self.train_data, self.val_data
+        )
+
+    def _rules(self) -> _engine.Rules:
+        # Each seed's best parameters: those of its lowest validation loss so far.
+        return _engine.Rules(
+            patience=None,
+            min_delta=0.0,
+            monitor_val=True,
+            select=lambda mask, new, old: self._compiled_select(jnp.asarray(mask), new, old),
+            labels=tuple(f"seed {seed}: " for seed in self.seeds),
+        )
 
     def start(self, state: SeedState) -> SeedRun:
         """An empty run record for ``state``."""
@@ -253,13 +234,12 @@ class SeedTrainer:
         if self._compiled is None:
             run.compile_s += self.compile(state)
         begin = time.perf_counter()
-        state, val, train = self._compiled(state)
-        val, train = jax.device_get((val, train))
+        state = _engine.run_one_epoch(state, self._advance, self._rules())
         run.train_s += time.perf_counter() - begin
         run.steps.append((run.steps[-1] if run.steps else 0) + self.eval_every)
         run.seconds.append(run.train_s)
-        run.val_loss.append(np.asarray(val))
-        run.train_loss.append(np.asarray(train))
+        run.val_loss.append(state.val_loss[-1])
+        run.train_loss.append(state.train_loss[-1])
         return state
 
     def finish(self, state: SeedState, run: SeedRun) -> SeedRun:

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from rnnax import evaluation
+from rnnax import _sharding, evaluation
 from rnnax._checks import is_real_number
 from rnnax.forecasting import _model
 from rnnax.forecasting._config import ForecasterConfig
@@ -261,8 +261,6 @@ def backtest(
     )
     constrain = None
     if mesh is not None:
-        from rnnax.training import _sharding  # here: rnnax.training imports this package
-
         mesh = _sharding.check_mesh(mesh)
         size = _sharding.axis_size(mesh, data_axis, "data_axis")
         filler = (-checked_origins.size) % size

@@ -104,6 +104,36 @@ class Forecaster(NamedTuple):
     apply: Callable[..., Forecast]
     loss: Callable[..., jax.Array]
 
+    def training_adapter(self) -> ForecasterTraining:
+        """How ``rnnax.training.fit`` trains this forecaster: its loss and data adapters."""
+        return ForecasterTraining(self.config)
+
+
+class ForecasterTraining(NamedTuple):
+    """What a ``Forecaster`` hands ``rnnax.training``: its loss, with the data unpacked into a
+    ``ForecastBatch`` and the parameters checked against the config (``fit(forecaster, ...)``).
+
+    Attributes:
+        config: the forecaster's configuration.
+    """
+
+    config: ForecasterConfig
+
+    @property
+    def loss(self) -> Callable[..., jax.Array]:
+        """``loss(params, batch, key)``: one object per config, so compiled epochs are reused."""
+        return _training_loss(self.config)
+
+    def prepare_batch(self, data: Any) -> ForecastBatch:
+        """``rnnax.data.Windows``, a ``ForecastBatch`` or an ``(inputs, targets)`` tuple as a
+        ``ForecastBatch``."""
+        return ForecastBatch(*_unpack_batch(data))
+
+    def prepare_params(self, params: Any) -> ForecasterParams:
+        """The parameters, checked against the config, as JAX arrays."""
+        check_params(params, self.config)
+        return jax.tree.map(jnp.asarray, params)
+
 
 def forecaster(config: ForecasterConfig) -> Forecaster:
     """Bundles ``init``, ``apply`` and ``loss`` with ``config`` bound.
@@ -474,6 +504,11 @@ def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
         "batch must be a ForecastBatch, rnnax.data.Windows or an (inputs, targets[, future_covariates]) "
         f"tuple, got {type(batch).__name__}"
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _training_loss(config: ForecasterConfig) -> Callable[..., jax.Array]:
+    return functools.partial(loss, config=config)
 
 
 def loss(

@@ -1,7 +1,8 @@
 """Training for rnnax: a seeded optax loop with early stopping, a divergence guard and checkpoints.
 
-* :func:`fit` trains any ``loss_fn(params, batch, key)`` (or a
-  :class:`rnnax.forecasting.Forecaster`) and returns a :class:`FitResult`.
+* :func:`fit` trains any ``loss_fn(params, batch, key)``, or a model that hands training its
+  loss and data adapters (a :class:`TrainingAdapter`, e.g. from a
+  :class:`rnnax.forecasting.Forecaster`), and returns a :class:`FitResult`.
 * :class:`TrainState` is the whole state of a run; :func:`save_checkpoint` and
   :func:`load_checkpoint` write it atomically and read it back bit for bit.
 * A NaN/Inf loss, gradient or update stops training with a :class:`TrainingDiverged` record and
@@ -23,21 +24,17 @@ Examples:
     True
 """
 
+from rnnax._sharding import DATA_AXIS, ENSEMBLE_AXIS, shard_batch
 from rnnax.training._checkpoint import (
     has_checkpoint,
     load_checkpoint,
     load_metadata,
     save_checkpoint,
 )
+from rnnax.training._engine import DivergenceWarning
 from rnnax.training._ensemble import EnsembleResult, fit_ensemble
-from rnnax.training._loop import (
-    DivergenceWarning,
-    FitResult,
-    LossFn,
-    TrainingDivergedError,
-    fit,
-)
-from rnnax.training._sharding import DATA_AXIS, ENSEMBLE_AXIS, shard_batch
+from rnnax.training._loop import FitResult, TrainingDivergedError, fit
+from rnnax.training._objective import LossFn, TrainingAdapter
 from rnnax.training._state import History, TrainingDiverged, TrainState
 from rnnax.training._tbptt import (
     ChunkLossFn,
@@ -62,6 +59,7 @@ __all__ = [
     "TBPTTResult",
     "TBPTTUpdate",
     "TrainState",
+    "TrainingAdapter",
     "TrainingDiverged",
     "TrainingDivergedError",
     "fit",

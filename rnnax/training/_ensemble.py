@@ -9,9 +9,6 @@ batched matrix products may sum in another order). On a mesh the member axis is 
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
@@ -22,9 +19,20 @@ import numpy as np
 import optax
 from jax.sharding import Mesh
 
-from rnnax._checks import is_real_number
-from rnnax.forecasting._model import Forecaster
-from rnnax.training import _loop, _sharding
+from rnnax import _sharding
+from rnnax._checks import check_int, is_real_number
+from rnnax.training import _engine
+from rnnax.training._engine import DivergenceWarning, Members
+from rnnax.training._epochs import MemberPlacement, ensemble_epochs
+from rnnax.training._loop import check_loop_options
+from rnnax.training._objective import LossFn, objective, prepare_data
+from rnnax.training._optimizers import (
+    DEFAULT_LEARNING_RATE,
+    cached,
+    clipped,
+    default_optimizer,
+    injected_adam,
+)
 from rnnax.training._state import TrainingDiverged
 
 
@@ -135,87 +143,8 @@ def _stack(trees: Sequence[Any]) -> Any:
     )
 
 
-def _where_members(mask: jax.Array, new: Any, old: Any) -> Any:
-    def one(a: jax.Array, b: jax.Array) -> jax.Array:
-        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
-
-    return jax.tree.map(one, new, old)
-
-
-@dataclasses.dataclass(frozen=True)
-class _MemberPlacement:
-    """The mesh, the member axis and the (optional) per-member batch constraint."""
-
-    mesh: Mesh
-    ensemble_axis: str
-    constrain: _sharding.LeadingAxisConstraint | None
-
-
-@functools.lru_cache(maxsize=_loop._CACHE_SIZE)
-def _make_ensemble_epoch(
-    loss_fn: _loop.LossFn,
-    optimizer: optax.GradientTransformation,
-    num_examples: int,
-    batch_size: int,
-    num_val: int,
-    eval_batch_size: int | None,
-    placement: _MemberPlacement | None,
-) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The vmapped, jit-compiled epoch and the best-parameters update of an ensemble."""
-    body = _loop._epoch_fn(
-        loss_fn,
-        optimizer,
-        num_examples,
-        batch_size,
-        num_val,
-        eval_batch_size,
-        None if placement is None else placement.constrain,
-    )
-    # spmd_axis_name makes sharding constraints inside the body keep the member axis split.
-    vmapped = jax.vmap(
-        body,
-        in_axes=(0, 0, 0, None, None),
-        spmd_axis_name=None if placement is None else placement.ensemble_axis,
-    )
-
-    def epoch(
-        params: Any, opt_state: Any, rngs: jax.Array, active: jax.Array, train: Any, val: Any
-    ) -> tuple[_loop._EpochOutput, jax.Array]:
-        # Each member splits its key as fit does at the start of an epoch.
-        keys = jax.vmap(jax.random.split)(rngs)
-        output = vmapped(params, opt_state, keys[:, 1], train, val)
-        # A member that stopped (early or diverged) keeps its state, as its own fit would.
-        output = output._replace(
-            params=_where_members(active, output.params, params),
-            opt_state=_where_members(active, output.opt_state, opt_state),
-        )
-        return output, keys[:, 0]
-
-    if placement is None:
-        return jax.jit(epoch), jax.jit(_where_members)
-    members = _sharding.split_leading(placement.mesh, placement.ensemble_axis)
-    epoch_jit = jax.jit(epoch, out_shardings=members)
-    select_jit = jax.jit(_where_members, out_shardings=members)
-
-    def on_mesh(function: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*arguments: Any) -> Any:
-            with _sharding.mesh_context(placement.mesh):
-                return function(*arguments)
-
-        return call
-
-    return on_mesh(epoch_jit), on_mesh(select_jit)
-
-
-def _check_rate(value: object, where: str) -> float:
-    # cast: a numbers.Real orders against numbers; typeshed declares only its __lt__ and __le__.
-    if isinstance(value, bool) or not is_real_number(value) or not cast(float, value) > 0:
-        raise ValueError(f"{where} must be a positive number, got {value!r}")
-    return float(cast(float, value))
-
-
 def fit_ensemble(
-    loss_fn: _loop.LossFn | Forecaster,
+    loss_fn: LossFn | Any,
     init: Callable[[jax.Array], Any] | Any,
     train_data: Any,
     val_data: Any | None = None,
@@ -304,7 +233,7 @@ def fit_ensemble(
         on its own device, with the same numbers; ``result.params`` would then be split as
         ``PartitionSpec("ensemble")``.
     """
-    _loop.check_loop_options(
+    check_loop_options(
         epochs=epochs,
         batch_size=batch_size,
         patience=patience,
@@ -315,9 +244,120 @@ def fit_ensemble(
         progress=progress,
     )
     if seeds is not None:
-        seeds = list(seeds)
-        for index, seed in enumerate(seeds):
-            _loop._check_int(f"seeds[{index}]", seed, 0)
+        seeds = [check_int(f"seeds[{index}]", seed, minimum=0) for index, seed in enumerate(seeds)]
+    per_member, shared_rate = _per_member_hyperparams(optimizer, learning_rate, hyperparams)
+    loss, adapter = objective(loss_fn)
+    size = _member_count(seeds, _stacked_size(init), per_member)
+    seeds = list(range(size)) if seeds is None else seeds
+    if mesh is not None:
+        mesh = _sharding.check_mesh(mesh)
+        _sharding.axis_size(mesh, ensemble_axis, "ensemble_axis")
+        _sharding.check_divisible("the ensemble size (members)", size, mesh, ensemble_axis)
+        if data_axis is not None:
+            _sharding.axis_size(mesh, data_axis, "data_axis")
+    elif data_axis is not None:
+        raise ValueError("data_axis needs a mesh; pass mesh= as well")
+
+    train, num_train = prepare_data(train_data, "train_data", adapter)
+    val, num_val = (None, 0) if val_data is None else prepare_data(val_data, "val_data", adapter)
+    if mesh is not None and data_axis is not None:
+        _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
+        if eval_batch_size is not None and eval_batch_size < num_val:
+            _sharding.check_divisible("eval_batch_size", eval_batch_size, mesh, data_axis)
+    batch_size = min(batch_size, num_train)
+    optimizer = _ensemble_optimizer(
+        optimizer, learning_rate, shared_rate, per_member, grad_clip_norm
+    )
+    params, opt_state, rngs = _initial_members(init, seeds, optimizer, per_member)
+
+    placement = None
+    if mesh is not None:
+        constrain = None if data_axis is None else _sharding.LeadingAxisConstraint(mesh, data_axis)
+        placement = MemberPlacement(mesh, ensemble_axis, constrain)
+        member_split = _sharding.split_leading(mesh, ensemble_axis)
+        params, opt_state, rngs = jax.device_put((params, opt_state, rngs), member_split)
+        train = _sharding.place_data(train, mesh, "train_data")
+        val = None if val is None else _sharding.place_data(val, mesh, "val_data")
+    run_epoch, select = cached(
+        ensemble_epochs, loss, optimizer, num_train, batch_size, num_val, eval_batch_size, placement
+    )
+
+    def advance(params: Any, opt_state: Any, rngs: Any, active: np.ndarray) -> Any:
+        return run_epoch(params, opt_state, rngs, jnp.asarray(active), train, val)
+
+    labels = tuple(f"member {index} (seed {seed}): " for index, seed in enumerate(seeds))
+    rules = _engine.Rules(
+        patience,
+        float(min_delta),
+        val is not None,
+        lambda m, a, b: select(jnp.asarray(m), a, b),
+        labels,
+    )
+    start = _engine.start(params, opt_state, rngs, size, best_params=params)
+    with _engine.progress_bar(progress, epochs, 0, f"fit_ensemble ({size} members)") as bar:
+        state = _engine.train(start, advance, rules, epochs=epochs, bar=bar)
+    _warn_divergence(state)
+    return _result(state, seeds, per_member, restore_best, select)
+
+
+def _warn_divergence(state: Members) -> None:
+    """One ``DivergenceWarning`` naming every member that diverged."""
+    bad = [record for record in state.diverged if record is not None]
+    if bad:
+        warnings.warn(
+            f"{len(bad)} of {state.size} members diverged and stopped early: "
+            + "; ".join(record.message for record in bad),
+            DivergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _result(
+    state: Members,
+    seeds: Sequence[int],
+    per_member: Mapping[str, Sequence[float]],
+    restore_best: bool,
+    select: Callable[..., Any],
+) -> EnsembleResult:
+    """The ``EnsembleResult`` of the engine's final state."""
+    # Members that never improved (a NaN loss from the first epoch) keep their last parameters.
+    chosen = (
+        select(jnp.asarray(state.best_epoch >= 0), state.best_params, state.params)
+        if restore_best
+        else state.params
+    )
+    size, epochs_run = state.size, len(state.train_loss)
+    return EnsembleResult(
+        params=chosen,
+        last_params=state.params,
+        opt_state=state.opt_state,
+        seeds=tuple(int(seed) for seed in seeds),
+        hyperparams={name: np.asarray(values, np.float64) for name, values in per_member.items()},
+        train_loss=np.stack(state.train_loss, axis=1) if epochs_run else np.zeros((size, 0)),
+        val_loss=np.stack(state.val_loss, axis=1) if epochs_run else np.zeros((size, 0)),
+        epoch_seconds=tuple(state.epoch_seconds),
+        steps=state.steps,
+        best_epoch=state.best_epoch,
+        best_loss=state.best_loss,
+        stop_reason=state.stop_reason,
+        diverged=state.diverged,
+    )
+
+
+def _positive_rate(value: object, where: str) -> float:
+    """A learning rate: a positive number (not a bool)."""
+    # cast: a numbers.Real orders against numbers; typeshed declares only its __lt__ and __le__.
+    if isinstance(value, bool) or not is_real_number(value) or not cast(float, value) > 0:
+        raise ValueError(f"{where} must be a positive number, got {value!r}")
+    return float(cast(float, value))
+
+
+def _per_member_hyperparams(
+    optimizer: optax.GradientTransformation | None,
+    learning_rate: Any,
+    hyperparams: Mapping[str, Sequence[float]] | None,
+) -> tuple[dict[str, list[float]], float | None]:
+    """The hyperparameters that vary by member, and the learning rate shared by all (if any)."""
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; use hyperparams= "
@@ -339,75 +379,70 @@ def fit_ensemble(
     shared_rate = None
     if learning_rate is not None and not callable(learning_rate):
         if is_real_number(learning_rate):
-            shared_rate = _check_rate(learning_rate, "learning_rate")
+            shared_rate = _positive_rate(learning_rate, "learning_rate")
         else:
             per_member["learning_rate"] = [
-                _check_rate(value, f"learning_rate[{index}]")
+                _positive_rate(value, f"learning_rate[{index}]")
                 for index, value in enumerate(cast(Sequence[float], learning_rate))
             ]
+    return per_member, shared_rate
 
-    is_forecaster = isinstance(loss_fn, Forecaster)
-    objective: _loop.LossFn = (
-        _loop._forecaster_objective(loss_fn.config) if isinstance(loss_fn, Forecaster) else loss_fn
-    )
-    if not callable(objective):
-        raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
-    stacked_size: int | None = None
-    if not callable(init):
-        leaves = jax.tree.leaves(init)
-        if not leaves or any(np.ndim(leaf) == 0 for leaf in leaves):
-            raise ValueError(
-                "init must be a function of a PRNG key or parameters stacked on a "
-                "leading member axis"
-            )
-        sizes = {int(np.shape(leaf)[0]) for leaf in leaves}
-        if len(sizes) != 1:
-            raise ValueError(
-                f"stacked params must share their leading (member) axis, got sizes {sorted(sizes)}"
-            )
-        stacked_size = sizes.pop()
-    size = _member_count(seeds, stacked_size, per_member)
-    seeds = list(range(size)) if seeds is None else seeds
 
-    if mesh is not None:
-        mesh = _sharding.check_mesh(mesh)
-        _sharding.axis_size(mesh, ensemble_axis, "ensemble_axis")
-        _sharding.check_divisible("the ensemble size (members)", size, mesh, ensemble_axis)
-        if data_axis is not None:
-            _sharding.axis_size(mesh, data_axis, "data_axis")
-    elif data_axis is not None:
-        raise ValueError("data_axis needs a mesh; pass mesh= as well")
+def _stacked_size(init: Any) -> int | None:
+    """The member count of stacked parameters, ``None`` for an ``init`` function."""
+    if callable(init):
+        return None
+    leaves = jax.tree.leaves(init)
+    if not leaves or any(np.ndim(leaf) == 0 for leaf in leaves):
+        raise ValueError(
+            "init must be a function of a PRNG key or parameters stacked on a leading member axis"
+        )
+    sizes = {int(np.shape(leaf)[0]) for leaf in leaves}
+    if len(sizes) != 1:
+        raise ValueError(
+            f"stacked params must share their leading (member) axis, got sizes {sorted(sizes)}"
+        )
+    return sizes.pop()
 
-    train, num_train = _loop._prepare_data(train_data, "train_data", is_forecaster)
-    val, num_val = (
-        (None, 0) if val_data is None else _loop._prepare_data(val_data, "val_data", is_forecaster)
-    )
-    if mesh is not None and data_axis is not None:
-        _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
-        if eval_batch_size is not None and eval_batch_size < num_val:
-            _sharding.check_divisible("eval_batch_size", eval_batch_size, mesh, data_axis)
-    batch_size = min(batch_size, num_train)
 
+def _ensemble_optimizer(
+    optimizer: optax.GradientTransformation | None,
+    learning_rate: Any,
+    shared_rate: float | None,
+    per_member: Mapping[str, Sequence[float]],
+    grad_clip_norm: float | None,
+) -> optax.GradientTransformation:
+    """The optimizer all members share (Adam with injected rates when they differ)."""
     if optimizer is None:
         rates = per_member.get("learning_rate")
         if rates is not None:
-            optimizer = _loop._cached(_injected_adam, rates[0])
+            optimizer = cached(injected_adam, rates[0])
         else:
-            rate = _loop.DEFAULT_LEARNING_RATE if shared_rate is None else shared_rate
+            rate = DEFAULT_LEARNING_RATE if shared_rate is None else shared_rate
             if callable(learning_rate):
                 rate = learning_rate
-            optimizer = _loop._cached(_loop._default_optimizer, rate)
+            optimizer = cached(default_optimizer, rate)
     if grad_clip_norm is not None:
-        optimizer = _loop._cached(_loop._clipped, optimizer, float(grad_clip_norm))
+        optimizer = cached(clipped, optimizer, float(grad_clip_norm))
+    return optimizer
 
-    # Each member on its own, eagerly (initializers with QR decompositions compile slowly
-    # under vmap), then stacked.
+
+def _initial_members(
+    init: Any,
+    seeds: Sequence[int],
+    optimizer: optax.GradientTransformation,
+    per_member: Mapping[str, Sequence[float]],
+) -> tuple[Any, Any, jax.Array]:
+    """The members' stacked parameters, optimizer states and PRNG keys.
+
+    Each member on its own, eagerly (initializers with QR decompositions compile slowly under
+    vmap), then stacked.
+    """
     if callable(init):
         members = [jax.tree.map(jnp.asarray, init(jax.random.key(seed))) for seed in seeds]
     else:
         host = jax.tree.map(np.asarray, init)
-        members = [jax.tree.map(lambda leaf, i=index: leaf[i], host) for index in range(size)]
-    params = _stack(members)
+        members = [jax.tree.map(lambda leaf, i=index: leaf[i], host) for index in range(len(seeds))]
     states = []
     for index, member in enumerate(members):
         with jax.numpy_dtype_promotion("standard"):
@@ -417,135 +452,7 @@ def fit_ensemble(
                 state, {name: values[index] for name, values in per_member.items()}
             )
         states.append(state)
-    opt_state = _stack(states)
     rngs = jax.random.wrap_key_data(
         jnp.stack([np.asarray(jax.random.key_data(jax.random.key(seed))) for seed in seeds])
     )
-
-    placement = None
-    if mesh is not None:
-        constrain = None if data_axis is None else _sharding.LeadingAxisConstraint(mesh, data_axis)
-        placement = _MemberPlacement(mesh, ensemble_axis, constrain)
-        member_split = _sharding.split_leading(mesh, ensemble_axis)
-        params, opt_state, rngs = jax.device_put((params, opt_state, rngs), member_split)
-        train = _sharding.place_data(train, mesh, "train_data")
-        val = None if val is None else _sharding.place_data(val, mesh, "val_data")
-    run_epoch, select = _loop._cached(
-        _make_ensemble_epoch,
-        objective,
-        optimizer,
-        num_train,
-        batch_size,
-        num_val,
-        eval_batch_size,
-        placement,
-    )
-
-    best_params = params
-    best_loss = np.full(size, np.inf)
-    best_epoch = np.full(size, -1, np.int64)
-    waited = np.zeros(size, np.int64)
-    steps = np.zeros(size, np.int64)
-    active = np.ones(size, bool)
-    stop_reason = [""] * size
-    diverged: list[TrainingDiverged | None] = [None] * size
-    train_history: list[np.ndarray] = []
-    val_history: list[np.ndarray] = []
-    seconds: list[float] = []
-
-    bar = None
-    if progress:
-        from tqdm import tqdm  # imported lazily: only needed for the progress bar
-
-        bar = tqdm(total=epochs, desc=f"fit_ensemble ({size} members)", unit="epoch", leave=True)
-    try:
-        for epoch in range(epochs):
-            if not active.any():
-                break
-            start = time.perf_counter()
-            output, rngs = run_epoch(params, opt_state, rngs, jnp.asarray(active), train, val)
-            accepted, went_bad, bad_step, bad_loss, train_loss, val_loss = (
-                np.asarray(value)
-                for value in jax.device_get(
-                    (
-                        output.accepted_steps,
-                        output.diverged,
-                        output.bad_step,
-                        output.bad_loss,
-                        output.train_loss,
-                        output.val_loss,
-                    )
-                )
-            )
-            seconds.append(time.perf_counter() - start)
-            params, opt_state = output.params, output.opt_state
-            train_history.append(np.where(active, train_loss, np.nan))
-            val_history.append(np.where(active, val_loss, np.nan))
-
-            # The same bookkeeping as fit's, member by member, in float64 on the host.
-            monitored = (val_loss if val is not None else train_loss).astype(np.float64)
-            improved = active & np.isfinite(monitored) & (monitored < best_loss - float(min_delta))
-            if improved.any():
-                best_params = select(jnp.asarray(improved), params, best_params)
-            best_loss = np.where(improved, monitored, best_loss)
-            best_epoch = np.where(improved, epoch, best_epoch)
-            waited = np.where(improved, 0, waited + 1)
-            for index in map(int, np.flatnonzero(active)):
-                if went_bad[index]:
-                    step = int(steps[index] + bad_step[index])
-                    diverged[index] = TrainingDiverged(
-                        epoch=epoch,
-                        step=step,
-                        loss=float(bad_loss[index]),
-                        message=f"member {index} (seed {seeds[index]}): "
-                        + _loop._divergence_message(epoch, step, float(bad_loss[index])),
-                    )
-                    stop_reason[index] = "diverged"
-                elif patience is not None and waited[index] >= patience:
-                    stop_reason[index] = "early_stopping"
-            steps = steps + np.where(active, accepted, 0)
-            active = active & np.asarray([reason == "" for reason in stop_reason])
-            if bar is not None:
-                bar.update(1)
-                shown = val_loss if val is not None else train_loss
-                bar.set_postfix_str(
-                    f"mean loss={np.nanmean(np.where(active | improved, shown, np.nan)):.4g} "
-                    f"active={int(active.sum())}/{size}"
-                )
-    finally:
-        if bar is not None:
-            bar.close()
-    stop_reason = [reason or "completed" for reason in stop_reason]
-    bad = [record for record in diverged if record is not None]
-    if bad:
-        warnings.warn(
-            f"{len(bad)} of {size} members diverged and stopped early: "
-            + "; ".join(record.message for record in bad),
-            _loop.DivergenceWarning,
-            stacklevel=2,
-        )
-
-    # Members that never improved (a NaN loss from the first epoch) keep their last parameters.
-    chosen = select(jnp.asarray(best_epoch >= 0), best_params, params) if restore_best else params
-    epochs_run = len(train_history)
-    return EnsembleResult(
-        params=chosen,
-        last_params=params,
-        opt_state=opt_state,
-        seeds=tuple(int(seed) for seed in seeds),
-        hyperparams={name: np.asarray(values, np.float64) for name, values in per_member.items()},
-        train_loss=np.stack(train_history, axis=1) if epochs_run else np.zeros((size, 0)),
-        val_loss=np.stack(val_history, axis=1) if epochs_run else np.zeros((size, 0)),
-        epoch_seconds=tuple(seconds),
-        steps=steps,
-        best_epoch=best_epoch,
-        best_loss=best_loss,
-        stop_reason=tuple(stop_reason),
-        diverged=tuple(diverged),
-    )
-
-
-@functools.lru_cache(maxsize=_loop._CACHE_SIZE)
-def _injected_adam(learning_rate: float) -> optax.GradientTransformation:
-    """Adam with its learning rate in the optimizer state, so members can differ in it."""
-    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate)
+    return _stack(members), _stack(states), rngs

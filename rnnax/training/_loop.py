@@ -1,43 +1,37 @@
-"""``fit``: a seeded, jit-compiled optax training loop with validation, early stopping,
-a divergence guard and exactly resumable checkpoints."""
+"""``fit``: one model trained with optax: minibatch epochs, validation, early stopping,
+a divergence guard and exactly resumable checkpoints (the one-member case of the engine)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
 import math
-import numbers
 import os
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh
 
-from rnnax._checks import is_real_number
-from rnnax.forecasting._config import ForecasterConfig
-from rnnax.forecasting._model import ForecastBatch, Forecaster, _unpack_batch
-from rnnax.forecasting._model import check_params as check_forecaster_params
-from rnnax.forecasting._model import loss as forecaster_loss
-from rnnax.training import _checkpoint, _sharding
+from rnnax import _sharding
+from rnnax._checks import check_bool, check_int, is_real_number
+from rnnax.training import _checkpoint, _engine
+from rnnax.training._engine import DivergenceWarning, Members
+from rnnax.training._epochs import Placement, compiled_epoch
+from rnnax.training._objective import (
+    LossFn,
+    TrainingAdapter,
+    check_params,
+    check_scalar_loss,
+    objective,
+    prepare_data,
+)
+from rnnax.training._optimizers import DEFAULT_LEARNING_RATE, cached, clipped, default_optimizer
 from rnnax.training._state import History, TrainingDiverged, TrainState
 
-LossFn = Callable[[Any, Any, "jax.Array | None"], jax.Array]
-"""``loss_fn(params, batch, key) -> scalar``: the mean loss of a batch (a slice of the data
-pytree along its first axis); ``key`` is a PRNG key in training and ``None`` in evaluation."""
-
-DEFAULT_LEARNING_RATE = 1e-3
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Emitted when ``fit`` stops because a loss, gradient or update became NaN or Inf."""
+__all__ = ["FitResult", "TrainingDivergedError", "fit"]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -107,18 +101,8 @@ class FitResult(NamedTuple):
         return self.state.diverged
 
 
-def _check_int(name: str, value: object, minimum: int, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(
-            f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}"
-        )
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
+def _optional_int(name: str, value: object, minimum: int) -> int | None:
+    return None if value is None else check_int(name, value, minimum=minimum)
 
 
 def check_loop_options(
@@ -133,18 +117,54 @@ def check_loop_options(
     progress: bool,
 ) -> None:
     """The checks ``fit`` and ``fit_ensemble`` share, on the options they share."""
-    _check_int("epochs", epochs, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("patience", patience, 1, allow_none=True)
-    _check_int("eval_batch_size", eval_batch_size, 1, allow_none=True)
-    _check_bool("restore_best", restore_best)
-    _check_bool("progress", progress)
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    _optional_int("patience", patience, 1)
+    _optional_int("eval_batch_size", eval_batch_size, 1)
+    check_bool("restore_best", restore_best)
+    check_bool("progress", progress)
     if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
         raise ValueError(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
     if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
         raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+
+
+def _check_fit_options(
+    seed: object,
+    checkpoint_every: object,
+    optimizer: object,
+    learning_rate: object,
+    on_divergence: object,
+) -> None:
+    """The checks of ``fit``'s own options (beyond :func:`check_loop_options`)."""
+    check_int("checkpoint_every", checkpoint_every, minimum=1)
+    check_int("seed", seed, minimum=0, maximum=2**63 - 1)  # jax.random.key takes a C long
+    if optimizer is not None and not (
+        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
+    ):
+        raise TypeError(
+            f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}"
+        )
+    if on_divergence not in ("warn", "raise"):
+        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
+    if optimizer is not None and learning_rate is not None:
+        raise ValueError(
+            "pass learning_rate only with the default optimizer; put it inside your optimizer instead"
+        )
+    if (
+        learning_rate is not None
+        and not callable(learning_rate)
+        and (
+            isinstance(learning_rate, bool)
+            or not is_real_number(learning_rate)
+            or not (math.isfinite(learning_rate) and learning_rate > 0)  # type: ignore[arg-type, operator]
+        )
+    ):
+        raise ValueError(
+            f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}"
+        )
 
 
 def _check_checkpoint_dir(directory: object) -> Path | None:
@@ -175,381 +195,8 @@ def _check_checkpoint_dir(directory: object) -> Path | None:
     return path
 
 
-def _check_params(params: Any) -> Any:
-    """The parameters as JAX arrays; each leaf must be a floating array (gradients need one)."""
-    checked = []
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
-    if not leaves:
-        raise ValueError("params holds no arrays")
-    for path, leaf in leaves:
-        where = f"params{jax.tree_util.keystr(path)}"
-        try:
-            array = jnp.asarray(leaf)
-        except TypeError:
-            raise TypeError(
-                f"{where} must be a floating array, got {type(leaf).__name__}"
-            ) from None
-        if not jnp.issubdtype(array.dtype, jnp.floating):
-            raise TypeError(
-                f"{where} must have a floating dtype (it is trained), got {array.dtype}"
-            )
-        checked.append(array)
-    return jax.tree_util.tree_unflatten(treedef, checked)
-
-
-def _check_scalar_loss(loss_fn: LossFn, params: Any, data: Any, batch_size: int) -> None:
-    """Traces ``loss_fn`` on one minibatch's shapes (no computation) to name a non-scalar loss."""
-    batch = jax.tree.map(
-        lambda leaf: jax.ShapeDtypeStruct((batch_size, *leaf.shape[1:]), leaf.dtype), data
-    )
-    loss = jax.eval_shape(loss_fn, params, batch, jax.random.key(0))
-    if not (isinstance(loss, jax.ShapeDtypeStruct) and loss.shape == ()):
-        shape = getattr(loss, "shape", type(loss).__name__)
-        raise ValueError(f"loss_fn must return a scalar loss, got {shape}")
-
-
-def _prepare_data(data: Any, argument: str, for_forecaster: bool) -> tuple[Any, int]:
-    """Validates a data pytree (same leading size, finite floats); returns JAX arrays and N."""
-    if for_forecaster:
-        inputs, targets, future_covariates = _unpack_batch(data)
-        data = ForecastBatch(inputs, targets, future_covariates)
-    leaves_with_paths = jax.tree_util.tree_flatten_with_path(data)[0]
-    if not leaves_with_paths:
-        raise ValueError(f"{argument} holds no arrays")
-    sizes = {}
-    for path, leaf in leaves_with_paths:
-        where = f"{argument}{jax.tree_util.keystr(path)}"
-        # A global array of a multi-host run: each host checks the examples it holds.
-        pieces = (
-            [np.asarray(shard.data) for shard in leaf.addressable_shards]
-            if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
-            else [np.asarray(leaf)]
-        )
-        shape, dtype = tuple(np.shape(leaf)), np.dtype(pieces[0].dtype)
-        if len(shape) == 0:
-            raise ValueError(f"{where} must have a leading example axis, got a 0-d value")
-        sizes[where] = shape[0]
-        if shape[0] == 0:
-            raise ValueError(
-                f"{argument} has no examples; pass None instead of empty validation data"
-            )
-        if jnp.issubdtype(dtype, jnp.floating):  # bfloat16's NumPy kind is "V", not "f"
-            bad = np.concatenate(
-                [~np.isfinite(piece.reshape(piece.shape[0], -1)).all(axis=1) for piece in pieces]
-            )
-            if bad.any():
-                raise ValueError(
-                    f"{where} has non-finite values (NaN or Inf) in {int(bad.sum())} of {shape[0]} "
-                    f"examples, first at example {int(np.argmax(bad))}"
-                    f"{'' if len(pieces) == 1 else ' of those on this host'}; clean the data before "
-                    "training (see rnnax.data.handle_missing)"
-                )
-        elif dtype.kind not in "biu":
-            raise ValueError(f"{where} must be a numeric array, got dtype {dtype}")
-    if len(set(sizes.values())) != 1:
-        raise ValueError(
-            f"every array of {argument} must have the same number of examples (first axis), got {sizes}"
-        )
-    num_examples = next(iter(sizes.values()))
-    if num_examples == 0:
-        raise ValueError(f"{argument} has no examples; pass None instead of empty validation data")
-    return jax.tree.map(jnp.asarray, data), num_examples
-
-
-def _all_finite(tree: Any) -> jax.Array:
-    flags = [
-        jnp.all(jnp.isfinite(leaf))
-        for leaf in jax.tree.leaves(tree)
-        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)
-    ]
-    return jnp.stack(flags).all() if flags else jnp.asarray(True)
-
-
-def _select(condition: jax.Array, new: Any, old: Any) -> Any:
-    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
-
-
-def _evaluate(
-    loss_fn: LossFn,
-    params: Any,
-    data: Any,
-    num_examples: int,
-    chunk: int | None,
-    constrain: _sharding.LeadingAxisConstraint | None = None,
-) -> jax.Array:
-    """Mean loss over ``data``, in chunks of ``chunk`` examples (weighted by chunk size).
-
-    With ``constrain`` (a mesh's data axis), every chunk is split over the data axis; without
-    an explicit ``chunk`` the largest prefix the axis divides is one chunk, and the few
-    examples left over (fewer than the axis size) are scored on every device.
-    """
-    if constrain is not None and (chunk is None or chunk >= num_examples):
-        divisible = num_examples - num_examples % constrain.size
-        if divisible == num_examples:
-            return loss_fn(params, constrain(data), None)
-        if divisible == 0:  # fewer examples than devices: score them everywhere
-            return loss_fn(params, data, None)
-        chunk = divisible
-    if chunk is None or chunk >= num_examples:
-        return loss_fn(params, data, None)
-    num_full = num_examples // chunk
-    covered = num_full * chunk
-    full = jax.tree.map(lambda leaf: leaf[:covered].reshape(num_full, chunk, *leaf.shape[1:]), data)
-    if constrain is None:
-        total = jnp.sum(jax.lax.map(lambda batch: loss_fn(params, batch, None), full)) * chunk
-    elif num_full == 1:
-        total = loss_fn(params, constrain(jax.tree.map(lambda leaf: leaf[0], full)), None) * chunk
-    else:
-        total = (
-            jnp.sum(jax.lax.map(lambda batch: loss_fn(params, constrain(batch), None), full))
-            * chunk
-        )
-    if covered < num_examples:
-        rest = jax.tree.map(lambda leaf: leaf[covered:], data)
-        total = total + loss_fn(params, rest, None) * (num_examples - covered)
-    return total / num_examples
-
-
-class _EpochOutput(NamedTuple):
-    params: Any
-    opt_state: Any
-    accepted_steps: jax.Array
-    diverged: jax.Array
-    bad_step: jax.Array
-    bad_loss: jax.Array
-    train_loss: jax.Array
-    val_loss: jax.Array
-
-
-# Compiled epochs are cached on everything they close over (loss function, optimizer, sizes),
-# so repeated fits of one configuration (other seeds, a resumed run, more epochs) compile once.
-# The default optimizer, the clipping chain and a forecaster's loss are cached too, to give
-# them a stable identity.
-_CACHE_SIZE = 16
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _default_optimizer(learning_rate: float | optax.Schedule) -> optax.GradientTransformation:
-    return optax.adam(learning_rate)
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def clip_by_global_norm_safe(max_norm: float) -> optax.GradientTransformation:
-    """``optax.clip_by_global_norm`` that still clips when the sum of squares overflows.
-
-    optax squares the gradients in their own dtype: a finite float32 gradient above about 1e19
-    makes the norm Inf and every clipped update 0, so training silently stops moving. Here the
-    gradients are first scaled by a power of two (exact) that brings the largest entry near 1.
-    """
-
-    def update_fn(
-        updates: Any, state: optax.EmptyState, params: Any = None
-    ) -> tuple[Any, optax.EmptyState]:
-        del params
-        leaves = jax.tree.leaves(updates)
-        if not leaves:
-            return updates, state
-        wide = functools.reduce(
-            jnp.promote_types, [leaf.dtype for leaf in leaves], jnp.dtype(jnp.float32)
-        )
-        peak = jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)).astype(wide) for leaf in leaves]))
-        exponent = jnp.where(jnp.isfinite(peak) & (peak > 0), jnp.frexp(peak)[1], 0)
-
-        def unit(leaf: jax.Array) -> jax.Array:
-            return jnp.ldexp(leaf.astype(wide), -exponent)
-
-        unit_norm = jnp.sqrt(sum(jnp.sum(jnp.square(unit(leaf))) for leaf in leaves))
-        clip = unit_norm > jnp.ldexp(jnp.asarray(max_norm, wide), -exponent)
-        scale = max_norm / jnp.maximum(unit_norm, jnp.finfo(wide).tiny)
-        return jax.tree.map(
-            lambda leaf: jnp.where(clip, unit(leaf) * scale, leaf.astype(wide)).astype(leaf.dtype),
-            updates,
-        ), state
-
-    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
-
-
-def _clipped(
-    optimizer: optax.GradientTransformation, grad_clip_norm: float
-) -> optax.GradientTransformation:
-    return optax.chain(clip_by_global_norm_safe(grad_clip_norm), optimizer)
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _forecaster_objective(config: ForecasterConfig) -> LossFn:
-    return functools.partial(forecaster_loss, config=config)
-
-
-def _cached(factory: Any, *arguments: Any) -> Any:  # an lru_cache-wrapped factory
-    try:
-        return factory(*arguments)
-    except TypeError:  # an unhashable user object: build it afresh, uncached
-        return factory.__wrapped__(*arguments)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Placement:
-    """Where a sharded run's arrays live: the batch constraint of the mesh's data axis and the
-    (flattened, so hashable) shardings of the parameters and the optimizer state."""
-
-    constrain: _sharding.LeadingAxisConstraint
-    params: tuple[tuple[Any, ...], Any]
-    opt_state: tuple[tuple[Any, ...], Any]
-
-    @property
-    def mesh(self) -> Mesh:
-        return self.constrain.mesh
-
-
-def _epoch_fn(
-    loss_fn: LossFn,
-    optimizer: optax.GradientTransformation,
-    num_examples: int,
-    batch_size: int,
-    num_val: int,
-    eval_batch_size: int | None,
-    constrain: _sharding.LeadingAxisConstraint | None = None,
-) -> Callable[..., _EpochOutput]:
-    """One epoch as a pure function: shuffle, ``lax.scan`` over minibatches, then validate.
-
-    ``constrain`` splits every minibatch (and validation chunk) over a mesh's data axis.
-    ``fit`` jits it; ``fit_ensemble`` jits its ``vmap``.
-    """
-    num_batches = num_examples // batch_size
-    value_and_grad = jax.value_and_grad(loss_fn)
-
-    def run_epoch(
-        params: Any, opt_state: Any, key: jax.Array, train: Any, val: Any
-    ) -> _EpochOutput:
-        def train_step(
-            carry: tuple[Any, ...], per_step: tuple[jax.Array, ...]
-        ) -> tuple[tuple[Any, ...], Any]:
-            params, opt_state, diverged, bad_step, bad_loss = carry
-            index, indices, step_key = per_step
-            batch = jax.tree.map(lambda leaf: jnp.take(leaf, indices, axis=0), train)
-            if constrain is not None:
-                # The one line of data parallelism: each device computes the loss of its slice
-                # of the minibatch; XLA all-reduces the gradients of the replicated parameters.
-                batch = constrain(batch)
-            loss, grads = value_and_grad(params, batch, step_key)
-            loss = loss.astype(jnp.float32)
-            # optax (Adam's bias correction) mixes Python floats with int32 counts, which strict
-            # dtype promotion rejects; allow standard promotion inside the optimizer only.
-            with jax.numpy_dtype_promotion("standard"):
-                updates, new_opt_state = optimizer.update(grads, opt_state, params)
-                new_params = optax.apply_updates(params, updates)
-            healthy = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
-            # After the first bad step every later step of the epoch is a no-op, so the state
-            # stays exactly the last good one.
-            accept = healthy & ~diverged
-            first_bad = ~healthy & ~diverged
-            carry = (
-                _select(accept, new_params, params),
-                _select(accept, new_opt_state, opt_state),
-                diverged | ~healthy,
-                jnp.where(first_bad, index, bad_step),
-                jnp.where(first_bad, loss, bad_loss),
-            )
-            return carry, (jnp.where(accept, loss, jnp.zeros_like(loss)), accept)
-
-        shuffle_key, dropout_key = jax.random.split(key)
-        order = jax.random.permutation(shuffle_key, num_examples)[: num_batches * batch_size]
-        per_step = (
-            jnp.arange(num_batches, dtype=jnp.int32),
-            order.reshape(num_batches, batch_size),
-            jax.random.split(dropout_key, num_batches),
-        )
-        init = (
-            params,
-            opt_state,
-            jnp.asarray(False),
-            jnp.asarray(-1, jnp.int32),
-            jnp.asarray(jnp.nan, jnp.float32),
-        )
-        (params, opt_state, diverged, bad_step, bad_loss), (losses, accepted) = jax.lax.scan(
-            train_step, init, per_step
-        )
-        count = jnp.sum(accepted.astype(jnp.int32))
-        train_loss = jnp.where(
-            count > 0, jnp.sum(losses) / jnp.maximum(count, 1).astype(jnp.float32), jnp.nan
-        )
-        if val is None:
-            val_loss = jnp.asarray(jnp.nan, jnp.float32)
-        else:
-            val_loss = jnp.asarray(
-                _evaluate(loss_fn, params, val, num_val, eval_batch_size, constrain), jnp.float32
-            )
-        return _EpochOutput(
-            params, opt_state, count, diverged, bad_step, bad_loss, train_loss, val_loss
-        )
-
-    return run_epoch
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _make_epoch(
-    loss_fn: LossFn,
-    optimizer: optax.GradientTransformation,
-    num_examples: int,
-    batch_size: int,
-    num_val: int,
-    eval_batch_size: int | None,
-    placement: _Placement | None = None,
-) -> Callable[..., _EpochOutput]:
-    """One jit-compiled epoch (see ``_epoch_fn``), data-parallel over ``placement``'s mesh."""
-    if placement is None:
-        return jax.jit(
-            _epoch_fn(loss_fn, optimizer, num_examples, batch_size, num_val, eval_batch_size)
-        )
-    mesh = placement.mesh
-    everywhere = _sharding.replicated(mesh)
-    # The state leaves each epoch where it came in, so epochs chain without any transfer.
-    out_shardings = _EpochOutput._make(
-        [
-            _sharding.unflat(placement.params),
-            _sharding.unflat(placement.opt_state),
-            *([everywhere] * 6),
-        ]
-    )
-    jitted = jax.jit(
-        _epoch_fn(
-            loss_fn,
-            optimizer,
-            num_examples,
-            batch_size,
-            num_val,
-            eval_batch_size,
-            placement.constrain,
-        ),
-        out_shardings=out_shardings,
-    )
-
-    def run_epoch(*arguments: Any) -> _EpochOutput:
-        # Traced under the mesh, so rnnax's cores leave the batch split to it.
-        with _sharding.mesh_context(mesh):
-            return jitted(*arguments)
-
-    run_epoch.jitted = jitted  # type: ignore[attr-defined]  # to lower it and read the HLO
-    return run_epoch
-
-
-def _divergence_message(epoch: int, step: int, loss: float) -> str:
-    what = (
-        f"the loss was {loss}"
-        if not math.isfinite(loss)
-        else (
-            f"the loss was finite ({loss:.6g}) but the gradients or the updated parameters were not"
-        )
-    )
-    return (
-        f"training diverged at epoch {epoch}, step {step}: {what}. Stopped and kept the parameters "
-        "and optimizer state from before that step. Try a lower learning rate, grad_clip_norm, "
-        "or check the loss for log(0) or division by zero."
-    )
-
-
 def fit(
-    loss_fn: LossFn | Forecaster,
+    loss_fn: LossFn | Any,
     params: Any,
     train_data: Any,
     val_data: Any | None = None,
@@ -669,89 +316,32 @@ def fit(
         restore_best=restore_best,
         progress=progress,
     )
-    _check_int("checkpoint_every", checkpoint_every, 1)
-    _check_int("seed", seed, 0)
-    if seed >= 2**63:  # jax.random.key takes a C long
-        raise ValueError(f"seed must be an integer in [0, 2**63 - 1], got {seed}")
-    if optimizer is not None and not (
-        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
-    ):
-        raise TypeError(
-            f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}"
-        )
-    if on_divergence not in ("warn", "raise"):
-        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    if optimizer is not None and learning_rate is not None:
-        raise ValueError(
-            "pass learning_rate only with the default optimizer; put it inside your optimizer instead"
-        )
-    if (
-        learning_rate is not None
-        and not callable(learning_rate)
-        and (
-            isinstance(learning_rate, bool)
-            or not is_real_number(learning_rate)
-            or not (math.isfinite(learning_rate) and learning_rate > 0)
-        )
-    ):
-        raise ValueError(
-            f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}"
-        )
+    _check_fit_options(seed, checkpoint_every, optimizer, learning_rate, on_divergence)
     checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
-
-    is_forecaster = isinstance(loss_fn, Forecaster)
-    objective: LossFn = (
-        _forecaster_objective(loss_fn.config) if isinstance(loss_fn, Forecaster) else loss_fn
-    )
-    if not callable(objective):
-        raise TypeError(f"loss_fn must be callable or a Forecaster, got {type(loss_fn).__name__}")
+    loss, adapter = objective(loss_fn)
     if mesh is not None:
         mesh = _sharding.check_mesh(mesh)
         _sharding.axis_size(mesh, data_axis, "data_axis")
-    train, num_train = _prepare_data(train_data, "train_data", is_forecaster)
-    val, num_val = (
-        (None, 0) if val_data is None else _prepare_data(val_data, "val_data", is_forecaster)
-    )
+    train, num_train = prepare_data(train_data, "train_data", adapter)
+    val, num_val = (None, 0) if val_data is None else prepare_data(val_data, "val_data", adapter)
     if mesh is not None:
         _sharding.check_batch_size(batch_size, num_train, mesh, data_axis)
         if eval_batch_size is not None and eval_batch_size < num_val:
             _sharding.check_divisible("eval_batch_size", eval_batch_size, mesh, data_axis)
     batch_size = min(batch_size, num_train)
-
     if optimizer is None:
-        optimizer = _cached(
-            _default_optimizer, DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+        optimizer = cached(
+            default_optimizer, DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
         )
     if grad_clip_norm is not None:
-        optimizer = _cached(_clipped, optimizer, float(grad_clip_norm))
-    if isinstance(loss_fn, Forecaster):
-        check_forecaster_params(params, loss_fn.config)
-        params = jax.tree.map(jnp.asarray, params)
-    else:
-        params = _check_params(params)
-        # Traced as the step will be: under the mesh, where the cores leave the split to it.
-        with contextlib.nullcontext() if mesh is None else jax.set_mesh(mesh):
-            _check_scalar_loss(objective, params, train, batch_size)
-    placement = None
-    if mesh is not None:
-        shardings = _sharding.param_shardings(mesh, params, param_sharding, "param_sharding")
-        params = jax.device_put(params, shardings)
-    elif param_sharding is not None:
+        optimizer = cached(clipped, optimizer, float(grad_clip_norm))
+    params = _prepare_params(params, loss, adapter, train, batch_size, mesh)
+    if mesh is None and param_sharding is not None:
         raise ValueError("param_sharding needs a mesh; pass mesh= as well")
-    with jax.numpy_dtype_promotion("standard"):
-        opt_state = optimizer.init(params)
+    state, placement = _initial_state(params, optimizer, seed, mesh, data_axis, param_sharding)
     if mesh is not None:
-        opt_shardings = _sharding.opt_state_shardings(optimizer, opt_state, shardings, mesh)
-        opt_state = jax.device_put(opt_state, opt_shardings)
-        placement = _Placement(
-            _sharding.LeadingAxisConstraint(mesh, data_axis),
-            _sharding.flat(shardings),
-            _sharding.flat(opt_shardings),
-        )
         train = _sharding.place_data(train, mesh, "train_data")
         val = None if val is None else _sharding.place_data(val, mesh, "val_data")
-    state = TrainState(params=params, opt_state=opt_state, rng=jax.random.key(seed))
-
     metadata = {
         "seed": int(seed),
         "batch_size": int(batch_size),
@@ -759,60 +349,27 @@ def fit(
         "num_val": int(num_val),
     }
     if checkpoint_dir is not None and _checkpoint.has_checkpoint(checkpoint_dir):
-        saved = _checkpoint.load_metadata(checkpoint_dir)
-        if saved != metadata:
-            raise ValueError(
-                f"the checkpoint in {os.fspath(checkpoint_dir)!r} belongs to a different run ({saved}, this run "
-                f"is {metadata}); use another checkpoint_dir or delete the checkpoint"
-            )
-        state = _checkpoint.load_checkpoint(checkpoint_dir, state)
-        if placement is not None:  # a checkpoint is read to the default device: lay it out again
-            state = state._replace(
-                params=jax.device_put(state.params, shardings),
-                opt_state=jax.device_put(state.opt_state, opt_shardings),
-                best_params=None
-                if state.best_params is None
-                else jax.device_put(state.best_params, shardings),
-            )
-
-    run_epoch = _cached(
-        _make_epoch,
-        objective,
-        optimizer,
-        num_train,
-        batch_size,
-        num_val,
-        eval_batch_size,
-        placement,
+        state = _resume(checkpoint_dir, state, metadata, placement)
+    run_epoch = cached(
+        compiled_epoch, loss, optimizer, num_train, batch_size, num_val, eval_batch_size, placement
     )
-    bar = None
-    if progress:
-        from tqdm import tqdm  # imported lazily: only needed for the progress bar
 
-        bar = tqdm(
-            total=epochs, initial=min(state.epoch, epochs), desc="fit", unit="epoch", leave=True
+    def advance(params: Any, opt_state: Any, rng: Any, active: np.ndarray) -> Any:
+        del active  # one member, active while it trains
+        rng, epoch_key = jax.random.split(rng)
+        return run_epoch(params, opt_state, epoch_key, train, val), rng
+
+    def after_epoch(members: Members) -> None:
+        stopping = members.stop_reason[0] != ""
+        if checkpoint_dir is not None and (stopping or members.epoch % checkpoint_every == 0):
+            _checkpoint.save_checkpoint(checkpoint_dir, _train_state(members), metadata=metadata)
+
+    rules = _engine.Rules(patience, float(min_delta), val is not None, None, ("",))
+    with _engine.progress_bar(progress, epochs, state.epoch, "fit") as bar:
+        members = _engine.train(
+            _members(state), advance, rules, epochs=epochs, bar=bar, after_epoch=after_epoch
         )
-
-    try:
-        while state.stop_reason not in ("early_stopping", "diverged") and state.epoch < epochs:
-            state = _run_one_epoch(state, run_epoch, train, val, patience, float(min_delta))
-            if bar is not None:
-                bar.update(1)
-                postfix = f"train={state.history.train_loss[-1]:.4g}"
-                if val is not None:
-                    postfix += f" val={state.history.val_loss[-1]:.4g} best={state.best_loss:.4g}"
-                bar.set_postfix_str(postfix)
-            stopping = state.stop_reason != "" or state.epoch >= epochs
-            if stopping and not state.stop_reason:
-                state = state._replace(stop_reason="completed")
-            if checkpoint_dir is not None and (stopping or state.epoch % checkpoint_every == 0):
-                _checkpoint.save_checkpoint(checkpoint_dir, state, metadata=metadata)
-    finally:
-        if bar is not None:
-            bar.close()
-    if not state.stop_reason and state.epoch >= epochs:
-        state = state._replace(stop_reason="completed")
-
+    state = _train_state(members)
     best = state.best_params if (restore_best and state.best_params is not None) else state.params
     result = FitResult(params=best, state=state)
     if state.diverged is not None:
@@ -822,65 +379,116 @@ def fit(
     return result
 
 
-def _run_one_epoch(
-    state: TrainState,
-    run_epoch: Callable[..., _EpochOutput],
+def _prepare_params(
+    params: Any,
+    loss: LossFn,
+    adapter: TrainingAdapter | None,
     train: Any,
-    val: Any,
-    patience: int | None,
-    min_delta: float,
+    batch_size: int,
+    mesh: Mesh | None,
+) -> Any:
+    """The checked parameters as arrays (a plain loss is traced once to check it is scalar)."""
+    if adapter is not None:
+        return adapter.prepare_params(params)
+    params = check_params(params)
+    # Traced as the step will be: under the mesh, where the cores leave the split to it.
+    with contextlib.nullcontext() if mesh is None else jax.set_mesh(mesh):
+        check_scalar_loss(loss, params, train, batch_size)
+    return params
+
+
+def _initial_state(
+    params: Any,
+    optimizer: optax.GradientTransformation,
+    seed: int,
+    mesh: Mesh | None,
+    data_axis: str,
+    param_sharding: Any,
+) -> tuple[TrainState, Placement | None]:
+    """The run's first state, laid out over the mesh if there is one, and that layout."""
+    shardings = None
+    if mesh is not None:
+        shardings = _sharding.param_shardings(mesh, params, param_sharding, "param_sharding")
+        params = jax.device_put(params, shardings)
+    with jax.numpy_dtype_promotion("standard"):
+        opt_state = optimizer.init(params)
+    placement = None
+    if mesh is not None:
+        opt_shardings = _sharding.opt_state_shardings(optimizer, opt_state, shardings, mesh)
+        opt_state = jax.device_put(opt_state, opt_shardings)
+        placement = Placement(
+            _sharding.LeadingAxisConstraint(mesh, data_axis),
+            _sharding.flat(shardings),
+            _sharding.flat(opt_shardings),
+        )
+    return TrainState(params=params, opt_state=opt_state, rng=jax.random.key(seed)), placement
+
+
+def _resume(
+    directory: Path, state: TrainState, metadata: dict[str, int], placement: Placement | None
 ) -> TrainState:
-    rng, epoch_key = jax.random.split(state.rng)
-    start = time.perf_counter()
-    output = run_epoch(state.params, state.opt_state, epoch_key, train, val)
-    scalars = jax.device_get(
-        (
-            output.accepted_steps,
-            output.diverged,
-            output.bad_step,
-            output.bad_loss,
-            output.train_loss,
-            output.val_loss,
+    """The state saved in ``directory``, refused if it belongs to a different run."""
+    saved = _checkpoint.load_metadata(directory)
+    if saved != metadata:
+        raise ValueError(
+            f"the checkpoint in {os.fspath(directory)!r} belongs to a different run ({saved}, this "
+            f"run is {metadata}); use another checkpoint_dir or delete the checkpoint"
         )
+    state = _checkpoint.load_checkpoint(directory, state)
+    if placement is None:
+        return state
+    # A checkpoint is read to the default device: lay it out again.
+    shardings = _sharding.unflat(placement.params)
+    return state._replace(
+        params=jax.device_put(state.params, shardings),
+        opt_state=jax.device_put(state.opt_state, _sharding.unflat(placement.opt_state)),
+        best_params=None
+        if state.best_params is None
+        else jax.device_put(state.best_params, shardings),
     )
-    seconds = time.perf_counter() - start
-    accepted, diverged, bad_step, bad_loss, train_loss, val_loss = scalars
-    epoch, step = state.epoch, state.step + int(accepted)
-    history = state.history.append(train_loss, val_loss, seconds, step)
 
-    monitored = float(val_loss) if val is not None else float(train_loss)
-    best = {
-        "best_params": state.best_params,
-        "best_loss": state.best_loss,
-        "best_epoch": state.best_epoch,
-    }
-    if math.isfinite(monitored) and monitored < state.best_loss - min_delta:
-        best = {"best_params": output.params, "best_loss": monitored, "best_epoch": epoch}
-        waited = 0
-    else:
-        waited = state.epochs_without_improvement + 1
 
-    stop_reason, record = "", None
-    if bool(diverged):
-        bad_global_step = state.step + int(bad_step)
-        record = TrainingDiverged(
-            epoch=epoch,
-            step=bad_global_step,
-            loss=float(bad_loss),
-            message=_divergence_message(epoch, bad_global_step, float(bad_loss)),
-        )
-        stop_reason = "diverged"
-    elif patience is not None and waited >= patience:
-        stop_reason = "early_stopping"
+def _members(state: TrainState) -> Members:
+    """A ``TrainState`` as the engine's state of one member."""
+    history = state.history
+    return Members(
+        params=state.params,
+        opt_state=state.opt_state,
+        rng=state.rng,
+        best_params=state.best_params,
+        epoch=state.epoch,
+        steps=np.asarray([state.step], np.int64),
+        best_loss=np.asarray([state.best_loss], np.float64),
+        best_epoch=np.asarray([state.best_epoch], np.int64),
+        waited=np.asarray([state.epochs_without_improvement], np.int64),
+        stop_reason=(state.stop_reason,),
+        diverged=(state.diverged,),
+        train_loss=tuple(np.asarray([loss]) for loss in history.train_loss),
+        val_loss=tuple(np.asarray([loss]) for loss in history.val_loss),
+        epoch_steps=tuple(np.asarray([steps]) for steps in history.steps),
+        epoch_seconds=history.epoch_seconds,
+    )
+
+
+def _train_state(members: Members) -> TrainState:
+    """The engine's state of one member as a ``TrainState`` (what ``fit`` checkpoints)."""
+    diverged: TrainingDiverged | None = members.diverged[0]
     return TrainState(
-        params=output.params,
-        opt_state=output.opt_state,
-        rng=rng,
-        epoch=epoch + 1,
-        step=step,
-        epochs_without_improvement=waited,
-        history=history,
-        stop_reason=stop_reason,
-        diverged=record,
-        **best,
+        params=members.params,
+        opt_state=members.opt_state,
+        rng=members.rng,
+        epoch=members.epoch,
+        step=int(members.steps[0]),
+        best_params=members.best_params,
+        best_loss=float(members.best_loss[0]),
+        best_epoch=int(members.best_epoch[0]),
+        epochs_without_improvement=int(members.waited[0]),
+        history=History(
+            train_loss=tuple(float(loss[0]) for loss in members.train_loss),
+            val_loss=tuple(float(loss[0]) for loss in members.val_loss),
+            epoch_seconds=tuple(float(seconds) for seconds in members.epoch_seconds),
+            steps=tuple(int(steps[0]) for steps in members.epoch_steps),
+        ),
+        stop_reason=members.stop_reason[0],
+        diverged=diverged,
     )

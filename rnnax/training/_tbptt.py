@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -36,8 +35,11 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float
 
-from rnnax._checks import is_real_number
-from rnnax.training._loop import DEFAULT_LEARNING_RATE, DivergenceWarning
+from rnnax._checks import check_positive_int, is_real_number
+from rnnax.training import _engine
+from rnnax.training._engine import DivergenceWarning
+from rnnax.training._epochs import EpochOutput
+from rnnax.training._optimizers import DEFAULT_LEARNING_RATE, default_optimizer, optax_clipped
 
 ChunkLossFn = Callable[[Any, Any, Any], tuple[jax.Array, Any]]
 """``loss_fn(params, carry, chunk) -> (mean loss of the chunk, carry after the chunk)``."""
@@ -125,16 +127,6 @@ def _check_data(data: Any, time_major: bool) -> int:
     if num_steps == 0:
         raise ValueError("data has no time steps")
     return int(num_steps)
-
-
-def _check_chunk_length(chunk_length: Any) -> int:
-    if (
-        isinstance(chunk_length, bool)
-        or not isinstance(chunk_length, numbers.Integral)
-        or chunk_length < 1
-    ):
-        raise ValueError(f"chunk_length must be a positive int, got {chunk_length!r}")
-    return int(chunk_length)
 
 
 def _slice(data: Any, start: int | jax.Array, length: int, time_major: bool) -> Any:
@@ -275,7 +267,7 @@ def tbptt_grad(
         ((8, 24), (8,))
     """
     num_steps = _check_data(data, time_major)
-    chunk_length = _check_chunk_length(chunk_length)
+    chunk_length = check_positive_int("chunk_length", chunk_length)
     loss_dtype = _check_loss_fn(
         loss_fn, params, carry, data, min(chunk_length, num_steps), time_major
     )
@@ -351,7 +343,7 @@ def tbptt_update(
         (10,)
     """
     num_steps = _check_data(data, time_major)
-    chunk_length = _check_chunk_length(chunk_length)
+    chunk_length = check_positive_int("chunk_length", chunk_length)
     loss_dtype = _check_loss_fn(
         loss_fn, params, carry, data, min(chunk_length, num_steps), time_major
     )
@@ -428,8 +420,7 @@ def tbptt_fit(
         >>> result.losses.shape, bool(result.losses[-1].mean() < result.losses[0].mean())
         ((5, 40), True)
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs = check_positive_int("epochs", epochs)
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; put it inside "
@@ -440,14 +431,20 @@ def tbptt_fit(
             f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
         )
     if optimizer is None:
-        optimizer = _adam(DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate)
+        optimizer = default_optimizer(
+            DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+        )
     if grad_clip_norm is not None:
-        optimizer = _clipped(optimizer, float(grad_clip_norm))
+        optimizer = optax_clipped(optimizer, float(grad_clip_norm))
     params = jax.tree.map(jnp.asarray, params)
     with jax.numpy_dtype_promotion("standard"):
         opt_state = optimizer.init(params)
-    end_carry, losses, diverged = carry, [], False
-    for epoch in range(int(epochs)):
+    # What each applied epoch leaves besides its state: its chunk losses and its final carry.
+    chunk_losses: list[np.ndarray] = []
+    end_carries = [carry]
+
+    def advance(params: Any, opt_state: Any, rng: None, active: np.ndarray) -> Any:
+        del active  # one member, active while it trains
         update = tbptt_update(
             loss_fn,
             optimizer,
@@ -458,36 +455,52 @@ def tbptt_fit(
             chunk_length=chunk_length,
             time_major=time_major,
         )
-        epoch_losses = np.asarray(update.losses)
-        if not np.isfinite(epoch_losses).all():
-            bad = int(np.argmin(np.isfinite(epoch_losses)))
-            warnings.warn(
-                f"TBPTT diverged in epoch {epoch}, chunk {bad} (loss {epoch_losses[bad]}): "
-                "stopped and kept the parameters from before that epoch. Try a lower learning "
-                "rate or grad_clip_norm.",
-                DivergenceWarning,
-                stacklevel=2,
-            )
-            diverged = True
-            break
-        params, opt_state, end_carry = update.params, update.opt_state, update.carry
-        losses.append(epoch_losses)
-    num_chunks = math.ceil(_check_data(data, time_major) / _check_chunk_length(chunk_length))
-    table = np.stack(losses) if losses else np.zeros((0, num_chunks), np.float32)
+        losses = np.asarray(update.losses)
+        finite = np.isfinite(losses)
+        if not finite.all():  # the epoch is not applied
+            bad = int(np.argmin(finite))
+            return _epoch_output(params, opt_state, 0, losses[bad], bad, np.nan), rng
+        chunk_losses.append(losses)
+        end_carries.append(update.carry)
+        return _epoch_output(
+            update.params, update.opt_state, losses.size, np.nan, -1, losses.mean()
+        ), rng
+
+    rules = _engine.Rules(None, 0.0, False, None, ("",), _divergence_message)
+    state = _engine.train(_engine.start(params, opt_state, None, 1), advance, rules, epochs=epochs)
+    diverged = state.diverged[0]
+    if diverged is not None:
+        warnings.warn(diverged.message, DivergenceWarning, stacklevel=2)
+    num_chunks = math.ceil(_check_data(data, time_major) / chunk_length)
+    table = np.stack(chunk_losses) if chunk_losses else np.zeros((0, num_chunks), np.float32)
     return TBPTTResult(
-        params=params, opt_state=opt_state, carry=end_carry, losses=table, diverged=diverged
+        params=state.params,
+        opt_state=state.opt_state,
+        carry=end_carries[-1],
+        losses=table,
+        diverged=diverged is not None,
     )
 
 
-# Cached so that repeated fits with one configuration reuse one compiled update: tbptt_update
-# is compiled per optimizer object.
-@functools.lru_cache(maxsize=16)
-def _adam(learning_rate: float | optax.Schedule) -> optax.GradientTransformation:
-    return optax.adam(learning_rate)
+def _epoch_output(
+    params: Any, opt_state: Any, accepted: int, bad_loss: Any, bad_chunk: int, train_loss: Any
+) -> EpochOutput:
+    """A TBPTT epoch as the engine reads it: diverged when a chunk's loss was not finite."""
+    return EpochOutput(
+        params=params,
+        opt_state=opt_state,
+        accepted_steps=np.int32(accepted),
+        diverged=np.bool_(bad_chunk >= 0),
+        bad_step=np.int32(bad_chunk),
+        bad_loss=np.float32(bad_loss),
+        train_loss=np.float32(train_loss),
+        val_loss=np.float32(np.nan),
+    )
 
 
-@functools.lru_cache(maxsize=16)
-def _clipped(
-    optimizer: optax.GradientTransformation, grad_clip_norm: float
-) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(grad_clip_norm), optimizer)
+def _divergence_message(epoch: int, step: int, chunk: int, loss: float) -> str:
+    del step
+    return (
+        f"TBPTT diverged in epoch {epoch}, chunk {chunk} (loss {loss}): stopped and kept the "
+        "parameters from before that epoch. Try a lower learning rate or grad_clip_norm."
+    )

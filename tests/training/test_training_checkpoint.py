@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnax import data, forecasting, training
-from rnnax.training import TrainingDiverged, TrainState, _checkpoint, _loop
+from rnnax.training import TrainingDiverged, TrainState, _checkpoint, _engine
 
 
 def _trees_equal(a, b) -> bool:
@@ -137,7 +137,7 @@ def test_a_run_interrupted_mid_way_resumes_exactly(tmp_path, monkeypatch):
     options = {"epochs": 6, "batch_size": 8, "learning_rate": 0.05, "seed": 1, "progress": False}
     reference = training.fit(linear_loss, params, train, val, **options)
 
-    original = _loop._run_one_epoch
+    original = _engine.run_one_epoch
     completed = []
 
     def crash_in_epoch_four(state, *args):
@@ -146,10 +146,10 @@ def test_a_run_interrupted_mid_way_resumes_exactly(tmp_path, monkeypatch):
         completed.append(state.epoch)
         return original(state, *args)
 
-    monkeypatch.setattr(_loop, "_run_one_epoch", crash_in_epoch_four)
+    monkeypatch.setattr(_engine, "run_one_epoch", crash_in_epoch_four)
     with pytest.raises(KeyboardInterrupt):
         training.fit(linear_loss, params, train, val, checkpoint_dir=tmp_path, **options)
-    monkeypatch.setattr(_loop, "_run_one_epoch", original)
+    monkeypatch.setattr(_engine, "run_one_epoch", original)
     assert completed == [0, 1, 2]
     resumed = training.fit(linear_loss, params, train, val, checkpoint_dir=tmp_path, **options)
     assert _states_equal(resumed.state, reference.state)
