@@ -201,8 +201,8 @@ class SeedTrainer:
         active = jnp.ones(len(self.seeds), bool)
         # Traced under the mesh, so rnnax's cores leave the devices to it.
         with _sharding.mesh_context(self.mesh):
-            chunk = getattr(self._chunk, "jitted", self._chunk)
-            select = getattr(self._select, "jitted", self._select)
+            chunk: Any = getattr(self._chunk, "jitted", self._chunk)
+            select: Any = getattr(self._select, "jitted", self._select)
             self._compiled = chunk.lower(
                 state.params, state.opt_state, state.rng, active, self.train_data, self.val_data
             ).compile()

@@ -91,20 +91,6 @@ def _write_payload(file: BinaryIO, data: bytes) -> None:
     file.write(data)
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that ``path`` is always either the old or the new file.
-
-    ``rnnax._io.write_atomically`` with this module's ``_write_payload`` (temporary file in the
-    same directory, flush, fsync, ``os.replace``, directory fsync). On any error the temporary
-    file is removed and ``path`` is untouched.
-
-    Args:
-        path: destination file; its directory must exist.
-        data: the bytes to write.
-    """
-    _io.write_atomically(path, data, write=lambda file, payload: _write_payload(file, payload))
-
-
 def save_checkpoint(
     directory: str | os.PathLike[str], state: TrainState, *, metadata: Metadata | None = None
 ) -> Path:
@@ -132,7 +118,10 @@ def save_checkpoint(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = checkpoint_path(directory)
-    write_atomically(path, _encode(state, metadata or {}))
+    # Through this module's _write_payload, so tests can make the write fail half-way.
+    _io.write_atomically(
+        path, _encode(state, metadata or {}), write=lambda file, data: _write_payload(file, data)
+    )
     return path
 
 

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
+from jax.typing import ArrayLike
 
 from rnnax import _sharding
 from rnnax.training._objective import LossFn
@@ -49,12 +50,12 @@ class EpochOutput(NamedTuple):
 
     params: Any
     opt_state: Any
-    accepted_steps: jax.Array
-    diverged: jax.Array
-    bad_step: jax.Array
-    bad_loss: jax.Array
-    train_loss: jax.Array
-    val_loss: jax.Array
+    accepted_steps: ArrayLike
+    diverged: ArrayLike
+    bad_step: ArrayLike
+    bad_loss: ArrayLike
+    train_loss: ArrayLike
+    val_loss: ArrayLike
 
 
 def all_finite(tree: Any) -> jax.Array:

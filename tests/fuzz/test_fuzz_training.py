@@ -58,11 +58,17 @@ def _hyperparameter_cases() -> dict[str, Case]:
         ("checkpoint_every", 1, False),
         ("seed", 0, False),
     ):
-        mutations = int_mutations(argument, minimum=minimum, huge=False, value_error_for_types=True)
+        mutations = int_mutations(argument, minimum=minimum, huge=False)
         if allow_none:
             mutations.pop("none")
         mutations = {
-            label: (value, error, rf"{argument} must be an integer >= {minimum}")
+            label: (
+                value,
+                error,
+                rf"{argument} must be an integer >= {minimum}"
+                if error is ValueError
+                else rf"{argument} must be an integer, got",
+            )
             for label, (value, error, _) in mutations.items()
         }
         cases |= {
