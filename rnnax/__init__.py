@@ -43,7 +43,6 @@ if TYPE_CHECKING:
         rnn_stack,
         rnn_stack_init,
     )
-    from rnnax._long import stream_scan
     from rnnax._params import GRUParams, GRUResetAfterParams, LSTMParams, LSTMState
     from rnnax._protocol import (
         Cell,
@@ -55,7 +54,7 @@ if TYPE_CHECKING:
     )
     from rnnax._scan import scan_cell
     from rnnax._strategies import STRATEGIES, available_strategies, set_cpu_device_count
-    from rnnax._streaming import StreamState, stream_apply, stream_init
+    from rnnax._streaming import StreamState, stream_apply, stream_init, stream_scan
 
 __version__ = "0.1.0"
 
@@ -179,7 +178,6 @@ _CORE: dict[str, tuple[str, ...]] = {
         "rnn_stack",
         "rnn_stack_init",
     ),
-    "rnnax._long": ("stream_scan",),
     "rnnax._params": (
         "GRUParams",
         "GRUResetAfterParams",
@@ -204,6 +202,7 @@ _CORE: dict[str, tuple[str, ...]] = {
         "StreamState",
         "stream_apply",
         "stream_init",
+        "stream_scan",
     ),
 }
 
