@@ -89,7 +89,7 @@ def main() -> None:
         losses = train(cell, args.steps, args.hidden)
         print(
             f"{cell.upper()} (hidden {args.hidden}, "
-            f"{rnnax.count_params(cell, 1, args.hidden)} recurrent parameters)"
+            f"{rnnax.stack_param_count(cell, 1, args.hidden)} recurrent parameters)"
         )
         for step in sorted({0, *range(49, args.steps, 50), args.steps - 1}):
             print(f"  step {step + 1:4d}  mse {losses[step]:.4f}")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rnnax._cell_mingru import MINGRU, MinGRUParams, mingru_cell, mingru_init
     from rnnax._cell_minlstm import MINLSTM, MinLSTMParams, minlstm_cell, minlstm_init
     from rnnax._cores import gru, lstm, rnn, zero_carry
-    from rnnax._counting import count_params, flops_per_step, param_count
+    from rnnax._counting import count_params, flops_per_step, param_count, stack_param_count
     from rnnax._init import gru_init, lstm_init
     from rnnax._layers import (
         gru_stack,
@@ -111,6 +111,7 @@ __all__ = [
     "scan_cell",
     "set_cpu_device_count",
     "split_step",
+    "stack_param_count",
     "stream_apply",
     "stream_init",
     "stream_scan",
@@ -165,6 +166,7 @@ _CORE: dict[str, tuple[str, ...]] = {
         "count_params",
         "flops_per_step",
         "param_count",
+        "stack_param_count",
     ),
     "rnnax._init": (
         "gru_init",

@@ -1,8 +1,13 @@
-"""Exact parameter counts and FLOPs per time step, for a configuration or a parameter tree."""
+"""Counting a network: parameters and FLOPs per time step, from a configuration or a tree.
+
+``stack_param_count`` and ``flops_per_step`` read a stack's sizes (cell, input and hidden
+size, layers, directions); ``param_count`` counts the elements of a parameter tree you hold.
+"""
 
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +45,31 @@ def _sum_over_layers(
     return directions * (first + (num_layers - 1) * later)
 
 
+def stack_param_count(
+    cell: CellKind | Cell,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+) -> int:
+    """Exact number of parameters of a (stacked, bidirectional) stack of any cell, from its
+    sizes (``param_count`` counts a parameter tree you already hold).
+
+    Read from the cell's parameter layout. Per layer and direction: ``G*H*(I + H) + G*H``
+    for the LSTM (one bias, ``G = 4``) and ``G*H*(I + H) + 2*G*H`` for both GRU forms (two
+    biases, ``G = 3``, as in PyTorch and cuDNN).
+
+    Examples:
+        >>> import rnnax
+        >>> rnnax.stack_param_count("lstm", 1, 64), rnnax.stack_param_count("gru", 1, 64)
+        (16896, 12864)
+    """
+    return _sum_over_layers(
+        cell, input_size, hidden_size, num_layers, bidirectional, param_count_of
+    )
+
+
 def count_params(
     cell: CellKind | Cell,
     input_size: int,
@@ -48,19 +78,15 @@ def count_params(
     num_layers: int = 1,
     bidirectional: bool = False,
 ) -> int:
-    """Exact number of parameters of a (stacked, bidirectional) stack of any cell.
-
-    Read from the cell's parameter layout. Per layer and direction: ``G*H*(I + H) + G*H``
-    for the LSTM (one bias, ``G = 4``) and ``G*H*(I + H) + 2*G*H`` for both GRU forms (two
-    biases, ``G = 3``, as in PyTorch and cuDNN).
-
-    Examples:
-        >>> import rnnax
-        >>> rnnax.count_params("lstm", 1, 64), rnnax.count_params("gru", 1, 64)
-        (16896, 12864)
-    """
-    return _sum_over_layers(
-        cell, input_size, hidden_size, num_layers, bidirectional, param_count_of
+    """Deprecated name of ``stack_param_count`` (warns with a ``DeprecationWarning``)."""
+    warnings.warn(
+        "rnnax.count_params is deprecated: use rnnax.stack_param_count (the same count, from "
+        "a stack's sizes; rnnax.param_count counts the elements of a parameter tree)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return stack_param_count(
+        cell, input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional
     )
 
 
@@ -114,7 +140,8 @@ def _xla_flops(cell: Cell, input_size: int, hidden_size: int) -> int:
 
 
 def param_count(tree: Any) -> int:
-    """Total number of array elements in a parameter pytree.
+    """Total number of array elements in a parameter pytree (``stack_param_count`` gives the
+    count of a stack from its sizes, without building it).
 
     Examples:
         >>> import jax, rnnax

@@ -226,8 +226,8 @@ def test_registry_counting_and_strategies():
         assert "custom_vjp" in rnnax.available_strategies(cell)
     # 2*I*H + 2*H*H + 3H adds + H activations; two biases of H.
     assert rnnax.flops_per_step("elman", 3, 4) == 2 * 4 * 7 + 16
-    assert rnnax.count_params("elman_relu", 3, 4) == 12 + 16 + 8
-    assert rnnax.count_params("elman", 3, 4, num_layers=2, bidirectional=True) == 2 * (
+    assert rnnax.stack_param_count("elman_relu", 3, 4) == 12 + 16 + 8
+    assert rnnax.stack_param_count("elman", 3, 4, num_layers=2, bidirectional=True) == 2 * (
         36 + (8 * 4 + 16 + 8)
     )
 

@@ -273,7 +273,7 @@ def test_init():
 def test_registry_counting_and_strategies():
     assert rnnax.get_cell("layernorm_lstm") is LAYERNORM_LSTM
     assert "custom_vjp" in rnnax.available_strategies(LAYERNORM_LSTM)
-    assert rnnax.count_params("layernorm_lstm", 3, 4) == (3 + 4) * 16 + 5 * 16 + 2 * 4
+    assert rnnax.stack_param_count("layernorm_lstm", 3, 4) == (3 + 4) * 16 + 5 * 16 + 2 * 4
     # 8H(I + H) + two layer norms of 4H (7n + 4 each) + one of H + 8H adds + 9H gates.
     assert rnnax.flops_per_step("layernorm_lstm", 3, 4) == 8 * 4 * 7 + 2 * 116 + 32 + 32 + 36
     zero = rnnax.zero_carry(random_params(np.random.default_rng(0)), (2,))

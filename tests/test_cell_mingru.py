@@ -273,7 +273,7 @@ def test_registry_counting_and_strategies(rng):
     assert rnnax.available_strategies(MINGRU) == ("auto", "scan", "remat", "parallel")
     # 2*I*2H (product) + 2H (bias) + 2H (two sigmoids) + H (g) + 3H (h' = (1-z) h + z h~).
     assert rnnax.flops_per_step("mingru", 3, 4) == 2 * 3 * 8 + 8 + 8 + 4 + 12
-    assert rnnax.count_params("mingru", 3, 4) == 3 * 8 + 8
+    assert rnnax.stack_param_count("mingru", 3, 4) == 3 * 8 + 8
     assert MINGRU.description
 
 

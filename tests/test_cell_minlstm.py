@@ -304,7 +304,7 @@ def test_registry_counting_and_strategies(rng):
     # 2*I*3H (product) + 3H (bias) + 2H (two sigmoids) + H (g) + 3H (f + i, two divisions)
     # + 3H (h' = f' h + i' h~).
     assert rnnax.flops_per_step("minlstm", 3, 4) == 2 * 3 * 12 + 12 + 8 + 4 + 12 + 12
-    assert rnnax.count_params("minlstm", 3, 4) == 3 * 12 + 12
+    assert rnnax.stack_param_count("minlstm", 3, 4) == 3 * 12 + 12
     assert MINLSTM.description
 
 

@@ -14,16 +14,16 @@ import rnnax
 def test_count_params_equals_the_initialized_tree(cell, num_layers, bidirectional):
     init = rnnax.lstm_stack_init if cell == "lstm" else rnnax.gru_stack_init
     layers = init(jax.random.key(0), 7, 11, num_layers=num_layers, bidirectional=bidirectional)
-    assert rnnax.count_params(
+    assert rnnax.stack_param_count(
         cell, 7, 11, num_layers=num_layers, bidirectional=bidirectional
     ) == rnnax.param_count(layers)
 
 
 def test_count_params_matches_torch_conventions():
     # torch.nn.LSTM(32, 128): 4*128*(32+128) + 2*4*128 = 82944, of which 512 is its second bias.
-    assert rnnax.count_params("lstm", 32, 128) == 82944 - 512
+    assert rnnax.stack_param_count("lstm", 32, 128) == 82944 - 512
     # torch.nn.GRU(32, 128): 3*128*(32+128) + 2*3*128 = 62208, the same as ours (two biases).
-    assert rnnax.count_params("gru", 32, 128) == 62208
+    assert rnnax.stack_param_count("gru", 32, 128) == 62208
 
 
 def test_flops_per_step_hand_count():
@@ -55,6 +55,13 @@ def test_counting_errors():
     with pytest.raises(
         ValueError, match=r"cell must be one of \((?=.*'gru')(?=.*'lstm').*\), got 'rnn'"
     ):
-        rnnax.count_params("rnn", 1, 2)
+        rnnax.stack_param_count("rnn", 1, 2)
     with pytest.raises(ValueError, match="hidden_size must be a positive int, got -1"):
         rnnax.flops_per_step("gru", 1, -1)
+
+
+def test_count_params_is_a_deprecated_name_of_stack_param_count():
+    with pytest.warns(DeprecationWarning, match="use rnnax.stack_param_count"):
+        assert rnnax.count_params("gru", 3, 4, num_layers=2) == rnnax.stack_param_count(
+            "gru", 3, 4, num_layers=2
+        )

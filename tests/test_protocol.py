@@ -229,8 +229,8 @@ def test_nnx_module_and_forecaster(rng, standard_promotion):
 
 
 def test_counters_read_the_cell():
-    assert rnnax.count_params(LEAKY, 3, 5) == 3 * 5 + 5 * 5 + 3 * 5
-    assert rnnax.count_params("test_leaky", 3, 5, num_layers=2) == 55 + (5 * 5 + 5 * 5 + 15)
+    assert rnnax.stack_param_count(LEAKY, 3, 5) == 3 * 5 + 5 * 5 + 3 * 5
+    assert rnnax.stack_param_count("test_leaky", 3, 5, num_layers=2) == 55 + (5 * 5 + 5 * 5 + 15)
     assert rnnax.flops_per_step(LEAKY, 3, 5) == 2 * 5 * 8 + 50
     assert rnnax.param_count(leaky_init(jax.random.key(0), 3, 5)) == 55
 

@@ -1,7 +1,7 @@
 """The models compared: one forecaster per cell, its hidden size, its counts and its structure.
 
 Every cell is reached through the cell protocol (``rnnax.get_cell``, ``rnnax.rnn_stack``,
-``rnnax.count_params``), so a newly registered cell needs nothing here. :func:`hidden_sizes`
+``rnnax.stack_param_count``), so a newly registered cell needs nothing here. :func:`hidden_sizes`
 sizes every cell (the same hidden size, or the reference cell's parameter budget);
 :func:`count_model` counts parameters and FLOPs and reads the structure (gates, state,
 operations per step) off one initialized model.
@@ -36,7 +36,7 @@ def forecaster_config(
 
 def total_params(cell: str, hidden: int, layers: int, horizon: int) -> int:
     """Recurrent layers plus the dense head (``hidden * horizon`` weights, ``horizon`` biases)."""
-    return rnnax.count_params(cell, 1, hidden, num_layers=layers) + hidden * horizon + horizon
+    return rnnax.stack_param_count(cell, 1, hidden, num_layers=layers) + hidden * horizon + horizon
 
 
 # The largest hidden size ``matched_hidden`` considers: far beyond what a comparison runs.
@@ -137,14 +137,14 @@ def count_model(
     """Sizes, counts and structure of one initialized model.
 
     Raises:
-        RuntimeError: ``rnnax.count_params`` disagrees with the initialized encoder (a bug in
+        RuntimeError: ``rnnax.stack_param_count`` disagrees with the initialized encoder (a bug in
             the cell's layout, not a user error).
     """
-    counted = rnnax.count_params(cell, 1, hidden, num_layers=layers)
+    counted = rnnax.stack_param_count(cell, 1, hidden, num_layers=layers)
     measured = rnnax.param_count(params.encoder)
     if counted != measured:
         raise RuntimeError(
-            f"{cell}: count_params says {counted}, the initialized encoder has {measured}"
+            f"{cell}: stack_param_count says {counted}, the initialized encoder has {measured}"
         )
     return ModelSize(
         hidden=hidden,

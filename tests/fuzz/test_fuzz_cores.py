@@ -926,7 +926,7 @@ def test_stack_valid_calls_still_work() -> None:
 
 
 COUNTING_CASES: dict[str, Case] = {}
-for _function in (rnnax.count_params, rnnax.flops_per_step):
+for _function in (rnnax.stack_param_count, rnnax.flops_per_step):
     _name = _function.__name__
     COUNTING_CASES |= {
         f"{_name}-cell-unknown": Case(
@@ -1022,7 +1022,7 @@ def test_counting_and_carry_bad_argument(case: Case) -> None:
 
 
 def test_counting_valid_calls_still_work() -> None:
-    assert rnnax.count_params("lstm", 1, 64) == 16896
+    assert rnnax.stack_param_count("lstm", 1, 64) == 16896
     assert rnnax.flops_per_step("gru", np.int64(1), 64, bidirectional=np.bool_(False)) == 26048
     assert rnnax.param_count(jax.eval_shape(lambda: LSTM)) == rnnax.param_count(LSTM)
     assert rnnax.zero_carry(LSTM, [2]).h.shape == (2, H)
