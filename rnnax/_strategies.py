@@ -24,6 +24,11 @@ Every strategy computes the same function; they differ in speed and memory, per 
   a function that calls the core) ``"auto"`` runs the scan, which has tangents; a
   ``custom_vjp`` defines reverse mode only. (A function that was ``jax.jit``-ed *before*
   ``jax.jvp`` sees no forward-mode inputs when it is traced: pass ``strategy="scan"`` there.)
+  No cell has a measured GPU choice yet, so on a GPU ``"auto"`` runs the scan;
+  ``benchmarks/gpu_suite.sh`` times every strategy at the GPU shapes of
+  ``docs/PERFORMANCE.md`` and writes the fastest per cell (``auto_recommendation``), which is
+  what a cell's ``auto`` mapping takes. Where ``"auto"`` picks ``"cudnn"``, which runs
+  float32 only, other dtypes run ``"pallas"`` instead.
 
 XLA:CPU runs one scan on about one core. With several local CPU devices
 (``set_cpu_device_count``), the cores split the batch across them with ``jax.shard_map`` so
@@ -51,18 +56,9 @@ from rnnax._scan import NARROW_FLOATS, scan_cell
 
 STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn", "parallel")
 
-# "auto" per backend, for cells that name no choice of their own (``Cell.auto``). Each cell
-# records the strategy measured fastest for it by benchmarks/bench_rnn.py; the LSTM and both GRU
-# forms use the hand-written backward pass on CPU (benchmarks/results/cpu-2core/auto-choice/).
-#
-# >>> GPU auto: NOT MEASURED YET. <<<
-# "pallas" (LSTM and GRU) and "cudnn" (LSTM, float32) exist for the GPU but have never run on
-# one. `bash benchmarks/gpu_suite.sh` times every strategy at the PERFORMANCE.md GPU shapes
-# and writes, per cell, the fastest strategy it measured ("auto_recommendation" in its JSON
-# and Markdown under benchmarks/results/<gpu>/). Put that in the cells' ``auto`` mappings,
-# commit the run that decided it beside it, and only then say anything about GPU speed. If
-# "cudnn" wins for the LSTM, keep in mind that it takes float32 only: `_auto_for_dtype` below
-# then uses `_AUTO_FALLBACK` for other dtypes (set it from the bfloat16 rows of the same run).
+# "auto" for cells that name no choice for the backend (``Cell.auto``): each cell records the
+# strategy measured fastest for it by benchmarks/bench_rnn.py (the LSTM and both GRU forms: the
+# hand-written backward pass on CPU, benchmarks/results/cpu-2core/auto-choice/).
 _AUTO_DEFAULT = "scan"
 # Overrides of the cells' own choices, backend -> cell name -> strategy: empty unless a benchmark
 # sets one to time "auto" with another inner strategy (bench_rnn.py --strategies auto=NAME).
