@@ -308,3 +308,21 @@ def check_seq_lengths(seq_lengths: Any, batch_shape: tuple[int, ...], num_steps:
             f"seq_lengths must lie in [0, {num_steps}] (the number of time steps), got values "
             f"from {values.min()} to {values.max()}"
         )
+
+
+def check_positive_real(name: str, value: Any) -> float:
+    """Returns ``value`` as a float, raising unless it is a finite real number ``> 0``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (booleans and strings are refused).
+        ValueError: If it is zero, negative, NaN or infinite.
+    """
+    if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
+        raise TypeError(f"{name} must be a positive number, got {value!r:.80}")
+    try:
+        result = float(value)
+    except OverflowError:  # an int too large for a float
+        result = math.inf
+    if not (math.isfinite(result) and result > 0):
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return result

@@ -22,7 +22,12 @@ from importlib import resources
 
 import numpy as np
 
-from rnnax.data._validation import NanPolicy, check_nan_policy, handle_missing, nonfinite_positions
+from rnnax.data._validation import (
+    NanPolicy,
+    apply_nan_policy,
+    check_nan_policy,
+    nonfinite_positions,
+)
 
 _PUBLIC_DOMAIN = "Public domain"
 
@@ -146,6 +151,17 @@ def _read_csv(file_name: str) -> tuple[list[str], list[str]]:
     return stamps, fields
 
 
+def _dataset_spec(name: object) -> _DatasetSpec:
+    """The spec of the data set ``name``, after checking that :func:`load` knows it."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"unknown data set name {name!r}; name must be a str, one of {list(available())}"
+        )
+    if name not in _DATASETS:
+        raise ValueError(f"unknown data set name {name!r}; valid names are {list(available())}")
+    return _DATASETS[name]
+
+
 def load(name: str, *, nan_policy: NanPolicy | None = None) -> Series:
     """Loads one of the shipped real data sets by name.
 
@@ -165,6 +181,7 @@ def load(name: str, *, nan_policy: NanPolicy | None = None) -> Series:
         ValueError: If ``name`` is unknown (the message lists the valid names),
             or if ``nan_policy`` is unknown or is ``"raise"`` and the data set has
             missing values.
+        TypeError: If ``name`` or ``nan_policy`` is not a string.
 
     Examples:
         >>> air = load("airline_passengers")
@@ -177,9 +194,7 @@ def load(name: str, *, nan_policy: NanPolicy | None = None) -> Series:
         ...
         ValueError: unknown data set name 'nile'; valid names are ['airline_passengers', 'co2', 'sunspots_monthly', 'sunspots_yearly']
     """
-    if not isinstance(name, str) or name not in _DATASETS:
-        raise ValueError(f"unknown data set name {name!r}; valid names are {list(available())}")
-    spec = _DATASETS[name]
+    spec = _dataset_spec(name)
     policy = spec.default_nan_policy if nan_policy is None else check_nan_policy(nan_policy)
 
     stamps, fields = _read_csv(spec.file_name)
@@ -191,9 +206,9 @@ def load(name: str, *, nan_policy: NanPolicy | None = None) -> Series:
         keep[nonfinite_positions(values)] = False
         values, timestamps = values[keep], timestamps[keep]
     else:
-        values = handle_missing(
+        values = apply_nan_policy(
             values,
-            nan_policy=policy,
+            policy,
             name=name,
             # Interpolate in real time, so irregular gaps would be weighted right.
             sample_times=timestamps.astype(np.int64),

@@ -37,7 +37,8 @@ import numpy as np
 from jaxtyping import Array, Float
 from numpy.typing import ArrayLike
 
-from rnnax.data._validation import as_float_array, check_real, handle_missing
+from rnnax._checks import check_real
+from rnnax.data._validation import apply_nan_policy, as_float_array
 
 
 class Scaler(NamedTuple):
@@ -53,23 +54,23 @@ class Scaler(NamedTuple):
 
 
 def _training_array(train_values: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
-    array = as_float_array(train_values, "train_values").astype(np.float64)
+    array = as_float_array("train_values", train_values).astype(np.float64)
     if array.ndim == 0:
         raise ValueError("train_values must have at least one axis (time), got a 0-d array")
     if array.shape[0] == 0 or array.size == 0:
         raise ValueError(f"train_values must hold at least one value, got shape {array.shape}")
     # Statistics of non-finite data would be NaN and poison every transform.
-    handle_missing(array.reshape(array.shape[0], -1), nan_policy="raise", name="train_values")
+    apply_nan_policy(array.reshape(array.shape[0], -1), "raise", name="train_values")
     reduce_axes = (0,) if array.ndim == 1 else tuple(range(array.ndim - 1))
     return array, reduce_axes
 
 
-def _pair(value: object, argument: str) -> tuple[float, float]:
+def _check_pair(name: str, value: object) -> tuple[float, float]:
     """``value`` as two finite floats ``(low, high)``."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-        raise TypeError(f"{argument} must be a pair (low, high) of numbers, got {value!r:.80}")
+        raise TypeError(f"{name} must be a pair (low, high) of numbers, got {value!r:.80}")
     low, high = cast("Iterable[object]", value)  # of length 2, checked above
-    return check_real(low, f"{argument}[0]"), check_real(high, f"{argument}[1]")
+    return check_real(f"{name}[0]", low), check_real(f"{name}[1]", high)
 
 
 def _finish(center: np.ndarray, scale: np.ndarray, is_degenerate: np.ndarray) -> Scaler:
@@ -98,6 +99,7 @@ def fit_standard_scaler(train_values: ArrayLike) -> Scaler:
 
     Raises:
         ValueError: If ``train_values`` is empty, 0-d or has NaN/Inf.
+        TypeError: If ``train_values`` is not a real numeric array.
 
     Examples:
         >>> scaler = fit_standard_scaler(np.array([1.0, 2.0, 3.0, 4.0]))
@@ -126,7 +128,9 @@ def fit_min_max_scaler(
         training range map outside ``feature_range`` (no clipping).
 
     Raises:
-        ValueError: If ``feature_range`` is not increasing, or as
+        ValueError: If ``feature_range`` is not increasing or not finite, or as
+            :func:`fit_standard_scaler`.
+        TypeError: If ``feature_range`` is not a pair of real numbers, or as
             :func:`fit_standard_scaler`.
 
     Examples:
@@ -134,7 +138,7 @@ def fit_min_max_scaler(
         >>> transform(scaler, np.array([[5.0, 20.0]]))
         array([[1. , 0.5]])
     """
-    low, high = _pair(feature_range, "feature_range")
+    low, high = _check_pair("feature_range", feature_range)
     if not low < high:
         raise ValueError(
             f"feature_range must be finite (low, high) with low < high, got {feature_range!r}"
@@ -165,13 +169,15 @@ def fit_robust_scaler(
 
     Raises:
         ValueError: If ``quantile_range`` is invalid, or as :func:`fit_standard_scaler`.
+        TypeError: If ``quantile_range`` is not a pair of real numbers, or as
+            :func:`fit_standard_scaler`.
 
     Examples:
         >>> scaler = fit_robust_scaler(np.array([1.0, 2.0, 3.0, 4.0, 100.0]))
         >>> scaler.center, scaler.scale
         (array(3.), array(2.))
     """
-    q_low, q_high = _pair(quantile_range, "quantile_range")
+    q_low, q_high = _check_pair("quantile_range", quantile_range)
     if not (0.0 <= q_low < q_high <= 100.0):
         raise ValueError(
             f"quantile_range must be (q_low, q_high) with 0 <= q_low < q_high <= 100, got {quantile_range!r}"
@@ -199,7 +205,7 @@ def _statistics_for(
         xp = jnp
         dtype = getattr(values, "dtype", None)
         if dtype is None:
-            dtype = as_float_array(values, "values").dtype
+            dtype = as_float_array("values", values).dtype
         if not (
             jnp.issubdtype(dtype, jnp.floating)
             or jnp.issubdtype(dtype, jnp.integer)
@@ -211,7 +217,7 @@ def _statistics_for(
             array = array.astype(jnp.float32)
     else:
         xp = np
-        array = as_float_array(values, "values")
+        array = as_float_array("values", values)
     center = xp.asarray(scaler.center).astype(array.dtype)
     scale = xp.asarray(scaler.scale).astype(array.dtype)
     if center.ndim == 0:
@@ -246,6 +252,8 @@ def transform(scaler: Scaler, values: ArrayLike) -> Float[Array, "..."] | np.nda
 
     Raises:
         ValueError: If the last axis of ``values`` does not have ``D`` entries.
+        TypeError: If ``scaler`` is not a :class:`Scaler` or ``values`` is not a
+            real numeric array.
 
     Examples:
         >>> scaler = fit_min_max_scaler(np.array([2.0, 4.0]))

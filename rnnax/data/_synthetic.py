@@ -11,13 +11,12 @@ targets (integer targets for the classification-style copy task).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnax._checks import is_real_number
-from rnnax.data._validation import check_int, check_real
+from rnnax._checks import check_int, check_positive_real, check_real
 
 Seed = int | np.random.Generator
 
@@ -65,18 +64,14 @@ def _generator(seed: Seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def _check_non_negative(value: float, argument: str) -> float:
-    return check_real(value, argument, minimum=0.0)
-
-
-def _real_vector(values: object, argument: str) -> np.ndarray:
+def _real_vector(name: str, values: object) -> np.ndarray:
     """``values`` as a 1-D float64 array of finite numbers."""
     try:
         array = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise TypeError(f"{argument} must be a sequence of numbers, got {values!r:.80}") from None
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r:.80}") from None
     if not np.isfinite(array).all():
-        raise ValueError(f"{argument} must hold finite numbers, got {values!r:.80}")
+        raise ValueError(f"{name} must hold finite numbers, got {values!r:.80}")
     return array
 
 
@@ -112,12 +107,12 @@ def noisy_sines(
         >>> y.shape, bool(np.allclose(y[:10], y[10:20]))
         ((100,), True)
     """
-    length = check_int(length, "length", minimum=1)
+    length = check_int("length", length, minimum=1)
     if periods is None:
-        raise ValueError(
+        raise TypeError(
             f"periods must be a non-empty sequence of positive numbers, got {periods!r}"
         )
-    period_array = _real_vector(periods, "periods")
+    period_array = _real_vector("periods", periods)
     if period_array.size == 0 or not np.all(period_array > 0):
         raise ValueError(
             f"periods must be a non-empty sequence of positive numbers, got {periods!r}"
@@ -125,12 +120,12 @@ def noisy_sines(
     if amplitudes is None:
         amplitude_array = np.ones_like(period_array)
     else:
-        amplitude_array = _real_vector(amplitudes, "amplitudes")
+        amplitude_array = _real_vector("amplitudes", amplitudes)
         if amplitude_array.shape != period_array.shape:
             raise ValueError(
                 f"amplitudes must have one entry per period ({period_array.size}), got {amplitude_array.size}"
             )
-    noise_std = _check_non_negative(noise_std, "noise_std")
+    noise_std = check_real("noise_std", noise_std, minimum=0.0)
     rng = _generator(seed)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=period_array.size)
     time = np.arange(length, dtype=np.float64)
@@ -191,31 +186,20 @@ def mackey_glass(
         >>> x.shape, bool(0.1 < x.min() < x.max() < 1.5)
         ((500,), True)
     """
-    length = check_int(length, "length", minimum=1)
-    discard = check_int(discard, "discard", minimum=0)
+    length = check_int("length", length, minimum=1)
+    discard = check_int("discard", discard, minimum=0)
     for argument, value in (("tau", tau), ("step_size", step_size), ("sample_every", sample_every)):
-        if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
-            raise TypeError(f"{argument} must be a positive number, got {value!r:.80}")
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{argument} must be a positive number, got {value}")
+        check_positive_real(argument, value)
     for argument, value in (
         ("beta", beta),
         ("gamma", gamma),
         ("exponent", exponent),
         ("initial_value", initial_value),
     ):
-        check_real(value, argument)
-    initial_noise = _check_non_negative(initial_noise, "initial_noise")
-    delay_steps = round(tau / step_size)
-    steps_per_sample = round(sample_every / step_size)
-    for argument, value, count in (
-        ("tau", tau, delay_steps),
-        ("sample_every", sample_every, steps_per_sample),
-    ):
-        if count < 1 or not np.isclose(count * step_size, value):
-            raise ValueError(
-                f"{argument}={value} must be a whole multiple of step_size={step_size}"
-            )
+        check_real(argument, value)
+    initial_noise = check_real("initial_noise", initial_noise, minimum=0.0)
+    delay_steps = _whole_steps("tau", tau, step_size)
+    steps_per_sample = _whole_steps("sample_every", sample_every, step_size)
     total_steps = (length + discard) * steps_per_sample
     if delay_steps + total_steps > _MAX_INTEGRATION_STEPS:
         raise ValueError(
@@ -234,8 +218,27 @@ def mackey_glass(
     def slope(current: float, delayed: float) -> float:
         return beta * delayed / (1.0 + delayed**exponent) - gamma * current
 
-    h = step_size
-    for i in range(delay_steps, delay_steps + total_steps):
+    _runge_kutta(x, slope, delay_steps, step_size)
+    samples = x[delay_steps + steps_per_sample :: steps_per_sample]
+    return samples[discard : discard + length].copy()
+
+
+def _whole_steps(name: str, duration: float, step_size: float) -> int:
+    """``duration / step_size``, checked to be a whole number of at least one step."""
+    count = round(duration / step_size)
+    if count < 1 or not np.isclose(count * step_size, duration):
+        raise ValueError(f"{name}={duration} must be a whole multiple of step_size={step_size}")
+    return count
+
+
+def _runge_kutta(
+    x: np.ndarray, slope: Callable[[float, float], float], delay_steps: int, h: float
+) -> None:
+    """Integrates the delay equation in place: ``x[delay_steps + 1 :]`` from the history before.
+
+    The delayed term at half steps is the mean of its neighbouring stored values.
+    """
+    for i in range(delay_steps, x.shape[0] - 1):
         delayed_now, delayed_next = x[i - delay_steps], x[i - delay_steps + 1]
         delayed_half = 0.5 * (delayed_now + delayed_next)
         k1 = slope(x[i], delayed_now)
@@ -243,8 +246,6 @@ def mackey_glass(
         k3 = slope(x[i] + 0.5 * h * k2, delayed_half)
         k4 = slope(x[i] + h * k3, delayed_next)
         x[i + 1] = x[i] + h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0
-    samples = x[delay_steps + steps_per_sample :: steps_per_sample]
-    return samples[discard : discard + length].copy()
 
 
 def trend_seasonal_panel(
@@ -287,13 +288,13 @@ def trend_seasonal_panel(
         >>> bool(np.allclose(panel.seasonality[:, :12], panel.seasonality[:, 12:24]))
         True
     """
-    num_series = check_int(num_series, "num_series", minimum=1)
-    length = check_int(length, "length", minimum=1)
-    period = check_int(period, "period", minimum=1)
-    level_std = _check_non_negative(level_std, "level_std")
-    slope_std = _check_non_negative(slope_std, "slope_std")
-    seasonal_amplitude = _check_non_negative(seasonal_amplitude, "seasonal_amplitude")
-    noise_std = _check_non_negative(noise_std, "noise_std")
+    num_series = check_int("num_series", num_series, minimum=1)
+    length = check_int("length", length, minimum=1)
+    period = check_int("period", period, minimum=1)
+    level_std = check_real("level_std", level_std, minimum=0.0)
+    slope_std = check_real("slope_std", slope_std, minimum=0.0)
+    seasonal_amplitude = check_real("seasonal_amplitude", seasonal_amplitude, minimum=0.0)
+    noise_std = check_real("noise_std", noise_std, minimum=0.0)
     rng = _generator(seed)
 
     levels = level_std * rng.standard_normal(num_series)
@@ -340,8 +341,8 @@ def adding_problem(num_samples: int, length: int, *, seed: Seed = 0) -> Sequence
         >>> task.inputs.shape, task.targets.shape, task.inputs[:, :, 1].sum(axis=1).tolist()
         ((4, 10, 2), (4, 1), [2.0, 2.0, 2.0, 2.0])
     """
-    num_samples = check_int(num_samples, "num_samples", minimum=1)
-    length = check_int(length, "length", minimum=2)
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    length = check_int("length", length, minimum=2)
     rng = _generator(seed)
     numbers_channel = rng.uniform(0.0, 1.0, size=(num_samples, length))
     half = length // 2
@@ -399,10 +400,10 @@ def copy_task(
         >>> bool((task.targets[0, 5:] == task.inputs[0, :3].argmax(axis=-1)).all())
         True
     """
-    num_samples = check_int(num_samples, "num_samples", minimum=1)
-    sequence_length = check_int(sequence_length, "sequence_length", minimum=1)
-    delay = check_int(delay, "delay", minimum=1)
-    num_symbols = check_int(num_symbols, "num_symbols", minimum=1)
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    sequence_length = check_int("sequence_length", sequence_length, minimum=1)
+    delay = check_int("delay", delay, minimum=1)
+    num_symbols = check_int("num_symbols", num_symbols, minimum=1)
     rng = _generator(seed)
     blank, cue = num_symbols, num_symbols + 1
     total_length = 2 * sequence_length + delay
@@ -451,10 +452,10 @@ def delayed_recall(
         >>> bool((task.targets[:, 2:] == task.inputs[:, :-2]).all()), float(task.targets[:, :2].max())
         (True, 0.0)
     """
-    num_samples = check_int(num_samples, "num_samples", minimum=1)
-    delay = check_int(delay, "delay", minimum=0)
-    length = check_int(length, "length", minimum=1)
-    num_features = check_int(num_features, "num_features", minimum=1)
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    delay = check_int("delay", delay, minimum=0)
+    length = check_int("length", length, minimum=1)
+    num_features = check_int("num_features", num_features, minimum=1)
     if length <= delay:
         raise ValueError(f"length must be greater than delay={delay}, got length={length}")
     rng = _generator(seed)

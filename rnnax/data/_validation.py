@@ -1,19 +1,21 @@
-"""Checks of user arguments and the handling of missing (NaN or Inf) values.
+"""Missing (NaN or Inf) values in a series, and the data-specific argument checks.
 
-Every public function of :mod:`rnnax.data` validates its arguments here, so that
-bad input fails early with an error that names the argument, what was expected
-and what was given, and so that non-finite values are never passed on silently.
+The :data:`NanPolicy` says how a series' non-finite values are treated;
+:func:`handle_missing` applies it. The generic checks (integers, reals, choices,
+bools) live in :mod:`rnnax._checks`; the checks here are the ones only
+:mod:`rnnax.data` needs: the ``nan_policy`` argument and the conversion of
+user input to a floating-point array (:func:`as_float_array`). Non-finite values
+are never passed on silently.
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import Literal, cast, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rnnax._checks import is_real_number
+from rnnax._checks import check_choice
 
 NanPolicy = Literal["raise", "ffill", "interpolate", "drop"]
 """How non-finite values (NaN, +Inf, -Inf) in a series are treated.
@@ -33,84 +35,32 @@ NAN_POLICIES: tuple[str, ...] = get_args(NanPolicy)
 _MAX_POSITIONS_SHOWN = 10
 
 
-def check_int(value: object, argument: str, *, minimum: int) -> int:
-    """Returns ``value`` as an ``int`` after checking that it is one and is large enough.
-
-    Args:
-        value: The value the caller passed.
-        argument: The argument's name, used in error messages.
-        minimum: The smallest allowed value.
-
-    Returns:
-        ``value`` as a Python ``int``.
-
-    Raises:
-        TypeError: If ``value`` is not an integer (booleans are refused too).
-        ValueError: If ``value < minimum``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{argument} must be an integer, got {value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{argument} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def check_real(
-    value: object, argument: str, *, minimum: float | None = None, exclusive: bool = False
-) -> float:
-    """Returns ``value`` as a finite ``float`` after checking it is a real number in range.
-
-    Args:
-        value: The value the caller passed.
-        argument: The argument's name, used in error messages.
-        minimum: The smallest allowed value, if any.
-        exclusive: Whether ``minimum`` itself is excluded.
-
-    Raises:
-        TypeError: If ``value`` is not a real number (booleans and strings are refused).
-        ValueError: If it is NaN, infinite or below ``minimum``.
-    """
-    if isinstance(value, (bool, np.bool_)) or not is_real_number(value):
-        raise TypeError(f"{argument} must be a real number, got {value!r:.80}")
-    result = float(cast(float, value))  # a checked numbers.Real
-    below = minimum is not None and (result <= minimum if exclusive else result < minimum)
-    if not np.isfinite(result) or below:
-        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
-        raise ValueError(f"{argument} must be a finite number{bound}, got {result}")
-    return result
-
-
 def check_nan_policy(nan_policy: object) -> NanPolicy:
     """Returns ``nan_policy`` after checking that it is one of :data:`NAN_POLICIES`.
 
     Raises:
-        ValueError: If ``nan_policy`` is not a known policy.
+        TypeError: If ``nan_policy`` is not a string.
+        ValueError: If it is a string but not a known policy.
     """
-    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {list(NAN_POLICIES)}, got {nan_policy!r}")
-    return nan_policy  # type: ignore[return-value]
+    return cast(NanPolicy, check_choice("nan_policy", nan_policy, NAN_POLICIES))
 
 
-def as_float_array(values: ArrayLike, argument: str) -> np.ndarray:
-    """Converts ``values`` to a floating-point numpy array, keeping float precision.
+def as_float_array(name: str, values: ArrayLike) -> np.ndarray:
+    """Converts the argument ``name`` to a floating-point numpy array, keeping float precision.
 
     Integer and boolean input becomes ``float64``; float input keeps its dtype.
 
     Raises:
-        TypeError: If ``values`` cannot be read as a numeric array.
+        TypeError: If ``values`` cannot be read as a numeric (real) array.
     """
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as error:  # ragged nested lists, for instance
-        raise TypeError(
-            f"{argument} must be a numeric array, could not convert it: {error}"
-        ) from None
+        raise TypeError(f"{name} must be a numeric array, could not convert it: {error}") from None
     if array.dtype.kind in "biu":
         return array.astype(np.float64)
     if array.dtype.kind != "f":
-        raise TypeError(f"{argument} must be a numeric (real) array, got dtype {array.dtype}")
+        raise TypeError(f"{name} must be a numeric (real) array, got dtype {array.dtype}")
     return array
 
 
@@ -166,8 +116,10 @@ def handle_missing(
     Raises:
         ValueError: Under ``"raise"`` if any value is non-finite (the message
             names the series and the first bad time positions); under the fill
-            policies if a feature has no finite value at all; or if
-            ``nan_policy`` is unknown.
+            policies if a feature has no finite value at all; for a wrong
+            rank or bad ``sample_times``; or if ``nan_policy`` is unknown.
+        TypeError: If ``values`` is not a numeric array or ``nan_policy`` is
+            not a string.
 
     Examples:
         >>> y = np.array([1.0, np.nan, 3.0, np.nan])
@@ -183,11 +135,26 @@ def handle_missing(
         ValueError: series 'demo' has 2 non-finite values (NaN or Inf) at time positions [1, 3]; pass nan_policy='ffill', 'interpolate' or 'drop' to fill or remove them explicitly
     """
     nan_policy = check_nan_policy(nan_policy)
-    array = as_float_array(values, "values")
+    array = as_float_array("values", values)
     if array.ndim not in (1, 2):
         raise ValueError(
             f"values of series {name!r} must have shape [T] or [T, D], got shape {array.shape}"
         )
+    return apply_nan_policy(array, nan_policy, name=name, sample_times=sample_times)
+
+
+def apply_nan_policy(
+    array: np.ndarray,
+    nan_policy: NanPolicy,
+    *,
+    name: str,
+    sample_times: ArrayLike | None = None,
+) -> np.ndarray:
+    """:func:`handle_missing` for a float array ``[T]`` or ``[T, D]`` and a checked policy.
+
+    ``sample_times`` is checked here, where it is used: only when a value must be
+    interpolated.
+    """
     bad_positions = nonfinite_positions(array)
     if bad_positions.size == 0:
         return array.copy()
@@ -201,18 +168,8 @@ def handle_missing(
         keep = np.ones(array.shape[0], dtype=bool)
         keep[bad_positions] = False
         return array[keep]
-
+    times = _sample_times(sample_times, array.shape[0])
     columns = array.reshape(array.shape[0], -1)
-    if sample_times is None:
-        times = np.arange(array.shape[0], dtype=np.float64)
-    else:
-        times = as_float_array(sample_times, "sample_times").astype(np.float64)
-        if times.shape != (array.shape[0],):
-            raise ValueError(
-                f"sample_times must have shape ({array.shape[0]},) to match the series, got {times.shape}"
-            )
-        if not np.isfinite(times).all() or np.any(np.diff(times) <= 0):
-            raise ValueError("sample_times must be finite and strictly increasing")
     filled = np.empty_like(columns)
     for column_index in range(columns.shape[1]):
         column = columns[:, column_index]
@@ -222,13 +179,33 @@ def handle_missing(
                 f"feature {column_index} of series {name!r} has no finite value, "
                 f"so nan_policy={nan_policy!r} has nothing to fill from"
             )
-        if nan_policy == "interpolate":
-            # np.interp holds the end values constant outside the finite range.
-            filled[:, column_index] = np.interp(times, times[finite], column[finite])
-        else:
-            last_finite = np.where(finite, np.arange(column.size), -1)
-            np.maximum.accumulate(last_finite, out=last_finite)
-            # A leading gap has nothing to carry forward: use the first finite value.
-            last_finite[last_finite < 0] = np.argmax(finite)
-            filled[:, column_index] = column[last_finite]
+        filled[:, column_index] = _fill_column(column, finite, times, nan_policy)
     return filled.reshape(array.shape)
+
+
+def _sample_times(sample_times: ArrayLike | None, length: int) -> np.ndarray:
+    """The checked ``sample_times`` as float64 ``[T]``; ``0, 1, ..., T - 1`` if ``None``."""
+    if sample_times is None:
+        return np.arange(length, dtype=np.float64)
+    times = as_float_array("sample_times", sample_times).astype(np.float64)
+    if times.shape != (length,):
+        raise ValueError(
+            f"sample_times must have shape ({length},) to match the series, got {times.shape}"
+        )
+    if not np.isfinite(times).all() or np.any(np.diff(times) <= 0):
+        raise ValueError("sample_times must be finite and strictly increasing")
+    return times
+
+
+def _fill_column(
+    column: np.ndarray, finite: np.ndarray, times: np.ndarray, nan_policy: NanPolicy
+) -> np.ndarray:
+    """One feature with its non-finite values filled by ``"interpolate"`` or ``"ffill"``."""
+    if nan_policy == "interpolate":
+        # np.interp holds the end values constant outside the finite range.
+        return np.interp(times, times[finite], column[finite])
+    last_finite = np.where(finite, np.arange(column.size), -1)
+    np.maximum.accumulate(last_finite, out=last_finite)
+    # A leading gap has nothing to carry forward: use the first finite value.
+    last_finite[last_finite < 0] = np.argmax(finite)
+    return column[last_finite]

@@ -23,13 +23,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from rnnax._checks import is_real_number
+from rnnax._checks import check_bool, check_int, is_real_number
 from rnnax.data._validation import (
     NanPolicy,
+    apply_nan_policy,
     as_float_array,
-    check_int,
     check_nan_policy,
-    handle_missing,
 )
 
 
@@ -103,17 +102,17 @@ class _Prepared(NamedTuple):
     target_columns: np.ndarray
 
 
-def _to_panel(array: np.ndarray, argument: str, panel: bool) -> np.ndarray:
+def _to_panel(name: str, array: np.ndarray, panel: bool) -> np.ndarray:
     """Reshapes [T], [T, D] (single) or [N, T], [N, T, D] (panel) to [N, T, D]."""
     if panel:
         if array.ndim not in (2, 3):
             raise ValueError(
-                f"{argument} must have shape [N, T] or [N, T, D] when panel=True, got shape {array.shape}"
+                f"{name} must have shape [N, T] or [N, T, D] when panel=True, got shape {array.shape}"
             )
         return array[:, :, None] if array.ndim == 2 else array
     if array.ndim not in (1, 2):
         raise ValueError(
-            f"{argument} must have shape [T] or [T, D] (pass panel=True for [N, T] or [N, T, D]), "
+            f"{name} must have shape [T] or [T, D] (pass panel=True for [N, T] or [N, T, D]), "
             f"got shape {array.shape}"
         )
     return array[None, :, None] if array.ndim == 1 else array[None]
@@ -156,32 +155,22 @@ def _prepare(
     nan_policy: NanPolicy,
     name: str,
 ) -> _Prepared:
+    """Checks the series arguments of the windowing functions and handles missing values."""
     nan_policy = check_nan_policy(nan_policy)
-    if not isinstance(panel, (bool, np.bool_)):
-        raise TypeError(f"panel must be a bool (True or False), got {panel!r}")
-    main = _to_panel(as_float_array(values, "values"), "values", panel)
+    panel = check_bool("panel", panel)
+    main = _to_panel("values", as_float_array("values", values), panel)
     num_series, length, num_features = main.shape
     if num_series == 0 or length == 0 or num_features == 0:
         raise ValueError(
             f"values of series {name!r} must hold at least one series, time step and feature, "
             f"got shape {np.shape(values)}"
         )
-    extras: dict[str, np.ndarray] = {}
-    for argument, covariate in (
-        ("past_covariates", past_covariates),
-        ("future_covariates", future_covariates),
-    ):
-        if covariate is None:
-            continue
-        array = _to_panel(as_float_array(covariate, argument), argument, panel)
-        if array.shape[:2] != (num_series, length):
-            expected = f"[{num_series}, {length}, ...]" if panel else f"[{length}, ...]"
-            raise ValueError(
-                f"{argument} must cover the same series and time steps as values, "
-                f"expected shape {expected}, got {np.shape(covariate)}"
-            )
-        extras[argument] = array
-
+    extras = _covariates(
+        {"past_covariates": past_covariates, "future_covariates": future_covariates},
+        num_series,
+        length,
+        panel,
+    )
     if nan_policy == "drop":
         if panel:
             raise ValueError(
@@ -194,23 +183,9 @@ def _prepare(
         main = main[:, keep]
         extras = {argument: array[:, keep] for argument, array in extras.items()}
     else:
-        main = np.stack(
-            [
-                handle_missing(series, nan_policy=nan_policy, name=_series_name(name, index, panel))
-                for index, series in enumerate(main)
-            ]
-        )
+        main = _fill_panel(main, nan_policy, name, panel)
         extras = {
-            argument: np.stack(
-                [
-                    handle_missing(
-                        series,
-                        nan_policy=nan_policy,
-                        name=f"{_series_name(name, index, panel)} {argument}",
-                    )
-                    for index, series in enumerate(array)
-                ]
-            )
+            argument: _fill_panel(array, nan_policy, name, panel, f" {argument}")
             for argument, array in extras.items()
         }
     return _Prepared(
@@ -218,6 +193,38 @@ def _prepare(
         past_covariates=extras.get("past_covariates"),
         future_covariates=extras.get("future_covariates"),
         target_columns=_check_target_columns(target_columns, main.shape[2]),
+    )
+
+
+def _covariates(
+    covariates: dict[str, ArrayLike | None], num_series: int, length: int, panel: bool
+) -> dict[str, np.ndarray]:
+    """The covariates given (not ``None``) as [N, T, features] arrays aligned with the values."""
+    extras: dict[str, np.ndarray] = {}
+    for argument, covariate in covariates.items():
+        if covariate is None:
+            continue
+        array = _to_panel(argument, as_float_array(argument, covariate), panel)
+        if array.shape[:2] != (num_series, length):
+            expected = f"[{num_series}, {length}, ...]" if panel else f"[{length}, ...]"
+            raise ValueError(
+                f"{argument} must cover the same series and time steps as values, "
+                f"expected shape {expected}, got {np.shape(covariate)}"
+            )
+        extras[argument] = array
+    return extras
+
+
+def _fill_panel(
+    array: np.ndarray, nan_policy: NanPolicy, name: str, panel: bool, suffix: str = ""
+) -> np.ndarray:
+    """Applies a fill policy (or ``"raise"``) to each series [T, features] of a panel; errors
+    name the series ``name`` (with its index in a panel) followed by ``suffix``."""
+    return np.stack(
+        [
+            apply_nan_policy(series, nan_policy, name=_series_name(name, index, panel) + suffix)
+            for index, series in enumerate(array)
+        ]
     )
 
 
@@ -265,9 +272,10 @@ def _cut(
 
 
 def _check_window_arguments(lookback: int, horizon: int, stride: int, dtype: DTypeLike) -> np.dtype:
-    check_int(lookback, "lookback", minimum=1)
-    check_int(horizon, "horizon", minimum=1)
-    check_int(stride, "stride", minimum=1)
+    """Checks the window sizes and returns ``dtype`` as a floating numpy dtype."""
+    check_int("lookback", lookback, minimum=1)
+    check_int("horizon", horizon, minimum=1)
+    check_int("stride", stride, minimum=1)
     try:
         resolved = np.dtype(dtype)
     except TypeError:
@@ -322,7 +330,9 @@ def sliding_windows(
             ``lookback``/``horizon``/``stride``, a series shorter than
             ``lookback + horizon``, bad ``target_columns`` or non-finite values
             under ``nan_policy="raise"``.
-        TypeError: For non-integer sizes or a non-float ``dtype``.
+        TypeError: For non-integer sizes, a non-float ``dtype``, a non-numeric
+            series or covariate, a non-bool ``panel``, a non-string
+            ``nan_policy`` or ``target_columns`` that are not integers.
 
     Examples:
         >>> windows = sliding_windows(np.arange(6.0), lookback=3, horizon=2)
@@ -347,17 +357,18 @@ def sliding_windows(
     return _cut(prepared, lookback, horizon, stride, lookback, length, resolved_dtype)
 
 
-def _segment_size(amount: float | int, argument: str, length: int) -> int:
-    if isinstance(amount, bool) or not is_real_number(amount):
-        raise TypeError(f"{argument} must be a fraction (float) or a count (int), got {amount!r}")
+def _segment_size(name: str, amount: float | int, length: int) -> int:
+    """A segment size given as a fraction of ``length`` (a float) or a count (an int), in steps."""
+    if isinstance(amount, (bool, np.bool_)) or not is_real_number(amount):
+        raise TypeError(f"{name} must be a fraction (float) or a count (int), got {amount!r}")
     if isinstance(amount, numbers.Integral):
         if not 0 <= amount < length:
             raise ValueError(
-                f"{argument} as a count of time steps must lie in [0, {length}), got {amount}"
+                f"{name} as a count of time steps must lie in [0, {length}), got {amount}"
             )
         return int(amount)
     if not 0.0 <= amount < 1.0:
-        raise ValueError(f"{argument} as a fraction must lie in [0, 1), got {amount}")
+        raise ValueError(f"{name} as a fraction must lie in [0, 1), got {amount}")
     # Round halves up (not to even), so equal fractions always give equal segments.
     return int(np.floor(float(amount) * length + 0.5))
 
@@ -381,15 +392,15 @@ def split_points(
     Raises:
         ValueError: If a size is out of range, or if validation and test leave
             no training steps (fractions summing to 1 or more).
-        TypeError: If a size is neither float nor int.
+        TypeError: If ``length`` is not an int, or a size is neither float nor int.
 
     Examples:
         >>> split_points(100, validation=0.2, test=10)
         SplitPoints(train_end=70, validation_end=90, length=100)
     """
-    check_int(length, "length", minimum=1)
-    num_validation = _segment_size(validation, "validation", length)
-    num_test = _segment_size(test, "test", length)
+    length = check_int("length", length, minimum=1)
+    num_validation = _segment_size("validation", validation, length)
+    num_test = _segment_size("test", test, length)
     train_end = length - num_validation - num_test
     if train_end <= 0:
         raise ValueError(
@@ -454,6 +465,7 @@ def chronological_split(
         ValueError: As :func:`sliding_windows` and :func:`split_points`, and if
             the training segment is shorter than ``lookback + horizon`` or a
             non-empty validation or test segment is shorter than ``horizon``.
+        TypeError: As :func:`sliding_windows` and :func:`split_points`.
 
     Examples:
         >>> split = chronological_split(np.arange(20.0), lookback=4, horizon=2, validation=4, test=4)

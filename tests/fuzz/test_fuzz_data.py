@@ -9,6 +9,7 @@ naming the argument; NaN and Inf in a series are reported with their time positi
 from __future__ import annotations
 
 import functools
+import re
 
 import jax.numpy as jnp
 import numpy as np
@@ -134,10 +135,10 @@ def _window_cases(function) -> dict[str, Case]:
             r"nan_policy must be one of \['raise', 'ffill', 'interpolate', 'drop'\], got 'zero'",
         ),
         "nan_policy-none": Case(
-            lambda: run(nan_policy=None), ValueError, r"nan_policy must be one of .* got None"
+            lambda: run(nan_policy=None), TypeError, r"nan_policy must be one of .* got None"
         ),
         "nan_policy-list": Case(
-            lambda: run(nan_policy=["drop"]), ValueError, r"nan_policy must be one of"
+            lambda: run(nan_policy=["drop"]), TypeError, r"nan_policy must be one of"
         ),
         "nan_policy-drop_with_panel": Case(
             lambda: run(PANEL, panel=True, nan_policy="drop"),
@@ -622,9 +623,9 @@ def _missing_and_load_cases() -> dict[str, Case]:
         ),
         "load-name-empty": Case(lambda: data.load(""), ValueError, r"unknown data set name ''"),
         "load-name-list": Case(
-            lambda: data.load(["co2"]), ValueError, r"unknown data set name \['co2'\]"
+            lambda: data.load(["co2"]), TypeError, r"unknown data set name \['co2'\]"
         ),
-        "load-name-none": Case(lambda: data.load(None), ValueError, r"unknown data set name None"),
+        "load-name-none": Case(lambda: data.load(None), TypeError, r"unknown data set name None"),
         "load-name-path": Case(
             lambda: data.load("../co2"), ValueError, r"unknown data set name '\.\./co2'"
         ),
@@ -637,7 +638,7 @@ def _missing_and_load_cases() -> dict[str, Case]:
             r"series 'co2' has 59 non-finite values",
         ),
         "load_co2-nan_policy-unknown": Case(
-            lambda: data.load_co2(nan_policy=3), ValueError, r"nan_policy must be one of .* got 3"
+            lambda: data.load_co2(nan_policy=3), TypeError, r"nan_policy must be one of .* got 3"
         ),
     }
 
@@ -712,7 +713,7 @@ def _synthetic_cases() -> dict[str, Case]:
         ),
         "noisy_sines-periods-none": Case(
             lambda: data.noisy_sines(20, periods=None),
-            ValueError,
+            TypeError,
             r"periods must be a non-empty sequence of positive numbers, got None",
         ),
         "noisy_sines-periods-empty": Case(
@@ -867,6 +868,206 @@ def test_synthetic_valid_calls_still_work() -> None:
     assert data.copy_task(1, 1, 1, num_symbols=1).inputs.shape == (1, 3, 3)
     assert data.delayed_recall(1, 2, 0).targets.shape == (1, 2, 1)
     assert data.adding_problem(1, 2).targets.shape == (1, 1)
+
+
+# ------------------------------------------------------------------------------------------
+# the exception rule, argument by argument: a wrong type is a TypeError, a wrong value of the
+# right type a ValueError, for every scalar argument of every public function of rnnax.data
+# ------------------------------------------------------------------------------------------
+WRONG_TYPES: dict[str, dict[str, object]] = {
+    "int": {"str": "2", "bool": True, "float": 2.0, "none": None},
+    "real": {"str": "0.5", "bool": True, "none": None, "list": [0.5]},
+    "size": {"str": "0.2", "bool": True, "none": None},  # a fraction (float) or a count (int)
+    "choice": {"int": 1, "none": None, "bytes": b"raise", "list": ["raise"]},
+    "bool": {"int": 1, "str": "True", "none": None, "float": 0.0},
+    "seed": {"str": "0", "bool": True, "float": 1.0, "none": None},
+}
+
+
+def _rule_cases(function: str, argument: str, kind: str, call, wrong_values: tuple) -> dict:
+    """TypeError cases for each wrong type of ``kind``; ValueError cases for ``wrong_values``.
+
+    ``None`` is left out where it is a documented value: ``target_columns`` (all features) and
+    the ``nan_policy`` of ``load`` (the data set's default).
+    """
+    pattern = rf"(?<!\w){re.escape(argument)}(?!\w)"
+    none_allowed = argument == "target_columns" or (
+        function in ("load", "load_co2") and argument == "nan_policy"
+    )
+    table = {
+        label: (value, TypeError, pattern)
+        for label, value in WRONG_TYPES[kind].items()
+        if not (none_allowed and value is None)
+    }
+    table |= {
+        f"out_of_range_{index}": (value, ValueError, pattern)
+        for index, value in enumerate(wrong_values)
+    }
+    return {
+        f"rule-{function}-{argument}-{label}": case
+        for label, case in cases_from(table, call).items()
+    }
+
+
+def _data_rule_cases() -> dict[str, Case]:
+    windowing = {
+        "sliding_windows": data.sliding_windows,
+        "chronological_split": data.chronological_split,
+    }
+    specs = []
+    for name, function in windowing.items():
+
+        def run(function=function, **kwargs):
+            return function(SERIES, **{"lookback": 4, "horizon": 2, **kwargs})
+
+        specs += [
+            (name, "lookback", "int", (0, -3), run),
+            (name, "horizon", "int", (0,), run),
+            (name, "stride", "int", (0, -1), run),
+            (name, "nan_policy", "choice", ("zero", "Raise", ""), run),
+            (name, "panel", "bool", (), run),
+            (name, "target_columns", "int", (1, -1), run),
+        ]
+    specs += [
+        ("chronological_split", argument, "size", (1.5, -1, 40, float("nan")), split_run)
+        for argument, split_run in (
+            ("validation", lambda **kwargs: data.chronological_split(SERIES, 4, 2, **kwargs)),
+            ("test", lambda **kwargs: data.chronological_split(SERIES, 4, 2, **kwargs)),
+        )
+    ]
+    specs += [
+        ("split_points", "length", "int", (0, -5), lambda **kwargs: data.split_points(**kwargs)),
+        (
+            "split_points",
+            "validation",
+            "size",
+            (1.0, 100),
+            lambda **kw: data.split_points(100, **kw),
+        ),
+        ("split_points", "test", "size", (-0.1, -1), lambda **kw: data.split_points(100, **kw)),
+        (
+            "handle_missing",
+            "nan_policy",
+            "choice",
+            ("bfill",),
+            lambda **kw: data.handle_missing(SERIES, **kw),
+        ),
+        ("load", "name", "choice", ("nile", "CO2"), lambda **kwargs: data.load(**kwargs)),
+        ("load", "nan_policy", "choice", ("zero",), lambda **kw: data.load("co2", **kw)),
+        ("load_co2", "nan_policy", "choice", ("mean",), lambda **kw: data.load_co2(**kw)),
+        ("noisy_sines", "length", "int", (0,), lambda **kwargs: data.noisy_sines(**kwargs)),
+        (
+            "noisy_sines",
+            "noise_std",
+            "real",
+            (-0.5, float("inf")),
+            lambda **kw: data.noisy_sines(20, **kw),
+        ),
+        ("noisy_sines", "seed", "seed", (-1,), lambda **kw: data.noisy_sines(20, **kw)),
+        ("mackey_glass", "length", "int", (0,), lambda **kw: data.mackey_glass(**kw, discard=0)),
+        ("mackey_glass", "discard", "int", (-1,), lambda **kw: data.mackey_glass(10, **kw)),
+        ("mackey_glass", "seed", "seed", (-2,), lambda **kw: data.mackey_glass(10, **kw)),
+        (
+            "adding_problem",
+            "num_samples",
+            "int",
+            (0,),
+            lambda **kw: data.adding_problem(length=4, **kw),
+        ),
+        ("adding_problem", "length", "int", (1,), lambda **kw: data.adding_problem(2, **kw)),
+        ("adding_problem", "seed", "seed", (-1,), lambda **kw: data.adding_problem(2, 4, **kw)),
+        ("copy_task", "delay", "int", (0,), lambda **kw: data.copy_task(2, 3, **kw)),
+        ("copy_task", "num_symbols", "int", (0,), lambda **kw: data.copy_task(2, 3, 2, **kw)),
+        ("copy_task", "seed", "seed", (-1,), lambda **kw: data.copy_task(2, 3, 2, **kw)),
+        ("delayed_recall", "delay", "int", (-1, 6), lambda **kw: data.delayed_recall(2, 6, **kw)),
+        (
+            "delayed_recall",
+            "num_features",
+            "int",
+            (0,),
+            lambda **kw: data.delayed_recall(2, 6, 2, **kw),
+        ),
+        ("delayed_recall", "seed", "seed", (-1,), lambda **kw: data.delayed_recall(2, 6, 2, **kw)),
+    ]
+    for argument in ("tau", "step_size", "sample_every"):
+        specs.append(
+            (
+                "mackey_glass",
+                argument,
+                "real",
+                (0.0, -1.0, float("nan")),
+                lambda **kw: data.mackey_glass(10, **kw),
+            )
+        )
+    for argument in ("beta", "gamma", "exponent", "initial_value"):
+        specs.append(
+            (
+                "mackey_glass",
+                argument,
+                "real",
+                (float("inf"),),
+                lambda **kw: data.mackey_glass(10, **kw),
+            )
+        )
+    specs.append(
+        ("mackey_glass", "initial_noise", "real", (-0.1,), lambda **kw: data.mackey_glass(10, **kw))
+    )
+    for argument in ("num_series", "length", "period"):
+        specs.append(
+            (
+                "trend_seasonal_panel",
+                argument,
+                "int",
+                (0,),
+                lambda **kw: data.trend_seasonal_panel(**{"num_series": 2, "length": 10, **kw}),
+            )
+        )
+    for argument in ("level_std", "slope_std", "seasonal_amplitude", "noise_std"):
+        specs.append(
+            (
+                "trend_seasonal_panel",
+                argument,
+                "real",
+                (-1.0,),
+                lambda **kw: data.trend_seasonal_panel(2, 10, **kw),
+            )
+        )
+    specs.append(
+        (
+            "trend_seasonal_panel",
+            "seed",
+            "seed",
+            (-1,),
+            lambda **kw: data.trend_seasonal_panel(2, 10, **kw),
+        )
+    )
+    cases: dict[str, Case] = {}
+    for function, argument, kind, wrong_values, run in specs:
+        cases |= _rule_cases(
+            function,
+            argument,
+            kind,
+            lambda value, run=run, argument=argument: run(**{argument: value}),
+            wrong_values,
+        )
+    for name, fit, pair in (
+        ("fit_min_max_scaler", data.fit_min_max_scaler, "feature_range"),
+        ("fit_robust_scaler", data.fit_robust_scaler, "quantile_range"),
+    ):
+        for position in (0, 1):
+
+            def with_entry(value, fit=fit, position=position):
+                bounds = [10.0, 90.0]
+                bounds[position] = value
+                return fit(SERIES, tuple(bounds))
+
+            cases |= _rule_cases(name, f"{pair}[{position}]", "real", with_entry, (float("nan"),))
+    return cases
+
+
+@pytest.mark.parametrize("case", params(_data_rule_cases()))
+def test_data_exception_rule(case: Case) -> None:
+    check(case)
 
 
 # ------------------------------------------------------------------------------------------
