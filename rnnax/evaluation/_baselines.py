@@ -10,13 +10,16 @@ first (see :func:`rnnax.data.handle_missing`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from rnnax.evaluation._common import as_float_arrays, check_int
+from rnnax._checks import check_int
+from rnnax.evaluation._common import as_float_arrays
 
 
 def _history(history: ArrayLike, minimum_length: int, requirement: str) -> jax.Array:
@@ -31,9 +34,11 @@ def _history(history: ArrayLike, minimum_length: int, requirement: str) -> jax.A
     return array
 
 
-def _level_forecast(history: ArrayLike, horizon: int, level) -> jax.Array:
+def _level_forecast(
+    history: ArrayLike, horizon: int, level: Callable[[jax.Array], jax.Array]
+) -> jax.Array:
     """Repeats ``level(history)`` (shape ``[..., 1]``) at every one of ``horizon`` steps."""
-    horizon = check_int(horizon, "horizon", minimum=1)
+    horizon = check_int("horizon", horizon, minimum=1)
     array = _history(history, 1, "")
     return jnp.broadcast_to(level(array), (*array.shape[:-1], horizon))
 
@@ -81,8 +86,8 @@ def seasonal_naive_forecast(
         >>> seasonal_naive_forecast(jnp.array([1.0, 2.0, 3.0, 4.0, 5.0]), 5, period=3)
         Array([3., 4., 5., 3., 4.], dtype=float32)
     """
-    horizon = check_int(horizon, "horizon", minimum=1)
-    period = check_int(period, "period", minimum=1)
+    horizon = check_int("horizon", horizon, minimum=1)
+    period = check_int("period", period, minimum=1)
     array = _history(history, period, f" (one full period, period={period})")
     length = array.shape[-1]
     # Static indices: shapes are fixed at trace time, so this stays jit-friendly.
@@ -110,7 +115,7 @@ def drift_forecast(history: ArrayLike, horizon: int) -> Float[Array, "... horizo
         >>> drift_forecast(jnp.array([1.0, 2.0, 5.0]), 3)
         Array([ 7.,  9., 11.], dtype=float32)
     """
-    horizon = check_int(horizon, "horizon", minimum=1)
+    horizon = check_int("horizon", horizon, minimum=1)
     array = _history(history, 2, " (the drift needs a first and a last value)")
     length = array.shape[-1]
     last = array[..., -1:]

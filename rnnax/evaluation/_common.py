@@ -1,4 +1,10 @@
-"""Argument handling shared by the metrics and the baselines."""
+"""What the metrics and the baselines share: their array inputs, axes and zero denominators.
+
+:func:`as_float_arrays` brings the inputs to one floating dtype, :func:`check_same_shape`
+and :func:`check_axis` refuse implicit broadcasting and bad ``axis`` arguments,
+:func:`checked_mean` averages only over something, and :func:`safe_ratio` states the rule
+for a zero denominator. The generic checks (integers, reals) live in :mod:`rnnax._checks`.
+"""
 
 from __future__ import annotations
 
@@ -46,25 +52,14 @@ def as_float_arrays(arrays: dict[str, ArrayLike]) -> list[jax.Array]:
 
 
 def check_same_shape(
-    reference: jax.Array, reference_name: str, other: jax.Array, other_name: str
+    name: str, value: jax.Array, reference_name: str, reference: jax.Array
 ) -> None:
-    """Raises ValueError unless the two arrays have equal shapes (no implicit broadcasting)."""
-    if reference.shape != other.shape:
+    """Raises ValueError unless ``value`` has the shape of ``reference`` (no implicit broadcasting)."""
+    if value.shape != reference.shape:
         raise ValueError(
-            f"{other_name} must have the same shape as {reference_name} {tuple(reference.shape)}, "
-            f"got {tuple(other.shape)}"
+            f"{name} must have the same shape as {reference_name} {tuple(reference.shape)}, "
+            f"got {tuple(value.shape)}"
         )
-
-
-def check_int(value: object, argument: str, *, minimum: int) -> int:
-    """Returns ``value`` as an int, raising TypeError/ValueError naming ``argument`` if it is not one >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{argument} must be an integer, got {value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{argument} must be an integer >= {minimum}, got {value}")
-    return int(value)
 
 
 def safe_ratio(numerator: jax.Array, denominator: jax.Array) -> jax.Array:

@@ -20,6 +20,7 @@ number.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -27,11 +28,10 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from rnnax._checks import is_real_number
+from rnnax._checks import check_int, is_real_number
 from rnnax.evaluation._common import (
     as_float_arrays,
     check_axis,
-    check_int,
     check_same_shape,
     checked_mean,
     safe_ratio,
@@ -42,7 +42,7 @@ Axis = int | tuple[int, ...] | None
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.Array, jax.Array]:
     actual, predicted = as_float_arrays({"y_true": y_true, "y_pred": y_pred})
-    check_same_shape(actual, "y_true", predicted, "y_pred")
+    check_same_shape("y_pred", predicted, "y_true", actual)
     return actual, predicted
 
 
@@ -150,17 +150,26 @@ def seasonal_naive_scale(
         The scale with ``axis`` reduced away.
 
     Raises:
-        ValueError: If ``y_train`` has at most ``period`` steps.
+        ValueError: If ``y_train`` has at most ``period`` steps, ``period < 1`` or
+            ``axis`` is out of range.
+        TypeError: If ``period`` or ``axis`` is not an int, or ``y_train`` is not
+            a real numeric array.
 
     Examples:
         >>> seasonal_naive_scale(jnp.array([1.0, 3.0, 2.0, 5.0]), period=2)
         Array(1.5, dtype=float32)
     """
-    period = check_int(period, "period", minimum=1)
+    period = check_int("period", period, minimum=1)
     (train,) = as_float_arrays({"y_train": y_train})
     if train.ndim == 0:
         raise ValueError("y_train must have a time axis, got a 0-d array")
     check_axis(axis, train.ndim, "y_train", allow_none=False, allow_tuple=False)
+    return _seasonal_scale(train, period, axis)
+
+
+def _seasonal_scale(train: jax.Array, period: int, axis: int) -> jax.Array:
+    """:func:`seasonal_naive_scale` of a checked array, period and axis; refuses a too short
+    series (the one check that depends on all three)."""
     length = train.shape[axis]
     if length <= period:
         raise ValueError(
@@ -198,7 +207,10 @@ def mase(
         The scaled error with ``axis`` reduced away.
 
     Raises:
-        ValueError: On mismatched shapes or a too short ``y_train``.
+        ValueError: On mismatched shapes, a too short ``y_train``, ``period < 1``
+            or an ``axis`` out of range.
+        TypeError: If ``period`` or ``axis`` is not an int, or an input is not a
+            real numeric array.
 
     Examples:
         >>> mase(jnp.array([6.0, 8.0]), jnp.array([5.0, 5.0]), jnp.array([1.0, 3.0, 2.0, 5.0]), period=2)
@@ -207,7 +219,7 @@ def mase(
     actual, predicted, train = as_float_arrays(
         {"y_true": y_true, "y_pred": y_pred, "y_train": y_train}
     )
-    check_same_shape(actual, "y_true", predicted, "y_pred")
+    check_same_shape("y_pred", predicted, "y_true", actual)
     if actual.ndim == 0:
         raise ValueError("y_true must have a time axis, got a 0-d array")
     (normalized_axis,) = check_axis(
@@ -222,7 +234,8 @@ def mase(
             f"y_train must match y_true's shape {tuple(actual.shape)} except along axis {axis}, "
             f"got {tuple(train.shape)}"
         )
-    scale = seasonal_naive_scale(train, period, axis=axis)
+    period = check_int("period", period, minimum=1)
+    scale = _seasonal_scale(train, period, axis)
     return safe_ratio(checked_mean(jnp.abs(actual - predicted), axis, actual, "y_true"), scale)
 
 
@@ -248,8 +261,8 @@ def coverage(
         Array(0.5, dtype=float32)
     """
     actual, low, high = as_float_arrays({"y_true": y_true, "lower": lower, "upper": upper})
-    check_same_shape(actual, "y_true", low, "lower")
-    check_same_shape(actual, "y_true", high, "upper")
+    check_same_shape("lower", low, "y_true", actual)
+    check_same_shape("upper", high, "y_true", actual)
     inside = (actual >= low) & (actual <= high)
     return checked_mean(inside.astype(actual.dtype), axis, actual, "y_true")
 
@@ -273,11 +286,23 @@ def pinball_loss(
 
     Raises:
         ValueError: If ``quantile`` is not in ``(0, 1)``.
+        TypeError: If ``quantile`` is not a concrete real number.
 
     Examples:
         >>> pinball_loss(jnp.array([10.0, 10.0]), jnp.array([8.0, 12.0]), 0.9)
         Array(1., dtype=float32)
     """
+    level = _check_quantile(quantile)
+    actual, predicted = _pair(y_true, y_pred)
+    difference = actual - predicted
+    return checked_mean(
+        jnp.maximum(level * difference, (level - 1.0) * difference), axis, actual, "y_true"
+    )
+
+
+def _check_quantile(quantile: Any) -> float:
+    """``quantile`` as a float strictly between 0 and 1: a concrete real number, or a 0-d
+    floating array that is not traced (the level must be known when the loss is traced)."""
     if isinstance(quantile, (bool, np.bool_)) or not (
         is_real_number(quantile)
         or (
@@ -294,11 +319,7 @@ def pinball_loss(
     level = float(quantile)
     if not 0.0 < level < 1.0:
         raise ValueError(f"quantile must lie strictly between 0 and 1, got {quantile}")
-    actual, predicted = _pair(y_true, y_pred)
-    difference = actual - predicted
-    return checked_mean(
-        jnp.maximum(level * difference, (level - 1.0) * difference), axis, actual, "y_true"
-    )
+    return level
 
 
 def gaussian_nll(
@@ -323,9 +344,9 @@ def gaussian_nll(
         Array(0.9189385, dtype=float32)
     """
     actual, predicted, spread = as_float_arrays({"y_true": y_true, "mean": mean, "std": std})
-    check_same_shape(actual, "y_true", predicted, "mean")
+    check_same_shape("mean", predicted, "y_true", actual)
     if spread.ndim != 0:
-        check_same_shape(actual, "y_true", spread, "std")
+        check_same_shape("std", spread, "y_true", actual)
     else:
         spread = jnp.broadcast_to(spread, actual.shape)
     positive = spread > 0
