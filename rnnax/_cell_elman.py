@@ -96,9 +96,18 @@ _TANH_SPLIT = GemmSplit(_weights, _tanh_pointwise, _recurrent_input, additive=Tr
 _RELU_SPLIT = GemmSplit(_weights, _relu_pointwise, _recurrent_input, additive=True)
 
 
-def _check_nonlinearity(nonlinearity: Any) -> str:
-    if not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r:.40}")
+def check_nonlinearity(nonlinearity: Any) -> str:
+    """Returns ``nonlinearity`` if it names an Elman cell's activation (``NONLINEARITIES``).
+
+    Raises:
+        TypeError: not a string.
+        ValueError: a string that is not one of ``NONLINEARITIES``.
+    """
+    message = f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r:.40}"
+    if not isinstance(nonlinearity, str):
+        raise TypeError(message)
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(message)
     return nonlinearity
 
 
@@ -144,7 +153,7 @@ def elman_init(
         ('ElmanReluParams', (3, 8), (8, 8), (8,))
     """
     input_size, hidden_size = _check_sizes(input_size, hidden_size)
-    nonlinearity = _check_nonlinearity(nonlinearity)
+    nonlinearity = check_nonlinearity(nonlinearity)
     dtype = _check_init_arguments(key, dtype, input_init=input_init, recurrent_init=recurrent_init)
     k_x, k_h = jax.random.split(key)
     h = hidden_size

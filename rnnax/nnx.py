@@ -37,7 +37,7 @@ from flax import nnx
 from rnnax._cell_gru import GRU as GRU_CELL
 from rnnax._cell_gru import GRU_RESET_AFTER, apply_reset_after, gru_form
 from rnnax._cell_lstm import LSTM as LSTM_CELL
-from rnnax._checks import check_bool, check_key, is_real_number
+from rnnax._checks import check_bool, check_key, check_rate
 from rnnax._layers import check_layers, layers_cell, rnn_stack, rnn_stack_init
 from rnnax._protocol import Cell, check_params, get_cell, params_dtype
 
@@ -96,15 +96,6 @@ class DirectionParams(nnx.Module):
     def to_params(self) -> Any:
         """Returns the current values as a ``params_type`` NamedTuple of arrays."""
         return self.params_type(*(getattr(self, field)[...] for field in self.params_type._fields))
-
-
-def _check_dropout_rate(dropout_rate: Any) -> float:
-    if isinstance(dropout_rate, bool) or not is_real_number(dropout_rate):
-        raise TypeError(f"dropout_rate must be a float in [0, 1), got {dropout_rate!r}")
-    # A numbers.Real orders against floats; typeshed declares only its __lt__ and __le__.
-    if not 0.0 <= cast(float, dropout_rate) < 1.0:
-        raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate}")
-    return float(dropout_rate)
 
 
 def _check_rngs(rngs: Any) -> None:
@@ -193,7 +184,7 @@ class RNN(nnx.Module):
             ValueError, TypeError: an unknown cell, invalid sizes or ``dropout_rate``.
         """
         cell = get_cell(cell)
-        _check_dropout_rate(dropout_rate)
+        check_rate("dropout_rate", dropout_rate)
         _check_rngs(rngs)
         layers = rnn_stack_init(
             cell,
@@ -224,7 +215,7 @@ class RNN(nnx.Module):
         self.num_layers: int = len(layers)
         self.bidirectional: bool = num_directions == 2
         self.dtype: Any = jnp.dtype(params_dtype(cell, layers[0][0]))
-        self.dropout_rate: float = _check_dropout_rate(dropout_rate)
+        self.dropout_rate: float = check_rate("dropout_rate", dropout_rate)
         self.deterministic: bool = check_bool("deterministic", deterministic)
         self.layers = nnx.List(
             [nnx.List([DirectionParams(params) for params in layer]) for layer in layers]
@@ -284,13 +275,18 @@ class RNN(nnx.Module):
             lambda: cls(
                 input_size,
                 hidden_size,
-                cell=cell,
                 num_layers=num_layers,
                 bidirectional=bidirectional,
                 dtype=dtype,
                 rngs=nnx.Rngs(0),
+                **cls._cell_options(cell),
             )
         )
+
+    @classmethod
+    def _cell_options(cls, cell: Cell) -> dict[str, Any]:
+        """The constructor's keywords that make this class build ``cell``."""
+        return {"cell": cell}
 
     @classmethod
     def _from_layers(
@@ -494,25 +490,8 @@ class LSTM(RNN):
         )
 
     @classmethod
-    def _abstract(
-        cls,
-        cell: Cell,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int,
-        bidirectional: bool,
-        dtype: Any,
-    ) -> Any:
-        return nnx.eval_shape(
-            lambda: cls(
-                input_size,
-                hidden_size,
-                num_layers=num_layers,
-                bidirectional=bidirectional,
-                dtype=dtype,
-                rngs=nnx.Rngs(0),
-            )
-        )
+    def _cell_options(cls, cell: Cell) -> dict[str, Any]:
+        return {}  # the LSTM's cell is fixed
 
     # The subclass's own, narrower signature (no ``cell=``: the LSTM's is fixed).
     @classmethod
@@ -643,26 +622,8 @@ class GRU(RNN):
         self.reset_after: bool = cell == GRU_RESET_AFTER
 
     @classmethod
-    def _abstract(
-        cls,
-        cell: Cell,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int,
-        bidirectional: bool,
-        dtype: Any,
-    ) -> Any:
-        return nnx.eval_shape(
-            lambda: cls(
-                input_size,
-                hidden_size,
-                num_layers=num_layers,
-                bidirectional=bidirectional,
-                reset_after=cell == GRU_RESET_AFTER,
-                dtype=dtype,
-                rngs=nnx.Rngs(0),
-            )
-        )
+    def _cell_options(cls, cell: Cell) -> dict[str, Any]:
+        return {"reset_after": cell == GRU_RESET_AFTER}
 
     # The subclass's own signature (``reset_after=`` instead of ``cell=``).
     @classmethod

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnax._cell_elman import ELMAN, ELMAN_RELU, ElmanParams, ElmanReluParams
+from rnnax._cell_elman import ELMAN, ELMAN_RELU, ElmanParams, ElmanReluParams, check_nonlinearity
 from rnnax._cell_lstm import LSTM
 from rnnax._params import GRUParams, LSTMParams
 from rnnax._protocol import cell_of, check_params
@@ -60,7 +60,6 @@ _GRU_GATES = ("r", "z", "n")
 _LINEN_LSTM_NAMES = frozenset(f"{side}{gate}" for side in "ih" for gate in _LSTM_GATES)
 _LINEN_GRU_NAMES = frozenset(f"{side}{gate}" for side in "ih" for gate in _GRU_GATES)
 _LINEN_SIMPLE_NAMES = frozenset({"i", "h"})
-_NONLINEARITIES = ("tanh", "relu")
 
 
 def _cell_params(variables: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -100,12 +99,6 @@ def _entry(tree: Mapping[str, Any], module: str, name: str) -> jax.Array:
         return tree[module][name]
     except KeyError:
         raise ValueError(f"flax cell parameters lack {module}/{name}") from None
-
-
-def _check_nonlinearity(nonlinearity: Any) -> str:
-    if not isinstance(nonlinearity, str) or nonlinearity not in _NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be one of {_NONLINEARITIES}, got {nonlinearity!r:.40}")
-    return nonlinearity
 
 
 def from_flax_linen(
@@ -155,7 +148,7 @@ def from_flax_linen(
     tree = _cell_params(variables)
     names = set(tree)
     if nonlinearity is not None:
-        nonlinearity = _check_nonlinearity(nonlinearity)
+        nonlinearity = check_nonlinearity(nonlinearity)
         if names != _LINEN_SIMPLE_NAMES:
             raise ValueError(
                 "nonlinearity applies to SimpleCell variables only (the LSTM and GRU cells' "
