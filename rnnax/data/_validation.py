@@ -192,8 +192,16 @@ def _sample_times(sample_times: ArrayLike | None, length: int) -> np.ndarray:
         raise ValueError(
             f"sample_times must have shape ({length},) to match the series, got {times.shape}"
         )
-    if not np.isfinite(times).all() or np.any(np.diff(times) <= 0):
-        raise ValueError("sample_times must be finite and strictly increasing")
+    expected = "sample_times must be finite and strictly increasing"
+    nonfinite = np.flatnonzero(~np.isfinite(times))
+    if nonfinite.size:
+        raise ValueError(f"{expected}, got {times[nonfinite[0]]} at position {nonfinite[0]}")
+    not_increasing = np.flatnonzero(np.diff(times) <= 0)
+    if not_increasing.size:
+        position = not_increasing[0] + 1
+        raise ValueError(
+            f"{expected}, got {times[position]} at position {position} after {times[position - 1]}"
+        )
     return times
 
 
