@@ -15,14 +15,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from rnnax._cells import _with_batch_axes, check_cell_inputs
-from rnnax._init import (
-    Initializer,
-    _check_init_arguments,
-    _check_sizes,
-    _gate_blocks,
-    glorot_uniform,
-)
-from rnnax._parallel import g, log_g, parallel_runner
+from rnnax._init import Initializer, glorot_uniform, input_gate_params
+from rnnax._parallel import gated_update, gated_update_logs, parallel_runner
 from rnnax._protocol import Cell, register_cell
 
 
@@ -58,7 +52,7 @@ def _projection(params: MinGRUParams, x: jax.Array) -> tuple[jax.Array, jax.Arra
 def _step(params: MinGRUParams, h: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     k, pre = _projection(params, x)
     # 1 - z as sigma(-k): exact where z rounds to 1, and the parallel form's log(1 - z).
-    h_new = jax.nn.sigmoid(-k) * h + jax.nn.sigmoid(k) * g(pre)
+    h_new = gated_update(k, h, pre)
     return h_new, h_new
 
 
@@ -66,7 +60,7 @@ def _log_coefficients(params: MinGRUParams, xs: jax.Array) -> tuple[jax.Array, j
     """``h_t = (1 - z_t) h_{t-1} + z_t g(pre_t)`` in logs: ``log(1 - z) = -softplus(k)``,
     ``log z = -softplus(-k)``."""
     k, pre = _projection(params, xs)
-    return -jax.nn.softplus(k), -jax.nn.softplus(-k) + log_g(pre)
+    return gated_update_logs(k, pre)
 
 
 def mingru_init(
@@ -104,12 +98,8 @@ def mingru_init(
         >>> params.w_x.shape, params.b.shape
         ((3, 16), (16,))
     """
-    input_size, hidden_size = _check_sizes(input_size, hidden_size)
-    dtype = _check_init_arguments(key, dtype, input_init=input_init)
-    return MinGRUParams(
-        w_x=_gate_blocks(key, input_init, input_size, hidden_size, 2, dtype, "input_init"),
-        b=jnp.zeros((2 * hidden_size,), dtype),
-    )
+    w_x, b = input_gate_params(key, input_size, hidden_size, 2, dtype, input_init)
+    return MinGRUParams(w_x=w_x, b=b)
 
 
 # No "auto" entry, so "auto" runs the scan. On the 2-core CPU (shared, interleaved runs, medians)

@@ -15,14 +15,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from rnnax._cells import _with_batch_axes, check_cell_inputs
-from rnnax._init import (
-    Initializer,
-    _check_init_arguments,
-    _check_sizes,
-    _gate_blocks,
-    glorot_uniform,
-)
-from rnnax._parallel import g, log_g, parallel_runner
+from rnnax._init import Initializer, glorot_uniform, input_gate_params
+from rnnax._parallel import gated_update, gated_update_logs, parallel_runner
 from rnnax._protocol import Cell, register_cell
 
 
@@ -63,8 +57,7 @@ def _log_ratio(k_f: jax.Array, k_i: jax.Array) -> jax.Array:
 def _step(params: MinLSTMParams, h: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     k_f, k_i, pre = _projection(params, x)
     # f / (f + i) = sigma(-log(i / f)): no 0 / 0 where both gates underflow.
-    d = _log_ratio(k_f, k_i)
-    h_new = jax.nn.sigmoid(-d) * h + jax.nn.sigmoid(d) * g(pre)
+    h_new = gated_update(_log_ratio(k_f, k_i), h, pre)
     return h_new, h_new
 
 
@@ -72,8 +65,7 @@ def _log_coefficients(params: MinLSTMParams, xs: jax.Array) -> tuple[jax.Array, 
     """``h_t = f'_t h_{t-1} + i'_t g(pre_t)`` in logs: with ``d = log(i / f)``,
     ``log f' = -softplus(d)`` and ``log i' = -softplus(-d)`` (the paper's appendix)."""
     k_f, k_i, pre = _projection(params, xs)
-    d = _log_ratio(k_f, k_i)
-    return -jax.nn.softplus(d), -jax.nn.softplus(-d) + log_g(pre)
+    return gated_update_logs(_log_ratio(k_f, k_i), pre)
 
 
 def minlstm_init(
@@ -111,12 +103,8 @@ def minlstm_init(
         >>> params.w_x.shape, params.b.shape
         ((3, 24), (24,))
     """
-    input_size, hidden_size = _check_sizes(input_size, hidden_size)
-    dtype = _check_init_arguments(key, dtype, input_init=input_init)
-    return MinLSTMParams(
-        w_x=_gate_blocks(key, input_init, input_size, hidden_size, 3, dtype, "input_init"),
-        b=jnp.zeros((3 * hidden_size,), dtype),
-    )
+    w_x, b = input_gate_params(key, input_size, hidden_size, 3, dtype, input_init)
+    return MinLSTMParams(w_x=w_x, b=b)
 
 
 # No "auto" entry, so "auto" runs the scan. On the 2-core CPU (shared, interleaved runs, medians)

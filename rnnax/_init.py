@@ -74,6 +74,22 @@ def _check_sizes(input_size: Any, hidden_size: Any) -> tuple[int, int]:
     )
 
 
+def input_gate_params(
+    key: Any,
+    input_size: Any,
+    hidden_size: Any,
+    num_gates: int,
+    dtype: Any,
+    input_init: Initializer,
+) -> tuple[jax.Array, jax.Array]:
+    """Checked ``(w_x [I, G*H], b [G*H])`` of a cell whose gates read only the input (minGRU,
+    minLSTM): one ``input_init`` block per gate, and a zero bias."""
+    input_size, hidden_size = _check_sizes(input_size, hidden_size)
+    dtype = _check_init_arguments(key, dtype, input_init=input_init)
+    w_x = _gate_blocks(key, input_init, input_size, hidden_size, num_gates, dtype, "input_init")
+    return w_x, jnp.zeros((num_gates * hidden_size,), dtype)
+
+
 def lstm_init(
     key: jax.Array,
     input_size: int,

@@ -86,6 +86,26 @@ def compute_dtype(dtype: Any) -> Any:
     return jnp.dtype(jnp.float32) if jnp.dtype(dtype) in NARROW_FLOATS else jnp.dtype(dtype)
 
 
+def gated_update(
+    d: Float[Array, "*shape"], h: Float[Array, "*shape"], pre: Float[Array, "*shape"]
+) -> Float[Array, "*shape"]:
+    r"""The step of minGRU and minLSTM: :math:`h' = \sigma(-d) h + \sigma(d) g(pre)`.
+
+    ``d`` is the log-odds of the input gate against the keep gate (minGRU: ``z``'s
+    pre-activation; minLSTM: ``log(i / f)``); ``sigma(-d)`` is the keep gate without a
+    ``1 - sigma(d)`` that rounds to 0, and the same number the log-space form uses.
+    """
+    return jax.nn.sigmoid(-d) * h + jax.nn.sigmoid(d) * g(pre)
+
+
+def gated_update_logs(
+    d: Float[Array, "*shape"], pre: Float[Array, "*shape"]
+) -> tuple[Float[Array, "*shape"], Float[Array, "*shape"]]:
+    r"""``gated_update`` as ``h' = a h + b`` in logs: :math:`\log a = -\mathrm{softplus}(d)`,
+    :math:`\log b = -\mathrm{softplus}(-d) + \log g(pre)`."""
+    return -jax.nn.softplus(d), -jax.nn.softplus(-d) + log_g(pre)
+
+
 def _compose(
     earlier: tuple[jax.Array, jax.Array], later: tuple[jax.Array, jax.Array]
 ) -> tuple[jax.Array, jax.Array]:
