@@ -219,6 +219,28 @@ def recurrent_weights(
     return pad_axis(pad_gates(w_h, num_gates, hidden, kplan.hidden), 0, kplan.hidden)
 
 
+def input_projection(
+    xs: Float[Array, "T B I"],
+    w_x: Float[Array, "I GH"],
+    bias: Float[Array, " GH"],
+    num_gates: int,
+    kplan: KernelPlan,
+) -> Float[Array, "T Bp GHp"]:
+    """``xs @ w_x + bias`` for every step at once (one ``[T B, I] @ [I, G H]`` GEMM),
+    accumulated in ``acc_dtype`` and padded to the plan's gate blocks and batch."""
+    acc = acc_dtype(w_x.dtype)
+    xw = jnp.einsum("tbi,ig->tbg", xs, w_x, preferred_element_type=acc)
+    xw = xw + bias.astype(acc)[None, None, :]
+    hidden = w_x.shape[-1] // num_gates
+    return pad_axis(pad_gates(xw, num_gates, hidden, kplan.hidden), 1, kplan.batch)
+
+
+def padded_state(array: Float[Array, "B H"], kplan: KernelPlan) -> Float[Array, "Bp Hp"]:
+    """A carry ``[B, H]`` in ``acc_dtype``, padded with zeros to ``[Bp, Hp]``."""
+    acc = acc_dtype(array.dtype)
+    return pad_axis(pad_axis(array.astype(acc), 1, kplan.hidden), 0, kplan.batch)
+
+
 def padded_lengths(lengths: Int[Array, " B"] | None, kplan: KernelPlan) -> jax.Array | None:
     """``[Bp]`` int32 lengths; padded batch rows get length 0 (never read or written)."""
     if lengths is None:

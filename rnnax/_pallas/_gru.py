@@ -341,13 +341,10 @@ def gru_pallas(
     # Which recurrent biases fold into the one projection GEMM (see the module docstring).
     b_h = params.b_h.astype(acc)
     folded = b_h.at[2 * hidden :].set(0) if reset_after else b_h
-    xw = jnp.einsum("tbi,ig->tbg", xs, params.w_x, preferred_element_type=acc)
-    xw = xw + (params.b_x.astype(acc) + folded)[None, None, :]
-    xw = common.pad_axis(common.pad_gates(xw, _GATES, hidden, kplan.hidden), 1, kplan.batch)
+    xw = common.input_projection(xs, params.w_x, params.b_x.astype(acc) + folded, _GATES, kplan)
     b_hn = common.pad_axis(
         b_h[2 * hidden :] if reset_after else jnp.zeros((hidden,), acc), 0, kplan.hidden
     )[None, :]
-    h0_padded = common.pad_axis(common.pad_axis(h0.astype(acc), 1, kplan.hidden), 0, kplan.batch)
     ys, h = _recurrence(
         kplan,
         bool(reverse),
@@ -355,7 +352,7 @@ def gru_pallas(
         xw,
         common.recurrent_weights(params.w_h, _GATES, kplan),
         b_hn,
-        h0_padded,
+        common.padded_state(h0, kplan),
         common.padded_lengths(lengths, kplan),
         jnp.dtype(dtype),
     )

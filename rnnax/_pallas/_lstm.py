@@ -299,23 +299,14 @@ def lstm_pallas(
         num_warps=num_warps,
         num_stages=num_stages,
     )
-    acc = common.acc_dtype(dtype)
     xs = masked_inputs(xs, lengths)
-    # The input projection for every step at once: one [T B, I] @ [I, 4H] GEMM.
-    xw = jnp.einsum("tbi,ig->tbg", xs, params.w_x, preferred_element_type=acc)
-    xw = xw + params.b.astype(acc)[None, None, :]
-    xw = common.pad_axis(common.pad_gates(xw, _GATES, hidden, kplan.hidden), 1, kplan.batch)
-
-    def state(array: jax.Array) -> jax.Array:
-        return common.pad_axis(common.pad_axis(array.astype(acc), 1, kplan.hidden), 0, kplan.batch)
-
     ys, h, c = _recurrence(
         kplan,
         bool(reverse),
-        xw,
+        common.input_projection(xs, params.w_x, params.b, _GATES, kplan),
         common.recurrent_weights(params.w_h, _GATES, kplan),
-        state(h0),
-        state(c0),
+        common.padded_state(h0, kplan),
+        common.padded_state(c0, kplan),
         common.padded_lengths(lengths, kplan),
         jnp.dtype(dtype),
     )
