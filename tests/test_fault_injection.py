@@ -280,7 +280,7 @@ def test_a_report_write_killed_mid_write_leaves_complete_reports(killed, target)
     assert (directory / "report.md").read_text(encoding="utf-8") == first_markdown
 
     _report.write_json(directory / "report.json", second)
-    _report.write_atomic(directory / "report.md", second_markdown)
+    _io.write_atomically(directory / "report.md", second_markdown)
     assert sorted(p.name for p in directory.iterdir()) == ["report.json", "report.md"]
     assert json.loads((directory / "report.json").read_text(encoding="utf-8")) == second
 

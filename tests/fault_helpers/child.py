@@ -100,7 +100,7 @@ def _report_scenario(name: str, directory: Path, target: str) -> None:
     directory.mkdir(parents=True)
     content, markdown = problems.report(1)
     _report.write_json(directory / "report.json", content)
-    _report.write_atomic(directory / "report.md", markdown)
+    _io.write_atomically(directory / "report.md", markdown)
     info = {file: _sha256(directory / file) for file in ("report.json", "report.md")}
     content, markdown = problems.report(2)
     if target == "report.md":  # as compare() does: report.json first, then report.md
@@ -109,7 +109,7 @@ def _report_scenario(name: str, directory: Path, target: str) -> None:
     if target == "report.json":
         _report.write_json(directory / "report.json", content)
     else:
-        _report.write_atomic(directory / "report.md", markdown)
+        _io.write_atomically(directory / "report.md", markdown)
 
 
 def _train_scenario(name: str, directory: Path) -> None:
