@@ -1,4 +1,4 @@
-"""Parameter and state containers (``typing.NamedTuple`` pytrees, layouts fixed by API.md)."""
+"""Parameter and state containers (``typing.NamedTuple`` pytrees, layouts fixed by docs/API.md)."""
 
 from __future__ import annotations
 

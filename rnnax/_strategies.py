@@ -120,7 +120,7 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
         return _AUTO_FALLBACK["cudnn"]
     # On CPU a bfloat16 scan's gradient pays for JAX's own bfloat16-stacked residuals, which
     # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
-    # GRU it was 1.3-1.6x faster than the split scan at the PERFORMANCE.md shapes even on one
+    # GRU it was 1.3-1.6x faster than the split scan at the docs/PERFORMANCE.md shapes even on one
     # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
     # for the cells whose measured CPU choice is a hand-written backward pass.
     if (

@@ -1,4 +1,4 @@
-"""Float64 NumPy transcriptions of the LSTM and GRU equations (API.md), written independently.
+"""Float64 NumPy transcriptions of the LSTM and GRU equations (docs/API.md), written independently.
 
 These loops are deliberately naive: one sequence, one step at a time, no JAX.
 """

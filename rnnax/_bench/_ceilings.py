@@ -81,7 +81,7 @@ def measure_floor(jax: Any, cfg: Config, repeats: int) -> dict[str, Any]:
 
     - ``scan_{fwd,fwdbwd}_us_per_step``: a jitted ``lax.scan`` whose body is one elementwise
       update of the ``[B, H]`` carry (and its gradient): what a scan costs per step before any
-      work (PERFORMANCE.md: about 8-9 us on GPU).
+      work (docs/PERFORMANCE.md: about 8-9 us on GPU).
     - ``pallas_loop_us_per_step`` (GPU only): a Pallas kernel looping over T in-kernel with a
       trivial body.
     - ``launch_us``: one jitted elementwise op on ``[B, H]``: dispatch plus one kernel launch.

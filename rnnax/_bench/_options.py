@@ -14,7 +14,7 @@ from typing import Any
 
 SCHEMA = "rnnax-bench/1"
 
-# (B, T, I, H): the shapes PERFORMANCE.md says the field uses on CPU.
+# (B, T, I, H): the shapes docs/PERFORMANCE.md says the field uses on CPU.
 DEFAULT_SHAPES: tuple[tuple[int, int, int, int], ...] = (
     (64, 100, 32, 128),
     (32, 256, 32, 128),
@@ -27,7 +27,7 @@ SWEEP_VALUES = {
     "H": (32, 64, 128, 256, 512),
 }
 QUICK_SHAPES: tuple[tuple[int, int, int, int], ...] = ((4, 8, 3, 8),)
-# The GPU suite (--gpu-suite): the FlashRNN / H100 shape of PERFORMANCE.md (B=16, T=1024,
+# The GPU suite (--gpu-suite): the FlashRNN / H100 shape of docs/PERFORMANCE.md (B=16, T=1024,
 # I=H=768; published anchors: cuDNN fp16 through torch 2.0 ms forward, 5.2 ms fwd+bwd) and two
 # smaller hidden sizes where w_h fits on chip, then a sweep over B around the FlashRNN shape.
 GPU_SHAPES: tuple[tuple[int, int, int, int], ...] = (

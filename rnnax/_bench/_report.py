@@ -88,7 +88,7 @@ def config_table(
     anchor = []
     if (shape["B"], shape["T"], shape["H"]) == (16, 1024, 768):
         anchor = [
-            "Published anchor at this shape (PERFORMANCE.md, H100): cuDNN through torch "
+            "Published anchor at this shape (docs/PERFORMANCE.md, H100): cuDNN through torch "
             "`nn.LSTM` fp16 2.0 ms fwd, 5.2 ms fwd+bwd (about 2 \u00b5s per step).",
             "",
         ]

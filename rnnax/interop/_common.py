@@ -3,7 +3,7 @@ handling, input validation.
 
 Every framework handled here that has a GRU (PyTorch, Flax, Equinox) orders its gates
 ``r, z, n`` and updates ``h' = (1 - z) * n + z * h``. rnnax orders them ``z, r, n`` and updates
-``h' = (1 - z) * h + z * n`` (API.md): our ``z`` is their ``1 - z``. Since
+``h' = (1 - z) * h + z * n`` (docs/API.md): our ``z`` is their ``1 - z``. Since
 ``1 - sigmoid(a) == sigmoid(-a)``, converting is a permutation plus a sign flip of every ``z``
 weight and bias; negation and permutation are exact, so conversions round-trip bit for bit.
 All of those GRUs apply the reset gate after the recurrent product, so converted GRU weights

@@ -123,7 +123,7 @@ def test_report_json_models(tiny_run: dict[str, Any]) -> None:
         for key in MODEL_KEYS:
             assert key in model, (cell, key)
         assert (model["hidden"], model["layers"]) == (4, 1)
-        # Recurrent parameters as laid out in API.md: G*H*(I+H) plus 1 (LSTM) or 2 (GRU) biases.
+        # Recurrent parameters as laid out in docs/API.md: G*H*(I+H) plus 1 (LSTM) or 2 (GRU) biases.
         gates, biases = (4, 1) if cell == "lstm" else (3, 2)
         assert model["rnn_params"] == gates * 4 * (1 + 4) + biases * gates * 4
         assert model["params"] == model["rnn_params"] + 4 * 12 + 12  # plus the dense head
