@@ -4,7 +4,9 @@
 ``--cells``) side by side on a data set that ships with rnnax and prints the explainer's table
 with a measured value and a verdict per claim; see ``rnnax compare --help``. ``rnnax bench``
 times rnnax's strategies against flax, equinox and PyTorch (rnnax._bench; ``rnnax bench
---help``). Help needs no JAX, so it answers at once.
+--help``). Help needs no JAX, so it answers at once: the ``rnnax compare`` options are built
+from the fields of :class:`~rnnax.compare.CompareConfig` (rnnax.compare._config, the standard
+library only), each with the flag, help, bounds and group its ``metadata`` names.
 ``python -m rnnax`` is the same command.
 
 Usage errors (unknown data set or cell, non-positive sizes, an unwritable ``--out``) print one
@@ -14,11 +16,14 @@ line on stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from rnnax.compare._config import CompareConfig  # the standard library only: no JAX
 
 USAGE_ERROR = 2
 
@@ -66,34 +71,34 @@ def _expose_cpu_devices(count: int) -> None:
     set_cpu_devices(count)  # too late (main() called from a program with JAX started): no effect
 
 
-def _positive_int(maximum: int):
-    """A positive integer up to ``maximum``: larger values would not finish (or not fit in
-    memory) on any machine this runs on, so they are usage errors, not hours of waiting."""
-    return _number(
-        int, f"a positive integer (at most {maximum:,})", lambda value: 1 <= value <= maximum
+def _integer(minimum: int, maximum: int):
+    """An integer from ``minimum`` up to ``maximum``: larger values would not finish (or not fit
+    in memory) on any machine this runs on, so they are usage errors, not hours of waiting."""
+    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    return _number(int, f"{kind} (at most {maximum:,})", lambda value: minimum <= value <= maximum)
+
+
+def _real(minimum: float, exclusive: bool, maximum: float | None):
+    """A finite number above ``minimum`` (or at least it, unless ``exclusive``), up to
+    ``maximum`` where there is one."""
+    kind = (
+        "a positive number"
+        if (minimum, exclusive) == (0.0, True)
+        else f"a number {'>' if exclusive else '>='} {minimum:g}"
     )
+    top = float("inf") if maximum is None else maximum
+    description = kind if maximum is None else f"{kind} of at most {maximum:g}"
+
+    def valid(value: float) -> bool:
+        above = minimum < value if exclusive else minimum <= value
+        return above and value <= top and value != float("inf")
+
+    return _number(float, description, valid)
 
 
-def _non_negative_int(maximum: int):
-    return _number(
-        int, f"an integer >= 0 (at most {maximum:,})", lambda value: 0 <= value <= maximum
-    )
+def _lengths(minimum: int, maximum: int):
+    """Comma-separated integers from ``minimum`` to ``maximum`` (``--memory-lengths``)."""
 
-
-_positive_float = _number(float, "a positive number", lambda value: 0 < value < float("inf"))
-_learning_rate = _number(float, "a positive number of at most 10", lambda value: 0 < value <= 10)
-
-# Upper bounds of the integer options (see _positive_int).
-_MAX_HIDDEN = 4096
-_MAX_LAYERS = 16
-_MAX_SEEDS = 256
-_MAX_STEPS = 1_000_000
-_MAX_BATCH = 1_000_000
-_MAX_LENGTH = 100_000
-_MAX_SYMBOLS = 1_000
-
-
-def _lengths(minimum: int, maximum: int = _MAX_LENGTH):
     def parse(text: str) -> tuple[int, ...]:
         parts = [part for part in text.split(",") if part.strip()]
         try:
@@ -131,12 +136,51 @@ def _out_dir(text: str) -> Path:
     return Path(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``rnnax`` argument parser (subcommands ``compare`` and ``bench``)."""
-    parser = _Parser(
-        prog="rnnax", description="rnnax: LSTM and GRU networks in JAX for time-series prediction."
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+# What the fields' metadata cannot say: the option parser of a list of names (checking them
+# needs the cell registry, that is JAX: only when --cells is given) and the text added to the
+# help, which must not load the registry (``rnnax compare --help`` answers without JAX).
+_CLI_ONLY: dict[str, dict[str, Any]] = {
+    "cells": {"type": _cell_names, "help": "; list them with rnnax.registered_cells()"},
+}
+
+
+def _option_type(field: dataclasses.Field) -> Callable[[str], Any]:
+    """The argparse ``type`` of a numeric or list field, from its type and its metadata."""
+    meta = field.metadata
+    if field.type.startswith("tuple["):  # lengths (the annotation is a string: PEP 563)
+        return _lengths(meta["minimum"], meta["maximum"])
+    if field.type.startswith("float"):
+        return _real(meta["minimum"], meta.get("exclusive_minimum", False), meta.get("maximum"))
+    return _integer(meta["minimum"], meta["maximum"])
+
+
+def _add_field_option(group: Any, field: dataclasses.Field) -> None:
+    """Adds the option of a :class:`~rnnax.compare.CompareConfig` field to ``group``: its flag,
+    default, help and metavar from the field's metadata, its parser from its type."""
+    meta, extra = field.metadata, _CLI_ONLY.get(field.name, {})
+    options: dict[str, Any] = {"dest": field.name, "help": meta["help"] + extra.get("help", "")}
+    if isinstance(field.default, bool):  # --no-progress: a flag that turns the field off
+        options["action"] = "store_false" if field.default else "store_true"
+    elif "choices" in meta:
+        options.update(choices=meta["choices"], default=field.default)
+    elif "type" in extra:
+        options.update(type=extra["type"], default=field.default)
+    elif "minimum" in meta:
+        options.update(type=_option_type(field), default=field.default)
+    else:  # a name checked when the config is made (--dataset)
+        options["default"] = field.default
+    if "action" not in options and "choices" not in options:  # --lr's LR, not LEARNING_RATE
+        options["metavar"] = meta.get("metavar", meta["flag"].lstrip("-").upper())
+    group.add_argument(meta["flag"], **options)
+
+
+def _compare_fields() -> list[dataclasses.Field]:
+    """The :class:`~rnnax.compare.CompareConfig` fields the command line offers, in order."""
+    return [field for field in dataclasses.fields(CompareConfig) if field.metadata["flag"]]
+
+
+def _add_compare(commands: Any) -> None:
+    """Adds ``rnnax compare`` and its options (one per field with a ``"flag"``, and ``--out``)."""
     compare = commands.add_parser(
         "compare",
         help="train LSTM and GRU side by side and measure the explainer's claims",
@@ -147,162 +191,28 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    import rnnax
-    from rnnax.compare._experiment import DEFAULT_DATASET, CompareConfig
+    for name in ("main", "more"):
+        group = compare.add_argument_group(f"{name} options")
+        for field in _compare_fields():
+            if field.metadata["group"] == name:
+                _add_field_option(group, field)
+        if name == "main":
+            group.add_argument(
+                "--out",
+                type=_out_dir,
+                default=None,
+                metavar="DIR",
+                help="output folder (default: a new runs/compare-<dataset>-<time>)",
+            )
 
-    default = CompareConfig()
-    main = compare.add_argument_group("main options")
-    main.add_argument(
-        "--dataset",
-        default=DEFAULT_DATASET,
-        metavar="NAME",
-        help=f"a data set shipped with rnnax (default {DEFAULT_DATASET}; "
-        "see rnnax.data.available())",
-    )
-    main.add_argument(
-        "--hidden",
-        type=_positive_int(_MAX_HIDDEN),
-        default=default.hidden,
-        metavar="N",
-        help="hidden size of the LSTM (of the first cell when the LSTM is not compared), and "
-        f"of every other cell with --match hidden (default {default.hidden})",
-    )
-    main.add_argument(
-        "--layers",
-        type=_positive_int(_MAX_LAYERS),
-        default=default.layers,
-        metavar="L",
-        help=f"stacked recurrent layers (default {default.layers})",
-    )
-    main.add_argument(
-        "--seeds",
-        type=_positive_int(_MAX_SEEDS),
-        default=default.seeds,
-        metavar="K",
-        help=f"seeds per model, trained in parallel (default {default.seeds})",
-    )
-    main.add_argument(
-        "--steps",
-        type=_positive_int(_MAX_STEPS),
-        default=default.steps,
-        metavar="S",
-        help=f"optimizer steps of the forecasting training (default {default.steps})",
-    )
-    main.add_argument(
-        "--match",
-        choices=("hidden", "params"),
-        default=default.match,
-        help="give every cell the LSTM's hidden size, or size each to the LSTM's parameter "
-        "budget (default hidden)",
-    )
-    main.add_argument(
-        "--cells",
-        type=_cell_names,
-        default=default.cells,
-        metavar="CELL,...",
-        help="registered cells to compare (default " + ",".join(default.cells) + "; "
-        "registered: " + ", ".join(rnnax.registered_cells()) + "); the explainer's table "
-        "needs lstm and gru, every other cell gets a table of its own",
-    )
-    main.add_argument(
-        "--out",
-        type=_out_dir,
-        default=None,
-        metavar="DIR",
-        help="output folder (default: a new runs/compare-<dataset>-<time>)",
-    )
-    more = compare.add_argument_group("more options")
-    more.add_argument(
-        "--lookback",
-        type=_positive_int(_MAX_LENGTH),
-        default=None,
-        metavar="N",
-        help="input window (default per data set; 24 for airline_passengers)",
-    )
-    more.add_argument(
-        "--horizon",
-        type=_positive_int(_MAX_LENGTH),
-        default=None,
-        metavar="N",
-        help="forecast steps (default per data set; 12 for airline_passengers)",
-    )
-    more.add_argument(
-        "--batch-size",
-        type=_positive_int(_MAX_BATCH),
-        default=default.batch_size,
-        metavar="B",
-        help=f"minibatch size (default {default.batch_size})",
-    )
-    more.add_argument(
-        "--lr",
-        type=_learning_rate,
-        default=default.learning_rate,
-        help=f"Adam learning rate for forecasting (default {default.learning_rate})",
-    )
-    more.add_argument(
-        "--eval-every",
-        type=_positive_int(_MAX_STEPS),
-        default=default.eval_every,
-        metavar="N",
-        help=f"steps between validation evaluations (default {default.eval_every})",
-    )
-    more.add_argument(
-        "--target",
-        type=_positive_float,
-        default=None,
-        metavar="LOSS",
-        help="target validation loss for time-to-target (default: 1.1 x the larger of the "
-        "LSTM's and the GRU's best seed-mean validation losses)",
-    )
-    more.add_argument(
-        "--memory-steps",
-        type=_non_negative_int(_MAX_STEPS),
-        default=default.memory_steps,
-        metavar="N",
-        help=f"optimizer steps per memory task; 0 skips them (default {default.memory_steps})",
-    )
-    more.add_argument(
-        "--memory-lengths",
-        type=_lengths(2),
-        default=default.memory_lengths,
-        metavar="T,...",
-        help="adding-problem lengths (default " + ",".join(map(str, default.memory_lengths)) + ")",
-    )
-    more.add_argument(
-        "--copy-symbols",
-        type=_non_negative_int(_MAX_SYMBOLS),
-        default=default.copy_symbols,
-        metavar="K",
-        help=f"copy task: symbols to remember; 0 skips it (default {default.copy_symbols})",
-    )
-    more.add_argument(
-        "--copy-delay",
-        type=_positive_int(_MAX_LENGTH),
-        default=default.copy_delay,
-        metavar="D",
-        help="copy task: steps between the symbols and their recall "
-        f"(default {default.copy_delay})",
-    )
-    more.add_argument(
-        "--sweep-lengths",
-        type=_lengths(1),
-        default=default.sweep_lengths,
-        metavar="T,...",
-        help="sequence lengths of the throughput sweep (default "
-        + ",".join(map(str, default.sweep_lengths))
-        + ")",
-    )
-    more.add_argument(
-        "--seed-devices",
-        type=_positive_int(4096),
-        default=None,
-        metavar="N",
-        help="split every model's seeds over N devices (N must divide --seeds; on CPU this "
-        "exposes N CPU devices); each seed's numbers are unchanged",
-    )
-    more.add_argument("--no-progress", action="store_true", help="no progress bars")
-    more.add_argument("--no-plots", action="store_true", help="no PNG plots")
 
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rnnax`` argument parser (subcommands ``compare`` and ``bench``); needs no JAX."""
+    parser = _Parser(
+        prog="rnnax", description="rnnax: LSTM and GRU networks in JAX for time-series prediction."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_compare(commands)
     commands.add_parser(
         "bench",
         add_help=False,
@@ -331,70 +241,36 @@ def bench(argv: Sequence[str]) -> int:
     return _run.run(args, list(argv))
 
 
-def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.ArgumentParser) -> int:
-    from rnnax import data
+def _config_and_out(args: argparse.Namespace) -> tuple[CompareConfig, Path]:
+    """The comparison's config (each offered field from its option, the rest at their
+    defaults) and its checked output folder.
+
+    Raises:
+        ValueError: a setting the options' parsers cannot check alone (an unknown data set, a
+            window too long for the series, ``--seeds`` not a multiple of ``--seed-devices``).
+        OutDirError: ``--out`` is not a writable folder.
+    """
+    from rnnax.compare import check_out_dir, default_out_dir
+    from rnnax.compare._data import prepare
+
+    config = CompareConfig(**{field.name: getattr(args, field.name) for field in _compare_fields()})
+    out = check_out_dir(default_out_dir(config.dataset) if args.out is None else args.out)
+    if config.seed_devices is not None:
+        _expose_cpu_devices(config.seed_devices)
+    prepare(config)  # data-set-dependent errors (a window too long for the series) now, not later
+    return config, out
+
+
+def _print_summary(report: dict[str, Any], out: Path) -> None:
+    """Prints the explainer's table, the other cells' table, the baselines and the files."""
     from rnnax.compare import (
-        CompareConfig,
-        OutDirError,
         baseline_summary,
         cells_terminal_table,
-        check_out_dir,
-        compare,
-        default_out_dir,
         has_extra_cells,
         rows,
         terminal_table,
     )
 
-    prog = "rnnax compare"
-    if args.dataset not in data.available():
-        return _usage_error(
-            prog,
-            f"unknown data set {args.dataset!r}; valid names are {', '.join(data.available())}",
-        )
-    try:
-        config = CompareConfig(
-            dataset=args.dataset,
-            hidden=args.hidden,
-            layers=args.layers,
-            seeds=args.seeds,
-            steps=args.steps,
-            match=args.match,
-            lookback=args.lookback,
-            horizon=args.horizon,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            eval_every=args.eval_every,
-            target_loss=args.target,
-            memory_steps=args.memory_steps,
-            memory_lengths=args.memory_lengths,
-            copy_symbols=args.copy_symbols,
-            copy_delay=args.copy_delay,
-            sweep_lengths=args.sweep_lengths,
-            seed_devices=args.seed_devices,
-            progress=not args.no_progress,
-            plots=not args.no_plots,
-            cells=args.cells,
-        )
-        out = check_out_dir(default_out_dir(config.dataset) if args.out is None else args.out)
-        if config.seed_devices is not None:
-            _expose_cpu_devices(config.seed_devices)
-        from rnnax.compare._experiment import prepare
-
-        prepare(
-            config
-        )  # data-set-dependent errors (a window too long for the series) now, not later
-    except (ValueError, OutDirError) as error:
-        return _usage_error(prog, str(error))
-    command = "rnnax compare" + ("" if not argv else " " + shlex.join(argv))
-    try:
-        report = compare(config, out, command=command)
-    except KeyboardInterrupt:
-        print(
-            f"{prog}: interrupted; nothing written to {str(out)!r} after the last complete file",
-            file=sys.stderr,
-        )
-        return 130
     table = rows(report)
     print()
     print(terminal_table(table) if table else report["claims_note"])
@@ -408,6 +284,27 @@ def _compare(args: argparse.Namespace, argv: Sequence[str], parser: argparse.Arg
         + (", " + ", ".join(report["plots"]) if report["plots"] else "")
         + f"); {report['wall_s']:.0f} s"
     )
+
+
+def _compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Runs ``rnnax compare`` with the parsed ``args``; returns the exit status."""
+    from rnnax.compare import OutDirError, compare
+
+    prog = "rnnax compare"
+    try:
+        config, out = _config_and_out(args)
+    except (ValueError, OutDirError) as error:
+        return _usage_error(prog, str(error))
+    command = "rnnax compare" + ("" if not argv else " " + shlex.join(argv))
+    try:
+        report = compare(config, out, command=command)
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; nothing written to {str(out)!r} after the last complete file",
+            file=sys.stderr,
+        )
+        return 130
+    _print_summary(report, out)
     return 0
 
 
@@ -421,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR
-    return _compare(args, argv[1:], parser)
+    return _compare(args, argv[1:])
 
 
 if __name__ == "__main__":  # pragma: no cover

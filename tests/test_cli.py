@@ -11,8 +11,6 @@ import textwrap
 import venv
 from pathlib import Path
 
-import pytest
-
 import rnnax
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +41,6 @@ def test_import_rnnax_and_bench_help_start_no_jax() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(
-    not (_ROOT / "rnnax" / "compare" / "_config.py").is_file(),
-    reason="the compare options are not yet in rnnax/compare/_config.py (standard library only)",
-)
 def test_help_builds_the_parser_without_jax() -> None:
     result = _fresh_python(
         """

@@ -95,8 +95,5 @@ def test_python_dash_m_rnnax_usage_error_is_one_line() -> None:
 
 
 def test_bench_forwards_to_the_benchmark_script(capfd: pytest.CaptureFixture[str]) -> None:
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_rnn.py"
-    if not script.is_file():
-        pytest.skip("no source checkout with benchmarks/")
     assert main(["bench", "--help"]) == 0
-    assert "bench_rnn.py" in capfd.readouterr().out
+    assert "usage: rnnax bench" in capfd.readouterr().out
