@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from rnnax import _sharding, evaluation
-from rnnax._checks import is_real_number
+from rnnax._checks import check_int, check_real
 from rnnax.forecasting import _model
 from rnnax.forecasting._config import ForecasterConfig
 
@@ -86,14 +86,10 @@ def rolling_origins(length: int, horizon: int, first: int, *, stride: int = 1) -
         >>> rolling_origins(144, 12, 120, stride=4).tolist()
         [120, 124, 128, 132]
     """
-    for name, value, minimum in (
-        ("length", length, 1),
-        ("horizon", horizon, 1),
-        ("first", first, 0),
-        ("stride", stride, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    length = check_int("length", length, minimum=1)
+    horizon = check_int("horizon", horizon, minimum=1)
+    first = check_int("first", first, minimum=0)
+    stride = check_int("stride", stride, minimum=1)
     if first > length - horizon:
         raise ValueError(
             f"first={first} leaves no room for a horizon of {horizon} in a series of length {length}"
@@ -148,10 +144,11 @@ def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
 
 def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon: int) -> np.ndarray:
     array = np.asarray(origins)
-    if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
-        raise ValueError(
-            f"origins must be a non-empty 1-D integer array, got {array.dtype} array of shape {array.shape}"
-        )
+    expected = "origins must be a non-empty 1-D integer array"
+    if array.size and array.dtype.kind not in "iu":
+        raise TypeError(f"{expected}, got {array.dtype} array of shape {array.shape}")
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{expected}, got {array.dtype} array of shape {array.shape}")
     low, high = int(array.min()), int(array.max())
     if low < first_allowed or high > length - horizon:
         raise ValueError(
@@ -231,27 +228,16 @@ def backtest(
         raise TypeError(
             f"model must be a Forecaster or a ForecasterConfig, got {type(model).__name__}"
         )
-    for name, value in (("lookback", lookback), ("period", period)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    lookback = check_int("lookback", lookback, minimum=1)
+    period = check_int("period", period, minimum=1)
     values = _check_series(series, config)
     length = values.shape[0]
     checked_origins = _check_origins(origins, length, max(lookback, period), config.horizon)
     scale_end = int(checked_origins.min()) if scale_end is None else scale_end
-    if (
-        isinstance(scale_end, bool)
-        or not isinstance(scale_end, (int, np.integer))
-        or not period < scale_end <= length
-    ):
-        raise ValueError(f"scale_end must be an integer in ({period}, {length}], got {scale_end!r}")
-    if (
-        isinstance(interval_level, bool)
-        or not is_real_number(interval_level)
-        or not 0.0 < interval_level < 1.0
-    ):
-        raise ValueError(
-            f"interval_level must lie strictly between 0 and 1, got {interval_level!r}"
-        )
+    scale_end = check_int("scale_end", scale_end, minimum=period + 1, maximum=length)
+    interval_level = check_real(
+        "interval_level", interval_level, minimum=0.0, maximum=1.0, exclusive=True
+    )
     if inverse_transform is not None:
         _check_inverse_transform(inverse_transform, values.dtype)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Literal, get_args
 
 import numpy as np
 
 from rnnax._cell_gru import apply_reset_after
-from rnnax._checks import is_real_number
+from rnnax._checks import check_choice, check_int, check_rate
 from rnnax._protocol import Cell, check_cell, get_cell, registered_cells
 
 CellName = str
@@ -23,24 +22,13 @@ Centering = Literal["none", "last", "mean"]
 _MAX_SIZE = 2**31 - 1
 
 
-def _check_positive_int(field: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"ForecasterConfig.{field} must be a positive integer, got {value!r}")
-    if int(value) > _MAX_SIZE:
-        raise ValueError(f"ForecasterConfig.{field} must be at most {_MAX_SIZE}, got {value!r}")
-
-
-def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"ForecasterConfig.{field} must be one of {list(choices)}, got {value!r}")
-
-
 @dataclasses.dataclass(frozen=True)
 class ForecasterConfig:
     """What a forecaster looks like: encoder, head, decoding strategy and likelihood.
 
     The config is frozen and hashable, so it can be a static argument of ``jax.jit``. Every
-    field is checked on construction; a bad value raises ``ValueError`` naming the field.
+    field is checked on construction, by rnnax's one rule: a value of the wrong type raises
+    ``TypeError`` and a value out of range ``ValueError``, each naming the field.
 
     Input layout: a window of inputs is ``[..., lookback, input_size]``; its first
     ``num_targets`` features are the target series (what is forecast) and the remaining
@@ -83,7 +71,7 @@ class ForecasterConfig:
         >>> ForecasterConfig(horizon=12, hidden=0)
         Traceback (most recent call last):
         ...
-        ValueError: ForecasterConfig.hidden must be a positive integer, got 0
+        ValueError: ForecasterConfig.hidden must be an integer >= 1, got 0
         >>> ForecasterConfig(horizon=12, cell="gru", reset_after=True).encoder_cell
         Cell('gru_reset_after')
     """
@@ -102,29 +90,28 @@ class ForecasterConfig:
 
     def __post_init__(self) -> None:
         for field in ("horizon", "input_size", "num_targets", "hidden", "num_layers"):
-            _check_positive_int(field, getattr(self, field))
             # NumPy integers are accepted and stored as Python ints (hash, repr and JSON agree).
-            object.__setattr__(self, field, int(getattr(self, field)))
+            value = check_int(f"ForecasterConfig.{field}", getattr(self, field), minimum=1)
+            if value > _MAX_SIZE:
+                raise ValueError(
+                    f"ForecasterConfig.{field} must be at most {_MAX_SIZE}, got {value}"
+                )
+            object.__setattr__(self, field, value)
         if self.num_targets > self.input_size:
             raise ValueError(
                 f"ForecasterConfig.num_targets must be at most input_size={self.input_size} "
                 f"(targets are the first input features), got {self.num_targets}"
             )
         self._check_cell()
-        _check_choice("strategy", self.strategy, get_args(Strategy))
-        _check_choice("likelihood", self.likelihood, get_args(Likelihood))
-        _check_choice("centering", self.centering, get_args(Centering))
-        rate = self.dropout_rate
-        if isinstance(rate, bool) or not is_real_number(rate) or not 0.0 <= rate < 1.0:
-            raise ValueError(
-                f"ForecasterConfig.dropout_rate must be a number in [0, 1), got {rate!r}"
-            )
-        object.__setattr__(self, "dropout_rate", float(rate))
+        check_choice("ForecasterConfig.strategy", self.strategy, get_args(Strategy))
+        check_choice("ForecasterConfig.likelihood", self.likelihood, get_args(Likelihood))
+        check_choice("ForecasterConfig.centering", self.centering, get_args(Centering))
+        rate = check_rate("ForecasterConfig.dropout_rate", self.dropout_rate)
+        object.__setattr__(self, "dropout_rate", rate)
         if isinstance(self.reset_after, np.bool_):
             object.__setattr__(self, "reset_after", bool(self.reset_after))
         if not isinstance(self.reset_after, bool):
-            # ValueError, like every other bad field, so callers catch one exception type.
-            raise ValueError(
+            raise TypeError(
                 f"ForecasterConfig.reset_after must be a bool, got {self.reset_after!r}"
             )
         if self.reset_after:
@@ -144,15 +131,15 @@ class ForecasterConfig:
             try:
                 check_cell(cell)
             except TypeError as error:
-                # ValueError, like every other bad field.
-                raise ValueError(
+                raise TypeError(
                     f"ForecasterConfig.cell is not a valid rnnax.Cell: {error}"
                 ) from None
             if cell.name in registered_cells() and get_cell(cell.name) == cell:
                 object.__setattr__(self, "cell", cell.name)
             return
         if not isinstance(cell, str) or cell not in registered_cells():
-            raise ValueError(
+            kind = ValueError if isinstance(cell, str) else TypeError
+            raise kind(
                 f"ForecasterConfig.cell must be one of {list(registered_cells())} (the registered "
                 f"cells, rnnax.registered_cells()) or an rnnax.Cell, got {cell!r:.80}"
             )

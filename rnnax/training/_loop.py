@@ -16,7 +16,14 @@ import optax
 from jax.sharding import Mesh
 
 from rnnax import _sharding
-from rnnax._checks import check_bool, check_int, is_real_number
+from rnnax._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive_real,
+    check_real,
+    is_real_number,
+)
 from rnnax.training import _checkpoint, _engine
 from rnnax.training._engine import DivergenceWarning, Members
 from rnnax.training._epochs import Placement, compiled_epoch
@@ -123,12 +130,9 @@ def check_loop_options(
     _optional_int("eval_batch_size", eval_batch_size, 1)
     check_bool("restore_best", restore_best)
     check_bool("progress", progress)
-    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
-        raise ValueError(
-            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
-        )
-    if not (is_real_number(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+    if grad_clip_norm is not None:
+        check_positive_real("grad_clip_norm", grad_clip_norm)
+    check_real("min_delta", min_delta, minimum=0.0)
 
 
 def _check_fit_options(
@@ -147,24 +151,18 @@ def _check_fit_options(
         raise TypeError(
             f"optimizer must be an optax.GradientTransformation or None, got {type(optimizer).__name__}"
         )
-    if on_divergence not in ("warn", "raise"):
-        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
+    check_choice("on_divergence", on_divergence, ("warn", "raise"))
     if optimizer is not None and learning_rate is not None:
         raise ValueError(
             "pass learning_rate only with the default optimizer; put it inside your optimizer instead"
         )
-    if (
-        learning_rate is not None
-        and not callable(learning_rate)
-        and (
-            isinstance(learning_rate, bool)
-            or not is_real_number(learning_rate)
-            or not (math.isfinite(learning_rate) and learning_rate > 0)  # type: ignore[arg-type, operator]
-        )
-    ):
-        raise ValueError(
-            f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r}"
-        )
+    if learning_rate is not None and not callable(learning_rate):
+        expected = f"learning_rate must be a finite positive number or an optax schedule, got {learning_rate!r:.80}"
+        if isinstance(learning_rate, bool) or not is_real_number(learning_rate):
+            raise TypeError(expected)
+        rate = float(learning_rate)  # type: ignore[arg-type]
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(expected)
 
 
 def _check_checkpoint_dir(directory: object) -> Path | None:

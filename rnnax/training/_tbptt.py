@@ -35,7 +35,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float
 
-from rnnax._checks import check_positive_int, is_real_number
+from rnnax._checks import check_positive_int, check_positive_real
 from rnnax.training import _engine
 from rnnax.training._engine import DivergenceWarning
 from rnnax.training._epochs import EpochOutput
@@ -426,10 +426,8 @@ def tbptt_fit(
             "pass learning_rate only with the default optimizer; put it inside "
             "your optimizer instead"
         )
-    if grad_clip_norm is not None and not (is_real_number(grad_clip_norm) and grad_clip_norm > 0):
-        raise ValueError(
-            f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}"
-        )
+    if grad_clip_norm is not None:
+        check_positive_real("grad_clip_norm", grad_clip_norm)
     if optimizer is None:
         optimizer = default_optimizer(
             DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate

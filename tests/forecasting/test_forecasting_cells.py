@@ -184,7 +184,7 @@ def test_config_takes_a_cell_object_and_validates_against_the_registry(rng):
         ValueError, match=r"ForecasterConfig\.cell must be one of \[.*'test_forecasting_cells_toy'"
     ):
         ForecasterConfig(horizon=HORIZON, cell="elmann")
-    with pytest.raises(ValueError, match=r"ForecasterConfig\.cell is not a valid rnnax\.Cell"):
+    with pytest.raises(TypeError, match=r"ForecasterConfig\.cell is not a valid rnnax\.Cell"):
         ForecasterConfig(horizon=HORIZON, cell=TOY._replace(layout={}))
     with pytest.raises(
         ValueError, match=r"ForecasterConfig\.reset_after=True applies only to cell='gru'"

@@ -252,28 +252,33 @@ def test_losses_are_mse_and_gaussian_nll_and_accept_windows(rng):
 
 
 @pytest.mark.parametrize(
-    ("changes", "field"),
+    ("changes", "field", "error"),
     [
-        ({"horizon": 0}, "horizon"),
-        ({"horizon": 2.5}, "horizon"),
-        ({"horizon": True}, "horizon"),
-        ({"hidden": -1}, "hidden"),
-        ({"num_layers": 0}, "num_layers"),
-        ({"input_size": 0}, "input_size"),
-        ({"num_targets": 2}, "num_targets"),
-        ({"cell": "rnn"}, "cell"),
-        ({"strategy": "seq2seq"}, "strategy"),
-        ({"likelihood": "student_t"}, "likelihood"),
-        ({"centering": "median"}, "centering"),
-        ({"dropout_rate": 1.0}, "dropout_rate"),
-        ({"dropout_rate": -0.1}, "dropout_rate"),
-        ({"reset_after": True}, "reset_after"),
-        ({"reset_after": "yes", "cell": "gru"}, "reset_after"),
+        ({"horizon": 0}, "horizon", ValueError),
+        ({"horizon": 2.5}, "horizon", TypeError),
+        ({"horizon": True}, "horizon", TypeError),
+        ({"hidden": -1}, "hidden", ValueError),
+        ({"hidden": "32"}, "hidden", TypeError),
+        ({"num_layers": 0}, "num_layers", ValueError),
+        ({"input_size": 0}, "input_size", ValueError),
+        ({"num_targets": 2}, "num_targets", ValueError),
+        ({"cell": "rnn"}, "cell", ValueError),
+        ({"cell": 3}, "cell", TypeError),
+        ({"strategy": "seq2seq"}, "strategy", ValueError),
+        ({"likelihood": "student_t"}, "likelihood", ValueError),
+        ({"likelihood": None}, "likelihood", TypeError),
+        ({"centering": "median"}, "centering", ValueError),
+        ({"dropout_rate": 1.0}, "dropout_rate", ValueError),
+        ({"dropout_rate": -0.1}, "dropout_rate", ValueError),
+        ({"dropout_rate": "0.1"}, "dropout_rate", TypeError),
+        ({"reset_after": True}, "reset_after", ValueError),
+        ({"reset_after": "yes", "cell": "gru"}, "reset_after", TypeError),
     ],
 )
-def test_bad_config_raises_value_error_naming_the_field(changes, field):
+def test_bad_config_raises_the_rules_error_naming_the_field(changes, field, error):
+    """A wrong type is a TypeError, a wrong value a ValueError; both name the field."""
     arguments = {"horizon": 3, **changes}
-    with pytest.raises(ValueError, match=rf"ForecasterConfig\.{field}\b"):
+    with pytest.raises(error, match=rf"ForecasterConfig\.{field}\b"):
         ForecasterConfig(**arguments)
 
 

@@ -94,14 +94,14 @@ def raises(error: type[BaseException], match: str) -> Callable[[Callable[[], Any
 # Mutations of scalars and arrays, shared by the files
 # ------------------------------------------------------------------------------------------
 def int_mutations(
-    name: str, *, minimum: int = 1, huge: bool = True, value_error_for_types: bool = False
+    name: str, *, minimum: int = 1, huge: bool = True
 ) -> dict[str, tuple[Any, type, str]]:
     """Bad values for an integer argument ``name`` that must be ``>= minimum``.
 
-    Returns ``{label: (value, error, regex)}``. Wrong types raise ``TypeError`` (or
-    ``ValueError`` for APIs that report every bad value as a ``ValueError``).
+    Returns ``{label: (value, error, regex)}``: wrong types raise ``TypeError`` and wrong
+    values ``ValueError`` (rnnax's one rule, ``rnnax._checks``).
     """
-    type_error = ValueError if value_error_for_types else TypeError
+    type_error = TypeError
     cases: dict[str, tuple[Any, type, str]] = {
         "below_minimum": (minimum - 1, ValueError, name),
         "negative": (min(-1, minimum - 5), ValueError, name),

@@ -79,7 +79,7 @@ def _hyperparameter_cases() -> dict[str, Case]:
         }
     for argument, message in (
         ("learning_rate", r"learning_rate must be a finite positive number or an optax schedule"),
-        ("grad_clip_norm", r"grad_clip_norm must be a positive number or None"),
+        ("grad_clip_norm", r"grad_clip_norm must be a positive number"),
     ):
         table = {
             "zero": 0.0,
@@ -93,7 +93,9 @@ def _hyperparameter_cases() -> dict[str, Case]:
             table.pop("bool")  # True is a number here (1.0); refusing it is not this suite's call
         cases |= {
             f"{argument}-{label}": Case(
-                functools.partial(fit, **{argument: value}), ValueError, message
+                functools.partial(fit, **{argument: value}),
+                TypeError if isinstance(value, (str, bool, list)) else ValueError,
+                message,
             )
             for label, value in table.items()
         }
@@ -109,20 +111,22 @@ def _hyperparameter_cases() -> dict[str, Case]:
             r"min_delta must be a finite number >= 0, got nan",
         ),
         "min_delta-string": Case(
-            lambda: fit(min_delta="0"), ValueError, r"min_delta must be a finite number >= 0"
+            lambda: fit(min_delta="0"), TypeError, r"min_delta must be a real number"
         ),
         "on_divergence-unknown": Case(
             lambda: fit(on_divergence="ignore"),
             ValueError,
-            r"on_divergence must be 'warn' or 'raise', got 'ignore'",
+            r"on_divergence must be one of \['warn', 'raise'\], got 'ignore'",
         ),
         "on_divergence-none": Case(
-            lambda: fit(on_divergence=None), ValueError, r"on_divergence must be 'warn' or 'raise'"
+            lambda: fit(on_divergence=None),
+            TypeError,
+            r"on_divergence must be one of \['warn', 'raise'\]",
         ),
         "on_divergence-list": Case(
             lambda: fit(on_divergence=["raise"]),
-            ValueError,
-            r"on_divergence must be 'warn' or 'raise'",
+            TypeError,
+            r"on_divergence must be one of \['warn', 'raise'\]",
         ),
         "optimizer-with_learning_rate": Case(
             lambda: fit(optimizer=optax.sgd(0.1), learning_rate=0.1),
