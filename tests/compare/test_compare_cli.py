@@ -94,6 +94,6 @@ def test_python_dash_m_rnnax_usage_error_is_one_line() -> None:
     assert result.stderr.strip().count("\n") == 0 and "--seeds" in result.stderr
 
 
-def test_bench_forwards_to_the_benchmark_script(capfd: pytest.CaptureFixture[str]) -> None:
+def test_bench_help_is_rnnax_bench_from_the_package(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--help"]) == 0
     assert "usage: rnnax bench" in capfd.readouterr().out
