@@ -174,6 +174,26 @@ def sweep_tables(entries: list[dict[str, Any]], axes: Sequence[str]) -> list[str
 
 
 def markdown_report(report: dict[str, Any]) -> str:
+    """The benchmark's report.md: the run's header, one table per cell, shape and dtype, the
+    sweep tables, the strategy recommendation and any errors."""
+    lines = [*_header_lines(report), *_shape_table_lines(report)]
+    sweep_axes = report["settings"].get("sweep") or []
+    if sweep_axes:
+        for block in sweep_tables(report["results"], sweep_axes):
+            lines += [block, ""]
+    lines += recommendation_lines(report.get("auto_recommendation") or {})
+    errors = [e for e in report["results"] if e["error"]]
+    if errors:
+        lines += ["## Errors", ""]
+        lines += [
+            f"- {e['label']} {e['cell']} {e['shape']} {e['dtype']}: {e['error']}" for e in errors
+        ]
+        lines += [""]
+    return "\n".join(lines)
+
+
+def _header_lines(report: dict[str, Any]) -> list[str]:
+    """The title, the machine, versions and settings, the GEMM ceilings and the legend."""
     machine, versions, settings = report["machine"], report["versions"], report["settings"]
     cpu = machine["cpu"]
     lines = [
@@ -201,21 +221,24 @@ def markdown_report(report: dict[str, Any]) -> str:
             f"- GEMM ceiling ({gemm['size']}\u00b2 {dtype} matmul, jitted): "
             f"{gemm['gflops']:.0f} GFLOP/s ({gemm['median_s'] * 1e3:.2f} ms)"
         )
-    lines += [
-        "",
-        (
-            "fwd+bwd is the gradient of sum(ys\u00b2) w.r.t. the parameters and the inputs. "
-            "\u00b5s/step, seq/s, GFLOP/s, % GEMM, compile s and the ratios are for fwd+bwd "
-            "(fwd when only fwd was run; backward counted as 2x forward). compile s: lower+compile "
-            "(\u2020 torch: first call minus median). bwd temp MiB: XLA's temp buffer size for "
-            "fwd+bwd (\u2021 torch: tensors autograd saved for the backward pass). \u00d7 linen, "
-            "\u00d7 torch: time over flax.linen's / torch's for the same cell and shape (< 1 is faster). "
-            "torch's and flax's GRUs are the reset_after form: compare them with "
-            "rnnax[...,reset_after]."
-        ),
-        "",
-    ]
-    sweep_axes = settings.get("sweep") or []
+    return [*lines, "", _LEGEND, ""]
+
+
+_LEGEND = (
+    "fwd+bwd is the gradient of sum(ys\u00b2) w.r.t. the parameters and the inputs. "
+    "\u00b5s/step, seq/s, GFLOP/s, % GEMM, compile s and the ratios are for fwd+bwd "
+    "(fwd when only fwd was run; backward counted as 2x forward). compile s: lower+compile "
+    "(\u2020 torch: first call minus median). bwd temp MiB: XLA's temp buffer size for "
+    "fwd+bwd (\u2021 torch: tensors autograd saved for the backward pass). \u00d7 linen, "
+    "\u00d7 torch: time over flax.linen's / torch's for the same cell and shape (< 1 is faster). "
+    "torch's and flax's GRUs are the reset_after form: compare them with "
+    "rnnax[...,reset_after]."
+)
+
+
+def _shape_table_lines(report: dict[str, Any]) -> list[str]:
+    """One table per (cell, shape, dtype) of the shape set (sweep-only points are left to the
+    sweep tables), each followed by the agreement of the frameworks' outputs."""
     in_sweep_only = {
         id(e) for e in report["results"] if e["sweep_axes"] and not e.get("in_shape_set")
     }
@@ -225,37 +248,23 @@ def markdown_report(report: dict[str, Any]) -> str:
             continue
         key = (entry["cell"], tuple(entry["shape"].values()), entry["dtype"])
         groups.setdefault(key, []).append(entry)
+    lines: list[str] = []
     for entries in groups.values():
+        name = config_key(entries[0])
         lines += [
             config_table(
-                entries,
-                report["gemm"].get(entries[0]["dtype"]),
-                report.get("floor", {}).get(config_key(entries[0])),
+                entries, report["gemm"].get(entries[0]["dtype"]), report.get("floor", {}).get(name)
             ),
             "",
         ]
-        diffs = report["agreement"].get(config_key(entries[0]))
+        diffs = report["agreement"].get(name)
         if diffs:
             lines += [
                 "Max |ys - rnnax| with shared weights: "
                 + ", ".join(f"{label} {value:.1e}" for label, value in diffs.items()),
                 "",
             ]
-    if sweep_axes:
-        for block in sweep_tables(report["results"], sweep_axes):
-            lines += [block, ""]
-    lines += recommendation_lines(report.get("auto_recommendation") or {})
-    errors = [e for e in report["results"] if e["error"]]
-    if errors:
-        lines += (
-            ["## Errors", ""]
-            + [
-                f"- {e['label']} {e['cell']} {e['shape']} {e['dtype']}: {e['error']}"
-                for e in errors
-            ]
-            + [""]
-        )
-    return "\n".join(lines)
+    return lines
 
 
 def config_key(entry: dict[str, Any]) -> str:
