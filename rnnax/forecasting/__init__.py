@@ -8,6 +8,9 @@ Everything is a pure function over NamedTuple parameters, bundled optax-style:
 * :func:`interval` and :func:`point_forecast` read a :class:`GaussianForecast`.
 * :func:`backtest` scores a fitted forecaster at many rolling origins (:func:`rolling_origins`)
   in one compiled call, beside the naive and seasonal-naive baselines.
+* :func:`save` writes a trained forecaster (config, parameters, scaler, column names) to one
+  self-checking file; :func:`load` reads it back in any process as a
+  :class:`SavedForecaster`.
 
 Train with :func:`rnnax.training.fit`.
 
@@ -39,6 +42,7 @@ from rnnax.forecasting._model import (
     loss,
     point_forecast,
 )
+from rnnax.forecasting._saved import SavedForecaster, load, save
 
 __all__ = [
     "BacktestResult",
@@ -49,12 +53,15 @@ __all__ = [
     "ForecasterConfig",
     "ForecasterParams",
     "GaussianForecast",
+    "SavedForecaster",
     "apply",
     "backtest",
     "forecaster",
     "init",
     "interval",
+    "load",
     "loss",
     "point_forecast",
     "rolling_origins",
+    "save",
 ]
