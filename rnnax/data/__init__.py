@@ -11,6 +11,9 @@
   :func:`fit_min_max_scaler`, :func:`fit_robust_scaler`, applied with
   :func:`transform` and :func:`inverse_transform`.
 * Missing values: :func:`handle_missing` with a :data:`NanPolicy`.
+* Your own data: :func:`from_csv` and :func:`from_dataframe` read a CSV file or
+  a pandas DataFrame into a :class:`Series` (frequency and period inferred and
+  reported); :func:`to_csv` writes one back.
 
 Examples:
     >>> from rnnax import data
@@ -32,6 +35,7 @@ from rnnax.data._datasets import (
     load_sunspots_monthly,
     load_sunspots_yearly,
 )
+from rnnax.data._files import FREQUENCIES, from_csv, from_dataframe, to_csv
 from rnnax.data._scalers import (
     Scaler,
     fit_min_max_scaler,
@@ -61,6 +65,7 @@ from rnnax.data._windows import (
 )
 
 __all__ = [
+    "FREQUENCIES",
     "NAN_POLICIES",
     "NanPolicy",
     "Scaler",
@@ -78,6 +83,8 @@ __all__ = [
     "fit_min_max_scaler",
     "fit_robust_scaler",
     "fit_standard_scaler",
+    "from_csv",
+    "from_dataframe",
     "handle_missing",
     "inverse_transform",
     "load",
@@ -89,6 +96,7 @@ __all__ = [
     "noisy_sines",
     "sliding_windows",
     "split_points",
+    "to_csv",
     "transform",
     "trend_seasonal_panel",
 ]

@@ -45,12 +45,18 @@ class Series:
         timestamps: ``numpy.datetime64`` array of shape ``[T]``, increasing. Its
             unit matches the sampling: ``datetime64[Y]`` for yearly,
             ``datetime64[M]`` for monthly and ``datetime64[D]`` for weekly data.
+            A series read from a file without a time column has the ``int64``
+            step numbers ``0, 1, ..., T - 1`` instead (see :func:`from_csv`).
         period: Calendar seasonal period (12 monthly, 52 weekly, 1 yearly); see
             the module documentation.
-        frequency: ``"yearly"``, ``"monthly"`` or ``"weekly"``.
+        frequency: ``"yearly"``, ``"monthly"`` or ``"weekly"`` for the shipped
+            data; files may also give ``"quarterly"``, ``"daily"``, ``"hourly"``
+            or ``"steps"`` (no calendar grid).
         unit: Unit of the values.
         source: Where the values come from.
         licence: Licence of the values.
+        columns: Names of the value columns, in the order of the features, for
+            a series read from a file or DataFrame; ``()`` for the shipped data.
     """
 
     name: str
@@ -61,6 +67,7 @@ class Series:
     unit: str
     source: str
     licence: str
+    columns: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
