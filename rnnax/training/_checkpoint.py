@@ -19,6 +19,7 @@ clear error.
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,6 +30,7 @@ import numpy as np
 from flax import serialization
 
 from rnnax import _io
+from rnnax.training import _fingerprint
 from rnnax.training._state import History, TrainingDiverged, TrainState
 
 CHECKPOINT_NAME = "checkpoint.msgpack"
@@ -99,8 +101,9 @@ def save_checkpoint(
     Args:
         directory: the checkpoint directory (created if missing).
         state: the ``TrainState`` to save.
-        metadata: optional msgpack-able values describing the run (``fit`` stores its seed,
-            batch size and data size, and refuses to resume a different run).
+        metadata: optional msgpack-able values describing the run (``fit`` stores its run
+            record: fingerprints of its data, the layout of its parameters and optimizer
+            state, its loss and settings, and refuses to resume a different run).
 
     Returns:
         The path of the checkpoint file.
@@ -227,3 +230,39 @@ def load_checkpoint(directory: str | os.PathLike[str], template: TrainState) -> 
         if diverged
         else None,
     )
+
+
+def resume_run(
+    directory: Path | None,
+    template: TrainState,
+    record: Metadata,
+    *,
+    restart: bool,
+    announce: bool,
+) -> tuple[TrainState, int | None]:
+    """The state to train from: the checkpoint in ``directory`` if the same run wrote it.
+
+    Every trainer that takes a ``checkpoint_dir`` starts here, so they all resume alike.
+
+    Args:
+        directory: the checkpoint folder, or ``None`` (no checkpoints).
+        template: the run's fresh state (returned when nothing is resumed).
+        record: the run's record (``_fingerprint.run_record``), compared with the saved one.
+        restart: ignore any checkpoint and start from ``template`` (the next save overwrites
+            the checkpoint).
+        announce: print "resuming from epoch N of <directory>" to stderr when resuming.
+
+    Returns:
+        The state and the number of epochs the resumed checkpoint had completed (``None``
+        when the run starts fresh).
+
+    Raises:
+        ValueError: the checkpoint is corrupted or another run (or an unchecked one) wrote it.
+    """
+    if directory is None or restart or not has_checkpoint(directory):
+        return template, None
+    _fingerprint.check_same_run(directory, load_metadata(directory), record)
+    state = load_checkpoint(directory, template)
+    if announce:
+        print(f"resuming from epoch {state.epoch} of {os.fspath(directory)}", file=sys.stderr)
+    return state, state.epoch

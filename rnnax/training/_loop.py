@@ -24,7 +24,7 @@ from rnnax._checks import (
     check_real,
     is_real_number,
 )
-from rnnax.training import _checkpoint, _engine
+from rnnax.training import _checkpoint, _engine, _fingerprint
 from rnnax.training._engine import DivergenceWarning, Members
 from rnnax.training._epochs import Placement, compiled_epoch
 from rnnax.training._objective import (
@@ -57,10 +57,13 @@ class FitResult(NamedTuple):
             loss without validation data) when ``restore_best=True``, else the last ones.
         state: the full final ``TrainState`` (last good parameters, optimizer state, PRNG
             key, counters, best-so-far, history), as checkpointed.
+        resumed_from_epoch: the epochs the checkpoint this run resumed had completed, or
+            ``None`` for a run that started fresh.
     """
 
     params: Any
     state: TrainState
+    resumed_from_epoch: int | None = None
 
     @property
     def last_params(self) -> Any:
@@ -216,6 +219,7 @@ def fit(
     mesh: Mesh | None = None,
     data_axis: str = _sharding.DATA_AXIS,
     param_sharding: Any = None,
+    restart: bool = False,
 ) -> FitResult:
     """Trains ``params`` with optax: minibatch epochs, validation, early stopping, checkpoints.
 
@@ -252,8 +256,14 @@ def fit(
         seed: seeds shuffling and dropout (``jax.random.key(seed)``).
         progress: show a tqdm progress bar with the losses.
         checkpoint_dir: if given, save the ``TrainState`` there atomically every
-            ``checkpoint_every`` epochs and when stopping; if it already holds a checkpoint of
-            this run, resume from it (a run that stopped early or diverged is not continued).
+            ``checkpoint_every`` epochs and when stopping. If it already holds a checkpoint of
+            this run, resume from it (a run that stopped early or diverged is not continued),
+            print "resuming from epoch N of <checkpoint_dir>" to stderr (with ``progress``)
+            and record N in ``result.resumed_from_epoch``. "This run" means the same training
+            and validation data (fingerprinted), parameters and optimizer state of the same
+            structure, shapes and dtypes, the same loss (a forecaster's config, a function's
+            name) and the same seed and batch size; a checkpoint of any other run is refused
+            with a ``ValueError`` naming what differs.
         checkpoint_every: epochs between checkpoints.
         on_divergence: ``"warn"`` (default) or ``"raise"``.
         mesh: a ``jax.sharding.Mesh`` for data parallelism: every minibatch (and validation
@@ -270,14 +280,17 @@ def fit(
             ``jax.sharding.PartitionSpec`` s over the mesh's axes (``None`` leaves: replicated),
             to shard large parameters; their optimizer-state slots follow them. Default:
             everything replicated.
+        restart: ignore any checkpoint in ``checkpoint_dir`` and train from scratch,
+            overwriting it.
 
     Returns:
         A ``FitResult``.
 
     Raises:
         ValueError: on bad arguments, non-finite or inconsistent data (before any training),
-            a batch size the mesh's data axis does not divide, or a checkpoint from a
-            different run.
+            a batch size the mesh's data axis does not divide, or a checkpoint in
+            ``checkpoint_dir`` from a different run (or one without a run record) unless
+            ``restart=True``.
         TypeError: ``mesh`` is not a ``jax.sharding.Mesh``.
         TrainingDivergedError: on divergence with ``on_divergence="raise"``.
 
@@ -315,6 +328,7 @@ def fit(
         progress=progress,
     )
     _check_fit_options(seed, checkpoint_every, optimizer, learning_rate, on_divergence)
+    check_bool("restart", restart)
     checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
     loss, adapter = objective(loss_fn)
     if mesh is not None:
@@ -337,17 +351,24 @@ def fit(
     if mesh is None and param_sharding is not None:
         raise ValueError("param_sharding needs a mesh; pass mesh= as well")
     state, placement = _initial_state(params, optimizer, seed, mesh, data_axis, param_sharding)
+    metadata: dict[str, Any] = {}
+    if checkpoint_dir is not None:  # fingerprinted before the data is laid out over a mesh
+        metadata = _fingerprint.run_record(
+            loss_fn=loss_fn,
+            adapter=adapter,
+            train=train,
+            val=val,
+            params=state.params,
+            opt_state=state.opt_state,
+            seed=seed,
+            batch_size=batch_size,
+            num_train=num_train,
+            num_val=num_val,
+        )
     if mesh is not None:
         train = _sharding.place_data(train, mesh, "train_data")
         val = None if val is None else _sharding.place_data(val, mesh, "val_data")
-    metadata = {
-        "seed": int(seed),
-        "batch_size": int(batch_size),
-        "num_train": int(num_train),
-        "num_val": int(num_val),
-    }
-    if checkpoint_dir is not None and _checkpoint.has_checkpoint(checkpoint_dir):
-        state = _resume(checkpoint_dir, state, metadata, placement)
+    state, resumed_from = _resume(checkpoint_dir, state, metadata, placement, restart, progress)
     run_epoch = cached(
         compiled_epoch, loss, optimizer, num_train, batch_size, num_val, eval_batch_size, placement
     )
@@ -369,7 +390,7 @@ def fit(
         )
     state = _train_state(members)
     best = state.best_params if (restore_best and state.best_params is not None) else state.params
-    result = FitResult(params=best, state=state)
+    result = FitResult(params=best, state=state, resumed_from_epoch=resumed_from)
     if state.diverged is not None:
         if on_divergence == "raise":
             raise TrainingDivergedError(state.diverged.message, result)
@@ -423,18 +444,20 @@ def _initial_state(
 
 
 def _resume(
-    directory: Path, state: TrainState, metadata: dict[str, int], placement: Placement | None
-) -> TrainState:
-    """The state saved in ``directory``, refused if it belongs to a different run."""
-    saved = _checkpoint.load_metadata(directory)
-    if saved != metadata:
-        raise ValueError(
-            f"the checkpoint in {os.fspath(directory)!r} belongs to a different run ({saved}, this "
-            f"run is {metadata}); use another checkpoint_dir or delete the checkpoint"
-        )
-    state = _checkpoint.load_checkpoint(directory, state)
-    if placement is None:
-        return state
+    directory: Path | None,
+    state: TrainState,
+    record: dict[str, Any],
+    placement: Placement | None,
+    restart: bool,
+    progress: bool,
+) -> tuple[TrainState, int | None]:
+    """The fresh ``state``, or the one saved in ``directory`` by this very run (laid out over
+    the mesh like the fresh one), and the epochs it had completed (``None`` if fresh)."""
+    state, resumed_from = _checkpoint.resume_run(
+        directory, state, record, restart=restart, announce=progress
+    )
+    if placement is None or resumed_from is None:
+        return state, resumed_from
     # A checkpoint is read to the default device: lay it out again.
     shardings = _sharding.unflat(placement.params)
     return state._replace(
@@ -443,7 +466,7 @@ def _resume(
         best_params=None
         if state.best_params is None
         else jax.device_put(state.best_params, shardings),
-    )
+    ), resumed_from
 
 
 def _members(state: TrainState) -> Members:
