@@ -15,7 +15,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from fuzz_helpers import Case, cases_from, check, int_mutations, params, stack_params
+from fuzz_helpers import (
+    Case,
+    bool_mutations,
+    cases_from,
+    check,
+    int_mutations,
+    params,
+    stack_params,
+)
 
 from rnnax import forecasting, training
 from rnnax.forecasting import ForecasterConfig
@@ -322,7 +330,15 @@ def _data_cases() -> dict[str, Case]:
 
 
 def _checkpoint_cases() -> dict[str, Case]:
+    restart = cases_from(
+        {
+            label: (value, error, r"restart must be a bool \(True or False\), got")
+            for label, (value, error, _) in bool_mutations("restart").items()
+        },
+        lambda value: fit(**VALID, checkpoint_dir="run", restart=value),
+    )
     return {
+        **{f"restart-{label}": case for label, case in restart.items()},
         "checkpoint_dir-int": Case(
             lambda: fit(checkpoint_dir=123), TypeError, r"checkpoint_dir must be a path"
         ),
@@ -403,7 +419,13 @@ def test_fit_valid_call_still_works(tmp_path: Path) -> None:
     assert np.isfinite(result.history.train_loss).all()
     # Resuming the finished run from its checkpoint takes no further step.
     again = fit(**VALID, epochs=2, seed=3, checkpoint_dir=tmp_path / "run")
-    assert again.steps == 2
+    assert again.steps == 2 and again.resumed_from_epoch == 2
+    # A NumPy bool is a bool: restart trains the same run afresh, to the same numbers.
+    fresh = fit(**VALID, epochs=2, seed=3, checkpoint_dir=tmp_path / "run", restart=np.True_)
+    assert fresh.resumed_from_epoch is None and fresh.steps == 2
+    assert jax.tree.all(
+        jax.tree.map(lambda a, b: bool((a == b).all()), fresh.params, result.params)
+    )
     assert jax.tree.all(
         jax.tree.map(lambda a, b: bool((a == b).all()), again.params, result.params)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from rnnax import data, forecasting, training
@@ -235,3 +236,238 @@ def test_resuming_refuses_another_run_and_does_not_continue_a_finished_one(tmp_p
         **{**options, "checkpoint_dir": tmp_path / "early"},
     )
     assert again.epochs_completed == 2 and again.stop_reason == "early_stopping"
+
+
+# ------------------------------------------------------------- resuming only the same run
+
+
+def _sine_forecast_split(phase: float):
+    series = np.sin(2 * np.pi * np.arange(96.0) / 12 + phase)
+    return data.chronological_split(series, lookback=8, horizon=2, validation=12, test=0)
+
+
+FORECAST_OPTIONS = {"batch_size": 8, "learning_rate": 1e-2, "seed": 3, "progress": False}
+
+
+def test_a_checkpoint_of_other_data_is_refused_unless_restart_trains_afresh(tmp_path, sine_split):
+    model = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4))
+    params = model.init(jax.random.key(0))
+    other = _sine_forecast_split(1.0)  # another CSV of the same length
+    first = training.fit(
+        model,
+        params,
+        sine_split.train,
+        sine_split.validation,
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        **FORECAST_OPTIONS,
+    )
+    assert first.resumed_from_epoch is None
+    stale = (
+        r"different run: it was trained on different training data \(fingerprint [0-9a-f]{12}"
+        r"\.\.\. there, [0-9a-f]{12}\.\.\. here\); on different validation data"
+    )
+    with pytest.raises(ValueError, match=stale) as caught:
+        training.fit(
+            model,
+            params,
+            other.train,
+            other.validation,
+            epochs=2,
+            checkpoint_dir=tmp_path,
+            **FORECAST_OPTIONS,
+        )
+    assert str(tmp_path) in str(caught.value) and "restart=True" in str(caught.value)
+
+    fresh = training.fit(model, params, other.train, other.validation, epochs=2, **FORECAST_OPTIONS)
+    restarted = training.fit(
+        model,
+        params,
+        other.train,
+        other.validation,
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        restart=True,
+        **FORECAST_OPTIONS,
+    )
+    assert restarted.resumed_from_epoch is None
+    assert _states_equal(restarted.state, fresh.state)
+    assert _trees_equal(restarted.params, fresh.params)
+    # The checkpoint now belongs to the new run: it resumes, the old one is refused.
+    again = training.fit(
+        model,
+        params,
+        other.train,
+        other.validation,
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        **FORECAST_OPTIONS,
+    )
+    assert again.resumed_from_epoch == 2 and _states_equal(again.state, fresh.state)
+    with pytest.raises(ValueError, match="different training data"):
+        training.fit(
+            model,
+            params,
+            sine_split.train,
+            sine_split.validation,
+            epochs=2,
+            checkpoint_dir=tmp_path,
+            **FORECAST_OPTIONS,
+        )
+
+
+def test_a_checkpoint_of_another_hidden_size_is_refused_naming_the_shapes(tmp_path, sine_split):
+    wide = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=4))
+    narrow = forecasting.forecaster(forecasting.ForecasterConfig(horizon=2, hidden=2))
+    training.fit(
+        wide,
+        wide.init(jax.random.key(0)),
+        sine_split.train,
+        sine_split.validation,
+        epochs=1,
+        checkpoint_dir=tmp_path,
+        **FORECAST_OPTIONS,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"on parameters of other shapes: encoder\[0\]\[0\]\.w_x is \(1, 16\) there, "
+        r"\(1, 8\) here \(and 3 more\); with another loss \(hidden=4 there, hidden=2 here\)",
+    ):
+        training.fit(
+            narrow,
+            narrow.init(jax.random.key(0)),
+            sine_split.train,
+            sine_split.validation,
+            epochs=1,
+            checkpoint_dir=tmp_path,
+            **FORECAST_OPTIONS,
+        )
+
+
+def test_an_identical_rerun_says_it_resumes_and_ends_where_an_uninterrupted_run_ends(
+    tmp_path, capsys
+):
+    params, train, val = _linear_problem()
+    options = {"batch_size": 8, "learning_rate": 0.05, "seed": 2}
+    uninterrupted = training.fit(
+        linear_loss, params, train, val, epochs=4, progress=False, **options
+    )
+    training.fit(
+        linear_loss,
+        params,
+        train,
+        val,
+        epochs=2,
+        progress=False,
+        checkpoint_dir=tmp_path,
+        **options,
+    )
+    assert "resuming" not in capsys.readouterr().err
+    resumed = training.fit(
+        linear_loss, params, train, val, epochs=4, progress=True, checkpoint_dir=tmp_path, **options
+    )
+    assert f"resuming from epoch 2 of {tmp_path}\n" in capsys.readouterr().err
+    assert resumed.resumed_from_epoch == 2
+    assert _states_equal(resumed.state, uninterrupted.state)
+    assert _trees_equal(resumed.params, uninterrupted.params)
+    quiet = training.fit(
+        linear_loss,
+        params,
+        train,
+        val,
+        epochs=4,
+        progress=False,
+        checkpoint_dir=tmp_path,
+        **options,
+    )
+    assert quiet.resumed_from_epoch == 4 and capsys.readouterr().err == ""
+
+
+ADAM = optax.adam(0.05)  # one object for every case: its compiled epoch is reused
+
+
+def _any_dtype_loss(params, batch, key):
+    return linear_loss(jax.tree.map(lambda leaf: leaf.astype(jnp.float32), params), batch, key)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"seed": 1},
+            r"different run: it was trained with seed 0 there, 1 here\. Pass restart=True",
+        ),
+        ({"batch_size": 4}, r"with batch size 8 there, 4 here"),
+        ({"val": None}, r"with validation data there, without validation data here"),
+        (
+            {"train": "fewer"},
+            r"on different training data \(24 examples there, 20 here; fingerprint ",
+        ),
+        ({"optimizer": "sgd"}, r"with a different optimizer state \(of another structure: "),
+        (
+            {"loss_fn": linear_loss},
+            r"with another loss \(test_training_checkpoint\._any_dtype_loss there, "
+            r"test_training_checkpoint\.linear_loss here\)",
+        ),
+        (
+            {"params": "float16"},
+            r"on parameters of other dtypes: params\['b'\] is float32 there, float16 here "
+            r"\(and 1 more\)",
+        ),
+    ],
+    ids=["seed", "batch_size", "no_val", "fewer_examples", "optimizer", "loss", "dtype"],
+)
+def test_every_kind_of_other_run_is_named(tmp_path, change, message):
+    params, train, val = _linear_problem()
+    training.fit(
+        _any_dtype_loss,
+        params,
+        train,
+        val,
+        epochs=1,
+        batch_size=8,
+        checkpoint_dir=tmp_path,
+        optimizer=ADAM,
+        progress=False,
+    )
+    arguments = {
+        "loss_fn": _any_dtype_loss,
+        "params": params,
+        "train": train,
+        "val": val,
+        "batch_size": 8,
+        "seed": 0,
+        "optimizer": ADAM,
+        **change,
+    }
+    if change.get("train") == "fewer":
+        arguments["train"] = (train[0][:20], train[1][:20])
+    if change.get("optimizer") == "sgd":
+        arguments["optimizer"] = optax.sgd(0.05)
+    if change.get("params") == "float16":
+        arguments["params"] = jax.tree.map(lambda leaf: leaf.astype(jnp.float16), params)
+    with pytest.raises(ValueError, match=message):
+        training.fit(
+            arguments.pop("loss_fn"),
+            arguments.pop("params"),
+            arguments.pop("train"),
+            arguments.pop("val"),
+            epochs=1,
+            checkpoint_dir=tmp_path,
+            progress=False,
+            **arguments,
+        )
+
+
+def test_a_checkpoint_without_a_run_record_is_refused_unless_restart(tmp_path):
+    params, train, val = _linear_problem()
+    options = {"epochs": 1, "batch_size": 8, "progress": False, "checkpoint_dir": tmp_path}
+    old = training.fit(linear_loss, params, train, val, **options)
+    old_metadata = {"seed": 0, "batch_size": 8, "num_train": 24, "num_val": 8}  # before records
+    training.save_checkpoint(tmp_path, old.state, metadata=old_metadata)
+    assert training.load_metadata(tmp_path) == old_metadata
+    with pytest.raises(ValueError, match=r"without a record of the data and model .* restart=True"):
+        training.fit(linear_loss, params, train, val, **options)
+    fresh = training.fit(linear_loss, params, train, val, restart=True, **options)
+    assert fresh.resumed_from_epoch is None
+    assert training.load_metadata(tmp_path)["run_record"] == 1
