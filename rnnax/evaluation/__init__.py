@@ -7,6 +7,8 @@ treat the last axis as time by default, keep leading batch axes, and work under
 * Metrics: :func:`mae`, :func:`rmse`, :func:`mape`, :func:`smape` (0..200),
   :func:`mase` (with :func:`seasonal_naive_scale`), :func:`coverage`,
   :func:`pinball_loss`, :func:`gaussian_nll`.
+* Probabilistic scores: :func:`student_t_nll`, :func:`crps_gaussian` (closed form) and
+  :func:`crps_quantiles` (the CRPS from any forecast's quantiles).
 * Baselines: :func:`naive_forecast`, :func:`seasonal_naive_forecast`,
   :func:`drift_forecast`, :func:`mean_forecast`.
 
@@ -36,9 +38,12 @@ from rnnax.evaluation._metrics import (
     seasonal_naive_scale,
     smape,
 )
+from rnnax.evaluation._probabilistic import crps_gaussian, crps_quantiles, student_t_nll
 
 __all__ = [
     "coverage",
+    "crps_gaussian",
+    "crps_quantiles",
     "drift_forecast",
     "gaussian_nll",
     "mae",
@@ -51,4 +56,5 @@ __all__ = [
     "seasonal_naive_forecast",
     "seasonal_naive_scale",
     "smape",
+    "student_t_nll",
 ]

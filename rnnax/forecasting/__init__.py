@@ -1,11 +1,13 @@
-"""Recurrent forecasters for rnnax: direct, autoregressive and Gaussian, and rolling backtests.
+"""Recurrent forecasters for rnnax: direct or autoregressive, point or probabilistic (Gaussian,
+Student's t, quantiles), and rolling backtests.
 
 Everything is a pure function over NamedTuple parameters, bundled optax-style:
 
 * :class:`ForecasterConfig`: frozen, validated configuration (cell, size, strategy, head).
 * :func:`forecaster` bundles :func:`init`, :func:`apply` and :func:`loss` with the config
   bound, as a :class:`Forecaster`.
-* :func:`interval` and :func:`point_forecast` read a :class:`GaussianForecast`.
+* :func:`interval`, :func:`quantiles` and :func:`point_forecast` read a probabilistic forecast:
+  :class:`GaussianForecast`, :class:`StudentTForecast` or :class:`QuantileForecast`.
 * :func:`backtest` scores a fitted forecaster at many rolling origins (:func:`rolling_origins`)
   in one compiled call, beside the naive and seasonal-naive baselines.
 * :func:`save` writes a trained forecaster (config, parameters, scaler, column names) to one
@@ -35,12 +37,15 @@ from rnnax.forecasting._model import (
     Forecaster,
     ForecasterParams,
     GaussianForecast,
+    QuantileForecast,
+    StudentTForecast,
     apply,
     forecaster,
     init,
     interval,
     loss,
     point_forecast,
+    quantiles,
 )
 from rnnax.forecasting._saved import SavedForecaster, load, save
 
@@ -53,7 +58,9 @@ __all__ = [
     "ForecasterConfig",
     "ForecasterParams",
     "GaussianForecast",
+    "QuantileForecast",
     "SavedForecaster",
+    "StudentTForecast",
     "apply",
     "backtest",
     "forecaster",
@@ -62,6 +69,7 @@ __all__ = [
     "load",
     "loss",
     "point_forecast",
+    "quantiles",
     "rolling_origins",
     "save",
 ]

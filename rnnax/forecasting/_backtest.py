@@ -14,7 +14,7 @@ from jaxtyping import ArrayLike
 
 from rnnax import _sharding, evaluation
 from rnnax._checks import check_int, check_real
-from rnnax.forecasting import _model
+from rnnax.forecasting import _heads, _model
 from rnnax.forecasting._config import ForecasterConfig
 
 MODEL = "model"
@@ -28,7 +28,10 @@ class BacktestResult(NamedTuple):
 
     All values are in evaluation units (after ``inverse_transform``). Methods are ``"model"``,
     ``"naive"`` and ``"seasonal_naive"``; metrics are ``"mae"``, ``"rmse"``, ``"smape"`` and
-    ``"mase"``, plus ``"coverage"`` of the model's interval for a Gaussian forecaster.
+    ``"mase"``, plus, for a probabilistic forecaster (Gaussian, Student's t or quantile head),
+    ``"coverage"`` of the model's interval and ``"crps"`` (the continuous ranked probability
+    score, from the 99 quantiles 1%, ..., 99% of a parametric forecast or a quantile head's own
+    levels, each mapped through ``inverse_transform``).
 
     Attributes:
         origins: ``int64 [O]``: the time index of each origin's first forecast step.
@@ -197,7 +200,8 @@ def backtest(
         scale_end: the MASE scale is the in-sample seasonal-naive MAE of
             ``series[:scale_end]``; defaults to the first origin, so no evaluated step
             leaks into it.
-        interval_level: nominal level of the model's intervals (Gaussian forecasters).
+        interval_level: nominal level of the model's intervals (probabilistic forecasters; a
+            quantile head must have the levels ``(1 -/+ interval_level) / 2``).
         mesh: a ``jax.sharding.Mesh`` whose ``data_axis`` splits the origins over devices
             (one slice of origins per device; the parameters and the series are copied to
             every device). When the axis size does not divide the number of origins, the
@@ -238,6 +242,8 @@ def backtest(
     interval_level = check_real(
         "interval_level", interval_level, minimum=0.0, maximum=1.0, exclusive=True
     )
+    if config.likelihood == "quantile":
+        _heads.check_interval_levels(config.quantiles, interval_level, "interval_level")
     if inverse_transform is not None:
         _check_inverse_transform(inverse_transform, values.dtype)
 
@@ -360,8 +366,9 @@ def _backtest_core(
             "mase": _per_origin(evaluation.mase, actuals, predicted, train, period=period),
         }
     lower = upper = None
-    if isinstance(forecast, _model.GaussianForecast):
-        low, high = _model.interval(forecast, interval_level)
+    if not isinstance(forecast, jax.Array):  # a probabilistic head: intervals and the CRPS
+        low, high = _heads.interval(forecast, interval_level)
         lower, upper = to_units(low), to_units(high)
         metrics[MODEL]["coverage"] = _per_origin(evaluation.coverage, actuals, lower, upper)
+        metrics[MODEL]["crps"] = jnp.mean(_heads.crps(forecast, actuals, to_units), axis=(-2, -1))
     return actuals, forecasts, lower, upper, metrics

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Literal, get_args
 
 import numpy as np
 
 from rnnax._cell_gru import apply_reset_after
-from rnnax._checks import check_choice, check_int, check_rate
+from rnnax._checks import check_choice, check_int, check_rate, check_real
 from rnnax._protocol import Cell, check_cell, get_cell, registered_cells
 
 CellName = str
 """A registered cell's name (``rnnax.registered_cells()``): ``"lstm"``, ``"gru"``, ..."""
 Strategy = Literal["direct", "autoregressive"]
-Likelihood = Literal["point", "gaussian"]
+Likelihood = Literal["point", "gaussian", "student_t", "quantile"]
 Centering = Literal["none", "last", "mean"]
 
 
 # Sizes become array dimensions, which must fit a signed 32-bit integer.
 _MAX_SIZE = 2**31 - 1
+
+
+def _check_levels(levels: object) -> tuple[float, ...]:
+    """``ForecasterConfig.quantiles`` as a tuple of floats, strictly increasing in (0, 1)."""
+    name = "ForecasterConfig.quantiles"
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, (tuple, list, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of levels in (0, 1), got {levels!r:.80}")
+    checked = tuple(
+        check_real(f"{name}[{index}]", level, minimum=0.0, maximum=1.0, exclusive=True)
+        for index, level in enumerate(levels)
+    )
+    if not checked or any(b <= a for a, b in itertools.pairwise(checked)):
+        raise ValueError(f"{name} must be non-empty and strictly increasing, got {list(checked)}")
+    return checked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +70,17 @@ class ForecasterConfig:
         strategy: ``"direct"``: the head maps the last hidden state to all ``horizon`` steps
             at once. ``"autoregressive"``: a one-step model fed its own predictions (and the
             known future covariates) for ``horizon`` steps, carrying the recurrent state.
-        likelihood: ``"point"`` (squared-error loss, forecasts are arrays) or ``"gaussian"``
-            (a mean and a softplus scale per step, Gaussian negative log-likelihood loss,
-            forecasts are ``GaussianForecast`` with prediction intervals).
+        likelihood: the head and its loss. ``"point"``: squared-error loss, forecasts are
+            arrays. ``"gaussian"``: a mean and a softplus scale per step, Gaussian negative
+            log-likelihood, forecasts are ``GaussianForecast``. ``"student_t"``: a location,
+            a scale and degrees of freedom ``df = 2 + softplus(.)`` (heavy tails, finite
+            variance) per step, Student's t negative log-likelihood, ``StudentTForecast``.
+            ``"quantile"``: one forecast per level of ``quantiles``, non-crossing by
+            construction (each above the last by a softplus), mean pinball loss over the
+            levels, ``QuantileForecast``. All but ``"point"`` give prediction intervals.
+        quantiles: the levels of a ``"quantile"`` head, strictly increasing in ``(0, 1)``
+            (ignored by the other heads). The default's central pairs give 50%, 80% and 95%
+            intervals; the level nearest 0.5 is the point forecast.
         centering: Window-level normalization of the targets. ``"none"``; ``"last"``
             subtracts each window's last observed target value from its target inputs and
             adds it back to the forecast, so the network learns changes, not levels (helps
@@ -87,6 +110,7 @@ class ForecasterConfig:
     strategy: Strategy = "direct"
     likelihood: Likelihood = "point"
     centering: Centering = "none"
+    quantiles: tuple[float, ...] = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
 
     def __post_init__(self) -> None:
         for field in ("horizon", "input_size", "num_targets", "hidden", "num_layers"):
@@ -106,6 +130,7 @@ class ForecasterConfig:
         check_choice("ForecasterConfig.strategy", self.strategy, get_args(Strategy))
         check_choice("ForecasterConfig.likelihood", self.likelihood, get_args(Likelihood))
         check_choice("ForecasterConfig.centering", self.centering, get_args(Centering))
+        object.__setattr__(self, "quantiles", _check_levels(self.quantiles))
         rate = check_rate("ForecasterConfig.dropout_rate", self.dropout_rate)
         object.__setattr__(self, "dropout_rate", rate)
         if isinstance(self.reset_after, np.bool_):
@@ -157,5 +182,10 @@ class ForecasterConfig:
 
     @property
     def outputs_per_step(self) -> int:
-        """Head outputs per forecast step: ``num_targets``, twice that for a Gaussian head."""
-        return self.num_targets * (2 if self.likelihood == "gaussian" else 1)
+        """Head outputs per forecast step and target: 1 for a point head, 2 for a Gaussian
+        (mean, scale), 3 for a Student's t (location, scale, df), one per level for a quantile
+        head; times ``num_targets``."""
+        per_target = {"point": 1, "gaussian": 2, "student_t": 3}.get(
+            self.likelihood, len(self.quantiles)
+        )
+        return self.num_targets * per_target

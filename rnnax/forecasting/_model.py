@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import statistics
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -18,17 +17,34 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from rnnax import evaluation
-from rnnax._checks import check_key, is_real_number
+from rnnax._checks import check_key
 from rnnax._layers import check_layers, rnn_stack, rnn_stack_init
 from rnnax._protocol import check_params as check_cell_params
 from rnnax._protocol import check_params_type, params_dtype
 from rnnax.forecasting._config import ForecasterConfig
+from rnnax.forecasting._heads import (
+    Forecast,
+    GaussianForecast,
+    QuantileForecast,
+    StudentTForecast,
+    fed_back,
+    forecast_from_raw,
+    head_bias,
+    head_loss,
+    interval,
+    point_forecast,
+    quantiles,
+)
 
-# Smallest forecast scale of a Gaussian head: keeps the NLL finite when a residual is ~0.
-_MIN_SCALE = 1e-4
-# softplus(_SCALE_BIAS) == 1: a fresh Gaussian head predicts unit scale (suits scaled data).
-_SCALE_BIAS = math.log(math.expm1(1.0))
+__all__ = [  # the heads' names are read from here too
+    "Forecast",
+    "GaussianForecast",
+    "QuantileForecast",
+    "StudentTForecast",
+    "interval",
+    "point_forecast",
+    "quantiles",
+]
 
 
 class DenseParams(NamedTuple):
@@ -55,22 +71,6 @@ class ForecasterParams(NamedTuple):
 
     encoder: list[list[Any]]
     head: DenseParams
-
-
-class GaussianForecast(NamedTuple):
-    """A forecast with independent Gaussian uncertainty per step and target.
-
-    Attributes:
-        mean: forecast means ``[..., horizon, num_targets]``.
-        scale: forecast standard deviations, same shape, strictly positive.
-    """
-
-    mean: Float[Array, "*batch horizon targets"]
-    scale: Float[Array, "*batch horizon targets"]
-
-
-Forecast = jax.Array | GaussianForecast
-"""What ``apply`` returns: an array for ``likelihood="point"``, else a ``GaussianForecast``."""
 
 
 class ForecastBatch(NamedTuple):
@@ -167,8 +167,8 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
     The encoder uses ``rnnax.rnn_stack_init(config.encoder_cell, ...)`` (for the LSTM and the
     GRU the same as ``rnnax.lstm_stack_init`` / ``rnnax.gru_stack_init``; the reset-after GRU's
     parameters are typed ``GRUResetAfterParams``); the head has LeCun-normal weights and zero
-    bias, except that a Gaussian head's scale bias starts at
-    ``softplus^-1(1)``, so a fresh model predicts unit scale.
+    bias, except that a probabilistic head's scale bias starts at ``softplus^-1(1)`` (a fresh
+    model predicts unit scale) and a Student's t head's df at 5 (see ``_heads.head_bias``).
 
     Args:
         key: a PRNG key.
@@ -199,9 +199,7 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
     w = jax.random.normal(head_key, (config.hidden, outputs), jnp.float32) / math.sqrt(
         config.hidden
     )
-    b = np.zeros((steps, config.outputs_per_step), np.float32)
-    if config.likelihood == "gaussian":
-        b[:, config.num_targets :] = _SCALE_BIAS
+    b = np.tile(head_bias(config), (steps, 1))
     return ForecasterParams(
         encoder=encoder, head=DenseParams(w=w, b=jnp.asarray(b.reshape(outputs)))
     )
@@ -357,7 +355,8 @@ def apply(
 
     Direct strategy: encode the window, read the last hidden state, and map it with the head
     to all ``horizon`` steps. Autoregressive strategy: the head maps each hidden state to the
-    next step; the prediction (its mean, for a Gaussian head) and that step's known covariates
+    next step; the prediction (its mean, location or median quantile for a probabilistic
+    head) and that step's known covariates
     are fed back as the next input, carrying the recurrent state in a ``jax.lax.scan``.
 
     Args:
@@ -370,7 +369,8 @@ def apply(
             ``k`` are fed together with the prediction of step ``k`` (so the last row is unused).
 
     Returns:
-        ``[..., horizon, num_targets]`` for point forecasters, else a ``GaussianForecast``.
+        ``[..., horizon, num_targets]`` for point forecasters, else the head's forecast
+        (``GaussianForecast``, ``StudentTForecast`` or ``QuantileForecast``).
 
     Raises:
         ValueError: on wrong shapes, parameters made for another config, or missing/unexpected
@@ -441,13 +441,7 @@ def _apply_compiled(
             stack, stack_options, head, params, carry, first, config, future_covariates, decode_key
         )
 
-    mean = raw[..., :num_targets]
-    if center is not None:
-        mean = mean + center
-    if config.likelihood == "point":
-        return mean
-    scale = jax.nn.softplus(raw[..., num_targets:]) + jnp.asarray(_MIN_SCALE, raw.dtype)
-    return GaussianForecast(mean=mean, scale=scale)
+    return forecast_from_raw(raw, config, center)
 
 
 def _decode(
@@ -478,8 +472,8 @@ def _decode(
     ) -> tuple[tuple[Any, jax.Array], jax.Array]:
         carry, previous = state
         covariate, step_key = per_step
-        fed_back = previous[..., : config.num_targets]  # the mean of a Gaussian head
-        x = fed_back if covariate is None else jnp.concatenate([fed_back, covariate], axis=-1)
+        point = fed_back(previous, config)  # the mean, location or median quantile
+        x = point if covariate is None else jnp.concatenate([point, covariate], axis=-1)
         stack_key = head_key = None
         if step_key is not None:
             stack_key, head_key = jax.random.split(step_key)
@@ -518,7 +512,9 @@ def loss(
     *,
     config: ForecasterConfig,
 ) -> Float[Array, ""]:
-    """The training loss of a batch: mean squared error, or Gaussian NLL for a Gaussian head.
+    """The training loss of a batch: mean squared error for a point head, the negative
+    log-likelihood for a Gaussian or Student's t head, the mean pinball loss over the levels for
+    a quantile head.
 
     Autoregressive forecasters are trained free-running (on their own fed-back predictions
     over the whole horizon), the same decoding they use at forecast time.
@@ -576,57 +572,4 @@ def _loss_compiled(
             f"targets must have the forecast's shape {tuple(mean.shape)} ([..., horizon, num_targets]), "
             f"got {tuple(targets.shape)}"
         )
-    if isinstance(forecast, GaussianForecast):
-        return evaluation.gaussian_nll(targets, forecast.mean, forecast.scale, axis=None)
-    return jnp.mean(jnp.square(mean - targets))
-
-
-def point_forecast(forecast: Forecast) -> jax.Array:
-    """The point forecast: the array itself, or the mean of a ``GaussianForecast``.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> point_forecast(GaussianForecast(jnp.zeros(2), jnp.ones(2)))
-        Array([0., 0.], dtype=float32)
-    """
-    if isinstance(forecast, GaussianForecast):
-        return forecast.mean
-    if not isinstance(forecast, (jax.Array, np.ndarray)):
-        raise TypeError(
-            f"forecast must be an array or a GaussianForecast, got {type(forecast).__name__}"
-        )
-    return forecast
-
-
-def interval(forecast: GaussianForecast, level: float = 0.95) -> tuple[jax.Array, jax.Array]:
-    """Central prediction interval of a Gaussian forecast: ``mean -/+ z * scale``.
-
-    Args:
-        forecast: a ``GaussianForecast``.
-        level: nominal coverage in ``(0, 1)``; ``z`` is the standard normal
-            ``(1 + level) / 2`` quantile (1.96 for 0.95).
-
-    Returns:
-        ``(lower, upper)``, each of the shape of ``forecast.mean``.
-
-    Raises:
-        TypeError: if ``forecast`` is not a ``GaussianForecast`` (a point forecaster has no
-            intervals: use ``likelihood="gaussian"``).
-        ValueError: if ``level`` is not strictly between 0 and 1.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> lower, upper = interval(GaussianForecast(jnp.array([10.0]), jnp.array([2.0])), 0.95)
-        >>> lower, upper
-        (Array([6.080072], dtype=float32), Array([13.919928], dtype=float32))
-    """
-    if not isinstance(forecast, GaussianForecast):
-        raise TypeError(
-            f"interval needs a GaussianForecast (a forecaster with likelihood='gaussian'), got "
-            f"{type(forecast).__name__}"
-        )
-    if isinstance(level, (bool, np.bool_)) or not is_real_number(level) or not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
-    z = statistics.NormalDist().inv_cdf(0.5 + 0.5 * float(level))
-    half_width = jnp.asarray(z, forecast.scale.dtype) * forecast.scale
-    return forecast.mean - half_width, forecast.mean + half_width
+    return head_loss(forecast, targets)

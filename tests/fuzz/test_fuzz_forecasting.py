@@ -415,20 +415,21 @@ def _interval_cases() -> dict[str, Case]:
         "forecast-array": Case(
             lambda: forecasting.interval(jnp.zeros(3), 0.9),
             TypeError,
-            r"interval needs a GaussianForecast \(a forecaster with likelihood='gaussian'\), got ArrayImpl",
+            r"interval needs a probabilistic forecast \(a forecaster with likelihood 'gaussian', "
+            r"'student_t' or 'quantile'\), got ArrayImpl",
         ),
         "forecast-none": Case(
-            lambda: forecasting.interval(None, 0.9), TypeError, r"interval needs a GaussianForecast"
+            lambda: forecasting.interval(None, 0.9), TypeError, r"interval needs a probabilistic"
         ),
         "point_forecast-none": Case(
             lambda: forecasting.point_forecast(None),
             TypeError,
-            r"forecast must be an array or a GaussianForecast, got NoneType",
+            r"forecast must be an array, a GaussianForecast, .* got NoneType",
         ),
         "point_forecast-list": Case(
             lambda: forecasting.point_forecast([1.0]),
             TypeError,
-            r"forecast must be an array or a GaussianForecast, got list",
+            r"forecast must be an array, a GaussianForecast, .* got list",
         ),
     }
     for label, value in {
@@ -443,8 +444,8 @@ def _interval_cases() -> dict[str, Case]:
     }.items():
         cases[f"level-{label}"] = Case(
             functools.partial(forecasting.interval, forecast, value),
-            ValueError,
-            r"level must be a number strictly between 0 and 1",
+            TypeError if isinstance(value, (str, bool, type(None))) else ValueError,
+            r"level must be a (real|finite) number",
         )
     return cases
 
