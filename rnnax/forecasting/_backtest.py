@@ -145,6 +145,28 @@ def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
         )
 
 
+def _check_static(static_covariates: ArrayLike | None, config: ForecasterConfig) -> Any:
+    """The series' static covariates ``[num_static]`` as float32, given exactly when needed."""
+    if static_covariates is None:
+        if config.num_static:
+            raise ValueError(
+                f"static_covariates [num_static={config.num_static}] of the series are required: "
+                "the config has static covariates"
+            )
+        return None
+    if not config.num_static:
+        raise ValueError("static_covariates were given but the config has num_static=0")
+    array = np.asarray(static_covariates)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"static_covariates must be a real numeric array, got dtype {array.dtype}")
+    if array.shape != (config.num_static,) or not np.isfinite(array).all():
+        raise ValueError(
+            f"static_covariates must be finite with shape ({config.num_static},), got "
+            f"shape {array.shape}"
+        )
+    return jnp.asarray(array, jnp.float32)
+
+
 def _check_origins(origins: ArrayLike, length: int, first_allowed: int, horizon: int) -> np.ndarray:
     array = np.asarray(origins)
     expected = "origins must be a non-empty 1-D integer array"
@@ -174,6 +196,7 @@ def backtest(
     interval_level: float = 0.95,
     mesh: jax.sharding.Mesh | None = None,
     data_axis: str = "data",
+    static_covariates: ArrayLike | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of a fitted forecaster beside the naive baselines.
 
@@ -208,6 +231,9 @@ def backtest(
             last origin is repeated to fill the split and its copies are dropped from the
             result. ``None`` (default): no mesh.
         data_axis: the mesh axis that splits the origins.
+        static_covariates: ``[num_static]``, the series' static covariates, required exactly
+            when the config has them. A direct forecaster's known future covariates (the last
+            ``num_future_covariates`` columns of ``series``) are read over each horizon.
 
     Returns:
         A ``BacktestResult``.
@@ -246,6 +272,7 @@ def backtest(
         _heads.check_interval_levels(config.quantiles, interval_level, "interval_level")
     if inverse_transform is not None:
         _check_inverse_transform(inverse_transform, values.dtype)
+    static = _check_static(static_covariates, config)
 
     device_series, device_origins = (
         jnp.asarray(values),
@@ -270,6 +297,7 @@ def backtest(
             params,
             device_series,
             device_origins,
+            static,
             config=config,
             lookback=int(lookback),
             period=int(period),
@@ -319,6 +347,7 @@ def _backtest_core(
     params: _model.ForecasterParams,
     series: jax.Array,
     origins: jax.Array,
+    static_covariates: jax.Array | None,
     *,
     config: ForecasterConfig,
     lookback: int,
@@ -341,9 +370,19 @@ def _backtest_core(
     if constrain is not None:  # each device forecasts and scores its slice of the origins
         windows, futures, recents = constrain((windows, futures, recents))
     future_covariates = None
-    if config.strategy == "autoregressive" and config.num_covariates > 0:
-        future_covariates = futures[..., num_targets:]
-    forecast = _model.apply(params, windows, config=config, future_covariates=future_covariates)
+    if config.future_features:  # the last covariates are known over the horizon
+        future_covariates = futures[..., config.input_size - config.future_features :]
+    if static_covariates is not None:
+        static_covariates = jnp.broadcast_to(
+            static_covariates, (origins.shape[0], *static_covariates.shape)
+        )
+    forecast = _model.apply(
+        params,
+        windows,
+        config=config,
+        future_covariates=future_covariates,
+        static_covariates=static_covariates,
+    )
 
     actuals = to_units(futures[..., :num_targets])
     history = jnp.swapaxes(to_units(recents[..., :num_targets]), -1, -2)  # [O, K, m]

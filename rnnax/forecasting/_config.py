@@ -78,6 +78,15 @@ class ForecasterConfig:
             ``"quantile"``: one forecast per level of ``quantiles``, non-crossing by
             construction (each above the last by a softplus), mean pinball loss over the
             levels, ``QuantileForecast``. All but ``"point"`` give prediction intervals.
+        num_future_covariates: how many of the covariates (the LAST ones of the inputs) are
+            known in advance, so that their values over the horizon (``future_covariates``)
+            reach the forecast. An autoregressive forecaster feeds them back step by step and
+            needs all of its covariates known (``None`` means all; any other count is an
+            error). A direct forecaster's head reads them, flattened over the horizon, beside
+            the last hidden state (``None`` means 0: all covariates are past-only).
+        num_static: static covariates per series (a panel's series id embedding, its
+            category, ...), ``static_covariates [..., num_static]``, read by the head beside
+            the hidden state at every step (>= 0).
         quantiles: the levels of a ``"quantile"`` head, strictly increasing in ``(0, 1)``
             (ignored by the other heads). The default's central pairs give 50%, 80% and 95%
             intervals; the level nearest 0.5 is the point forecast.
@@ -111,6 +120,8 @@ class ForecasterConfig:
     likelihood: Likelihood = "point"
     centering: Centering = "none"
     quantiles: tuple[float, ...] = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+    num_future_covariates: int | None = None
+    num_static: int = 0
 
     def __post_init__(self) -> None:
         for field in ("horizon", "input_size", "num_targets", "hidden", "num_layers"):
@@ -127,6 +138,7 @@ class ForecasterConfig:
                 f"(targets are the first input features), got {self.num_targets}"
             )
         self._check_cell()
+        self._check_covariate_counts()
         check_choice("ForecasterConfig.strategy", self.strategy, get_args(Strategy))
         check_choice("ForecasterConfig.likelihood", self.likelihood, get_args(Likelihood))
         check_choice("ForecasterConfig.centering", self.centering, get_args(Centering))
@@ -147,6 +159,26 @@ class ForecasterConfig:
                     "ForecasterConfig.reset_after=True applies only to cell='gru' (where it "
                     f"means cell='gru_reset_after'), got cell={self.cell!r}"
                 ) from None
+
+    def _check_covariate_counts(self) -> None:
+        num_static = check_int("ForecasterConfig.num_static", self.num_static, minimum=0)
+        object.__setattr__(self, "num_static", num_static)
+        future = self.num_future_covariates
+        if future is None:
+            return
+        future = check_int(
+            "ForecasterConfig.num_future_covariates",
+            future,
+            minimum=0,
+            maximum=self.input_size - self.num_targets,
+        )
+        if self.strategy == "autoregressive" and future != self.num_covariates:
+            raise ValueError(
+                "ForecasterConfig.num_future_covariates must be None (all) for "
+                f"strategy='autoregressive', which feeds back all {self.num_covariates} "
+                f"covariates step by step, got {future}"
+            )
+        object.__setattr__(self, "num_future_covariates", future)
 
     def _check_cell(self) -> None:
         """``cell`` must be a registered name or a valid ``rnnax.Cell``; a registered ``Cell``
@@ -179,6 +211,21 @@ class ForecasterConfig:
     def num_covariates(self) -> int:
         """Input features after the targets: ``input_size - num_targets``."""
         return self.input_size - self.num_targets
+
+    @property
+    def future_features(self) -> int:
+        """Covariates whose values over the horizon the forecaster reads: all of them for an
+        autoregressive forecaster, ``num_future_covariates`` (default 0) for a direct one."""
+        if self.strategy == "autoregressive":
+            return self.num_covariates
+        return self.num_future_covariates or 0
+
+    @property
+    def head_inputs(self) -> int:
+        """Features the head reads: the hidden state, the static covariates and (direct
+        strategy) the future covariates flattened over the horizon."""
+        flattened = self.horizon * self.future_features if self.strategy == "direct" else 0
+        return self.hidden + self.num_static + flattened
 
     @property
     def outputs_per_step(self) -> int:

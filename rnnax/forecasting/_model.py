@@ -79,13 +79,15 @@ class ForecastBatch(NamedTuple):
     Attributes:
         inputs: ``[..., lookback, input_size]``.
         targets: ``[..., horizon, num_targets]``.
-        future_covariates: ``[..., horizon, num_covariates]`` known in advance, or ``None``;
-            used by autoregressive forecasters with covariates.
+        future_covariates: ``[..., horizon, future_features]``: the values over the horizon of
+            the covariates known in advance (``ForecasterConfig.future_features``), or ``None``.
+        static_covariates: ``[..., num_static]`` per example, or ``None``.
     """
 
     inputs: Float[Array, "*batch lookback features"]
     targets: Float[Array, "*batch horizon targets"]
     future_covariates: Float[Array, "*batch horizon covariates"] | None = None
+    static_covariates: Float[Array, "*batch static"] | None = None
 
 
 class Forecaster(NamedTuple):
@@ -127,7 +129,7 @@ class ForecasterTraining(NamedTuple):
     def prepare_batch(self, data: Any) -> ForecastBatch:
         """``rnnax.data.Windows``, a ``ForecastBatch`` or an ``(inputs, targets)`` tuple as a
         ``ForecastBatch``."""
-        return ForecastBatch(*_unpack_batch(data))
+        return _unpack_batch(data, self.config)
 
     def prepare_params(self, params: Any) -> ForecasterParams:
         """The parameters, checked against the config, as JAX arrays."""
@@ -196,8 +198,8 @@ def init(key: jax.Array, config: ForecasterConfig) -> ForecasterParams:
     )
     steps = config.horizon if config.strategy == "direct" else 1
     outputs = steps * config.outputs_per_step
-    w = jax.random.normal(head_key, (config.hidden, outputs), jnp.float32) / math.sqrt(
-        config.hidden
+    w = jax.random.normal(head_key, (config.head_inputs, outputs), jnp.float32) / math.sqrt(
+        config.head_inputs
     )
     b = np.tile(head_bias(config), (steps, 1))
     return ForecasterParams(
@@ -270,13 +272,13 @@ def check_params(params: Any, config: ForecasterConfig) -> None:
     steps = config.horizon if config.strategy == "direct" else 1
     outputs = steps * config.outputs_per_step
     dtype = params_dtype(cell, encoder[0][0])
-    for field, shape in (("w", (config.hidden, outputs)), ("b", (outputs,))):
+    for field, shape in (("w", (config.head_inputs, outputs)), ("b", (outputs,))):
         value = getattr(head, field)
         _check_float_array(f"params.head.{field}", value, str(list(shape)))
         if tuple(value.shape) != shape:
             raise ValueError(
-                f"params.head.{field} must have shape {shape} for this config (hidden={config.hidden}, "
-                f"{outputs} outputs), got {tuple(value.shape)}"
+                f"params.head.{field} must have shape {shape} for this config (hidden={config.hidden}"
+                f"{_extra_head_inputs(config)}, {outputs} outputs), got {tuple(value.shape)}"
             )
         if jnp.dtype(value.dtype) != jnp.dtype(dtype):
             raise TypeError(
@@ -297,8 +299,17 @@ def _check_inputs_dtype(params: ForecasterParams, inputs: Any, config: Forecaste
         )
 
 
+def _extra_head_inputs(config: ForecasterConfig) -> str:
+    """What the head reads besides the hidden state, for error messages."""
+    extra = config.head_inputs - config.hidden
+    return f" + {extra} static and future covariate features" if extra else ""
+
+
 def _check_inputs(
-    config: ForecasterConfig, inputs: Any, future_covariates: Any
+    config: ForecasterConfig,
+    inputs: Any,
+    future_covariates: Any = None,
+    static_covariates: Any = None,
 ) -> tuple[tuple[int, ...], int]:
     """Checks shapes at trace time; returns ``(batch_shape, lookback)``."""
     _check_float_array("inputs", inputs, f"[..., lookback, {config.input_size}]")
@@ -311,34 +322,66 @@ def _check_inputs(
         raise ValueError(
             f"inputs must have at least one time step (lookback >= 1), got shape {tuple(inputs.shape)}"
         )
-    needs_covariates = config.strategy == "autoregressive" and config.num_covariates > 0
-    if future_covariates is None:
-        if needs_covariates:
+    _check_future_covariates(config, inputs, future_covariates)
+    if static_covariates is None:
+        if config.num_static:
             raise ValueError(
-                f"future_covariates [..., horizon={config.horizon}, {config.num_covariates}] are required: "
-                "an autoregressive forecaster with covariates needs their future values to decode"
+                f"static_covariates [..., num_static={config.num_static}] are required: the "
+                "config has static covariates"
             )
     else:
-        if not needs_covariates:
+        if not config.num_static:
             raise ValueError(
-                "future_covariates are used only by strategy='autoregressive' with covariates "
-                f"(input_size > num_targets); this config has strategy={config.strategy!r} and "
-                f"{config.num_covariates} covariates"
+                "static_covariates were given but the config has num_static=0; set "
+                "ForecasterConfig.num_static to use them"
             )
-        expected = (*batch_shape, config.horizon, config.num_covariates)
-        _check_float_array("future_covariates", future_covariates, str(list(expected)))
-        canonical = jax.dtypes.canonicalize_dtype
-        if canonical(future_covariates.dtype) != canonical(inputs.dtype):
-            raise TypeError(
-                f"future_covariates has dtype {jnp.dtype(future_covariates.dtype).name} but inputs has dtype "
-                f"{jnp.dtype(inputs.dtype).name}; cast one of them so the dtypes match"
-            )
-        if tuple(future_covariates.shape) != expected:
-            raise ValueError(
-                f"future_covariates must have shape {expected} (the batch shape of inputs, horizon, "
-                f"num_covariates), got {tuple(future_covariates.shape)}"
-            )
+        expected = (*batch_shape, config.num_static)
+        _check_covariate_array(
+            "static_covariates", static_covariates, inputs, expected, "num_static"
+        )
     return batch_shape, lookback
+
+
+def _check_future_covariates(config: ForecasterConfig, inputs: Any, future_covariates: Any) -> None:
+    """``future_covariates`` must be given exactly when the config reads future values."""
+    features = config.future_features
+    if future_covariates is None:
+        if features:
+            raise ValueError(
+                f"future_covariates [..., horizon={config.horizon}, {features}] are required: "
+                f"this {config.strategy} forecaster reads the values over the horizon of its "
+                f"last {features} covariates"
+            )
+        return
+    if not features:
+        raise ValueError(
+            "future_covariates were given but this config reads none: an autoregressive "
+            "forecaster reads all its covariates' future values (input_size > num_targets), a "
+            "direct one those of ForecasterConfig.num_future_covariates; this config has "
+            f"strategy={config.strategy!r}, {config.num_covariates} covariates and "
+            f"num_future_covariates={config.num_future_covariates}"
+        )
+    expected = (*inputs.shape[:-2], config.horizon, features)
+    _check_covariate_array(
+        "future_covariates", future_covariates, inputs, expected, "horizon, num_covariates"
+    )
+
+
+def _check_covariate_array(
+    name: str, value: Any, inputs: Any, expected: tuple[int, ...], axes: str
+) -> None:
+    _check_float_array(name, value, str(list(expected)))
+    canonical = jax.dtypes.canonicalize_dtype
+    if canonical(value.dtype) != canonical(inputs.dtype):
+        raise TypeError(
+            f"{name} has dtype {jnp.dtype(value.dtype).name} but inputs has dtype "
+            f"{jnp.dtype(inputs.dtype).name}; cast one of them so the dtypes match"
+        )
+    if tuple(value.shape) != expected:
+        raise ValueError(
+            f"{name} must have shape {expected} (the batch shape of inputs, {axes}), "
+            f"got {tuple(value.shape)}"
+        )
 
 
 def apply(
@@ -348,6 +391,7 @@ def apply(
     config: ForecasterConfig,
     key: jax.Array | None = None,
     future_covariates: Float[Array, "*batch horizon covariates"] | None = None,
+    static_covariates: Float[Array, "*batch static"] | None = None,
 ) -> Forecast:
     """Forecasts ``horizon`` steps after each input window.
 
@@ -364,9 +408,13 @@ def apply(
         inputs: ``[..., lookback, input_size]`` float32 windows, targets first.
         config: the forecaster's configuration.
         key: PRNG key for dropout (training mode); ``None`` is inference (no dropout).
-        future_covariates: ``[..., horizon, num_covariates]``, required exactly when
-            ``strategy="autoregressive"`` and there are covariates. The covariates of step
-            ``k`` are fed together with the prediction of step ``k`` (so the last row is unused).
+        future_covariates: ``[..., horizon, future_features]``, the values over the horizon of
+            the covariates known in advance, required exactly when the config reads them
+            (``config.future_features > 0``). Autoregressive: the covariates of step ``k`` are
+            fed together with the prediction of step ``k`` (so the last row is unused). Direct:
+            the head reads them flattened, beside the last hidden state.
+        static_covariates: ``[..., num_static]``, required exactly when ``config.num_static >
+            0``: per-series features the head reads at every step.
 
     Returns:
         ``[..., horizon, num_targets]`` for point forecasters, else the head's forecast
@@ -391,12 +439,17 @@ def apply(
     if not isinstance(config, ForecasterConfig):
         raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
     check_params(params, config)
-    _check_inputs(config, inputs, future_covariates)
+    _check_inputs(config, inputs, future_covariates, static_covariates)
     _check_inputs_dtype(params, inputs, config)
     if key is not None:
         check_key("key", key)
     return _apply_compiled(
-        params, inputs, config=config, key=key, future_covariates=future_covariates
+        params,
+        inputs,
+        config=config,
+        key=key,
+        future_covariates=future_covariates,
+        static_covariates=static_covariates,
     )
 
 
@@ -408,8 +461,9 @@ def _apply_compiled(
     config: ForecasterConfig,
     key: jax.Array | None,
     future_covariates: jax.Array | None,
+    static_covariates: jax.Array | None = None,
 ) -> Forecast:
-    batch_shape, _ = _check_inputs(config, inputs, future_covariates)
+    batch_shape, _ = _check_inputs(config, inputs, future_covariates, static_covariates)
     num_targets = config.num_targets
     targets = inputs[..., :num_targets]
     if config.centering == "last":
@@ -428,9 +482,15 @@ def _apply_compiled(
     stack_options: dict[str, Any] = {"dropout_rate": config.dropout_rate}
     stack = functools.partial(rnn_stack, cell=config.encoder_cell)
 
+    # What the head reads beside the hidden state: static covariates, and for a direct
+    # forecaster the future covariates flattened over the horizon.
+    extra = [] if static_covariates is None else [static_covariates]
+    if config.strategy == "direct" and future_covariates is not None:
+        extra.append(future_covariates.reshape(*batch_shape, -1))
+
     def head(hidden: jax.Array, dropout_key: jax.Array | None) -> jax.Array:
         hidden = _dropout(hidden, dropout_key, config.dropout_rate)
-        return _dense(params.head, hidden)
+        return _dense(params.head, jnp.concatenate([hidden, *extra], axis=-1) if extra else hidden)
 
     carry, ys = stack(params.encoder, inputs, dropout_key=encoder_key, **stack_options)
     first = head(ys[..., -1, :], head_key)
@@ -487,16 +547,35 @@ def _decode(
     return jnp.concatenate([first[..., None, :], jnp.moveaxis(later, 0, -2)], axis=-2)
 
 
-def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+def _unpack_batch(batch: Any, config: ForecasterConfig | None = None) -> ForecastBatch:
+    """A batch as a ``ForecastBatch``; ``rnnax.data.Windows``' past covariates join the inputs
+    (after the values), never dropped: with ``config``, a count that does not fit is named."""
     # Attribute access first: rnnax.data.Windows is a NamedTuple whose third field is the
     # *past* covariates, so positional unpacking would misread it.
     if hasattr(batch, "inputs") and hasattr(batch, "targets"):
-        return batch.inputs, batch.targets, getattr(batch, "future_covariates", None)
-    if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
-        return batch[0], batch[1], batch[2] if len(batch) == 3 else None
+        inputs = batch.inputs
+        past = getattr(batch, "past_covariates", None)
+        if past is not None:  # Windows: values first, then the past-only covariates
+            values, extra = np.shape(inputs)[-1], np.shape(past)[-1]
+            if config is not None and values + extra != config.input_size:
+                raise ValueError(
+                    f"the windows hold {values} value feature(s) and {extra} past covariate(s), "
+                    f"{values + extra} input features in all (values first), but the config has "
+                    f"input_size={config.input_size}; set input_size={values + extra} to use "
+                    "the past covariates, or leave them out of sliding_windows"
+                )
+            inputs = np.concatenate([np.asarray(inputs), np.asarray(past)], axis=-1)
+        return ForecastBatch(
+            inputs,
+            batch.targets,
+            getattr(batch, "future_covariates", None),
+            getattr(batch, "static_covariates", None),
+        )
+    if isinstance(batch, (tuple, list)) and len(batch) in (2, 3, 4):
+        return ForecastBatch(*batch)
     raise TypeError(
-        "batch must be a ForecastBatch, rnnax.data.Windows or an (inputs, targets[, future_covariates]) "
-        f"tuple, got {type(batch).__name__}"
+        "batch must be a ForecastBatch, rnnax.data.Windows or an (inputs, targets[, "
+        f"future_covariates[, static_covariates]]) tuple, got {type(batch).__name__}"
     )
 
 
@@ -538,11 +617,11 @@ def loss(
         >>> loss(params, (jnp.zeros((3, 5, 1)), jnp.zeros((3, 3, 1))), config=config).shape
         ()
     """
-    inputs, targets, future_covariates = _unpack_batch(batch)
     if not isinstance(config, ForecasterConfig):
         raise TypeError(f"config must be a ForecasterConfig, got {type(config).__name__}")
+    inputs, targets, future_covariates, static_covariates = _unpack_batch(batch, config)
     check_params(params, config)
-    _check_inputs(config, inputs, future_covariates)
+    _check_inputs(config, inputs, future_covariates, static_covariates)
     _check_inputs_dtype(params, inputs, config)
     _check_float_array(
         "targets", targets, f"[..., horizon={config.horizon}, num_targets={config.num_targets}]"
@@ -550,7 +629,10 @@ def loss(
     if key is not None:
         check_key("key", key)
     return _loss_compiled(
-        params, ForecastBatch(inputs, targets, future_covariates), key, config=config
+        params,
+        ForecastBatch(inputs, targets, future_covariates, static_covariates),
+        key,
+        config=config,
     )
 
 
@@ -562,9 +644,14 @@ def _loss_compiled(
     *,
     config: ForecasterConfig,
 ) -> jax.Array:
-    inputs, targets, future_covariates = batch
+    inputs, targets, future_covariates, static_covariates = batch
     forecast = _apply_compiled(
-        params, inputs, config=config, key=key, future_covariates=future_covariates
+        params,
+        inputs,
+        config=config,
+        key=key,
+        future_covariates=future_covariates,
+        static_covariates=static_covariates,
     )
     mean = point_forecast(forecast)
     if tuple(targets.shape) != tuple(mean.shape):

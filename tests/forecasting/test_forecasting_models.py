@@ -308,7 +308,7 @@ def test_apply_checks_inputs_and_covariates(rng):
             future_covariates=_inputs(rng, 3, 2, 2),
         )
     direct = ForecasterConfig(horizon=2, hidden=HIDDEN)
-    with pytest.raises(ValueError, match="only by strategy='autoregressive'"):
+    with pytest.raises(ValueError, match="future_covariates were given but this config reads none"):
         forecasting.apply(
             forecasting.init(jax.random.key(8), direct),
             _inputs(rng, 3, LOOKBACK, 1),

@@ -305,7 +305,7 @@ def _apply_cases() -> dict[str, Case]:
         "future_covariates-not_used": Case(
             lambda: apply(future_covariates=covariates),
             ValueError,
-            r"future_covariates are used only by strategy='autoregressive' with covariates",
+            r"future_covariates were given but this config reads none",
         ),
         "future_covariates-missing": Case(
             lambda: apply_ar(),
@@ -356,13 +356,16 @@ def _loss_cases() -> dict[str, Case]:
         "batch-none": Case(
             lambda: loss(None),
             TypeError,
-            r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, future_covariates\]\) tuple, got NoneType",
+            r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, "
+            r"future_covariates\[, static_covariates\]\]\) tuple, got NoneType",
         ),
         "batch-one_tuple": Case(
             lambda: loss((INPUTS,)), TypeError, r"batch must be a ForecastBatch.* got tuple"
         ),
-        "batch-four_tuple": Case(
-            lambda: loss((INPUTS, TARGETS, None, None)), TypeError, r"batch must be a ForecastBatch"
+        "batch-five_tuple": Case(
+            lambda: loss((INPUTS, TARGETS, None, None, None)),
+            TypeError,
+            r"batch must be a ForecastBatch",
         ),
         "batch-dict": Case(
             lambda: loss({"inputs": INPUTS, "targets": TARGETS}),

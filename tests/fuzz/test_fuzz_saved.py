@@ -298,7 +298,7 @@ def _predict_cases() -> dict[str, Case]:
         "future_covariates-not_used": Case(
             lambda: SAVED.predict(HISTORY, future_covariates=np.ones((H, 1))),
             ValueError,
-            r"future_covariates are used only by strategy='autoregressive'",
+            r"future_covariates were given but this config reads none",
         ),
         "future_covariates-missing": Case(
             lambda: SAVED_AUTOREGRESSIVE.predict(HISTORY),
