@@ -7,6 +7,9 @@ treat the last axis as time by default, keep leading batch axes, and work under
 * Metrics: :func:`mae`, :func:`rmse`, :func:`mape`, :func:`smape` (0..200),
   :func:`mase` (with :func:`seasonal_naive_scale`), :func:`coverage`,
   :func:`pinball_loss`, :func:`gaussian_nll`.
+* Statistics over seeds and repeated timings: :func:`mean_interval`,
+  :func:`paired_difference`, :func:`paired_ratio` (each an :class:`Interval`), and the
+  verdicts they support, :func:`verdict` and :func:`beats`.
 * Probabilistic scores: :func:`student_t_nll`, :func:`crps_gaussian` (closed form) and
   :func:`crps_quantiles` (the CRPS from any forecast's quantiles).
 * Baselines: :func:`naive_forecast`, :func:`seasonal_naive_forecast`,
@@ -39,8 +42,18 @@ from rnnax.evaluation._metrics import (
     smape,
 )
 from rnnax.evaluation._probabilistic import crps_gaussian, crps_quantiles, student_t_nll
+from rnnax.evaluation._statistics import (
+    Interval,
+    beats,
+    mean_interval,
+    paired_difference,
+    paired_ratio,
+    verdict,
+)
 
 __all__ = [
+    "Interval",
+    "beats",
     "coverage",
     "crps_gaussian",
     "crps_quantiles",
@@ -50,11 +63,15 @@ __all__ = [
     "mape",
     "mase",
     "mean_forecast",
+    "mean_interval",
     "naive_forecast",
+    "paired_difference",
+    "paired_ratio",
     "pinball_loss",
     "rmse",
     "seasonal_naive_forecast",
     "seasonal_naive_scale",
     "smape",
     "student_t_nll",
+    "verdict",
 ]
