@@ -36,6 +36,14 @@ from rnnax.data._datasets import (
     load_sunspots_yearly,
 )
 from rnnax.data._files import FREQUENCIES, from_csv, from_dataframe, to_csv
+from rnnax.data._languages import (
+    ALPHABET,
+    LANGUAGES,
+    LanguageTask,
+    accepted,
+    counting_task,
+    largest_accepted_n,
+)
 from rnnax.data._scalers import (
     Scaler,
     fit_min_max_scaler,
@@ -65,8 +73,11 @@ from rnnax.data._windows import (
 )
 
 __all__ = [
+    "ALPHABET",
     "FREQUENCIES",
+    "LANGUAGES",
     "NAN_POLICIES",
+    "LanguageTask",
     "NanPolicy",
     "Scaler",
     "SequenceTask",
@@ -75,10 +86,12 @@ __all__ = [
     "SplitPoints",
     "SyntheticPanel",
     "Windows",
+    "accepted",
     "adding_problem",
     "available",
     "chronological_split",
     "copy_task",
+    "counting_task",
     "delayed_recall",
     "fit_min_max_scaler",
     "fit_robust_scaler",
@@ -87,6 +100,7 @@ __all__ = [
     "from_dataframe",
     "handle_missing",
     "inverse_transform",
+    "largest_accepted_n",
     "load",
     "load_airline_passengers",
     "load_co2",
