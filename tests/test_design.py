@@ -25,8 +25,18 @@ LAYERS = {
     "forecasting": {"core", "data", "evaluation"},
     "training": {"core", "data", "evaluation"},
     "compare": {"core", "data", "evaluation", "forecasting", "training"},
+    "pipeline": {"core", "data", "evaluation", "forecasting", "training"},
     "bench": {"core", "data", "evaluation", "forecasting", "training", "compare"},
-    "cli": {"core", "data", "evaluation", "forecasting", "training", "compare", "bench"},
+    "cli": {
+        "core",
+        "data",
+        "evaluation",
+        "forecasting",
+        "training",
+        "compare",
+        "bench",
+        "pipeline",
+    },
 }
 
 
@@ -36,7 +46,7 @@ def _layer(module: str) -> str:
     if len(parts) == 1:
         return "core"  # the package's __init__: the core's re-exports and lazy subpackages
     name = parts[1]
-    if name in ("data", "evaluation", "forecasting", "training", "compare", "cli"):
+    if name in ("data", "evaluation", "forecasting", "training", "compare", "pipeline", "cli"):
         return name
     if name == "__main__":
         return "cli"
