@@ -1,4 +1,5 @@
-"""The ``rnnax`` command line: ``rnnax compare`` (the main job) and ``rnnax bench``.
+"""The ``rnnax`` command line: ``rnnax compare`` (the main job), ``rnnax forecast`` and
+``rnnax bench``.
 
 ``rnnax compare`` trains LSTM and GRU forecasters (and any other registered cells named with
 ``--cells``) side by side on a data set that ships with rnnax and prints the explainer's table
@@ -7,7 +8,10 @@ times rnnax's strategies against flax, equinox and PyTorch (rnnax._bench; ``rnna
 --help``). Help needs no JAX, so it answers at once: the ``rnnax compare`` options are built
 from the fields of :class:`~rnnax.compare.CompareConfig` (rnnax.compare._config, the standard
 library only), each with the flag, help, bounds and group its ``metadata`` names.
-``python -m rnnax`` is the same command.
+``rnnax forecast`` trains a forecaster on the user's own CSV, backtests it against the naive
+baselines and forecasts what comes next, or forecasts with a saved model (rnnax.pipeline;
+``rnnax forecast --help``); its options' defaults come from rnnax.pipeline._options (the
+standard library only). ``python -m rnnax`` is the same command.
 
 Usage errors (unknown data set or cell, non-positive sizes, an unwritable ``--out``) print one
 line on stderr and exit with status 2.
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rnnax.compare._config import CompareConfig  # the standard library only: no JAX
+from rnnax.pipeline import _options as forecast_options  # the standard library only: no JAX
 
 USAGE_ERROR = 2
 
@@ -206,13 +211,200 @@ def _add_compare(commands: Any) -> None:
             )
 
 
+_FORECAST_USAGE = """\
+rnnax forecast --csv FILE --horizon H [options]
+       rnnax forecast --model PATH --csv FILE [--column NAME] [--out DIR]"""
+
+_FORECAST_EPILOG = """\
+The run reads the CSV (a time column and one or more value columns; frequency and period
+inferred), splits it in time into training, validation and test segments, trains on the
+first (early stopping on the second), backtests on the held-out test segment beside the naive
+and seasonal-naive baselines, and forecasts the H steps after the series' end with an
+interval. It writes into --out: forecast.csv, backtest.json, backtest.md, forecast.png (with
+matplotlib: pip install 'rnnax[plot]') and the saved model model.rnnax.
+
+With --model (a model.rnnax, or the folder of an earlier run) it forecasts from the CSV's last
+steps without training: training options are refused.
+"""
+
+# ``rnnax forecast`` options that choose how to train: refused with --model.
+_FORECAST_TRAINING = (
+    "horizon",
+    "period",
+    "lookback",
+    "cell",
+    "hidden",
+    "likelihood",
+    "level",
+    "epochs",
+    "patience",
+    "learning_rate",
+    "seed",
+)
+
+
+def _cell_name(text: str) -> str:
+    """``--cell``: a registered cell's name (checked against the registry only when given)."""
+    from rnnax._protocol import registered_cells
+
+    cells = registered_cells()
+    if text not in cells:
+        raise argparse.ArgumentTypeError(
+            f"unknown cell {text!r}; registered cells are {list(cells)}"
+        )
+    return text
+
+
+def _file_name(text: str) -> str:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    return text
+
+
+def _level(text: str) -> float:
+    """``--level``: a number strictly between 0 and 1."""
+    return _number(float, "a number between 0 and 1 (exclusive)", lambda v: 0.0 < v < 1.0)(text)
+
+
+def _add_forecast_data(parser: Any) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--csv",
+        required=True,
+        type=_file_name,
+        metavar="FILE",
+        help="the CSV file: a header line, a time column and value columns",
+    )
+    group.add_argument(
+        "--model",
+        type=_file_name,
+        metavar="PATH",
+        help="forecast with this saved model (a model.rnnax or a run's folder) instead of training",
+    )
+    group.add_argument(
+        "--column",
+        action="append",
+        dest="columns",
+        metavar="NAME",
+        help="a value column to forecast (repeat for several; default: every "
+        "column but the time column)",
+    )
+    group.add_argument(
+        "--time-column",
+        metavar="NAME",
+        help="the column of time stamps (default: the first, if it holds them)",
+    )
+    group.add_argument(
+        "--horizon",
+        type=_integer(1, 100_000),
+        metavar="H",
+        help="steps to forecast (required without --model)",
+    )
+    group.add_argument(
+        "--period",
+        type=_integer(1, 100_000),
+        metavar="N",
+        help="the seasonal period (default: from the frequency, 12 for monthly)",
+    )
+    group.add_argument(
+        "--lookback",
+        type=_integer(1, 100_000),
+        metavar="N",
+        help="steps the model reads (default: twice the larger of period and H)",
+    )
+
+
+def _add_forecast_model(parser: Any) -> None:
+    defaults = forecast_options.TRAINING_DEFAULTS
+    group = parser.add_argument_group("model and training")
+    group.add_argument(
+        "--cell",
+        type=_cell_name,
+        metavar="NAME",
+        help=f"a registered cell (default {defaults['cell']})",
+    )
+    group.add_argument(
+        "--hidden",
+        type=_integer(1, 4096),
+        metavar="N",
+        help=f"hidden size (default {defaults['hidden']})",
+    )
+    group.add_argument(
+        "--likelihood",
+        choices=forecast_options.LIKELIHOODS,
+        help=f"the forecast head (default {defaults['likelihood']}; point gets "
+        "an interval from validation errors)",
+    )
+    group.add_argument(
+        "--level",
+        type=_level,
+        metavar="P",
+        help=f"the interval's coverage (default {defaults['level']})",
+    )
+    group.add_argument(
+        "--epochs",
+        type=_integer(1, 1_000_000),
+        metavar="N",
+        help=f"most epochs to train (default {defaults['epochs']})",
+    )
+    group.add_argument(
+        "--patience",
+        type=_integer(1, 1_000_000),
+        metavar="N",
+        help="stop after N epochs without a better validation loss "
+        f"(default {defaults['patience']})",
+    )
+    group.add_argument(
+        "--lr",
+        dest="learning_rate",
+        type=_real(0.0, True, 10.0),
+        metavar="LR",
+        help=f"Adam learning rate (default {defaults['learning_rate']})",
+    )
+    group.add_argument(
+        "--seed",
+        type=_integer(0, 2**32 - 1),
+        metavar="N",
+        help=f"random seed (default {defaults['seed']})",
+    )
+
+
+def _add_forecast(commands: Any) -> None:
+    """Adds ``rnnax forecast``: train on a CSV and forecast, or forecast with a saved model."""
+    forecast = commands.add_parser(
+        "forecast",
+        help="train a forecaster on your CSV, backtest it and forecast the next steps",
+        usage=_FORECAST_USAGE,
+        description="Trains a forecaster on your CSV file, backtests it against the naive "
+        "baselines and forecasts the steps after its end, with an interval; or, with --model, "
+        "forecasts with a saved model.",
+        epilog=_FORECAST_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_forecast_data(forecast)
+    _add_forecast_model(forecast)
+    group = forecast.add_argument_group("output")
+    group.add_argument(
+        "--out",
+        type=_out_dir,
+        default=None,
+        metavar="DIR",
+        help="output folder (default: a new runs/forecast-<name>-<time>)",
+    )
+    group.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="show no progress"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``rnnax`` argument parser (subcommands ``compare`` and ``bench``); needs no JAX."""
+    """The ``rnnax`` argument parser (subcommands ``compare``, ``forecast`` and ``bench``);
+    needs no JAX."""
     parser = _Parser(
         prog="rnnax", description="rnnax: LSTM and GRU networks in JAX for time-series prediction."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_compare(commands)
+    _add_forecast(commands)
     commands.add_parser(
         "bench",
         add_help=False,
@@ -308,6 +500,77 @@ def _compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (an ``OSError``'s reason and file, not its repr)."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{error.strerror}: {str(error.filename)!r}"
+    return " ".join(str(error).split())
+
+
+def _forecast_conflict(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of ``rnnax forecast`` options, or ``None``."""
+    if args.model is None:
+        return None if args.horizon is not None else "--horizon is required (or --model PATH)"
+    given = [name for name in _FORECAST_TRAINING if getattr(args, name) is not None]
+    if given:
+        flag = "--lr" if given[0] == "learning_rate" else f"--{given[0]}"
+        return f"{flag} is a training option; --model forecasts with a saved model as it is"
+    return None
+
+
+def _forecast_plan(args: argparse.Namespace) -> Any:
+    """The checked run (rnnax.pipeline): CSV read, model loaded, folder made.
+
+    Raises:
+        ValueError: a CSV or model that does not fit, an unwritable ``--out``.
+        OSError: a missing or unreadable file.
+    """
+    from rnnax.pipeline import _run
+
+    where = {"column": args.columns, "time_column": args.time_column, "out": args.out}
+    if args.model is not None:
+        return _run.plan_from_model(args.model, args.csv, progress=args.progress, **where)
+    settings = {
+        name: getattr(args, name)
+        for name in forecast_options.TRAINING_DEFAULTS
+        if getattr(args, name) is not None
+    }
+    return _run.plan_training(
+        args.csv,
+        horizon=args.horizon,
+        period=args.period,
+        lookback=args.lookback,
+        progress=args.progress,
+        **where,
+        **settings,
+    )
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    """Runs ``rnnax forecast`` with the parsed ``args``; returns the exit status."""
+    prog = "rnnax forecast"
+    conflict = _forecast_conflict(args)
+    if conflict is not None:
+        return _usage_error(prog, conflict)
+    try:
+        plan = _forecast_plan(args)
+    except (ValueError, OSError) as error:
+        return _usage_error(prog, _one_line(error))
+    from rnnax.pipeline import _run
+
+    try:
+        run = _run.run_from_model(plan) if args.model else _run.run_training(plan)
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; nothing written to {str(plan.out)!r} after the last "
+            "complete file",
+            file=sys.stderr,
+        )
+        return 130
+    print("\n".join(run.summary_lines()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rnnax`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -318,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR
+    if args.command == "forecast":
+        return _forecast(args)
     return _compare(args, argv[1:])
 
 

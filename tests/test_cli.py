@@ -56,6 +56,22 @@ def test_help_builds_the_parser_without_jax() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_forecast_help_needs_no_jax() -> None:
+    result = _fresh_python(
+        """
+        import contextlib, io, sys
+        import rnnax.cli
+        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):
+            rnnax.cli.main(["forecast", "--help"])
+        assert out.getvalue().startswith("usage: rnnax forecast"), out.getvalue()[:80]
+        assert "jax" not in sys.modules, sorted(m for m in sys.modules if m.startswith("jax"))
+        import rnnax.pipeline
+        assert "jax" not in sys.modules, "import rnnax.pipeline imported JAX"
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_lazy_core_lists_exactly_all() -> None:
     """``rnnax._CORE`` (where each name lives) and ``__all__`` name the same things."""
     lazy = {name for names in rnnax._CORE.values() for name in names}
