@@ -295,6 +295,13 @@ def _add_forecast_data(parser: Any) -> None:
         help="the column of time stamps (default: the first, if it holds them)",
     )
     group.add_argument(
+        "--nan-policy",
+        choices=forecast_options.NAN_POLICIES,
+        default="raise",
+        help="missing cells and time steps: report them (raise, the default), fill them "
+        "(ffill, interpolate) or drop their rows",
+    )
+    group.add_argument(
         "--horizon",
         type=_integer(1, 100_000),
         metavar="H",
@@ -527,7 +534,12 @@ def _forecast_plan(args: argparse.Namespace) -> Any:
     """
     from rnnax.pipeline import _run
 
-    where = {"column": args.columns, "time_column": args.time_column, "out": args.out}
+    where = {
+        "column": args.columns,
+        "time_column": args.time_column,
+        "nan_policy": args.nan_policy,
+        "out": args.out,
+    }
     if args.model is not None:
         return _run.plan_from_model(args.model, args.csv, progress=args.progress, **where)
     settings = {

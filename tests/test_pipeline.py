@@ -178,9 +178,11 @@ def test_transform_round_trip_and_hash() -> None:
     assert same == transform and hash(same) == hash(transform)
 
 
-def test_likelihoods_match_the_forecaster_config() -> None:
+def test_command_line_choices_match_the_library() -> None:
     from typing import get_args
 
+    from rnnax import data
     from rnnax.forecasting._config import Likelihood
 
     assert set(_options.LIKELIHOODS) == set(get_args(Likelihood))
+    assert set(_options.NAN_POLICIES) == set(data.NAN_POLICIES)

@@ -89,9 +89,7 @@ def _halfwidth_of(saved: forecasting.SavedForecaster, path: Path) -> np.ndarray 
 
 def _check_no_future_inputs(config: forecasting.ForecasterConfig, path: Path) -> None:
     """A forecast from a CSV's history alone: no known future covariates, no static ones."""
-    future = config.num_covariates if config.strategy == "autoregressive" else 0
-    future = future or getattr(config, "num_future_covariates", None) or 0
-    static = getattr(config, "num_static", 0)
+    future, static = config.future_features, config.num_static
     if future or static:
         raise ValueError(
             f"{path} holds a forecaster that reads known future covariates ({future}) or "

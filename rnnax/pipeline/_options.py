@@ -43,6 +43,9 @@ TRAINING_DEFAULTS = {
 LIKELIHOODS = ("gaussian", "student_t", "quantile", "point")
 """The forecaster heads a run offers (``rnnax.forecasting.ForecasterConfig.likelihood``)."""
 
+NAN_POLICIES = ("raise", "ffill", "interpolate", "drop")
+"""How missing cells and missing time steps of the CSV are treated (``rnnax.data.NanPolicy``)."""
+
 MODEL_FILE = "model.rnnax"
 """The saved model's file name inside a run's folder."""
 

@@ -135,6 +135,7 @@ def plan_training(
     time_column: str | None = None,
     period: int | None = None,
     lookback: int | None = None,
+    nan_policy: data.NanPolicy = "raise",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
     **settings: Any,
@@ -146,7 +147,13 @@ def plan_training(
     checked = _check_settings(**{**_options.TRAINING_DEFAULTS, **settings})
     progress = check_bool("progress", progress)
     out_path = _check_out(out)
-    series = data.from_csv(path, column=column, time_column=time_column, period=period)
+    series = data.from_csv(
+        path,
+        column=column,
+        time_column=time_column,
+        period=period,
+        nan_policy=nan_policy,
+    )
     problem = prepare(series, horizon, lookback)
     return TrainingPlan(
         path=Path(path),
@@ -255,6 +262,7 @@ def forecast_csv(
     time_column: str | None = None,
     period: int | None = None,
     lookback: int | None = None,
+    nan_policy: data.NanPolicy = "raise",
     cell: str = _options.DEFAULT_CELL,
     hidden: int = _options.DEFAULT_HIDDEN,
     likelihood: str = _options.DEFAULT_LIKELIHOOD,
@@ -296,6 +304,9 @@ def forecast_csv(
         time_column: the column of time stamps; default the first column if it holds them.
         period: the seasonal period; default from the frequency (12 for monthly data).
         lookback: steps the model reads; default twice the larger of period and horizon.
+        nan_policy: missing cells and missing time steps: ``"raise"`` (report them),
+            ``"ffill"`` or ``"interpolate"`` (fill them) or ``"drop"`` (drop those rows);
+            see ``rnnax.data.NanPolicy``.
         cell: a registered cell (``rnnax.registered_cells()``).
         hidden: the recurrent layer's width.
         likelihood: ``"gaussian"``, ``"student_t"``, ``"quantile"`` (intervals from the
@@ -332,6 +343,7 @@ def forecast_csv(
         time_column=time_column,
         period=period,
         lookback=lookback,
+        nan_policy=nan_policy,
         out=out,
         progress=progress,
         cell=cell,
@@ -395,6 +407,7 @@ def plan_from_model(
     *,
     column: str | list[str] | tuple[str, ...] | None = None,
     time_column: str | None = None,
+    nan_policy: data.NanPolicy = "raise",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> ModelPlan:
@@ -406,7 +419,13 @@ def plan_from_model(
     fitted, saved = load_model(model_path)
     if column is None and saved.columns is not None:
         column = list(saved.columns)
-    series = data.from_csv(path, column=column, time_column=time_column, period=saved.period)
+    series = data.from_csv(
+        path,
+        column=column,
+        time_column=time_column,
+        period=saved.period,
+        nan_policy=nan_policy,
+    )
     _check_history(series, fitted, model_path, saved)
     columns = column_names(series)[: fitted.config.num_targets]
     return ModelPlan(
@@ -446,6 +465,7 @@ def forecast_from_model(
     *,
     column: str | list[str] | tuple[str, ...] | None = None,
     time_column: str | None = None,
+    nan_policy: data.NanPolicy = "raise",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> ForecastRun:
@@ -461,6 +481,7 @@ def forecast_from_model(
         path: the CSV file; by default the columns the model was saved with are read.
         column: the value column(s), if they are named differently from the saved ones.
         time_column: the column of time stamps; default the first column if it holds them.
+        nan_policy: missing cells and missing time steps, as for :func:`forecast_csv`.
         out: the output folder; default a new ``runs/forecast-<name>-<time>``.
         progress: print what is done on stderr.
 
@@ -475,6 +496,12 @@ def forecast_from_model(
             ``out``.
     """
     plan = plan_from_model(
-        model, path, column=column, time_column=time_column, out=out, progress=progress
+        model,
+        path,
+        column=column,
+        time_column=time_column,
+        nan_policy=nan_policy,
+        out=out,
+        progress=progress,
     )
     return run_from_model(plan)

@@ -232,6 +232,10 @@ _CASES = {
     "csv-binary": (["--csv", "{binary}", "--horizon", "3"], "is not UTF-8 text"),
     "csv-header_only": (["--csv", "{header}", "--horizon", "3"], "but no data rows"),
     "csv-nan": (["--csv", "{nan}", "--horizon", "3"], "missing or non-finite"),
+    "nan_policy-unknown": (
+        ["--csv", "{nan}", "--horizon", "3", "--nan-policy", "zero"],
+        "argument --nan-policy: invalid choice",
+    ),
     "csv-too_short": (["--csv", "{short}", "--horizon", "3"], "too short for lookback=24"),
     "horizon-too_long": (["--csv", "{csv}", "--horizon", "30"], "too short for lookback=60"),
     "lookback-too_long": (
@@ -340,7 +344,13 @@ def test_usage_errors_are_one_line(capsys, files, argv: list[str], expected: str
             ],
             id="extremes_still_valid",
         ),
+        pytest.param(
+            ["--csv", "{nan}", "--horizon", "3", "--nan-policy", "interpolate"], id="nan-filled"
+        ),
         pytest.param(["--model", "{run}", "--csv", "{csv}"], id="model-folder"),
+        pytest.param(
+            ["--model", "{run}", "--csv", "{nan}", "--nan-policy", "ffill"], id="model-nan-filled"
+        ),
         pytest.param(
             ["--model", "{model}", "--csv", "{other}", "--column", "units", "--out", "o"],
             id="model-file_renamed_column",
@@ -401,6 +411,8 @@ def _library_cases() -> dict[str, Case]:
         "path-type": Case(lambda: forecast_csv(3, horizon=3), TypeError, "path"),
         "column-type": Case(call(column=3), TypeError, "column"),
         "time_column-type": Case(call(time_column=3), TypeError, "time_column"),
+        "nan_policy-unknown": Case(call(nan_policy="zero"), ValueError, "nan_policy"),
+        "nan_policy-type": Case(call(nan_policy=None), TypeError, "nan_policy"),
     }
 
 
