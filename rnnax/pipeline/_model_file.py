@@ -15,6 +15,7 @@ the model reads: for a model with ``metadata["log"]`` true for a column, pass
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ def _level_of(saved: forecasting.SavedForecaster, path: Path) -> float:
     level = saved.metadata.get("level", DEFAULT_LEVEL)
     if type(level) is not float or not 0.0 < level < 1.0:
         raise ValueError(f"{path}: its metadata 'level' must be a number in (0, 1), got {level!r}")
+    config = saved.config
+    ends = (0.5 - 0.5 * level, 0.5 + 0.5 * level)
+    if config.likelihood == "quantile" and not all(
+        any(math.isclose(end, known, abs_tol=1e-9) for known in config.quantiles) for end in ends
+    ):
+        raise ValueError(
+            f"{path}: its quantile levels {list(config.quantiles)} lack the ends of its "
+            f"{level:g} interval, {ends[0]:g} and {ends[1]:g}"
+        )
     return level
 
 

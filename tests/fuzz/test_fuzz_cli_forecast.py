@@ -98,6 +98,11 @@ def _models(folder: Path) -> dict[str, Path]:
         "bad_level": _save(folder / "bad_level.rnnax", config, level=2.0),
         "bad_halfwidth": _save(folder / "bad_hw.rnnax", config, halfwidth=[[1.0]]),
         "covariates": _save(folder / "covariates.rnnax", autoregressive),
+        "quantile_level": _save(
+            folder / "quantile.rnnax",
+            forecasting.ForecasterConfig(horizon=3, hidden=2, likelihood="quantile"),
+            level=0.7,
+        ),
     }
 
 
@@ -287,6 +292,10 @@ _CASES = {
     "model-bad_log": (["--model", "{bad_log}", "--csv", "{csv}"], "metadata 'log'"),
     "model-bad_level": (["--model", "{bad_level}", "--csv", "{csv}"], "metadata 'level'"),
     "model-bad_halfwidth": (["--model", "{bad_halfwidth}", "--csv", "{csv}"], "'halfwidth'"),
+    "model-quantile_level": (
+        ["--model", "{quantile_level}", "--csv", "{csv}"],
+        "lack the ends of its 0.7 interval",
+    ),
     "model-covariates": (
         ["--model", "{covariates}", "--csv", "{csv}"],
         "known future covariates",
