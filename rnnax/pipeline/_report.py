@@ -1,5 +1,6 @@
-"""The files a forecasting run writes as text: ``forecast.csv``, ``backtest.json`` and
-``backtest.md``, each atomically (``rnnax._io.write_atomically``).
+"""The text files of a forecasting run: ``forecast.csv``, ``backtest.json``, ``backtest.md``.
+
+Each is written atomically (``rnnax._io.write_atomically``).
 
 ``forecast.csv`` has a ``time`` column continuing the series' time stamps, then per target
 column ``<name>``, ``<name>_lower`` and ``<name>_upper`` (the bounds only when the model has an

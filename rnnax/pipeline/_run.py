@@ -1,5 +1,7 @@
-"""The one-call forecasting runs: :func:`forecast_csv` (train, backtest, forecast, save) and
-:func:`forecast_from_model` (forecast with a saved model), each giving a :class:`ForecastRun`.
+"""The one-call runs: :func:`forecast_csv` (train and forecast) and :func:`forecast_from_model`.
+
+:func:`forecast_csv` trains, backtests, forecasts and saves; :func:`forecast_from_model`
+forecasts with a saved model. Each gives a :class:`ForecastRun`.
 
 Each run is planned, then run: planning (:func:`plan_training`, :func:`plan_from_model`) checks
 the arguments, reads the CSV, cuts the windows, loads the model and creates the output folder,
