@@ -6,7 +6,9 @@
   :func:`trend_seasonal_panel`, and the memory tasks :func:`adding_problem`,
   :func:`copy_task` and :func:`delayed_recall`.
 * Supervised windows: :func:`sliding_windows` and the leak-free
-  :func:`chronological_split` (with :func:`split_points`).
+  :func:`chronological_split` (with :func:`split_points`), for one series or a
+  panel, ragged too (a list of series of different lengths, split at their own
+  points by :func:`panel_split`), with static covariates per series.
 * Scalers fitted on training data only: :func:`fit_standard_scaler`,
   :func:`fit_min_max_scaler`, :func:`fit_robust_scaler`, applied with
   :func:`transform` and :func:`inverse_transform`.
@@ -64,10 +66,12 @@ from rnnax.data._synthetic import (
 )
 from rnnax.data._validation import NAN_POLICIES, NanPolicy, handle_missing
 from rnnax.data._windows import (
+    PanelSplit,
     Split,
     SplitPoints,
     Windows,
     chronological_split,
+    panel_split,
     sliding_windows,
     split_points,
 )
@@ -79,6 +83,7 @@ __all__ = [
     "NAN_POLICIES",
     "LanguageTask",
     "NanPolicy",
+    "PanelSplit",
     "Scaler",
     "SequenceTask",
     "Series",
@@ -108,6 +113,7 @@ __all__ = [
     "load_sunspots_yearly",
     "mackey_glass",
     "noisy_sines",
+    "panel_split",
     "sliding_windows",
     "split_points",
     "to_csv",

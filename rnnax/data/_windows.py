@@ -5,13 +5,22 @@ A window starting its forecast at time ``t`` pairs the ``lookback`` steps
 ``horizon`` steps ``[t, t + horizon)`` (the targets, with any future
 covariates). Consecutive windows are ``stride`` steps apart.
 
+A panel of several series is an array ``[N, T(, D)]`` of equally long series, or
+a ragged sequence (a list or tuple) of series of different lengths ``[T_i(, D)]``.
+Every series is aligned at its own start: its time index ``0`` is its own first
+step, whatever calendar date that is, and its windows are cut from its own
+steps only. Each series may carry static covariates (one row ``[S]`` per series,
+such as a store's size or a product's category), copied to each of its windows.
+
 :func:`chronological_split` cuts the time axis at two points into a training,
 a validation and a test segment and keeps, for each split, only the windows
 whose *targets* lie wholly inside its segment. A window's inputs may reach back
 into earlier segments (that is information available at forecast time), but no
 target of a split ever comes from a later segment, and every test target lies
 strictly after every validation target, which lies strictly after every
-training target.
+training target. :func:`panel_split` does the same for a ragged panel, cutting
+each series at its own points (fractions or counts of its own length) and
+pooling the windows of each segment.
 """
 
 from __future__ import annotations
@@ -46,7 +55,10 @@ class Windows(NamedTuple):
         series_index: ``int64 [W]``, the series each window comes from (0 for a
             single series).
         target_start: ``int64 [W]``, the time index of each window's first
-            target step; its targets are steps ``[target_start, target_start + horizon)``.
+            target step, counted from the start of its own series; its targets
+            are steps ``[target_start, target_start + horizon)``.
+        static_covariates: ``[W, S]``, the static covariates of each window's
+            series, or ``None`` if none were given.
     """
 
     inputs: np.ndarray
@@ -55,6 +67,7 @@ class Windows(NamedTuple):
     future_covariates: np.ndarray | None
     series_index: np.ndarray
     target_start: np.ndarray
+    static_covariates: np.ndarray | None = None
 
 
 class SplitPoints(NamedTuple):
@@ -93,13 +106,41 @@ class Split(NamedTuple):
     points: SplitPoints
 
 
-class _Prepared(NamedTuple):
-    """Inputs brought to [N, T, features] float arrays, with missing values handled."""
+class PanelSplit(NamedTuple):
+    """Train, validation and test windows of a panel whose series are split at their own points.
 
-    values: np.ndarray
-    past_covariates: np.ndarray | None
-    future_covariates: np.ndarray | None
+    Attributes:
+        train: The training windows of every series, series after series.
+        validation: The validation windows of every series (``W = 0`` if the
+            validation segments are empty).
+        test: The test windows of every series.
+        points: One :class:`SplitPoints` per series, in the panel's order.
+    """
+
+    train: Windows
+    validation: Windows
+    test: Windows
+    points: tuple[SplitPoints, ...]
+
+
+class _Prepared(NamedTuple):
+    """Series brought to [T_i, features] float arrays, one per series, missing values handled.
+
+    Attributes:
+        values: ``[T_i, D]`` per series.
+        past_covariates: ``[T_i, D_past]`` per series, or ``None``.
+        future_covariates: ``[T_i, D_future]`` per series, or ``None``.
+        static_covariates: ``[N, S]``, or ``None``.
+        target_columns: the target feature indices.
+        ragged: whether the panel was given as a sequence of series (their lengths may differ).
+    """
+
+    values: list[np.ndarray]
+    past_covariates: list[np.ndarray] | None
+    future_covariates: list[np.ndarray] | None
+    static_covariates: np.ndarray | None
     target_columns: np.ndarray
+    ragged: bool
 
 
 def _to_panel(name: str, array: np.ndarray, panel: bool) -> np.ndarray:
@@ -116,6 +157,56 @@ def _to_panel(name: str, array: np.ndarray, panel: bool) -> np.ndarray:
             f"got shape {array.shape}"
         )
     return array[None, :, None] if array.ndim == 1 else array[None]
+
+
+def _is_ragged(values: object, panel: bool) -> bool:
+    """Whether ``values`` is a panel given as a sequence of series (a list or tuple)."""
+    return panel and isinstance(values, (list, tuple))
+
+
+def _array_series(values: ArrayLike, panel: bool, name: str) -> list[np.ndarray]:
+    """A single series or an [N, T(, D)] panel as a list of [T, D] series."""
+    main = _to_panel("values", as_float_array("values", values), panel)
+    if 0 in main.shape:
+        raise ValueError(
+            f"values of series {name!r} must hold at least one series, time step and feature, "
+            f"got shape {np.shape(values)}"
+        )
+    return list(main)
+
+
+def _sequence_series(values: Sequence[ArrayLike], name: str) -> list[np.ndarray]:
+    """A ragged panel (a sequence of [T_i] or [T_i, D] series) as a list of [T_i, D] series."""
+    if len(values) == 0:
+        raise ValueError(
+            f"values of series {name!r} must hold at least one series, time step and feature, "
+            f"got an empty {type(values).__name__}"
+        )
+    series: list[np.ndarray] = []
+    for index, item in enumerate(values):
+        array = _sequence_item(f"values[{index}]", item)
+        if 0 in array.shape:
+            raise ValueError(
+                f"values[{index}] of series {name!r} must hold at least one time step and "
+                f"feature, got shape {np.shape(item)}"
+            )
+        if series and array.shape[1] != series[0].shape[1]:
+            raise ValueError(
+                f"every series of a panel must have the same features: values[{index}] has "
+                f"{array.shape[1]}, values[0] has {series[0].shape[1]}"
+            )
+        series.append(array)
+    return series
+
+
+def _sequence_item(name: str, item: ArrayLike) -> np.ndarray:
+    """One series of a ragged panel, [T] or [T, D], as a [T, D] float array."""
+    array = as_float_array(name, item)
+    if array.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must have shape [T] or [T, D] (one series of the panel), got shape {array.shape}"
+        )
+    return array[:, None] if array.ndim == 1 else array
 
 
 def _check_target_columns(
@@ -147,9 +238,10 @@ def _check_target_columns(
 
 
 def _prepare(
-    values: ArrayLike,
-    past_covariates: ArrayLike | None,
-    future_covariates: ArrayLike | None,
+    values: ArrayLike | Sequence[ArrayLike],
+    past_covariates: ArrayLike | Sequence[ArrayLike] | None,
+    future_covariates: ArrayLike | Sequence[ArrayLike] | None,
+    static_covariates: ArrayLike | None,
     target_columns: int | Sequence[int] | None,
     panel: bool,
     nan_policy: NanPolicy,
@@ -158,19 +250,19 @@ def _prepare(
     """Checks the series arguments of the windowing functions and handles missing values."""
     nan_policy = check_nan_policy(nan_policy)
     panel = check_bool("panel", panel)
-    main = _to_panel("values", as_float_array("values", values), panel)
-    num_series, length, num_features = main.shape
-    if num_series == 0 or length == 0 or num_features == 0:
-        raise ValueError(
-            f"values of series {name!r} must hold at least one series, time step and feature, "
-            f"got shape {np.shape(values)}"
-        )
-    extras = _covariates(
-        {"past_covariates": past_covariates, "future_covariates": future_covariates},
-        num_series,
-        length,
-        panel,
+    ragged = _is_ragged(values, panel)
+    series = (
+        _sequence_series(values, name)  # type: ignore[arg-type]
+        if ragged
+        else _array_series(values, panel, name)  # type: ignore[arg-type]
     )
+    covariates = {"past_covariates": past_covariates, "future_covariates": future_covariates}
+    extras = (
+        _sequence_covariates(covariates, series)
+        if ragged
+        else _array_covariates(covariates, len(series), series[0].shape[0], panel)
+    )
+    static = _static_covariates(static_covariates, len(series), panel)
     if nan_policy == "drop":
         if panel:
             raise ValueError(
@@ -178,29 +270,35 @@ def _prepare(
                 "misalign the series; use 'ffill' or 'interpolate'"
             )
         # Drop a time step from the series and its covariates together, keeping them aligned.
-        stacked = np.concatenate([main[0]] + [array[0] for array in extras.values()], axis=1)
+        stacked = np.concatenate([series[0]] + [arrays[0] for arrays in extras.values()], axis=1)
         keep = np.isfinite(stacked).all(axis=1)
-        main = main[:, keep]
-        extras = {argument: array[:, keep] for argument, array in extras.items()}
+        series = [series[0][keep]]
+        extras = {argument: [arrays[0][keep]] for argument, arrays in extras.items()}
     else:
-        main = _fill_panel(main, nan_policy, name, panel)
+        series = _fill_panel(series, nan_policy, name, panel)
         extras = {
-            argument: _fill_panel(array, nan_policy, name, panel, f" {argument}")
-            for argument, array in extras.items()
+            argument: _fill_panel(arrays, nan_policy, name, panel, f" {argument}")
+            for argument, arrays in extras.items()
         }
     return _Prepared(
-        values=main,
+        values=series,
         past_covariates=extras.get("past_covariates"),
         future_covariates=extras.get("future_covariates"),
-        target_columns=_check_target_columns(target_columns, main.shape[2]),
+        static_covariates=static,
+        target_columns=_check_target_columns(target_columns, series[0].shape[1]),
+        ragged=ragged,
     )
 
 
-def _covariates(
-    covariates: dict[str, ArrayLike | None], num_series: int, length: int, panel: bool
-) -> dict[str, np.ndarray]:
-    """The covariates given (not ``None``) as [N, T, features] arrays aligned with the values."""
-    extras: dict[str, np.ndarray] = {}
+def _array_covariates(
+    covariates: dict[str, ArrayLike | Sequence[ArrayLike] | None],
+    num_series: int,
+    length: int,
+    panel: bool,
+) -> dict[str, list[np.ndarray]]:
+    """The covariates given (not ``None``) as [T, features] arrays per series, aligned with
+    the values of a single series or an array panel."""
+    extras: dict[str, list[np.ndarray]] = {}
     for argument, covariate in covariates.items():
         if covariate is None:
             continue
@@ -211,21 +309,92 @@ def _covariates(
                 f"{argument} must cover the same series and time steps as values, "
                 f"expected shape {expected}, got {np.shape(covariate)}"
             )
-        extras[argument] = array
+        extras[argument] = list(array)
     return extras
 
 
+def _sequence_covariates(
+    covariates: dict[str, ArrayLike | Sequence[ArrayLike] | None], series: list[np.ndarray]
+) -> dict[str, list[np.ndarray]]:
+    """The covariates given (not ``None``) of a ragged panel: one [T_i, features] array per
+    series, from a sequence of arrays or (equal lengths only) an [N, T(, D)] array."""
+    extras: dict[str, list[np.ndarray]] = {}
+    for argument, covariate in covariates.items():
+        if covariate is None:
+            continue
+        items = covariate if isinstance(covariate, (list, tuple)) else None
+        if items is None:
+            array = as_float_array(argument, covariate)
+            if array.ndim not in (2, 3):
+                raise ValueError(
+                    f"{argument} of a panel given as a sequence of series must be a sequence of "
+                    f"one array per series (or an [N, T] or [N, T, D] array), got shape {array.shape}"
+                )
+            items = list(array)
+        if len(items) != len(series):
+            raise ValueError(
+                f"{argument} must hold one array per series of values ({len(series)}), "
+                f"got {len(items)}"
+            )
+        arrays: list[np.ndarray] = []
+        for index, (item, values) in enumerate(zip(items, series, strict=True)):
+            array = _sequence_item(f"{argument}[{index}]", item)
+            if array.shape[0] != values.shape[0]:
+                raise ValueError(
+                    f"{argument}[{index}] must cover the same time steps as values[{index}], "
+                    f"expected shape [{values.shape[0]}, ...], got {np.shape(item)}"
+                )
+            if arrays and array.shape[1] != arrays[0].shape[1]:
+                raise ValueError(
+                    f"every series must have the same {argument}: {argument}[{index}] has "
+                    f"{array.shape[1]} features, {argument}[0] has {arrays[0].shape[1]}"
+                )
+            arrays.append(array)
+        extras[argument] = arrays
+    return extras
+
+
+def _static_covariates(
+    static_covariates: ArrayLike | None, num_series: int, panel: bool
+) -> np.ndarray | None:
+    """The static covariates as a finite [N, S] array (``[S]`` for a single series)."""
+    if static_covariates is None:
+        return None
+    array = as_float_array("static_covariates", static_covariates)
+    if panel and (array.ndim != 2 or array.shape[0] != num_series):
+        raise ValueError(
+            f"static_covariates must have shape [N={num_series}, S], one row per series of the "
+            f"panel, got shape {array.shape}"
+        )
+    if not panel and array.ndim != 1:
+        raise ValueError(
+            "static_covariates must have shape [S] for one series (pass panel=True for a "
+            f"panel's [N, S]), got shape {array.shape}"
+        )
+    array = array.reshape(num_series, -1)
+    if array.shape[1] == 0:
+        raise ValueError(
+            f"static_covariates must hold at least one covariate per series, got shape "
+            f"{np.shape(static_covariates)}"
+        )
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            "static_covariates must be finite (nan_policy does not fill them), got NaN or Inf "
+            f"in the rows of series {bad[:10].tolist()}"
+        )
+    return array
+
+
 def _fill_panel(
-    array: np.ndarray, nan_policy: NanPolicy, name: str, panel: bool, suffix: str = ""
-) -> np.ndarray:
+    arrays: list[np.ndarray], nan_policy: NanPolicy, name: str, panel: bool, suffix: str = ""
+) -> list[np.ndarray]:
     """Applies a fill policy (or ``"raise"``) to each series [T, features] of a panel; errors
     name the series ``name`` (with its index in a panel) followed by ``suffix``."""
-    return np.stack(
-        [
-            apply_nan_policy(series, nan_policy, name=_series_name(name, index, panel) + suffix)
-            for index, series in enumerate(array)
-        ]
-    )
+    return [
+        apply_nan_policy(series, nan_policy, name=_series_name(name, index, panel) + suffix)
+        for index, series in enumerate(arrays)
+    ]
 
 
 def _series_name(name: str, index: int, panel: bool) -> str:
@@ -237,37 +406,48 @@ def _cut(
     lookback: int,
     horizon: int,
     stride: int,
-    first_target: int,
-    target_end: int,
+    bounds: Sequence[tuple[int, int]],
     dtype: np.dtype,
 ) -> Windows:
-    """Windows whose targets lie in [first_target, target_end), starts `stride` apart."""
-    num_series = prepared.values.shape[0]
-    first_target = max(first_target, lookback)
-    last_start = target_end - horizon  # the last admissible first-target index
-    starts = np.arange(first_target, last_start + 1, stride, dtype=np.int64)
-    input_rows = starts[:, None] + np.arange(-lookback, 0, dtype=np.int64)[None, :]
-    target_rows = starts[:, None] + np.arange(horizon, dtype=np.int64)[None, :]
+    """Windows whose targets lie in ``[first_target, target_end)`` of each series, given as
+    ``bounds[i] = (first_target, target_end)``, starts ``stride`` apart."""
+    input_offsets = np.arange(-lookback, 0, dtype=np.int64)[None, :]
+    target_offsets = np.arange(horizon, dtype=np.int64)[None, :]
+    starts: list[np.ndarray] = []
+    pieces: dict[str, list[np.ndarray]] = {
+        key: [] for key in ("inputs", "targets", "past", "future")
+    }
+    for index, (values, (first_target, target_end)) in enumerate(
+        zip(prepared.values, bounds, strict=True)
+    ):
+        # The last admissible first-target index is target_end - horizon.
+        series_starts = np.arange(
+            max(first_target, lookback), target_end - horizon + 1, stride, dtype=np.int64
+        )
+        input_rows = series_starts[:, None] + input_offsets  # [W_i, lookback]
+        target_rows = series_starts[:, None] + target_offsets  # [W_i, horizon]
+        starts.append(series_starts)
+        pieces["inputs"].append(values[input_rows])
+        pieces["targets"].append(values[:, prepared.target_columns][target_rows])
+        if prepared.past_covariates is not None:
+            pieces["past"].append(prepared.past_covariates[index][input_rows])
+        if prepared.future_covariates is not None:
+            pieces["future"].append(prepared.future_covariates[index][target_rows])
 
-    def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        # [N, T, F] indexed by [W, S] -> [N, W, S, F] -> [N * W, S, F]
-        taken = array[:, rows]
-        return taken.reshape(num_series * starts.size, rows.shape[1], array.shape[2]).astype(dtype)
+    def stack(key: str) -> np.ndarray | None:
+        return np.concatenate(pieces[key]).astype(dtype) if pieces[key] else None
 
-    targets = prepared.values[:, :, prepared.target_columns]
+    counts = [series_starts.size for series_starts in starts]
+    series_index = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+    static = prepared.static_covariates
     return Windows(
-        inputs=gather(prepared.values, input_rows),
-        targets=gather(targets, target_rows),
-        past_covariates=None
-        if prepared.past_covariates is None
-        else gather(prepared.past_covariates, input_rows),
-        future_covariates=(
-            None
-            if prepared.future_covariates is None
-            else gather(prepared.future_covariates, target_rows)
-        ),
-        series_index=np.repeat(np.arange(num_series, dtype=np.int64), starts.size),
-        target_start=np.tile(starts, num_series),
+        inputs=np.concatenate(pieces["inputs"]).astype(dtype),
+        targets=np.concatenate(pieces["targets"]).astype(dtype),
+        past_covariates=stack("past"),
+        future_covariates=stack("future"),
+        series_index=series_index,
+        target_start=np.concatenate(starts),
+        static_covariates=None if static is None else static[series_index].astype(dtype),
     )
 
 
@@ -286,14 +466,15 @@ def _check_window_arguments(lookback: int, horizon: int, stride: int, dtype: DTy
 
 
 def sliding_windows(
-    values: ArrayLike,
+    values: ArrayLike | Sequence[ArrayLike],
     lookback: int,
     horizon: int,
     *,
     stride: int = 1,
     target_columns: int | Sequence[int] | None = None,
-    past_covariates: ArrayLike | None = None,
-    future_covariates: ArrayLike | None = None,
+    past_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    future_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    static_covariates: ArrayLike | None = None,
     panel: bool = False,
     nan_policy: NanPolicy = "raise",
     name: str = "series",
@@ -302,8 +483,11 @@ def sliding_windows(
     """Cuts every (lookback, horizon) window from a series or a panel of series.
 
     Args:
-        values: One series ``[T]`` or ``[T, D]``, or with ``panel=True`` a panel
-            ``[N, T]`` or ``[N, T, D]`` of equally long series.
+        values: One series ``[T]`` or ``[T, D]``; or with ``panel=True`` a panel:
+            an array ``[N, T]`` or ``[N, T, D]`` of equally long series, or a
+            sequence (list or tuple) of ``N`` series ``[T_i]`` or ``[T_i, D]`` of
+            any lengths (a ragged panel; every series has the same ``D``
+            features and is aligned at its own start).
         lookback: Number of past steps each window sees (>= 1).
         horizon: Number of future steps each window predicts (>= 1).
         stride: Steps between the starts of consecutive windows (>= 1).
@@ -311,10 +495,15 @@ def sliding_windows(
             features by default. The inputs always hold all features.
         past_covariates: Extra inputs known only up to the forecast time,
             aligned with ``values`` (``[T]``/``[T, D_past]``, or ``[N, T(, D_past)]``
-            for a panel); windowed over the lookback.
+            for a panel; for a ragged panel a sequence of one ``[T_i(, D_past)]``
+            array per series); windowed over the lookback.
         future_covariates: Extra inputs known in advance (calendar features,
             planned events), aligned the same way; windowed over the horizon.
-        panel: Whether ``values`` is a panel with the series on axis 0.
+        static_covariates: Features of each series that do not change in time:
+            ``[S]`` for one series, ``[N, S]`` (one row per series) for a
+            panel; each window carries its series' row. Must be finite.
+        panel: Whether ``values`` is a panel with the series on axis 0 (or a
+            sequence of series).
         nan_policy: Treatment of NaN/Inf in ``values`` and covariates, see
             :data:`rnnax.data.NanPolicy`; ``"drop"`` removes the affected time
             steps from series and covariates together (single series only),
@@ -323,13 +512,17 @@ def sliding_windows(
         dtype: Floating dtype of the returned arrays (``float32`` suits JAX).
 
     Returns:
-        :class:`Windows` with ``W = N * ((T - lookback - horizon) // stride + 1)``.
+        :class:`Windows`, with ``(T_i - lookback - horizon) // stride + 1``
+        windows from each series (``W = N * ((T - lookback - horizon) // stride + 1)``
+        for equally long series).
 
     Raises:
         ValueError: For wrong ranks or mismatched covariate shapes, non-positive
             ``lookback``/``horizon``/``stride``, a series shorter than
-            ``lookback + horizon``, bad ``target_columns`` or non-finite values
-            under ``nan_policy="raise"``.
+            ``lookback + horizon`` (in a ragged panel, the message names its
+            index: leave it out of the panel, no series is skipped silently),
+            bad ``target_columns``, non-finite values under ``nan_policy="raise"``,
+            or static covariates of the wrong shape or not finite.
         TypeError: For non-integer sizes, a non-float ``dtype``, a non-numeric
             series or covariate, a non-bool ``panel``, a non-string
             ``nan_policy`` or ``target_columns`` that are not integers.
@@ -344,17 +537,38 @@ def sliding_windows(
         Traceback (most recent call last):
         ...
         ValueError: series 'short' has 4 time steps, fewer than lookback + horizon = 5
+
+        A ragged panel of two series, with a static covariate per series:
+
+        >>> ragged = sliding_windows(
+        ...     [np.arange(6.0), np.arange(8.0)], 3, 2, panel=True, static_covariates=[[1.0], [2.0]])
+        >>> ragged.series_index.tolist(), ragged.target_start.tolist()
+        ([0, 0, 1, 1, 1, 1], [3, 4, 3, 4, 5, 6])
+        >>> ragged.static_covariates[:, 0].tolist()
+        [1.0, 1.0, 2.0, 2.0, 2.0, 2.0]
     """
     resolved_dtype = _check_window_arguments(lookback, horizon, stride, dtype)
     prepared = _prepare(
-        values, past_covariates, future_covariates, target_columns, panel, nan_policy, name
+        values,
+        past_covariates,
+        future_covariates,
+        static_covariates,
+        target_columns,
+        panel,
+        nan_policy,
+        name,
     )
-    length = prepared.values.shape[1]
-    if length < lookback + horizon:
-        raise ValueError(
-            f"series {name!r} has {length} time steps, fewer than lookback + horizon = {lookback + horizon}"
-        )
-    return _cut(prepared, lookback, horizon, stride, lookback, length, resolved_dtype)
+    for index, series in enumerate(prepared.values):
+        length = series.shape[0]
+        if length < lookback + horizon:
+            which = f"{name}[{index}]" if prepared.ragged else name
+            hint = "; leave it out of the panel" if prepared.ragged else ""
+            raise ValueError(
+                f"series {which!r} has {length} time steps, fewer than lookback + horizon = "
+                f"{lookback + horizon}{hint}"
+            )
+    bounds = [(lookback, series.shape[0]) for series in prepared.values]
+    return _cut(prepared, lookback, horizon, stride, bounds, resolved_dtype)
 
 
 def _segment_size(name: str, amount: float | int, length: int) -> int:
@@ -412,8 +626,65 @@ def split_points(
     )
 
 
+def _segment_points(
+    length: int,
+    validation: float | int,
+    test: float | int,
+    lookback: int,
+    horizon: int,
+    which: str,
+    *,
+    name_every_error: bool = False,
+) -> SplitPoints:
+    """The split points of series ``which`` of ``length`` steps, checked to leave a training
+    segment of at least one window and no validation or test segment too short for one target
+    window; with ``name_every_error``, the errors of :func:`split_points` name the series too."""
+    try:
+        points = split_points(length, validation=validation, test=test)
+    except ValueError as error:
+        if not name_every_error:
+            raise
+        raise ValueError(f"series {which!r} ({length} time steps): {error}") from None
+    if points.train_end < lookback + horizon:
+        raise ValueError(
+            f"the training segment of series {which!r} has {points.train_end} time steps, fewer than "
+            f"lookback + horizon = {lookback + horizon}; use a longer series or smaller validation/test"
+        )
+    segments = {
+        "validation": (points.train_end, points.validation_end),
+        "test": (points.validation_end, points.length),
+    }
+    for segment, (start, end) in segments.items():
+        if 0 < end - start < horizon:
+            raise ValueError(
+                f"the {segment} segment of series {which!r} has {end - start} time steps, fewer than "
+                f"horizon = {horizon}, so it holds no complete target window; enlarge {segment} or set it to 0"
+            )
+    return points
+
+
+def _split_windows(
+    prepared: _Prepared,
+    points: Sequence[SplitPoints],
+    lookback: int,
+    horizon: int,
+    stride: int,
+    dtype: np.dtype,
+) -> tuple[Windows, Windows, Windows]:
+    """The train, validation and test windows of the series, each cut at its own ``points``."""
+    segments = [
+        [(0, p.train_end), (p.train_end, p.validation_end), (p.validation_end, p.length)]
+        for p in points
+    ]
+    train, validation, test = (
+        _cut(prepared, lookback, horizon, stride, [bounds[segment] for bounds in segments], dtype)
+        for segment in range(3)
+    )
+    return train, validation, test
+
+
 def chronological_split(
-    values: ArrayLike,
+    values: ArrayLike | Sequence[ArrayLike],
     lookback: int,
     horizon: int,
     *,
@@ -421,8 +692,9 @@ def chronological_split(
     test: float | int = 0.2,
     stride: int = 1,
     target_columns: int | Sequence[int] | None = None,
-    past_covariates: ArrayLike | None = None,
-    future_covariates: ArrayLike | None = None,
+    past_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    future_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    static_covariates: ArrayLike | None = None,
     panel: bool = False,
     nan_policy: NanPolicy = "raise",
     name: str = "series",
@@ -433,8 +705,10 @@ def chronological_split(
     The time axis is cut by :func:`split_points`; a window belongs to the split
     whose segment holds all of its targets, and windows whose targets straddle a
     cut are discarded. Inputs may reach back into earlier segments. For a panel
-    the same cut points apply to every series. Within each split, window starts
-    are ``stride`` apart beginning at the segment's first admissible step.
+    the same cut points apply to every series (so its series must be equally
+    long; :func:`panel_split` cuts each series of a ragged panel at its own
+    points). Within each split, window starts are ``stride`` apart beginning at
+    the segment's first admissible step.
 
     Fit any scaler on the training segment only, before windowing::
 
@@ -443,7 +717,8 @@ def chronological_split(
         split = chronological_split(transform(scaler, y), 24, 12, validation=0.2, test=0.2)
 
     Args:
-        values: As for :func:`sliding_windows`.
+        values: As for :func:`sliding_windows` (a sequence of series must hold
+            equally long series here).
         lookback: Number of past steps each window sees (>= 1).
         horizon: Number of future steps each window predicts (>= 1).
         validation: Validation segment size, fraction (float) or count (int).
@@ -452,6 +727,7 @@ def chronological_split(
         target_columns: As for :func:`sliding_windows`.
         past_covariates: As for :func:`sliding_windows`.
         future_covariates: As for :func:`sliding_windows`.
+        static_covariates: As for :func:`sliding_windows`.
         panel: As for :func:`sliding_windows`.
         nan_policy: As for :func:`sliding_windows`; the cut points are computed
             on the series after any ``"drop"``.
@@ -462,9 +738,10 @@ def chronological_split(
         A :class:`Split` of train, validation and test :class:`Windows`.
 
     Raises:
-        ValueError: As :func:`sliding_windows` and :func:`split_points`, and if
+        ValueError: As :func:`sliding_windows` and :func:`split_points`, if
             the training segment is shorter than ``lookback + horizon`` or a
-            non-empty validation or test segment is shorter than ``horizon``.
+            non-empty validation or test segment is shorter than ``horizon``,
+            and for a sequence of series of different lengths.
         TypeError: As :func:`sliding_windows` and :func:`split_points`.
 
     Examples:
@@ -476,31 +753,114 @@ def chronological_split(
     """
     resolved_dtype = _check_window_arguments(lookback, horizon, stride, dtype)
     prepared = _prepare(
-        values, past_covariates, future_covariates, target_columns, panel, nan_policy, name
+        values,
+        past_covariates,
+        future_covariates,
+        static_covariates,
+        target_columns,
+        panel,
+        nan_policy,
+        name,
     )
-    points = split_points(prepared.values.shape[1], validation=validation, test=test)
-    if points.train_end < lookback + horizon:
+    lengths = sorted({series.shape[0] for series in prepared.values})
+    if len(lengths) > 1:
         raise ValueError(
-            f"the training segment of series {name!r} has {points.train_end} time steps, fewer than "
-            f"lookback + horizon = {lookback + horizon}; use a longer series or smaller validation/test"
+            f"chronological_split cuts every series of a panel at the same time points, but the "
+            f"series of {name!r} have different lengths ({lengths[0]} to {lengths[-1]} time "
+            "steps); use panel_split, which cuts each series at its own points"
         )
-    segments = {
-        "validation": (points.train_end, points.validation_end),
-        "test": (points.validation_end, points.length),
-    }
-    for segment, (start, end) in segments.items():
-        if 0 < end - start < horizon:
-            raise ValueError(
-                f"the {segment} segment of series {name!r} has {end - start} time steps, fewer than "
-                f"horizon = {horizon}, so it holds no complete target window; enlarge {segment} or set it to 0"
-            )
-
-    def cut(start: int, end: int) -> Windows:
-        return _cut(prepared, lookback, horizon, stride, start, end, resolved_dtype)
-
-    return Split(
-        train=cut(0, points.train_end),
-        validation=cut(points.train_end, points.validation_end),
-        test=cut(points.validation_end, points.length),
-        points=points,
+    points = _segment_points(lengths[0], validation, test, lookback, horizon, name)
+    train, validation_windows, test_windows = _split_windows(
+        prepared, [points] * len(prepared.values), lookback, horizon, stride, resolved_dtype
     )
+    return Split(train=train, validation=validation_windows, test=test_windows, points=points)
+
+
+def panel_split(
+    values: ArrayLike | Sequence[ArrayLike],
+    lookback: int,
+    horizon: int,
+    *,
+    validation: float | int = 0.2,
+    test: float | int = 0.2,
+    stride: int = 1,
+    target_columns: int | Sequence[int] | None = None,
+    past_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    future_covariates: ArrayLike | Sequence[ArrayLike] | None = None,
+    static_covariates: ArrayLike | None = None,
+    nan_policy: NanPolicy = "raise",
+    name: str = "series",
+    dtype: DTypeLike = np.float32,
+) -> PanelSplit:
+    """Splits every series of a (ragged) panel in time at its own points, pooling the windows.
+
+    Each series ``i`` is cut by ``split_points(T_i, validation=validation, test=test)``:
+    a fraction is a fraction of its own length, a count the same number of steps
+    at the end of every series. Its windows are assigned to the segments as by
+    :func:`chronological_split`, and the windows of all series are pooled per
+    segment (series after series), so no target of any series leaks into an
+    earlier segment of that series. Series are aligned at their own starts;
+    their segments need not cover the same calendar dates. For equally long
+    series this gives the windows :func:`chronological_split` gives with
+    ``panel=True``.
+
+    Fit scalers on each series' training segment only (``values[i][: split.points[i].train_end]``).
+
+    Args:
+        values: A panel: a sequence (list or tuple) of ``N`` series ``[T_i]`` or
+            ``[T_i, D]``, or an array ``[N, T]`` or ``[N, T, D]``.
+        lookback: Number of past steps each window sees (>= 1).
+        horizon: Number of future steps each window predicts (>= 1).
+        validation: Validation segment size of each series, fraction (float) or count (int).
+        test: Test segment size of each series, fraction (float) or count (int).
+        stride: Steps between consecutive window starts (>= 1).
+        target_columns: As for :func:`sliding_windows`.
+        past_covariates: As for :func:`sliding_windows` with ``panel=True``.
+        future_covariates: As for :func:`sliding_windows` with ``panel=True``.
+        static_covariates: ``[N, S]``, one row per series (see :func:`sliding_windows`).
+        nan_policy: As for :func:`sliding_windows`, except ``"drop"`` (not for panels).
+        name: Name of the panel, used in error messages (series ``i`` is ``name[i]``).
+        dtype: Floating dtype of the returned arrays.
+
+    Returns:
+        A :class:`PanelSplit` whose ``points`` holds each series' :class:`SplitPoints`.
+
+    Raises:
+        ValueError: As :func:`chronological_split`, naming the series whose
+            length does not allow the split (no series is skipped silently).
+        TypeError: As :func:`chronological_split`.
+
+    Examples:
+        >>> split = panel_split([np.arange(20.0), np.arange(30.0)], 4, 2, validation=4, test=0.2)
+        >>> [tuple(p) for p in split.points]
+        [(12, 16, 20), (20, 24, 30)]
+        >>> split.test.series_index.tolist(), split.test.target_start.tolist()
+        ([0, 0, 0, 1, 1, 1, 1, 1], [16, 17, 18, 24, 25, 26, 27, 28])
+    """
+    resolved_dtype = _check_window_arguments(lookback, horizon, stride, dtype)
+    prepared = _prepare(
+        values,
+        past_covariates,
+        future_covariates,
+        static_covariates,
+        target_columns,
+        True,
+        nan_policy,
+        name,
+    )
+    points = tuple(
+        _segment_points(
+            series.shape[0],
+            validation,
+            test,
+            lookback,
+            horizon,
+            f"{name}[{index}]",
+            name_every_error=True,
+        )
+        for index, series in enumerate(prepared.values)
+    )
+    train, validation_windows, test_windows = _split_windows(
+        prepared, points, lookback, horizon, stride, resolved_dtype
+    )
+    return PanelSplit(train=train, validation=validation_windows, test=test_windows, points=points)
