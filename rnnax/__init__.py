@@ -209,7 +209,17 @@ _CORE: dict[str, tuple[str, ...]] = {
 }
 
 _SUBPACKAGES = frozenset(
-    {"compare", "data", "evaluation", "forecasting", "interop", "linen", "nnx", "training"}
+    {
+        "compare",
+        "data",
+        "evaluation",
+        "forecasting",
+        "interop",
+        "linen",
+        "nnx",
+        "pipeline",
+        "training",
+    }
 )
 
 
