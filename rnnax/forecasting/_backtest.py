@@ -125,13 +125,14 @@ def _check_series(series: ArrayLike, config: ForecasterConfig) -> np.ndarray:
     return array
 
 
-def _check_inverse_transform(inverse_transform: object, dtype: Any) -> None:
-    """Checks (by tracing, no computation) that ``inverse_transform`` keeps shapes and dtypes."""
+def _check_inverse_transform(inverse_transform: object, dtype: Any, num_targets: int) -> None:
+    """Checks (by tracing, no computation) that ``inverse_transform`` keeps shapes and dtypes,
+    on the targets' shape ``[..., num_targets]`` (a per-target transform broadcasts there)."""
     if not callable(inverse_transform):
         raise TypeError(
             f"inverse_transform must be a function (elementwise, jit-able), got {type(inverse_transform).__name__}"
         )
-    probe = jax.ShapeDtypeStruct((2, 3, 1), dtype)
+    probe = jax.ShapeDtypeStruct((2, 3, num_targets), dtype)
     try:
         out = jax.eval_shape(inverse_transform, probe)
     except Exception as error:  # any failure to trace is the user's function failing
@@ -271,7 +272,7 @@ def backtest(
     if config.likelihood == "quantile":
         _heads.check_interval_levels(config.quantiles, interval_level, "interval_level")
     if inverse_transform is not None:
-        _check_inverse_transform(inverse_transform, values.dtype)
+        _check_inverse_transform(inverse_transform, values.dtype, config.num_targets)
     static = _check_static(static_covariates, config)
 
     device_series, device_origins = (
