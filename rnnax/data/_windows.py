@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -291,7 +291,7 @@ def _prepare(
 
 
 def _array_covariates(
-    covariates: dict[str, ArrayLike | Sequence[ArrayLike] | None],
+    covariates: dict[str, Any],
     num_series: int,
     length: int,
     panel: bool,
@@ -314,7 +314,7 @@ def _array_covariates(
 
 
 def _sequence_covariates(
-    covariates: dict[str, ArrayLike | Sequence[ArrayLike] | None], series: list[np.ndarray]
+    covariates: dict[str, Any], series: list[np.ndarray]
 ) -> dict[str, list[np.ndarray]]:
     """The covariates given (not ``None``) of a ragged panel: one [T_i, features] array per
     series, from a sequence of arrays or (equal lengths only) an [N, T(, D)] array."""

@@ -9,7 +9,9 @@ Everything is a pure function over NamedTuple parameters, bundled optax-style:
 * :func:`interval`, :func:`quantiles` and :func:`point_forecast` read a probabilistic forecast:
   :class:`GaussianForecast`, :class:`StudentTForecast` or :class:`QuantileForecast`.
 * :func:`backtest` scores a fitted forecaster at many rolling origins (:func:`rolling_origins`)
-  in one compiled call, beside the naive and seasonal-naive baselines.
+  in one compiled call, beside the naive and seasonal-naive baselines;
+  :func:`backtest_panel` does it for every series of a (ragged) panel, with per-series
+  and pooled scores (:class:`PanelBacktestResult`).
 * :func:`save` writes a trained forecaster (config, parameters, scaler, column names) to one
   self-checking file; :func:`load` reads it back in any process as a
   :class:`SavedForecaster`.
@@ -47,6 +49,7 @@ from rnnax.forecasting._model import (
     point_forecast,
     quantiles,
 )
+from rnnax.forecasting._panel import PanelBacktestResult, backtest_panel
 from rnnax.forecasting._saved import SavedForecaster, load, save
 
 __all__ = [
@@ -58,11 +61,13 @@ __all__ = [
     "ForecasterConfig",
     "ForecasterParams",
     "GaussianForecast",
+    "PanelBacktestResult",
     "QuantileForecast",
     "SavedForecaster",
     "StudentTForecast",
     "apply",
     "backtest",
+    "backtest_panel",
     "forecaster",
     "init",
     "interval",

@@ -1121,3 +1121,355 @@ def test_random_split_arguments_split_or_name_the_problem(
             assert (
                 windows.target_start.min() >= start and windows.target_start.max() + horizon <= end
             )
+
+
+# ------------------------------------------------------------------------------------------
+# ragged panels (a list of series of different lengths) and static covariates
+# ------------------------------------------------------------------------------------------
+RAGGED = [SERIES, SERIES[:30], SERIES[:25] + 1.0]
+RAGGED_STATIC = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0]])
+
+
+def _ragged_cases(function) -> dict[str, Case]:
+    """Mutations of a valid ragged-panel call of ``function`` (``values`` is its first argument,
+    then ``lookback`` and ``horizon``; a panel without asking for one)."""
+
+    def run(values=RAGGED, lookback=4, horizon=2, **kwargs):
+        return function(values, lookback, horizon, **kwargs)
+
+    def swap(index, item):
+        values = list(RAGGED)
+        values[index] = item
+        return values
+
+    def per_series(*items):
+        return list(items)
+
+    return {
+        "values-empty_list": Case(
+            lambda: run([]), ValueError, r"must hold at least one series, .* got an empty list"
+        ),
+        "values-empty_tuple": Case(lambda: run(()), ValueError, r"got an empty tuple"),
+        "values-series_scalar": Case(
+            lambda: run(swap(1, 3.0)),
+            ValueError,
+            r"values\[1\] must have shape \[T\] or \[T, D\] \(one series of the panel\), got shape \(\)",
+        ),
+        "values-series_rank3": Case(
+            lambda: run(swap(2, np.ones((25, 1, 1)))),
+            ValueError,
+            r"values\[2\] must have shape \[T\] or \[T, D\]",
+        ),
+        "values-series_empty": Case(
+            lambda: run(swap(1, [])),
+            ValueError,
+            r"values\[1\] of series 'series' must hold at least one time step and feature, got shape \(0,\)",
+        ),
+        "values-series_no_features": Case(
+            lambda: run(swap(0, np.ones((40, 0)))),
+            ValueError,
+            r"values\[0\] of series 'series' must hold at least one time step and feature",
+        ),
+        "values-series_string": Case(
+            lambda: run(swap(1, "abc")),
+            TypeError,
+            r"values\[1\] must be a numeric \(real\) array, got dtype <U3",
+        ),
+        "values-series_none": Case(
+            lambda: run(swap(2, None)),
+            TypeError,
+            r"values\[2\] must be a numeric \(real\) array, got dtype object",
+        ),
+        "values-series_complex": Case(
+            lambda: run(swap(0, SERIES.astype(complex))),
+            TypeError,
+            r"values\[0\] must be a numeric \(real\) array, got dtype complex128",
+        ),
+        "values-series_nested_ragged": Case(
+            lambda: run(swap(1, [[1.0, 2.0], [3.0]])),
+            TypeError,
+            r"values\[1\] must be a numeric array, could not convert it",
+        ),
+        "values-features_differ": Case(
+            lambda: run(swap(1, np.ones((30, 2)))),
+            ValueError,
+            r"every series of a panel must have the same features: values\[1\] has 2, values\[0\] has 1",
+        ),
+        "values-series_nan": Case(
+            lambda: run(swap(2, WITH_NAN[:25])),
+            ValueError,
+            r"series 'series\[2\]' has 1 non-finite values \(NaN or Inf\) at time positions \[7\]",
+        ),
+        "values-series_inf": Case(
+            lambda: run(swap(1, WITH_INF[:30]), name="shops"),
+            ValueError,
+            r"series 'shops\[1\]' has 1 non-finite .* \[3\]",
+        ),
+        "values-series_too_short": Case(
+            lambda: run(swap(1, SERIES[:5])),
+            ValueError,
+            r"(series 'series\[1\]' has 5 time steps, fewer than lookback \+ horizon = 6; leave it "
+            r"out of the panel|training segment of series 'series\[1\]'|series 'series\[1\]' \(5 time steps\))",
+        ),
+        "nan_policy-drop": Case(
+            lambda: run(nan_policy="drop"),
+            ValueError,
+            r"nan_policy='drop' is not supported with panel=True",
+        ),
+        "target_columns-too_large": Case(
+            lambda: run(target_columns=1),
+            ValueError,
+            r"target_columns entries must lie in \[0, 1\)",
+        ),
+        "past_covariates-wrong_count": Case(
+            lambda: run(past_covariates=RAGGED[:2]),
+            ValueError,
+            r"past_covariates must hold one array per series of values \(3\), got 2",
+        ),
+        "past_covariates-wrong_length": Case(
+            lambda: run(past_covariates=per_series(SERIES, SERIES, SERIES[:25])),
+            ValueError,
+            r"past_covariates\[1\] must cover the same time steps as values\[1\], expected shape "
+            r"\[30, \.\.\.\], got \(40,\)",
+        ),
+        "past_covariates-one_array": Case(
+            lambda: run(past_covariates=SERIES),
+            ValueError,
+            r"past_covariates of a panel given as a sequence of series must be a sequence of one "
+            r"array per series .* got shape \(40,\)",
+        ),
+        "past_covariates-equal_array_for_ragged": Case(
+            lambda: run(past_covariates=np.ones((3, 40))),
+            ValueError,
+            r"past_covariates\[1\] must cover the same time steps as values\[1\]",
+        ),
+        "past_covariates-features_differ": Case(
+            lambda: run(
+                past_covariates=per_series(np.ones((40, 1)), np.ones((30, 2)), np.ones((25, 1)))
+            ),
+            ValueError,
+            r"every series must have the same past_covariates: past_covariates\[1\] has 2 features",
+        ),
+        "past_covariates-series_nan": Case(
+            lambda: run(past_covariates=per_series(SERIES, WITH_NAN[:30], SERIES[:25])),
+            ValueError,
+            r"series 'series\[1\] past_covariates' has 1 non-finite",
+        ),
+        "past_covariates-series_string": Case(
+            lambda: run(past_covariates=per_series(SERIES, SERIES[:30], np.full(25, "x"))),
+            TypeError,
+            r"past_covariates\[2\] must be a numeric \(real\) array",
+        ),
+        "future_covariates-series_rank3": Case(
+            lambda: run(future_covariates=per_series(SERIES, SERIES[:30], np.ones((25, 1, 1)))),
+            ValueError,
+            r"future_covariates\[2\] must have shape \[T\] or \[T, D\]",
+        ),
+        "future_covariates-none_inside": Case(
+            lambda: run(future_covariates=per_series(SERIES, None, SERIES[:25])),
+            TypeError,
+            r"future_covariates\[1\] must be a numeric \(real\) array, got dtype object",
+        ),
+        "static_covariates-one_row_for_a_panel": Case(
+            lambda: run(static_covariates=[1.0, 2.0]),
+            ValueError,
+            r"static_covariates must have shape \[N=3, S\], one row per series of the panel, "
+            r"got shape \(2,\)",
+        ),
+        "static_covariates-wrong_rows": Case(
+            lambda: run(static_covariates=RAGGED_STATIC[:2]),
+            ValueError,
+            r"static_covariates must have shape \[N=3, S\], .* got shape \(2, 2\)",
+        ),
+        "static_covariates-rank3": Case(
+            lambda: run(static_covariates=RAGGED_STATIC[:, :, None]),
+            ValueError,
+            r"static_covariates must have shape \[N=3, S\]",
+        ),
+        "static_covariates-no_columns": Case(
+            lambda: run(static_covariates=np.ones((3, 0))),
+            ValueError,
+            r"static_covariates must hold at least one covariate per series, got shape \(3, 0\)",
+        ),
+        "static_covariates-nan": Case(
+            lambda: run(static_covariates=np.where(RAGGED_STATIC == 2.0, np.nan, RAGGED_STATIC)),
+            ValueError,
+            r"static_covariates must be finite \(nan_policy does not fill them\), got NaN or Inf "
+            r"in the rows of series \[1\]",
+        ),
+        "static_covariates-inf": Case(
+            lambda: run(static_covariates=np.where(RAGGED_STATIC == 3.0, -np.inf, RAGGED_STATIC)),
+            ValueError,
+            r"in the rows of series \[2\]",
+        ),
+        "static_covariates-string": Case(
+            lambda: run(static_covariates=np.full((3, 2), "a")),
+            TypeError,
+            r"static_covariates must be a numeric \(real\) array",
+        ),
+        "static_covariates-complex": Case(
+            lambda: run(static_covariates=RAGGED_STATIC.astype(complex)),
+            TypeError,
+            r"static_covariates must be a numeric \(real\) array, got dtype complex128",
+        ),
+        "static_covariates-ragged_rows": Case(
+            lambda: run(static_covariates=[[1.0, 2.0], [3.0], [4.0, 5.0]]),
+            TypeError,
+            r"static_covariates must be a numeric array, could not convert it",
+        ),
+    }
+
+
+def _single_static_cases() -> dict[str, Case]:
+    run = functools.partial(data.sliding_windows, SERIES, 4, 2)
+    return {
+        "static_covariates-panel_rows": Case(
+            lambda: run(static_covariates=[[1.0, 2.0]]),
+            ValueError,
+            r"static_covariates must have shape \[S\] for one series \(pass panel=True for a "
+            r"panel's \[N, S\]\), got shape \(1, 2\)",
+        ),
+        "static_covariates-scalar": Case(
+            lambda: run(static_covariates=1.0),
+            ValueError,
+            r"static_covariates must have shape \[S\] for one series",
+        ),
+        "static_covariates-empty": Case(
+            lambda: run(static_covariates=[]),
+            ValueError,
+            r"static_covariates must hold at least one covariate per series, got shape \(0,\)",
+        ),
+        "static_covariates-nan": Case(
+            lambda: run(static_covariates=[1.0, np.nan]),
+            ValueError,
+            r"static_covariates must be finite",
+        ),
+        "static_covariates-none_inside": Case(
+            lambda: run(static_covariates=[1.0, None]),
+            TypeError,
+            r"static_covariates must be a numeric \(real\) array, got dtype object",
+        ),
+        "static_covariates-array_panel_wrong_rows": Case(
+            lambda: data.sliding_windows(PANEL, 4, 2, panel=True, static_covariates=[[1.0]] * 3),
+            ValueError,
+            r"static_covariates must have shape \[N=2, S\]",
+        ),
+    }
+
+
+def _panel_split_cases() -> dict[str, Case]:
+    split = functools.partial(data.panel_split, RAGGED, 4, 2)
+    return {
+        "test-count_too_large_for_one_series": Case(
+            lambda: data.panel_split([SERIES, SERIES[:20]], 4, 2, validation=0, test=25),
+            ValueError,
+            r"series 'series\[1\]' \(20 time steps\): test as a count of time steps must lie in "
+            r"\[0, 20\), got 25",
+        ),
+        "validation-nan": Case(
+            lambda: split(validation=float("nan")),
+            ValueError,
+            r"series 'series\[0\]' \(40 time steps\): validation as a fraction must lie in \[0, 1\)",
+        ),
+        "test-string": Case(
+            lambda: split(test="0.2"),
+            TypeError,
+            r"test must be a fraction \(float\) or a count \(int\), got '0.2'",
+        ),
+        "both-leave_no_training": Case(
+            lambda: split(validation=0.5, test=0.5),
+            ValueError,
+            r"series 'series\[0\]' \(40 time steps\): validation \+ test must leave training data",
+        ),
+        "test-shorter_than_horizon_in_one_series": Case(
+            lambda: split(validation=0, test=0.05),
+            ValueError,
+            r"the test segment of series 'series\[2\]' has 1 time steps, fewer than horizon = 2",
+        ),
+        "lookback-training_too_short_in_one_series": Case(
+            lambda: data.panel_split(RAGGED, 14, 2),
+            ValueError,
+            r"the training segment of series 'series\[2\]' has 15 time steps, fewer than "
+            r"lookback \+ horizon = 16",
+        ),
+        "values-single_series": Case(
+            lambda: data.panel_split(SERIES, 4, 2),
+            ValueError,
+            r"values must have shape \[N, T\] or \[N, T, D\] when panel=True, got shape \(40,\)",
+        ),
+        "chronological_split-ragged": Case(
+            lambda: data.chronological_split(RAGGED, 4, 2, panel=True),
+            ValueError,
+            r"the series of 'series' have different lengths \(25 to 40 time steps\); use "
+            r"panel_split, which cuts each series at its own points",
+        ),
+    }
+
+
+PANEL_CASES = merge(
+    _ragged_cases(functools.partial(data.sliding_windows, panel=True)),
+    _ragged_cases(data.panel_split),
+    _single_static_cases(),
+    _panel_split_cases(),
+    prefix=["sliding_windows", "panel_split", "sliding_windows_single", "panel_split_sizes"],
+)
+
+
+@pytest.mark.parametrize("case", params(PANEL_CASES))
+def test_panels_bad_argument(case: Case) -> None:
+    check(case)
+
+
+def test_panels_valid_calls_still_work() -> None:
+    """Lists, tuples, JAX and integer series, NumPy scalars and nested-list static covariates."""
+    mixed = (jnp.asarray(SERIES[:20]), np.arange(30), SERIES[:25].tolist())
+    windows = data.sliding_windows(
+        mixed,
+        np.int64(4),
+        2,
+        panel=np.bool_(True),
+        stride=np.int64(2),
+        past_covariates=[np.zeros(20), np.zeros((30, 1)), [0.0] * 25],
+        static_covariates=[[1], [2], [3]],
+        dtype=np.float64,
+    )
+    assert windows.inputs.shape == (8 + 13 + 10, 4, 1) and windows.inputs.dtype == np.float64
+    np.testing.assert_array_equal(windows.static_covariates[:, 0], windows.series_index + 1)
+    split = data.panel_split(mixed, 4, 2, validation=np.float64(0.2), test=np.int64(4))
+    assert [points.length for points in split.points] == [20, 30, 25]
+    assert split.test.static_covariates is None
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    lengths=st.lists(st.integers(-1, 40), min_size=0, max_size=4),
+    lookback=st.integers(0, 12),
+    horizon=st.integers(0, 6),
+    test=st.one_of(st.integers(-1, 20), st.floats(-0.2, 1.1), st.just(float("nan"))),
+)
+def test_random_ragged_splits_split_each_series_or_name_the_problem(
+    lengths, lookback, horizon, test
+) -> None:
+    """Random ragged panels either split with every target inside its own series' segment, or
+    raise a ValueError/TypeError naming an argument or the series."""
+    values = [np.arange(float(max(length, 0))) for length in lengths]
+    try:
+        split = data.panel_split(values, lookback, horizon, validation=0.1, test=test)
+    except (ValueError, TypeError) as error:
+        assert type(error) in (ValueError, TypeError)
+        names = ("values", "lookback", "horizon", "validation", "test", "series")
+        assert any(name in str(error) for name in names), str(error)
+        return
+    for index, points in enumerate(split.points):
+        assert points.length == lengths[index]
+        for windows, start, end in (
+            (split.train, 0, points.train_end),
+            (split.validation, points.train_end, points.validation_end),
+            (split.test, points.validation_end, points.length),
+        ):
+            starts = windows.target_start[windows.series_index == index]
+            if starts.size:
+                assert starts.min() >= start and starts.max() + horizon <= end
+                # Each window reads its own series: the value at time t is t.
+                own = windows.targets[windows.series_index == index, 0, 0]
+                np.testing.assert_array_equal(own, starts)
