@@ -157,7 +157,13 @@ def _check_static(static_covariates: ArrayLike | None, config: ForecasterConfig)
         return None
     if not config.num_static:
         raise ValueError("static_covariates were given but the config has num_static=0")
-    array = np.asarray(static_covariates)
+    try:
+        array = np.asarray(static_covariates)
+    except ValueError:  # a ragged nested list
+        raise TypeError(
+            f"static_covariates must be a real numeric array of shape ({config.num_static},), "
+            f"got a ragged {type(static_covariates).__name__}"
+        ) from None
     if array.dtype.kind not in "fiu":
         raise TypeError(f"static_covariates must be a real numeric array, got dtype {array.dtype}")
     if array.shape != (config.num_static,) or not np.isfinite(array).all():
