@@ -2,12 +2,13 @@
 
 A child process (tests/fault_helpers/child.py) runs one thread per scenario: each writes a
 complete checkpoint or report, starts writing the next one and stalls inside the write after
-fsync'ing none, half or all of its bytes (the rename still to come); one trains with a
-checkpoint every epoch and stalls half-way through the third. The parent then kills the child
-with SIGKILL, ending every write at once. The previous file must still be there, complete and
-bit for bit the same; the torn temporary must never be taken for the file; the next save must
-work and clear the dead writer's temporary; the killed training run, resumed, must end bit for
-bit where an uninterrupted run ends. Corrupted checkpoints must give named errors.
+fsync'ing none, half or all of its bytes (the rename still to come: for a checkpoint, Orbax's
+rename of the step's temporary folder); one trains with a checkpoint every epoch and stalls
+half-way through the third. The parent then kills the child with SIGKILL, ending every write
+at once. The previous file or checkpoint folder must still be there, complete and byte for byte
+the same; the torn temporary must never be taken for it; the next save must work and clear the
+dead writer's temporary; the killed training run, resumed, must end bit for bit where an
+uninterrupted run ends. Damaged checkpoints must give named errors, never other numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -141,42 +144,44 @@ def _same_state(a: training.TrainState, b: training.TrainState, *, timings: bool
 def test_a_checkpoint_save_killed_mid_write_leaves_the_previous_checkpoint(killed, stage):
     directory = killed.root / f"checkpoint-{stage}"
     info = killed.scenarios[f"checkpoint-{stage}"]
-    path = _checkpoint.checkpoint_path(directory)
 
-    # The torn write is really on disk, under a temporary name, never as the checkpoint.
-    [temporary] = _io.temporary_files(path)
-    assert temporary.stat().st_size == info["written"]
+    # The torn save is really on disk, in Orbax's temporary folder, never as a checkpoint.
+    [temporary] = _checkpoint.temporaries(directory)
+    assert temporary.name == "2.orbax-checkpoint-tmp"
+    [record] = temporary.rglob("record.json")
+    assert record.stat().st_size == info["written"]
     expected = {"start": 0, "middle": info["total"] // 2, "before_replace": info["total"]}
     assert info["written"] == expected[stage]
-    assert sorted(p.name for p in directory.iterdir()) == sorted([path.name, temporary.name])
+    if stage == "before_replace":  # every item written and finalized: only the rename to come
+        assert record == temporary / "record" / "record.json"
+        assert (temporary / "arrays" / "_METADATA").is_file()
+    assert sorted(p.name for p in directory.iterdir()) == ["1", temporary.name]
 
     # The previous checkpoint: present, byte for byte, and loads bit for bit.
     assert training.has_checkpoint(directory)
-    assert _sha256(path) == info["first_sha256"]
+    assert _checkpoint.checkpoint_epochs(directory) == [1]
+    assert problems.folder_sha256(directory / "1") == info["first_sha256"]
     first = problems.checkpoint_state(1)
     assert _same_state(training.load_checkpoint(directory, first), first)
 
     # A later save works and clears the dead writer's temporary.
     second = problems.checkpoint_state(2)
     training.save_checkpoint(directory, second)
-    assert [p.name for p in directory.iterdir()] == [path.name]
+    assert sorted(p.name for p in directory.iterdir()) == ["1", "2"]
     assert _same_state(training.load_checkpoint(directory, first), second)
+    assert _same_state(training.load_checkpoint(directory, first, epoch=1), first)
 
 
 def test_a_temporary_alone_is_not_a_checkpoint(tmp_path):
-    # A first save killed mid-write leaves only a temporary: there is no checkpoint to resume.
+    # A first save killed before its rename leaves only a temporary folder: nothing to resume.
     state = problems.checkpoint_state(1)
-    payload = _checkpoint._encode(state, {})
-    temporary = tmp_path / f".checkpoint.msgpack.{_io._host_tag()}-999999999-0.tmp"
-    temporary.write_bytes(payload)  # even a complete one
+    complete = training.save_checkpoint(tmp_path / "elsewhere", state)
+    os.rename(complete, tmp_path / "1.orbax-checkpoint-tmp")  # even a complete one
     assert not training.has_checkpoint(tmp_path)
     with pytest.raises(FileNotFoundError):
         training.load_checkpoint(tmp_path, state)
-    # A live writer's temporary (this process) is left alone by another save; a dead one's goes.
-    live = tmp_path / f".checkpoint.msgpack.{_io._host_tag()}-{os.getpid()}-1.tmp"
-    live.write_bytes(b"")
-    training.save_checkpoint(tmp_path, state)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["checkpoint.msgpack", live.name])
+    training.save_checkpoint(tmp_path, state)  # and the next save clears it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "elsewhere"]
 
 
 def _tiny_state() -> training.TrainState:
@@ -191,43 +196,87 @@ def _tiny_state() -> training.TrainState:
     )
 
 
-def test_every_truncation_and_every_flipped_byte_is_a_named_error(tmp_path):
+def test_every_truncation_and_every_flipped_byte_of_the_record_is_a_named_error(tmp_path):
     state = _tiny_state()
-    path = training.save_checkpoint(tmp_path, state, metadata={"seed": 0})
+    folder = training.save_checkpoint(tmp_path, state, metadata={"seed": 0})
+    path = folder / "record" / "record.json"
     good = path.read_bytes()
-    messages = set()
     for length in range(len(good)):
         path.write_bytes(good[:length])
-        with pytest.raises(ValueError, match=r"is truncated|is corrupted") as caught:
+        with pytest.raises(ValueError, match=r"record\.json' is corrupted \(not valid JSON"):
             training.load_metadata(tmp_path)
-        messages.add(str(caught.value).split(" is ")[1].split(" ")[0])
+    same = 0
     for position in range(len(good)):
         damaged = bytearray(good)
         damaged[position] ^= 1 << (position % 8)
         path.write_bytes(bytes(damaged))
-        with pytest.raises(ValueError, match=r"is corrupted|not an rnnax training checkpoint"):
-            training.load_metadata(tmp_path)
-    assert messages == {"truncated", "corrupted"}
+        try:
+            metadata = training.load_metadata(tmp_path)
+        except ValueError as error:
+            assert re.search(
+                r"is corrupted|not an rnnax training checkpoint|format version", str(error)
+            )
+            assert str(folder) in str(error)
+        else:  # only a flip that leaves every value as it was ("1e-05" -> "1E-05")
+            assert json.loads(damaged) == json.loads(good) and metadata == {"seed": 0}
+            same += 1
+    assert same <= 2
     path.write_bytes(good)
     assert _same_state(training.load_checkpoint(tmp_path, state), state)
 
 
-def test_training_refuses_a_corrupted_checkpoint_and_leaves_it_alone(tmp_path):
+def test_a_damaged_file_of_the_arrays_is_a_named_error_or_harmless(tmp_path):
+    # Truncated, emptied, removed or with a flipped bit, each of Orbax's files gives a
+    # ValueError naming the checkpoint's folder, or (files Orbax does not need to read them
+    # back, such as its commit markers) the state exactly as saved: never other numbers.
+    state = problems.checkpoint_state(1)
+    folder = training.save_checkpoint(tmp_path / "good", state)
+    files = sorted(p.relative_to(folder) for p in (folder / "arrays").rglob("*") if p.is_file())
+    failing = set()
+    for name in files:
+        good = (folder / name).read_bytes()
+        for how in ("remove", "empty", "half", "flip-start", "flip-middle", "flip-end"):
+            copy = tmp_path / "copy"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(tmp_path / "good", copy)
+            path = copy / "1" / name
+            if how == "remove":
+                path.unlink()
+            elif how in ("empty", "half"):
+                path.write_bytes(good[: len(good) // 2] if how == "half" else b"")
+            else:
+                where = {"flip-start": 0, "flip-middle": len(good) // 2, "flip-end": -1}[how]
+                damaged = bytearray(good)
+                damaged[where] ^= 0x10
+                path.write_bytes(bytes(damaged))
+            try:
+                loaded = training.load_checkpoint(copy, state)
+            except ValueError as error:
+                assert f"the checkpoint in '{copy / '1'}' is " in str(error), (name, how, error)
+                failing.add(name.as_posix())
+            else:
+                assert _same_state(loaded, state), (name, how)
+    # The arrays' metadata and the data files are among what is checked.
+    assert "arrays/_METADATA" in failing and "arrays/manifest.ocdbt" in failing
+    assert any(name.startswith("arrays/ocdbt.process_0/d/") for name in failing), failing
+
+
+def test_training_refuses_a_damaged_checkpoint_and_leaves_it_alone(tmp_path):
     params, train_data, val_data = problems.training_problem()
-    path = training.save_checkpoint(tmp_path, _tiny_state(), metadata={"seed": 3})
-    damaged = path.read_bytes()[:-10]
-    path.write_bytes(damaged)
-    with pytest.raises(ValueError, match=r"checkpoint\.msgpack is corrupted \(checksum mismatch"):
-        training.fit(
-            problems.gru_loss,
-            params,
-            train_data,
-            val_data,
-            epochs=2,
-            checkpoint_dir=tmp_path,
-            **problems.TRAINING_OPTIONS,
-        )
-    assert path.read_bytes() == damaged  # not silently replaced by a fresh run
+    options = {**problems.TRAINING_OPTIONS, "checkpoint_dir": tmp_path}
+    training.fit(problems.gru_loss, params, train_data, val_data, epochs=2, **options)
+    arrays = [p for p in (tmp_path / "2" / "arrays").rglob("*") if p.is_file()]
+    largest = max(arrays, key=lambda p: p.stat().st_size)
+    damaged = bytearray(largest.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x10
+    largest.write_bytes(bytes(damaged))
+    before = problems.folder_sha256(tmp_path)
+    with pytest.raises(
+        ValueError, match=rf"the checkpoint in '{tmp_path / '2'}' is (corrupted|damaged)"
+    ):
+        training.fit(problems.gru_loss, params, train_data, val_data, epochs=4, **options)
+    assert problems.folder_sha256(tmp_path) == before  # not silently replaced by a fresh run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]
 
 
 def test_a_run_killed_mid_checkpoint_resumes_to_the_uninterrupted_result(killed):
@@ -236,11 +285,13 @@ def test_a_run_killed_mid_checkpoint_resumes_to_the_uninterrupted_result(killed)
     uninterrupted run ends."""
     directory = killed.root / "train"
     assert killed.scenarios["train"]["saves_completed"] == 2
-    path = _checkpoint.checkpoint_path(directory)
-    [temporary] = _io.temporary_files(path)
-    assert temporary.stat().st_size == killed.scenarios["train"]["written"] > 0
-    saved = _checkpoint._read_body(path)
-    assert saved["progress"]["epoch"] == 2 and saved["progress"]["stop_reason"] == ""
+    [temporary] = _checkpoint.temporaries(directory)
+    assert temporary.name == "3.orbax-checkpoint-tmp"
+    [record] = temporary.rglob("record.json")
+    assert record.stat().st_size == killed.scenarios["train"]["written"] > 0
+    assert _checkpoint.checkpoint_epochs(directory) == [1, 2]
+    saved = _checkpoint.read_record(directory / "2")
+    assert saved["epoch"] == 2 and saved["stop_reason"] == ""
 
     params, train_data, val_data = problems.training_problem()
     epochs = problems.TRAINING_EPOCHS
@@ -254,11 +305,14 @@ def test_a_run_killed_mid_checkpoint_resumes_to_the_uninterrupted_result(killed)
         **problems.TRAINING_OPTIONS,
     )
     uninterrupted = killed.uninterrupted
+    assert resumed.resumed_from_epoch == 2
     assert resumed.epochs_completed == epochs and resumed.stop_reason == "completed"
     assert _same_state(resumed.state, uninterrupted.state, timings=False)
     assert _trees_equal(resumed.params, uninterrupted.params)
     assert resumed.history.steps[:2] == tuple(saved["history"]["steps"])
-    assert [p.name for p in directory.iterdir()] == [path.name]
+    # The last two checkpoints and the best epoch's remain; the dead writer's temporary is gone.
+    kept = {str(epochs - 1), str(epochs), str(uninterrupted.best_epoch + 1)}
+    assert sorted(p.name for p in directory.iterdir()) == sorted(kept)
 
 
 # ----------------------------------------------------------------------------------- reports

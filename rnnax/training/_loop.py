@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -215,6 +216,7 @@ def fit(
     progress: bool = True,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
+    keep_checkpoints: int = _checkpoint.DEFAULT_KEEP,
     on_divergence: Literal["warn", "raise"] = "warn",
     mesh: Mesh | None = None,
     data_axis: str = _sharding.DATA_AXIS,
@@ -255,16 +257,24 @@ def fit(
         eval_batch_size: validate in chunks of this many examples (default: all at once).
         seed: seeds shuffling and dropout (``jax.random.key(seed)``).
         progress: show a tqdm progress bar with the losses.
-        checkpoint_dir: if given, save the ``TrainState`` there atomically every
-            ``checkpoint_every`` epochs and when stopping. If it already holds a checkpoint of
-            this run, resume from it (a run that stopped early or diverged is not continued),
-            print "resuming from epoch N of <checkpoint_dir>" to stderr (with ``progress``)
-            and record N in ``result.resumed_from_epoch``. "This run" means the same training
-            and validation data (fingerprinted), parameters and optimizer state of the same
-            structure, shapes and dtypes, the same loss (a forecaster's config, a function's
-            name) and the same seed and batch size; a checkpoint of any other run is refused
-            with a ``ValueError`` naming what differs.
+        checkpoint_dir: if given, save the ``TrainState`` there with Orbax every
+            ``checkpoint_every`` epochs and when stopping, one folder per save
+            (``<checkpoint_dir>/<epoch>/``, finalized atomically; saved in the background while
+            the next epochs train, and ``fit`` returns only once the last save is complete,
+            raising its error if it failed). If it already holds a checkpoint of this run,
+            resume from the latest (a run that stopped early or diverged is not continued),
+            restored onto the devices and shardings of this run's parameters, print "resuming
+            from epoch N of <checkpoint_dir>" to stderr (with ``progress``) and record N in
+            ``result.resumed_from_epoch``. "This run" means the same training and validation
+            data (fingerprinted), parameters and optimizer state of the same structure, shapes
+            and dtypes, the same loss (a forecaster's config, a function's name) and the same
+            seed and batch size; a checkpoint of any other run, a damaged one or one in the
+            earlier single-file format (``checkpoint.msgpack``) is refused with a
+            ``ValueError`` naming what is wrong.
         checkpoint_every: epochs between checkpoints.
+        keep_checkpoints: how many of the latest checkpoints to keep; the best epoch's (the
+            last one saved at an epoch that improved the monitored loss) is kept as well, so
+            its whole state stays on disk (every checkpoint holds the best parameters so far).
         on_divergence: ``"warn"`` (default) or ``"raise"``.
         mesh: a ``jax.sharding.Mesh`` for data parallelism: every minibatch (and validation
             chunk) is split over its ``data_axis``, one slice per device, and XLA all-reduces
@@ -280,8 +290,8 @@ def fit(
             ``jax.sharding.PartitionSpec`` s over the mesh's axes (``None`` leaves: replicated),
             to shard large parameters; their optimizer-state slots follow them. Default:
             everything replicated.
-        restart: ignore any checkpoint in ``checkpoint_dir`` and train from scratch,
-            overwriting it.
+        restart: ignore any checkpoint in ``checkpoint_dir`` and train from scratch; the
+            run's first save deletes the checkpoints already there.
 
     Returns:
         A ``FitResult``.
@@ -289,8 +299,8 @@ def fit(
     Raises:
         ValueError: on bad arguments, non-finite or inconsistent data (before any training),
             a batch size the mesh's data axis does not divide, or a checkpoint in
-            ``checkpoint_dir`` from a different run (or one without a run record) unless
-            ``restart=True``.
+            ``checkpoint_dir`` from a different run (or one without a run record, a damaged one
+            or one of the earlier format) unless ``restart=True``.
         TypeError: ``mesh`` is not a ``jax.sharding.Mesh``.
         TrainingDivergedError: on divergence with ``on_divergence="raise"``.
 
@@ -329,6 +339,7 @@ def fit(
     )
     _check_fit_options(seed, checkpoint_every, optimizer, learning_rate, on_divergence)
     check_bool("restart", restart)
+    check_int("keep_checkpoints", keep_checkpoints, minimum=1)
     checkpoint_dir = _check_checkpoint_dir(checkpoint_dir)
     loss, adapter = objective(loss_fn)
     if mesh is not None:
@@ -368,7 +379,9 @@ def fit(
     if mesh is not None:
         train = _sharding.place_data(train, mesh, "train_data")
         val = None if val is None else _sharding.place_data(val, mesh, "val_data")
-    state, resumed_from = _resume(checkpoint_dir, state, metadata, placement, restart, progress)
+    state, resumed_from = _checkpoint.resume_run(
+        checkpoint_dir, state, metadata, restart=restart, announce=progress
+    )
     run_epoch = cached(
         compiled_epoch, loss, optimizer, num_train, batch_size, num_val, eval_batch_size, placement
     )
@@ -378,13 +391,11 @@ def fit(
         rng, epoch_key = jax.random.split(rng)
         return run_epoch(params, opt_state, epoch_key, train, val), rng
 
-    def after_epoch(members: Members) -> None:
-        stopping = members.stop_reason[0] != ""
-        if checkpoint_dir is not None and (stopping or members.epoch % checkpoint_every == 0):
-            _checkpoint.save_checkpoint(checkpoint_dir, _train_state(members), metadata=metadata)
-
+    saving, after_epoch = _checkpointing(
+        checkpoint_dir, metadata, keep_checkpoints, checkpoint_every, resumed_from is None
+    )
     rules = _engine.Rules(patience, float(min_delta), val is not None, None, ("",))
-    with _engine.progress_bar(progress, epochs, state.epoch, "fit") as bar:
+    with saving, _engine.progress_bar(progress, epochs, state.epoch, "fit") as bar:
         members = _engine.train(
             _members(state), advance, rules, epochs=epochs, bar=bar, after_epoch=after_epoch
         )
@@ -443,30 +454,22 @@ def _initial_state(
     return TrainState(params=params, opt_state=opt_state, rng=jax.random.key(seed)), placement
 
 
-def _resume(
-    directory: Path | None,
-    state: TrainState,
-    record: dict[str, Any],
-    placement: Placement | None,
-    restart: bool,
-    progress: bool,
-) -> tuple[TrainState, int | None]:
-    """The fresh ``state``, or the one saved in ``directory`` by this very run (laid out over
-    the mesh like the fresh one), and the epochs it had completed (``None`` if fresh)."""
-    state, resumed_from = _checkpoint.resume_run(
-        directory, state, record, restart=restart, announce=progress
-    )
-    if placement is None or resumed_from is None:
-        return state, resumed_from
-    # A checkpoint is read to the default device: lay it out again.
-    shardings = _sharding.unflat(placement.params)
-    return state._replace(
-        params=jax.device_put(state.params, shardings),
-        opt_state=jax.device_put(state.opt_state, _sharding.unflat(placement.opt_state)),
-        best_params=None
-        if state.best_params is None
-        else jax.device_put(state.best_params, shardings),
-    ), resumed_from
+def _checkpointing(
+    directory: Path | None, record: dict[str, Any], keep: int, every: int, fresh: bool
+) -> tuple[contextlib.AbstractContextManager[Any], Callable[[Members], None] | None]:
+    """What saves a run's checkpoints: a context that waits for the last save when training
+    ends (raising its error, unless a training error is on its way) and the engine's
+    ``after_epoch``, which saves every ``every`` epochs and when the run stops. A ``fresh`` run
+    (not resumed) replaces the folder's checkpoints at its first save."""
+    if directory is None:
+        return contextlib.nullcontext(), None
+    writer = _checkpoint.CheckpointWriter(directory, record, keep=keep, replace_all=fresh)
+
+    def after_epoch(members: Members) -> None:
+        if members.stop_reason[0] != "" or members.epoch % every == 0:
+            writer.save(_train_state(members))
+
+    return writer, after_epoch
 
 
 def _members(state: TrainState) -> Members:

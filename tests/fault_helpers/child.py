@@ -7,10 +7,13 @@ Usage (from the repository root)::
 One process, one thread per scenario (``SCENARIOS``), each in its own folder ``ROOT/<name>``:
 each first writes complete files, then starts one more write and stalls inside it: the payload
 writer writes part of the bytes (none, half, or all with the rename still to come), flushes and
-fsyncs them so that they really are on disk, and blocks. The ``train`` scenario runs ``fit``
-with a checkpoint every epoch and stalls half-way through writing the third. When every
-scenario has stalled, the main thread writes ``SIGNAL`` (a JSON of what each one did, itself
-renamed into place) and waits for the parent's SIGKILL, which ends every write at once.
+fsyncs them so that they really are on disk, and blocks. A checkpoint's payload is its record
+(``record/record.json``, written in Orbax's background thread while the arrays are written
+beside it) and its rename is Orbax's ``os.rename`` of ``<epoch>.orbax-checkpoint-tmp`` to
+``<epoch>``, which finalizes the step. The ``train`` scenario runs ``fit`` with a checkpoint
+every epoch and stalls half-way through writing the third. When every scenario has stalled,
+the main thread writes ``SIGNAL`` (a JSON of what each one did, itself renamed into place) and
+waits for the parent's SIGKILL, which ends every write at once.
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ SCENARIOS = {
     "train": ("train", "middle"),
 }
 
-_local = threading.local()  # .pending: the write of this thread to stall, if any
+_local = threading.local()  # .scenario: the scenario this thread runs
+_pending: dict[str, dict[str, Any]] = {}  # scenario: the write to stall (under _all_stalled)
 _stalled: dict[str, dict[str, Any]] = {}
 _all_stalled = threading.Condition()
 _original_write = _io._write_payload
-_original_replace = os.replace
+_original_rename = os.rename
+_root = Path()
 
 
 def _sha256(path: Path) -> str:
@@ -56,8 +61,9 @@ def _sha256(path: Path) -> str:
 
 
 def _stall_next_write(name: str, stage: str, info: dict[str, Any], *, skip: int = 0) -> None:
-    """Makes this thread's write number ``skip + 1`` from now stall at ``stage``."""
-    _local.pending = {"name": name, "stage": stage, "info": info, "skip": skip}
+    """Makes scenario ``name``'s write number ``skip + 1`` from now stall at ``stage``."""
+    with _all_stalled:
+        _pending[name] = {"name": name, "stage": stage, "info": info, "skip": skip}
 
 
 def _block(pending: dict[str, Any]) -> None:
@@ -67,11 +73,25 @@ def _block(pending: dict[str, Any]) -> None:
     threading.Event().wait()  # until the SIGKILL
 
 
+def _scenario(path: Any) -> str | None:
+    """The scenario a path belongs to (``ROOT/<name>/...``), else this thread's."""
+    if isinstance(path, (str, os.PathLike)):
+        parts = Path(os.path.realpath(path)).parts
+        root = _root.parts
+        if parts[: len(root)] == root and len(parts) > len(root):
+            return parts[len(root)]
+    return getattr(_local, "scenario", None)
+
+
 def _write(file: BinaryIO, data: bytes) -> None:
-    pending = getattr(_local, "pending", None)
-    if pending is None or pending["skip"] > 0:
-        if pending is not None:
+    # A checkpoint's record is written in Orbax's thread: its path names the scenario. A
+    # report's temporary file is opened from a descriptor: the scenario's own thread writes it.
+    with _all_stalled:
+        pending = _pending.get(_scenario(file.name) or "")
+        if pending is not None and pending["skip"] > 0:
             pending["skip"] -= 1
+            pending = None
+    if pending is None or "written" in pending["info"]:
         _original_write(file, data)
         return
     written = {"start": 0, "middle": len(data) // 2, "before_replace": len(data)}[pending["stage"]]
@@ -83,16 +103,24 @@ def _write(file: BinaryIO, data: bytes) -> None:
         _block(pending)
 
 
-def _replace(source: Any, destination: Any) -> None:
-    pending = getattr(_local, "pending", None)
-    if pending is not None and pending["skip"] == 0 and pending["stage"] == "before_replace":
+def _rename(source: Any, destination: Any) -> None:
+    # Orbax finalizes a step by renaming ROOT/<name>/<epoch>.orbax-checkpoint-tmp to <epoch>.
+    pending = _pending.get(_scenario(destination) or "")
+    step = Path(os.path.realpath(destination))
+    if (
+        pending is not None
+        and pending["stage"] == "before_replace"
+        and "written" in pending["info"]
+        and step.name.isdecimal()
+        and step.parent.parent == _root
+    ):
         _block(pending)
-    _original_replace(source, destination)
+    _original_rename(source, destination)
 
 
 def _checkpoint_scenario(name: str, directory: Path, stage: str) -> None:
-    path = training.save_checkpoint(directory, problems.checkpoint_state(1))
-    _stall_next_write(name, stage, {"first_sha256": _sha256(path)})
+    folder = training.save_checkpoint(directory, problems.checkpoint_state(1))
+    _stall_next_write(name, stage, {"first_sha256": problems.folder_sha256(folder)})
     training.save_checkpoint(directory, problems.checkpoint_state(2))
 
 
@@ -128,6 +156,7 @@ def _train_scenario(name: str, directory: Path) -> None:
 
 def _run(name: str, root: Path) -> None:
     what, stage = SCENARIOS[name]
+    _local.scenario = name
     try:
         if what == "checkpoint":
             _checkpoint_scenario(name, root / name, stage)
@@ -144,9 +173,11 @@ def _run(name: str, root: Path) -> None:
 
 
 def main(root: Path, signal: Path) -> None:
+    global _root
+    _root = root.resolve()
     _io._write_payload = _write  # what reports write through
-    _checkpoint._write_payload = _write  # what checkpoints write through
-    os.replace = _replace
+    _checkpoint._write_payload = _write  # what checkpoint records write through
+    os.rename = _rename  # what Orbax finalizes a checkpoint with
     threads = [threading.Thread(target=_run, args=(name, root), daemon=True) for name in SCENARIOS]
     for thread in threads:
         thread.start()
@@ -155,7 +186,7 @@ def main(root: Path, signal: Path) -> None:
             _stalled["timeout"] = {"error": "not every scenario stalled in 300 s"}
     part = signal.with_name(signal.name + ".part")
     part.write_text(json.dumps({"pid": os.getpid(), "scenarios": _stalled}))
-    _original_replace(part, signal)
+    os.replace(part, signal)
     time.sleep(600)
     os._exit(3)  # the parent never killed us: make the test fail loudly
 

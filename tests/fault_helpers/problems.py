@@ -5,6 +5,8 @@ Everything here is deterministic, so the parent can rebuild exactly what the chi
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -14,6 +16,16 @@ import optax
 
 import rnnax
 from rnnax import training
+
+
+def folder_sha256(folder: Path) -> str:
+    """A SHA-256 over every file's path (relative to ``folder``) and bytes: a checkpoint folder
+    byte for byte."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def checkpoint_state(version: int) -> training.TrainState:

@@ -1,6 +1,10 @@
-"""Checkpoints: round trip, exact resumption, atomic writes, corruption and mismatch errors."""
+"""Checkpoints: round trip, exact resumption, atomic writes, corruption and mismatch errors,
+the last N and the best kept, errors of background saves, the earlier single-file format."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -81,7 +85,7 @@ def test_checkpoint_round_trip_is_bit_exact(tmp_path):
         stop_reason="diverged",
     )
     path = training.save_checkpoint(tmp_path, state, metadata={"seed": 0, "note": "x"})
-    assert path == tmp_path / "checkpoint.msgpack"
+    assert path == tmp_path / "3" and sorted(p.name for p in tmp_path.iterdir()) == ["3"]
     restored = training.load_checkpoint(tmp_path, result.state)
     assert _states_equal(restored._replace(diverged=None), state._replace(diverged=None))
     assert restored.diverged.step == 9 and np.isnan(restored.diverged.loss)
@@ -156,11 +160,19 @@ def test_a_run_interrupted_mid_way_resumes_exactly(tmp_path, monkeypatch):
     assert _states_equal(resumed.state, reference.state)
 
 
+def _folder_sha256(folder: Path) -> str:
+    """A SHA-256 over every file's relative path and bytes in ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
     params, train, val = _linear_problem()
     result = training.fit(linear_loss, params, train, val, epochs=2, batch_size=8, progress=False)
     training.save_checkpoint(tmp_path, result.state)
-    before = (tmp_path / "checkpoint.msgpack").read_bytes()
+    before = _folder_sha256(tmp_path)
 
     def write_half_then_fail(file, payload):
         file.write(payload[: len(payload) // 2])
@@ -172,31 +184,101 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypa
     )
     with pytest.raises(OSError, match="simulated crash"):
         training.save_checkpoint(tmp_path, newer)
-    assert [p.name for p in tmp_path.iterdir()] == [
-        "checkpoint.msgpack"
-    ]  # no temporary left behind
-    assert (tmp_path / "checkpoint.msgpack").read_bytes() == before
+    # No temporary left behind, and the previous checkpoint is byte for byte the same.
+    assert [p.name for p in tmp_path.iterdir()] == ["2"]
+    assert _folder_sha256(tmp_path) == before
     assert _states_equal(training.load_checkpoint(tmp_path, result.state), result.state)
+
+
+def test_a_failed_background_save_stops_fit_with_its_error(tmp_path, monkeypatch):
+    params, train, val = _linear_problem()
+    options = {"epochs": 3, "batch_size": 8, "progress": False, "checkpoint_dir": tmp_path}
+    calls = []
+
+    def fail_the_second(file, payload):
+        calls.append(len(payload))
+        if len(calls) == 2:
+            raise OSError("simulated crash: disk full")
+        file.write(payload)
+
+    monkeypatch.setattr(_checkpoint, "_write_payload", fail_the_second)
+    with pytest.raises(OSError, match="simulated crash"):
+        training.fit(linear_loss, params, train, val, **options)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1"]  # the temporary is gone
+    monkeypatch.undo()
+    resumed = training.fit(linear_loss, params, train, val, **options)
+    assert resumed.resumed_from_epoch == 1 and resumed.epochs_completed == 3
+
+
+def test_the_last_checkpoints_and_the_best_one_are_kept(tmp_path):
+    # Validation against zero targets: the loss grows as the model learns, so epoch 0 is best.
+    params, train, val = _linear_problem()
+    val = (val[0], np.zeros_like(val[1]))
+    result = training.fit(
+        linear_loss,
+        params,
+        train,
+        val,
+        epochs=5,
+        batch_size=8,
+        learning_rate=0.05,
+        progress=False,
+        checkpoint_dir=tmp_path,
+        keep_checkpoints=2,
+    )
+    assert result.best_epoch == 0 and result.epochs_completed == 5
+    assert _checkpoint.checkpoint_epochs(tmp_path) == [1, 4, 5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "4", "5"]
+    best = training.load_checkpoint(tmp_path, result.state, epoch=result.best_epoch + 1)
+    assert best.epoch == 1 and _trees_equal(best.params, result.best_params)
+    assert _states_equal(training.load_checkpoint(tmp_path, result.state), result.state)
+    with pytest.raises(ValueError, match=r"epoch=2 has no checkpoint in .*it holds epochs 1, 4, 5"):
+        training.load_checkpoint(tmp_path, result.state, epoch=2)
+    with pytest.raises(ValueError, match=r"keep_checkpoints must be an integer >= 1, got 0"):
+        training.fit(linear_loss, params, train, val, epochs=1, keep_checkpoints=0)
 
 
 def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tmp_path):
     params, train, _ = _linear_problem()
     result = training.fit(linear_loss, params, train, epochs=1, batch_size=8, progress=False)
-    path = training.save_checkpoint(tmp_path, result.state)
-    raw = bytearray(path.read_bytes())
-    raw[-3] ^= 0xFF
-    path.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match="corrupted"):
+    folder = training.save_checkpoint(tmp_path, result.state)
+    record = folder / "record" / "record.json"
+    good = record.read_bytes()
+    record.write_bytes(good.replace(b'"step": 3', b'"step": 4'))
+    with pytest.raises(ValueError, match=r"record\.json' is corrupted \(checksum mismatch"):
         training.load_checkpoint(tmp_path, result.state)
-    path.write_bytes(b"not a checkpoint")
+    record.write_bytes(good[:-10])
+    with pytest.raises(ValueError, match=r"record\.json' is corrupted \(not valid JSON"):
+        training.load_metadata(tmp_path)
+    record.write_bytes(b'{"not": "a checkpoint"}')
     with pytest.raises(ValueError, match="not an rnnax training checkpoint"):
+        training.load_checkpoint(tmp_path, result.state)
+    record.unlink()
+    with pytest.raises(ValueError, match=rf"the checkpoint in '{folder}' is damaged: its record"):
         training.load_checkpoint(tmp_path, result.state)
     training.save_checkpoint(tmp_path, result.state)
     other = result.state._replace(params={"weights": jnp.zeros((2, 1))})
     with pytest.raises(ValueError, match=r"parameters .* do not match"):
         training.load_checkpoint(tmp_path, other)
+    wider = result.state._replace(params={"w": jnp.zeros((3, 1)), "b": jnp.zeros((1, 1))})
+    with pytest.raises(ValueError, match=r"params\['w'\] is \(2, 1\) there, \(3, 1\) here"):
+        training.load_checkpoint(tmp_path, wider)
     with pytest.raises(FileNotFoundError):
         training.load_checkpoint(tmp_path / "missing", result.state)
+
+
+def test_a_checkpoint_of_the_earlier_single_file_format_is_refused_unless_restart(tmp_path):
+    params, train, val = _linear_problem()
+    options = {"epochs": 1, "batch_size": 8, "progress": False, "checkpoint_dir": tmp_path}
+    (tmp_path / "checkpoint.msgpack").write_bytes(b"RNNAXCK1" + bytes(40))
+    assert training.has_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"earlier single-file format.*restart=True"):
+        training.fit(linear_loss, params, train, val, **options)
+    with pytest.raises(ValueError, match=r"checkpoint\.msgpack' is an rnnax checkpoint in"):
+        training.load_checkpoint(tmp_path, TrainState(params, (), jax.random.key(0)))
+    fresh = training.fit(linear_loss, params, train, val, restart=True, **options)
+    assert fresh.resumed_from_epoch is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1"]
 
 
 def test_resuming_refuses_another_run_and_does_not_continue_a_finished_one(tmp_path):
