@@ -43,7 +43,8 @@ than half-way through Orbax's concurrent reads. A folder that holds the
 earlier single-file format (``checkpoint.msgpack``) is refused with a ``ValueError`` that says
 so: pass ``restart=True`` to train from scratch there.
 
-A folder has one writer at a time: opening a writer clears the temporaries of interrupted saves.
+Give each run a folder of its own, with one writer at a time: every folder in it named by a
+number is taken for a step, and opening a writer clears the temporaries of interrupted saves.
 Several hosts: the record is written by the first process only and its checksum of the arrays
 covers the arrays this process holds whole; multi-host checkpointing has not been verified.
 """
@@ -328,7 +329,8 @@ def _manager(directory: Path, keep: int, asynchronous: bool) -> Any:
         todelete_subdir=TRASH,
         enable_async_checkpointing=asynchronous,
     )
-    return ocp.CheckpointManager(directory, options=options, handler_registry=registry)
+    # Orbax takes absolute paths only.
+    return ocp.CheckpointManager(directory.absolute(), options=options, handler_registry=registry)
 
 
 class CheckpointWriter:
@@ -389,6 +391,7 @@ class CheckpointWriter:
         legacy = self.directory / LEGACY_NAME
         if self._replace_all and legacy.is_file():
             legacy.unlink()
+        self._replace_all = False  # once: a later save (after a failed one) keeps this run's
         self._manager = _manager(self.directory, self._keep, self._asynchronous)
 
     def __enter__(self) -> CheckpointWriter:
@@ -577,9 +580,10 @@ def _restore_arrays(folder: Path, body: dict[str, Any], template: TrainState) ->
     }
     ocp = _orbax()
     try:
-        _read_every_array(folder / ARRAYS, len(jax.tree.leaves(target)))
+        arrays = (folder / ARRAYS).absolute()  # Orbax takes absolute paths only
+        _read_every_array(arrays, len(jax.tree.leaves(target)))
         restored = ocp.Checkpointer(ocp.StandardCheckpointHandler()).restore(
-            folder / ARRAYS, args=ocp.args.StandardRestore(target)
+            arrays, args=ocp.args.StandardRestore(target)
         )
     except Exception as error:
         first_line = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""

@@ -238,6 +238,17 @@ def test_the_last_checkpoints_and_the_best_one_are_kept(tmp_path):
         training.fit(linear_loss, params, train, val, epochs=1, keep_checkpoints=0)
 
 
+def test_a_relative_checkpoint_dir_works(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params, train, val = _linear_problem()
+    options = {"batch_size": 8, "progress": False, "checkpoint_dir": "runs/linear"}
+    first = training.fit(linear_loss, params, train, val, epochs=1, **options)
+    assert _checkpoint.checkpoint_epochs(tmp_path / "runs" / "linear") == [1]
+    assert _states_equal(training.load_checkpoint("runs/linear", first.state), first.state)
+    again = training.fit(linear_loss, params, train, val, epochs=2, **options)
+    assert again.resumed_from_epoch == 1 and again.epochs_completed == 2
+
+
 def test_corrupted_or_foreign_files_and_mismatched_templates_are_named_errors(tmp_path):
     params, train, _ = _linear_problem()
     result = training.fit(linear_loss, params, train, epochs=1, batch_size=8, progress=False)
