@@ -45,8 +45,9 @@ so: pass ``restart=True`` to train from scratch there.
 
 Give each run a folder of its own, with one writer at a time: every folder in it named by a
 number is taken for a step, and opening a writer clears the temporaries of interrupted saves.
-Several hosts: the record is written by the first process only and its checksum of the arrays
-covers the arrays this process holds whole; multi-host checkpointing has not been verified.
+Several hosts: not supported yet (``fit`` refuses a ``checkpoint_dir`` in a run of several
+processes): Orbax coordinates one folder that every host shares, while each host's run record
+fingerprints the data that host holds. The record is written by the first process only.
 """
 
 from __future__ import annotations

@@ -181,6 +181,11 @@ def _check_checkpoint_dir(directory: object) -> Path | None:
         raise ValueError(
             "checkpoint_dir must name a folder, got an empty path (use '.' for the current folder)"
         )
+    if jax.process_count() > 1:  # each host's run record differs; Orbax wants one shared folder
+        raise ValueError(
+            f"checkpoint_dir is not supported in a run of several processes yet (this one has "
+            f"{jax.process_count()}); pass checkpoint_dir=None"
+        )
     path = Path(os.fsdecode(os.fspath(directory)))
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -270,7 +275,8 @@ def fit(
             and dtypes, the same loss (a forecaster's config, a function's name) and the same
             seed and batch size; a checkpoint of any other run, a damaged one or one in the
             earlier single-file format (``checkpoint.msgpack``) is refused with a
-            ``ValueError`` naming what is wrong.
+            ``ValueError`` naming what is wrong. Not supported yet in a run of several
+            processes (multi-host): a ``ValueError``.
         checkpoint_every: epochs between checkpoints.
         keep_checkpoints: how many of the latest checkpoints to keep; the best epoch's (the
             last one saved at an epoch that improved the monitored loss) is kept as well, so

@@ -238,6 +238,13 @@ def test_the_last_checkpoints_and_the_best_one_are_kept(tmp_path):
         training.fit(linear_loss, params, train, val, epochs=1, keep_checkpoints=0)
 
 
+def test_checkpoints_are_refused_in_a_run_of_several_processes(tmp_path, monkeypatch):
+    params, train, _ = _linear_problem()
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"checkpoint_dir is not supported .* several processes"):
+        training.fit(linear_loss, params, train, epochs=1, checkpoint_dir=tmp_path)
+
+
 def test_a_relative_checkpoint_dir_works(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params, train, val = _linear_problem()
