@@ -1,4 +1,5 @@
-"""Atomic file writes: every file rnnax saves (checkpoints, reports, plots) goes through here.
+"""Atomic file writes: every file rnnax saves (reports, plots, saved forecasters) goes through
+here; training checkpoints use Orbax's atomic step folders instead.
 
 ``write_atomically(path, data)`` writes the bytes to a temporary file in the same directory,
 flushes and fsyncs it, renames it over ``path`` with ``os.replace`` (atomic on POSIX and

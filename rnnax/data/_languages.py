@@ -161,7 +161,9 @@ def accepted(predictions: np.ndarray, task: LanguageTask, *, threshold: float = 
     return np.all(correct.all(axis=-1) | ~valid, axis=1)
 
 
-def largest_accepted_n(ns: Sequence[int], accepted_strings: Sequence[bool]) -> int:
+def largest_accepted_n(
+    ns: Sequence[int] | np.ndarray, accepted_strings: Sequence[bool] | np.ndarray
+) -> int:
     """The largest ``n`` such that every tested ``n' <= n`` was accepted (0 if the smallest
     failed): a model that fails at 7 but happens to pass 9 generalized to 6, not 9.
 

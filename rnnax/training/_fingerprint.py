@@ -1,7 +1,7 @@
 """A run's record: what a checkpoint says about the run that wrote it, so that only that run
 resumes it, and the words for how another run differs.
 
-``fit`` stores the record as its checkpoint's metadata (a plain dict of msgpack-able values):
+``fit`` stores the record as its checkpoint's metadata (a plain dict of JSON-able values):
 
 * ``train_data`` / ``val_data``: a fingerprint of the data (SHA-256 over every leaf's path,
   dtype, shape and bytes, read from host memory; ``None`` without validation data);
@@ -14,8 +14,8 @@ resumes it, and the words for how another run differs.
 * ``run_record``: the version of this record, so a checkpoint written before it existed (or by
   a later format) is refused by name rather than resumed unchecked.
 
-A multi-host run fingerprints the examples each host holds, so each host's checkpoint (each
-host has its own ``checkpoint_dir``) records its own part of the data.
+A host fingerprints the examples it holds, which is why ``fit`` refuses a ``checkpoint_dir``
+when several processes run: one shared Orbax folder would record only one host's part.
 
 Examples:
     >>> import numpy as np

@@ -264,7 +264,7 @@ def _data_cases() -> dict[str, Case]:
         "train_data-none": Case(
             lambda: fit(train_data=None),
             TypeError,
-            r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, future_covariates\]\) tuple, got NoneType",
+            r"batch must be a ForecastBatch, rnnax.data.Windows or an \(inputs, targets\[, future_covariates\[, static_covariates\]\]\) tuple, got NoneType",
         ),
         "train_data-one_tuple": Case(
             lambda: fit(train_data=(INPUTS,)),
