@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+# The suite compiles thousands of small programs, and LLVM's optimization of the generated CPU
+# code is a fifth of its time. It changes no value the tests check (XLA's own graph passes, and
+# so every fusion and every float operation, are the same), so tests skip it; benchmarks never
+# set this. Subprocesses the tests start inherit it unless they set XLA_FLAGS themselves.
+if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
+    ).strip()
+
 import jax
 import numpy as np
 import pytest
