@@ -453,7 +453,7 @@ def _config_and_out(args: argparse.Namespace) -> tuple[CompareConfig, Path]:
     from rnnax.compare._data import prepare
 
     config = CompareConfig(**{field.name: getattr(args, field.name) for field in _compare_fields()})
-    out = check_out_dir(default_out_dir(config.dataset) if args.out is None else args.out)
+    out = check_out_dir(default_out_dir(config.data_name) if args.out is None else args.out)
     if config.seed_devices is not None:
         _expose_cpu_devices(config.seed_devices)
     prepare(config)  # data-set-dependent errors (a window too long for the series) now, not later

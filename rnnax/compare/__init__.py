@@ -148,5 +148,5 @@ def compare(
     from rnnax.compare._report import write_report
 
     config = CompareConfig() if config is None else config
-    out_dir = check_out_dir(default_out_dir(config.dataset) if out is None else out)
+    out_dir = check_out_dir(default_out_dir(config.data_name) if out is None else out)
     return write_report(config, out_dir, command or "rnnax.compare.compare(...)")

@@ -28,7 +28,9 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 DEFAULT_DATASET = "airline_passengers"
@@ -298,6 +300,39 @@ class CompareConfig:
         "main",
         metavar="CELL,...",
     )
+    csv: str | None = _option(
+        None,
+        "your own series: a CSV file with a header line and one line per time step (time "
+        "column, frequency and period inferred; see rnnax.data.from_csv); replaces --dataset",
+        "--csv",
+        "main",
+        metavar="FILE",
+    )
+    column: str | None = _option(
+        None,
+        "with --csv: the value column to forecast (default: the first)",
+        "--column",
+        metavar="NAME",
+    )
+    time_column: str | None = _option(
+        None, "with --csv: the time column (default: inferred)", "--time-column", metavar="NAME"
+    )
+    period: int | None = _option(
+        None,
+        "with --csv: the seasonal period (default: inferred from the time stamps)",
+        "--period",
+        metavar="N",
+        minimum=1,
+        maximum=_MAX_LENGTH,
+    )
+
+    @property
+    def data_name(self) -> str:
+        """What the comparison runs on: the CSV file's stem, or the shipped data set's name."""
+        return Path(self.csv).stem if self.csv is not None else self.dataset
+
+    def _check_csv(self) -> None:
+        _check_csv_fields(self)
 
     def __post_init__(self) -> None:
         """Checks every field, the one place a config is checked.
@@ -317,6 +352,9 @@ class CompareConfig:
         checked: dict[str, Any] = {"cells": check_cells(self.cells)}
         if not isinstance(self.dataset, str):
             raise TypeError(f"dataset must be a data set name, got {self.dataset!r:.80}")
+        self._check_csv()
+        if self.period is not None:
+            checked["period"] = _checks.check_int("period", self.period, minimum=1)
         if self.dataset not in data.available():
             raise ValueError(
                 f"unknown data set {self.dataset!r}; valid names are {', '.join(data.available())}"
@@ -350,6 +388,29 @@ class CompareConfig:
             )
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+
+def _check_csv_fields(config: CompareConfig) -> None:
+    """``csv`` a readable file, exclusive with a ``dataset`` other than the default; the
+    CSV-only fields only with it."""
+    if config.csv is None:
+        for name in ("column", "time_column", "period"):
+            if getattr(config, name) is not None:
+                raise ValueError(f"{name} applies only to a CSV file: pass csv (--csv FILE) too")
+        return
+    if not isinstance(config.csv, (str, os.PathLike)):
+        raise TypeError(f"csv must be a path to a CSV file, got {config.csv!r:.80}")
+    if not os.path.isfile(config.csv):
+        raise ValueError(f"csv: no such file {os.fspath(config.csv)!r}")
+    if config.dataset != DEFAULT_DATASET:
+        raise ValueError(
+            f"csv and dataset are exclusive: compare either your CSV file or a shipped data set, "
+            f"got csv={os.fspath(config.csv)!r} and dataset={config.dataset!r}"
+        )
+    for name in ("column", "time_column"):
+        value = getattr(config, name)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a column name, got {value!r:.80}")
 
 
 def _lengths(name: str, values: Any, minimum: int) -> tuple[int, ...]:

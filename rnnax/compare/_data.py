@@ -67,10 +67,19 @@ def windows_for(series: data.Series, lookback: int | None, horizon: int | None) 
 
 
 def prepare(config: CompareConfig) -> Prepared:
-    """Loads the data set, log-transforms it when strictly positive, scales it on the training
+    """Loads the data set (or the CSV file, ``config.csv``), log-transforms it when strictly positive, scales it on the training
     segment only and cuts leak-free windows; validation and test each take the larger of
     ``2 * horizon`` steps and 15% of the series."""
-    series = data.load(config.dataset)
+    series = (
+        data.load(config.dataset)
+        if config.csv is None
+        else data.from_csv(
+            config.csv,
+            column=config.column,
+            time_column=config.time_column,
+            period=config.period,
+        )
+    )
     values = np.asarray(series.values, np.float64)
     if values.ndim != 1:
         values = values[:, 0]
@@ -79,7 +88,7 @@ def prepare(config: CompareConfig) -> Prepared:
     segment = max(2 * horizon, round(0.15 * length))
     if length - 2 * segment < lookback + horizon:
         raise ValueError(
-            f"data set {series.name!r} has {length} steps: too short for lookback={lookback} and "
+            f"{'CSV file' if config.csv else 'data set'} {series.name!r} has {length} steps: too short for lookback={lookback} and "
             f"horizon={horizon} with validation and test segments of {segment} steps each; use a "
             "smaller --lookback or --horizon"
         )

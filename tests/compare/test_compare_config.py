@@ -26,7 +26,7 @@ def test_every_field_carries_its_command_line_metadata() -> None:
 def test_the_config_module_imports_without_jax() -> None:
     code = (
         "import sys, dataclasses, rnnax.compare._config as c; "
-        "assert len(dataclasses.fields(c.CompareConfig)) == 23; "
+        "assert len(dataclasses.fields(c.CompareConfig)) == 27; "
         "assert 'jax' not in sys.modules, 'jax imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
