@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -142,3 +143,25 @@ def write_atomically(
         raise
     _fsync_directory(path.parent)
     _remove_stale_temporaries(path)
+
+
+def check_writable_folder(
+    path: str | os.PathLike[str], name: str, error: type[ValueError] = ValueError
+) -> Path:
+    """Creates the folder ``path`` if needed and checks that a file can be written in it.
+
+    Raises:
+        ValueError: (or ``error``, a subclass) with a one-line reason naming ``name``, if it is
+            a file or cannot be created or written.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise error(f"{name} {str(folder)!r} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as failure:
+        reason = failure.strerror or type(failure).__name__
+        raise error(f"{name} {str(folder)!r} is not writable: {reason}") from None
+    return folder

@@ -23,9 +23,10 @@ from __future__ import annotations
 import datetime
 import importlib
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from rnnax._io import check_writable_folder
 
 if TYPE_CHECKING:
     from rnnax.compare._claims import claims_note, rows
@@ -113,17 +114,7 @@ def check_out_dir(path: str | os.PathLike[str]) -> Path:
     Raises:
         OutDirError: with a one-line reason, if it is a file or cannot be created or written.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise OutDirError(f"--out {str(path)!r} exists and is not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise OutDirError(f"--out {str(path)!r} is not writable: {reason}") from None
-    return path
+    return check_writable_folder(path, "--out", OutDirError)
 
 
 def compare(

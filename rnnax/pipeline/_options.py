@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from pathlib import Path
+
+from rnnax._io import check_writable_folder
 
 DEFAULT_CELL = "gru"
 DEFAULT_HIDDEN = 32
@@ -75,13 +76,4 @@ def check_out_dir(path: Path) -> Path:
     Raises:
         ValueError: with a one-line reason, if it is a file or cannot be created or written.
     """
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"out {str(path)!r} exists and is not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ValueError(f"out {str(path)!r} is not writable: {reason}") from None
-    return path
+    return check_writable_folder(path, "out")
