@@ -36,6 +36,9 @@ from typing import Any
 DEFAULT_DATASET = "airline_passengers"
 """The data set ``rnnax compare`` runs on unless told otherwise."""
 
+ALL_DATASETS = "all"
+"""The ``dataset`` that runs the comparison on every shipped data set, one after the other."""
+
 DEFAULT_CELLS: tuple[str, ...] = ("lstm", "gru")
 """What ``rnnax compare`` compares unless told otherwise."""
 
@@ -86,7 +89,10 @@ class CompareConfig:
     """Settings of one comparison (the ``rnnax compare`` options).
 
     Attributes:
-        dataset: a name from ``rnnax.data.available()``.
+        dataset: a name from ``rnnax.data.available()``, or ``"all"`` (``ALL_DATASETS``):
+            every one of them, each report in its own subfolder, with a summary across them.
+            ``None`` (the default): ``DEFAULT_DATASET``, or no shipped data set when ``csv``
+            is given (the two are exclusive).
         hidden: hidden size of the reference cell (the LSTM when it is compared, else the
             first of ``cells``), and of every cell with ``match="hidden"``.
         layers: stacked recurrent layers of every model.
@@ -118,15 +124,25 @@ class CompareConfig:
         cells: the registered cells to compare (``rnnax.registered_cells()``), in the order
             the reports show them. The explainer's table needs ``"lstm"`` and ``"gru"``; every
             other cell is measured beside them (its own table in ``report.md``).
+        csv: your own series instead of a shipped data set: a CSV file read by
+            ``rnnax.data.from_csv`` (time column, frequency and period inferred); the
+            comparison takes the file's stem as its name. Exclusive with ``dataset``.
+        column: with ``csv``: the value column to forecast (default: the first).
+        time_column: with ``csv``: the column of time stamps (default: inferred).
+        period: with ``csv``: the seasonal period (default: from the inferred frequency);
+            the windows follow it (horizon = period, 5 without seasonality; lookback = twice
+            the larger of the two) unless ``lookback`` or ``horizon`` is given.
 
     Raises:
         TypeError: a field has the wrong type (a string or a bool where a number belongs).
         ValueError: a field has a wrong value (see :meth:`__post_init__`).
     """
 
-    dataset: str = _option(
-        DEFAULT_DATASET,
-        f"a data set shipped with rnnax (default {DEFAULT_DATASET}; see rnnax.data.available())",
+    dataset: str | None = _option(
+        None,
+        f"a data set shipped with rnnax (default {DEFAULT_DATASET}; see rnnax.data.available()), "
+        f"or {ALL_DATASETS}: every one of them, each in its own subfolder of --out, and a summary "
+        "table across them",
         "--dataset",
         "main",
         metavar="NAME",
@@ -303,7 +319,7 @@ class CompareConfig:
     csv: str | None = _option(
         None,
         "your own series: a CSV file with a header line and one line per time step (time "
-        "column, frequency and period inferred; see rnnax.data.from_csv); replaces --dataset",
+        "column, frequency and period inferred; see rnnax.data.from_csv); instead of --dataset",
         "--csv",
         "main",
         metavar="FILE",
@@ -328,37 +344,34 @@ class CompareConfig:
 
     @property
     def data_name(self) -> str:
-        """What the comparison runs on: the CSV file's stem, or the shipped data set's name."""
-        return Path(self.csv).stem if self.csv is not None else self.dataset
+        """What the comparison runs on: the CSV file's stem, the shipped data set's name, or
+        ``"all"``.
 
-    def _check_csv(self) -> None:
-        _check_csv_fields(self)
+        Examples:
+            >>> CompareConfig().data_name, CompareConfig(dataset="co2").data_name
+            ('airline_passengers', 'co2')
+        """
+        return Path(self.csv).stem if self.csv is not None else str(self.dataset)
 
     def __post_init__(self) -> None:
         """Checks every field, the one place a config is checked.
 
         Integers must be integers (``TypeError`` otherwise) of at least the field's
         ``"minimum"``; learning rates and ``target_loss`` finite numbers above 0; ``match``
-        one of ``MATCH_CHOICES``; ``dataset`` a shipped data set; ``cells`` registered cells,
-        each once; ``seeds`` a multiple of ``seed_devices``. Lists (``cells`` and the lengths)
-        are kept as tuples, so a config stays hashable.
+        one of ``MATCH_CHOICES``; ``dataset`` a shipped data set or ``"all"``, or ``None``
+        (``DEFAULT_DATASET`` without ``csv``); ``csv`` a path, exclusive with
+        ``dataset``, and ``column``, ``time_column`` and ``period`` only with it; ``cells``
+        registered cells, each once; ``seeds`` a multiple of ``seed_devices``. Lists
+        (``cells`` and the lengths) are kept as tuples, so a config stays hashable.
         """
         # The checks need rnnax's core (the registry, the data sets): loaded here, not when
         # this module is imported (see the module docstring).
-        from rnnax import _checks, data
+        from rnnax import _checks
         from rnnax.compare._cells import check_cells
 
         fields = {field.name: field.metadata for field in dataclasses.fields(self)}
         checked: dict[str, Any] = {"cells": check_cells(self.cells)}
-        if not isinstance(self.dataset, str):
-            raise TypeError(f"dataset must be a data set name, got {self.dataset!r:.80}")
-        self._check_csv()
-        if self.period is not None:
-            checked["period"] = _checks.check_int("period", self.period, minimum=1)
-        if self.dataset not in data.available():
-            raise ValueError(
-                f"unknown data set {self.dataset!r}; valid names are {', '.join(data.available())}"
-            )
+        checked.update(_checked_data_source(self))
         for name in ("hidden", "layers", "seeds", "steps", "batch_size", "eval_every"):
             checked[name] = _checks.check_int(name, getattr(self, name), minimum=1)
         for name in ("throughput_batch", "memory_steps", "copy_symbols", "copy_delay"):
@@ -390,27 +403,63 @@ class CompareConfig:
             object.__setattr__(self, name, value)
 
 
-def _check_csv_fields(config: CompareConfig) -> None:
-    """``csv`` a readable file, exclusive with a ``dataset`` other than the default; the
-    CSV-only fields only with it."""
+_CSV_ONLY = ("column", "time_column", "period")
+
+
+def _checked_data_source(config: CompareConfig) -> dict[str, Any]:
+    """``dataset``, or ``csv`` and its options, checked: the fields' values to keep."""
+    from rnnax import _checks, data
+
     if config.csv is None:
-        for name in ("column", "time_column", "period"):
+        for name in _CSV_ONLY:
             if getattr(config, name) is not None:
                 raise ValueError(f"{name} applies only to a CSV file: pass csv (--csv FILE) too")
-        return
-    if not isinstance(config.csv, (str, os.PathLike)):
-        raise TypeError(f"csv must be a path to a CSV file, got {config.csv!r:.80}")
-    if not os.path.isfile(config.csv):
-        raise ValueError(f"csv: no such file {os.fspath(config.csv)!r}")
-    if config.dataset != DEFAULT_DATASET:
+        dataset = DEFAULT_DATASET if config.dataset is None else config.dataset
+        if not isinstance(dataset, str):
+            raise TypeError(f"dataset must be a data set name, got {dataset!r:.80}")
+        if dataset != ALL_DATASETS and dataset not in data.available():
+            raise ValueError(
+                f"unknown data set {dataset!r}; valid names are {', '.join(data.available())} "
+                f"(or {ALL_DATASETS}: every one of them)"
+            )
+        return {"dataset": dataset}
+    csv = _checked_csv_path(config.csv)
+    if config.dataset is not None:
         raise ValueError(
-            f"csv and dataset are exclusive: compare either your CSV file or a shipped data set, "
-            f"got csv={os.fspath(config.csv)!r} and dataset={config.dataset!r}"
+            "csv and dataset are exclusive: compare either your CSV file or a shipped data set "
+            f"(leave dataset None with csv), got csv={csv!r} and dataset={config.dataset!r}"
         )
     for name in ("column", "time_column"):
         value = getattr(config, name)
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a column name, got {value!r:.80}")
+    checked: dict[str, Any] = {"csv": csv}
+    if config.period is not None:
+        checked["period"] = _checks.check_int("period", config.period, minimum=1)
+    return checked
+
+
+def _checked_csv_path(csv: object) -> str:
+    """``csv`` as a ``str`` (the file is read, and its absence reported, when the comparison
+    loads it: a report whose CSV file has moved can still be read back)."""
+    if not isinstance(csv, (str, os.PathLike)) or not isinstance(os.fspath(csv), str):
+        raise TypeError(f"csv must be a path to a CSV file, got {csv!r:.80}")
+    return os.fspath(csv)
+
+
+def per_dataset(config: CompareConfig) -> tuple[CompareConfig, ...]:
+    """The comparisons ``config`` asks for: one per shipped data set for ``dataset="all"``
+    (in ``rnnax.data.available()``'s order), else ``config`` alone.
+
+    Examples:
+        >>> [one.dataset for one in per_dataset(CompareConfig(dataset="all"))]
+        ['airline_passengers', 'co2', 'sunspots_monthly', 'sunspots_yearly']
+    """
+    from rnnax import data
+
+    if config.dataset != ALL_DATASETS:
+        return (config,)
+    return tuple(dataclasses.replace(config, dataset=name) for name in data.available())
 
 
 def _lengths(name: str, values: Any, minimum: int) -> tuple[int, ...]:

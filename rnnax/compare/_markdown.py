@@ -66,6 +66,7 @@ def _header(result: CompareResult, command: str) -> list[str]:
         f"standardized on the training segment); lookback {result.lookback}, horizon "
         f"{result.horizon}; {result.windows.train} / {result.windows.validation} / "
         f"{result.windows.test} train / validation / test windows.  ",
+        *([f"Read from your CSV file: {info.source}.  "] if config.csv is not None else []),
         "Models: "
         + ", ".join(f"{label(cell)} hidden {models[cell].size.hidden}" for cell in cells)
         + f" (--match {config.match}), {models[cells[0]].size.layers} layer(s), direct "
