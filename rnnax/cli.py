@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rnnax.compare._config import CompareConfig  # the standard library only: no JAX
+from rnnax.compare._config import ALL_DATASETS, CompareConfig  # standard library only: no JAX
 from rnnax.pipeline import _options as forecast_options  # the standard library only: no JAX
 
 USAGE_ERROR = 2
@@ -450,13 +450,13 @@ def _config_and_out(args: argparse.Namespace) -> tuple[CompareConfig, Path]:
         OutDirError: ``--out`` is not a writable folder.
     """
     from rnnax.compare import check_out_dir, default_out_dir
-    from rnnax.compare._data import prepare
+    from rnnax.compare._data import check_data
 
     config = CompareConfig(**{field.name: getattr(args, field.name) for field in _compare_fields()})
     out = check_out_dir(default_out_dir(config.data_name) if args.out is None else args.out)
     if config.seed_devices is not None:
         _expose_cpu_devices(config.seed_devices)
-    prepare(config)  # data-set-dependent errors (a window too long for the series) now, not later
+    check_data(config)  # data-dependent errors (a window too long for the series) now, not later
     return config, out
 
 
@@ -503,6 +503,14 @@ def _compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return 130
+    if config.dataset == ALL_DATASETS:
+        from rnnax.compare import summary_table
+
+        print(
+            f"\n{summary_table(report)}\n\nsummary: {out / 'summary.md'} (and summary.json; "
+            f"each data set's report in its subfolder); {report['wall_s']:.0f} s"
+        )
+        return 0
     _print_summary(report, out)
     return 0
 

@@ -6,7 +6,10 @@
 structure, parameter and FLOP counts, throughput, compile and training time, time to a target
 validation loss, test MAE / RMSE / MASE beside the naive baselines and the memory tasks (adding
 problem, copy task), then writes ``report.json``, ``report.md`` and PNG plots into a folder.
-The command line is ``rnnax compare`` (see ``rnnax compare --help``).
+It runs as well on your own series (``CompareConfig.csv``, a CSV file), and on every shipped
+data set at once (``dataset="all"``: a report per data set and ``summary.json`` /
+``summary.md`` across them). The command line is ``rnnax compare`` (see
+``rnnax compare --help``).
 
 Examples:
     >>> from rnnax.compare import CompareConfig
@@ -30,8 +33,9 @@ from rnnax._io import check_writable_folder
 
 if TYPE_CHECKING:
     from rnnax.compare._claims import claims_note, rows
-    from rnnax.compare._config import DEFAULT_CELLS, DEFAULT_DATASET, CompareConfig
+    from rnnax.compare._config import ALL_DATASETS, DEFAULT_CELLS, DEFAULT_DATASET, CompareConfig
     from rnnax.compare._results import Row
+    from rnnax.compare._summary import summary_table
     from rnnax.compare._tables import (
         CellRow,
         baseline_summary,
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ALL_DATASETS",
     "DEFAULT_CELLS",
     "DEFAULT_DATASET",
     "CellRow",
@@ -57,6 +62,7 @@ __all__ = [
     "default_out_dir",
     "has_extra_cells",
     "rows",
+    "summary_table",
     "terminal_table",
 ]
 
@@ -78,6 +84,8 @@ _LAZY = {
         ),
         "rnnax.compare._tables",
     ),
+    "ALL_DATASETS": "rnnax.compare._config",
+    "summary_table": "rnnax.compare._summary",
 }
 
 
@@ -125,6 +133,10 @@ def compare(
 ) -> dict[str, Any]:
     """Runs the comparison and writes ``report.json``, ``report.md`` and the PNG plots.
 
+    With ``config.dataset == "all"`` it runs the comparison on every shipped data set, each
+    written into its own subfolder of ``out`` (``out/co2/report.md``, ...), and writes
+    ``summary.json`` and ``summary.md`` across them into ``out``.
+
     Args:
         config: the settings (default: ``CompareConfig()``).
         out: the output folder (default: a new ``runs/compare-<dataset>-<time>``).
@@ -133,11 +145,14 @@ def compare(
     Returns:
         The report (what ``report.json`` holds), with ``"out"`` and ``"table"`` added.
         ``"table"`` and ``"verdicts"`` are empty, and ``"claims_note"`` says why, when
-        ``config.cells`` lacks the LSTM or the GRU.
+        ``config.cells`` lacks the LSTM or the GRU. For ``dataset="all"``: the summary (what
+        ``summary.json`` holds, :func:`summary_table` prints it) with ``"reports"`` added,
+        each data set's report by name.
     """
-    from rnnax.compare._config import CompareConfig
-    from rnnax.compare._report import write_report
+    from rnnax.compare._config import ALL_DATASETS, CompareConfig
+    from rnnax.compare._report import write_all_reports, write_report
 
     config = CompareConfig() if config is None else config
     out_dir = check_out_dir(default_out_dir(config.data_name) if out is None else out)
-    return write_report(config, out_dir, command or "rnnax.compare.compare(...)")
+    write = write_all_reports if config.dataset == ALL_DATASETS else write_report
+    return write(config, out_dir, command or "rnnax.compare.compare(...)")

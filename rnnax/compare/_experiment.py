@@ -31,6 +31,7 @@ from rnnax.compare._results import (
     DatasetInfo,
     ForecastResult,
     MeanCI,
+    MemoryTaskResult,
     ModelResult,
     ModelSize,
     Throughput,
@@ -50,7 +51,7 @@ from rnnax.compare._training import (
 )
 
 # CompareConfig, DEFAULT_DATASET and prepare are also reached through this module.
-__all__ = ["DEFAULT_DATASET", "CompareConfig", "PlotData", "prepare", "run"]
+__all__ = ["DEFAULT_DATASET", "CompareConfig", "MemoryCache", "PlotData", "prepare", "run"]
 
 
 class PlotData(NamedTuple):
@@ -70,8 +71,22 @@ class _Models(NamedTuple):
     sizes: dict[str, ModelSize]
 
 
-def run(config: CompareConfig) -> tuple[CompareResult, PlotData]:
-    """Runs the comparison; returns what it measured and what the plots need."""
+MemoryCache = dict[tuple[tuple[str, int], ...], dict[str, MemoryTaskResult]]
+"""The memory tasks' results by the cells' hidden sizes: what comparisons with the same
+settings on several data sets share (the tasks do not read the data set)."""
+
+
+def run(
+    config: CompareConfig, *, memory_cache: MemoryCache | None = None
+) -> tuple[CompareResult, PlotData]:
+    """Runs the comparison; returns what it measured and what the plots need.
+
+    Args:
+        config: the settings, for one data set.
+        memory_cache: where the memory tasks' results are kept and found again: a run whose
+            cells have the hidden sizes of an earlier run with this cache reuses its results
+            (the same numbers, as the seeds are the same) instead of training again.
+    """
     wall_start = time.perf_counter()
     prepared = prepare(config)
     models = _init_models(config, prepared)
@@ -85,9 +100,7 @@ def run(config: CompareConfig) -> tuple[CompareResult, PlotData]:
     lengths = [prepared.lookback, *sorted(set(config.sweep_lengths) - {prepared.lookback})]
     with progress_bar(config.progress, total=len(lengths), desc="throughput", unit="length") as bar:
         speeds = throughput(models.configs, models.params, lengths, config.throughput_batch, bar)
-    memory = run_memory_tasks(
-        config, hidden={cell: models.sizes[cell].hidden for cell in models.sizes}
-    )
+    memory = _memory_tasks(config, models, memory_cache)
 
     results = {
         cell: ModelResult(
@@ -144,6 +157,20 @@ def _init_models(config: CompareConfig, prepared: Prepared) -> _Models:
         cell: count_model(cell, params[cell], hidden[cell], config.layers) for cell in config.cells
     }
     return _Models(configs=configs, params=params, sizes=sizes)
+
+
+def _memory_tasks(
+    config: CompareConfig, models: _Models, cache: MemoryCache | None
+) -> dict[str, MemoryTaskResult]:
+    """The memory tasks' results: from ``cache`` when it holds these hidden sizes."""
+    hidden = {cell: models.sizes[cell].hidden for cell in models.sizes}
+    key = tuple(hidden.items())
+    if cache is not None and key in cache:
+        return cache[key]
+    memory = run_memory_tasks(config, hidden=hidden)
+    if cache is not None:
+        cache[key] = memory
+    return memory
 
 
 def _train_forecasters(

@@ -3,7 +3,9 @@
 :func:`write_report` runs the experiment (``rnnax.compare._experiment.run``), judges every claim
 (``rnnax.compare._claims``), draws the plots and writes ``report.json`` (the typed
 :class:`~rnnax.compare._results.Report` turned into JSON by ``rnnax.compare._json.to_json``,
-the one place that happens) and ``report.md``. Every file is written atomically
+the one place that happens) and ``report.md``. :func:`write_all_reports` does that for every
+shipped data set (``dataset="all"``), each in its own subfolder, and writes ``summary.json``
+and ``summary.md`` across them (``rnnax.compare._summary``). Every file is written atomically
 (``rnnax._io.write_atomically``): a run killed mid-write leaves the previous file complete.
 """
 
@@ -18,17 +20,52 @@ from typing import Any
 from rnnax import _io
 from rnnax.compare import _plots
 from rnnax.compare._claims import claims_note, rows
-from rnnax.compare._config import CompareConfig
-from rnnax.compare._experiment import PlotData, run
+from rnnax.compare._config import CompareConfig, per_dataset
+from rnnax.compare._experiment import MemoryCache, PlotData, run
 from rnnax.compare._json import to_json
 from rnnax.compare._markdown import markdown
+from rnnax.compare._progress import log
 from rnnax.compare._results import CompareResult, Report
+from rnnax.compare._summary import summarize, summary_json, summary_markdown
 
 
 def write_report(config: CompareConfig, out: Path, command: str) -> dict[str, Any]:
     """Runs the comparison and writes ``report.json``, ``report.md`` and the plots into
     ``out`` (an existing, writable folder); returns what ``report.json`` holds."""
-    result, plot_data = run(config)
+    return to_json(_write_one(config, out, command))
+
+
+def write_all_reports(config: CompareConfig, out: Path, command: str) -> dict[str, Any]:
+    """Runs the comparison on every data set ``config`` names (``dataset="all"``: each shipped
+    one), each written by :func:`write_report` into ``out/<data set>``, then writes
+    ``summary.json`` and ``summary.md`` into ``out``.
+
+    Returns:
+        What ``summary.json`` holds, with ``"reports"`` added: each data set's
+        ``report.json`` dict, by name.
+    """
+    configs = per_dataset(config)
+    memory: MemoryCache = {}
+    reports: dict[str, Report] = {}
+    for index, one in enumerate(configs, start=1):
+        log(config.progress, f"rnnax compare: data set {index} of {len(configs)}: {one.dataset}")
+        folder = out / one.data_name
+        folder.mkdir(exist_ok=True)
+        reports[one.data_name] = _write_one(one, folder, command, memory)
+    summary = summarize(
+        [report.result for report in reports.values()], command=command, out=str(out)
+    )
+    payload = summary_json(summary)
+    write_json(out / "summary.json", payload)
+    _io.write_atomically(out / "summary.md", summary_markdown(summary))
+    return {**payload, "reports": {name: to_json(report) for name, report in reports.items()}}
+
+
+def _write_one(
+    config: CompareConfig, out: Path, command: str, memory: MemoryCache | None = None
+) -> Report:
+    """One comparison, run, judged and written into ``out``."""
+    result, plot_data = run(config, memory_cache=memory)
     plots, plot_note = _write_plots(config, result, plot_data, out)
     report = Report(
         result,
@@ -38,10 +75,9 @@ def write_report(config: CompareConfig, out: Path, command: str) -> dict[str, An
         plots=plots,
         out=str(out),
     )
-    payload = to_json(report)
-    write_json(out / "report.json", payload)
+    write_json(out / "report.json", to_json(report))
     _io.write_atomically(out / "report.md", markdown(report, plot_note=plot_note))
-    return payload
+    return report
 
 
 def _write_plots(

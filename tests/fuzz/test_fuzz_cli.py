@@ -28,6 +28,7 @@ _MAX = {
     "--horizon": 100_000,
     "--eval-every": 1_000_000,
     "--copy-delay": 100_000,
+    "--period": 100_000,
 }
 _MAX_ZERO_ALLOWED = {"--memory-steps": 1_000_000, "--copy-symbols": 1_000}
 
@@ -155,6 +156,30 @@ def test_compare_length_list_option(capsys, option: str, value: str) -> None:
         ),
         pytest.param(
             ["compare", "--dataset", "../airline_passengers"], "unknown data set", id="dataset-path"
+        ),
+        pytest.param(["compare", "--dataset", "ALL"], "unknown data set 'ALL'", id="dataset-ALL"),
+        pytest.param(
+            ["compare", "--csv", "missing.csv"], "csv: no such file 'missing.csv'", id="csv-missing"
+        ),
+        pytest.param(["compare", "--csv", ""], "csv: no such file ''", id="csv-empty_name"),
+        pytest.param(["compare", "--csv", "."], "csv: '.' is a folder", id="csv-folder"),
+        pytest.param(
+            ["compare", "--column", "units"],
+            "column applies only to a CSV file",
+            id="csv-column_without_csv",
+        ),
+        pytest.param(
+            ["compare", "--dataset", "co2", "--time-column", "week"],
+            "time_column applies only to a CSV file",
+            id="csv-time_column_without_csv",
+        ),
+        pytest.param(
+            ["compare", "--period", "12"],
+            "period applies only to a CSV file",
+            id="csv-period_without_csv",
+        ),
+        pytest.param(
+            ["compare", "--csv"], "argument --csv: expected one argument", id="csv-no_file"
         ),
         pytest.param(
             ["compare", "--match", "flops"], "argument --match: invalid choice", id="match-unknown"
@@ -341,6 +366,7 @@ def test_no_command_prints_help_and_fails(capsys) -> None:
             ],
             id="tiny_windows",
         ),
+        pytest.param(["compare", "--dataset", "all"], id="dataset-all"),
         pytest.param(["compare", "--cells", "gru_reset_after"], id="cells-one"),
         pytest.param(["compare", "--cells", " lstm, gru ,gru_reset_after,"], id="cells-three"),
     ],
@@ -349,6 +375,83 @@ def test_valid_arguments_are_accepted(capsys, argv: list[str]) -> None:
     """Valid argument lists reach ``compare`` (stubbed here), with nothing on stderr."""
     with pytest.raises(_Started):
         main(argv)
+    assert capsys.readouterr().err == ""
+
+
+_GOOD_CSV = "month,units,price\n" + "".join(
+    f"{1990 + index // 12}-{index % 12 + 1:02d},{100 + index % 12},{index}\n"
+    for index in range(120)
+)
+
+# A CSV file's content -> what the one line on stderr says of it.
+_BAD_CSV = {
+    "empty": ("", "is empty"),
+    "header_only": ("month,units\n", "no data rows"),
+    "blank_lines": ("\n\n\n", "is empty"),
+    "text_value": ("month,units\n2020-01,1\n2020-02,many\n", "'many' is not a number"),
+    "missing_value": ("month,units\n2020-01,1\n2020-02,\n2020-03,3\n", "missing"),
+    "infinite_value": ("month,units\n2020-01,1\n2020-02,inf\n2020-03,3\n", "line 3"),
+    "duplicate_time": ("month,units\n2020-01,1\n2020-01,2\n2020-02,3\n", "line 3"),
+    "time_backwards": ("month,units\n2020-02,1\n2020-01,2\n", "line 3"),
+    "not_utf8": (b"month,units\n2020-01,\xff\xfe\n", "not UTF-8"),
+    "nul_bytes": (b"\x00\x00\x00\x00", "file"),
+    "ragged_row": ("month,units\n2020-01,1,7\n2020-02,2\n", "line 2"),
+    "no_name_in_header": ("month,\n2020-01,1\n", "has no name"),
+    "too_short": (
+        _GOOD_CSV.splitlines(keepends=True)[0] + "".join(_GOOD_CSV.splitlines(keepends=True)[1:13]),
+        "needs at least 84 steps",
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "expected"), _BAD_CSV.values(), ids=list(_BAD_CSV))
+def test_bad_csv_files_are_one_line(capsys, tmp_path: Path, content, expected: str) -> None:
+    path = tmp_path / "bad.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    line = _usage_error(capsys, ["compare", "--csv", str(path), "--out", "o"])
+    assert expected in line and "bad.csv" in line, line
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(["--dataset", "co2"], "csv and dataset are exclusive", id="with_dataset"),
+        pytest.param(
+            ["--dataset", "airline_passengers"],
+            "csv and dataset are exclusive",
+            id="with_the_default_dataset",
+        ),
+        pytest.param(["--dataset", "all"], "csv and dataset are exclusive", id="with_all"),
+        pytest.param(["--column", "unit"], "has no column 'unit'", id="column-unknown"),
+        pytest.param(["--column", ""], "column", id="column-empty"),
+        pytest.param(["--time-column", "units"], "time", id="time_column-a_value_column"),
+        pytest.param(["--period", "x"], "argument --period:", id="period-word"),
+        pytest.param(["--lookback", "200"], "too short for lookback=200", id="lookback"),
+    ],
+)
+def test_bad_csv_options_are_one_line(capsys, tmp_path: Path, argv, expected: str) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text(_GOOD_CSV, encoding="utf-8")
+    line = _usage_error(capsys, ["compare", "--csv", str(path), *argv, "--out", "o"])
+    assert expected in line, line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param([], id="defaults"),
+        pytest.param(["--column", "price", "--period", "4"], id="column_and_period"),
+        pytest.param(["--time-column", "month", "--lookback", "3", "--horizon", "2"], id="time"),
+    ],
+)
+def test_valid_csv_arguments_are_accepted(capsys, tmp_path: Path, argv: list[str]) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text(_GOOD_CSV, encoding="utf-8")
+    with pytest.raises(_Started):
+        main(["compare", "--csv", str(path), *argv])
     assert capsys.readouterr().err == ""
 
 
