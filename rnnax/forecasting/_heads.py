@@ -318,6 +318,4 @@ def crps(forecast: Forecast, actuals: jax.Array, to_units: Any) -> jax.Array:
     levels = forecast.levels if isinstance(forecast, QuantileForecast) else CRPS_LEVELS
     # Levels first while mapping, so a transform that broadcasts over the targets still does.
     grid = jnp.moveaxis(to_units(jnp.moveaxis(quantiles(forecast, levels), -1, 0)), 0, -1)
-    level = _levels_array(levels, actuals).astype(grid.dtype)
-    difference = actuals[..., None] - grid
-    return 2 * jnp.mean(jnp.maximum(level * difference, (level - 1) * difference), axis=-1)
+    return evaluation.crps_quantiles(actuals, grid, levels, axis=())
