@@ -24,12 +24,12 @@ Examples:
 from __future__ import annotations
 
 import datetime
-import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnax._io import check_writable_folder
+from rnnax._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from rnnax.compare._claims import claims_note, rows
@@ -89,16 +89,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnax.compare' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)
 
 
 class OutDirError(ValueError):
