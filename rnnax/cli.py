@@ -101,24 +101,30 @@ def _real(minimum: float, exclusive: bool, maximum: float | None):
     return _number(float, description, valid)
 
 
-def _lengths(minimum: int, maximum: int):
-    """Comma-separated integers from ``minimum`` to ``maximum`` (``--memory-lengths``)."""
+def _listed(kind: type, minimum: float, maximum: float, exclusive: bool = False):
+    """Comma-separated numbers of ``kind`` from ``minimum`` (excluded where ``exclusive``) to
+    ``maximum`` (``--memory-lengths``, ``--lr-search``)."""
+    noun = "integer" if kind is int else "number"
+    low = f"above {minimum:g}" if exclusive else f"from {minimum:,}"
 
-    def parse(text: str) -> tuple[int, ...]:
+    def parse(text: str) -> tuple[Any, ...]:
         parts = [part for part in text.split(",") if part.strip()]
         try:
-            values = tuple(int(part) for part in parts)
+            values = tuple(kind(part) for part in parts)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected comma-separated integers, got {text!r}"
+                f"expected comma-separated {noun}s, got {text!r}"
             ) from None
         if not values:
             raise argparse.ArgumentTypeError(
-                f"expected at least one comma-separated integer, got {text!r}"
+                f"expected at least one comma-separated {noun}, got {text!r}"
             )
-        if any(not minimum <= value <= maximum for value in values):
+        if any(
+            not (minimum < value if exclusive else minimum <= value) or not value <= maximum
+            for value in values
+        ):
             raise argparse.ArgumentTypeError(
-                f"every length must be an integer from {minimum} to {maximum:,}, got {text!r}"
+                f"every value must be an {noun} {low} to {maximum:,}, got {text!r}"
             )
         return values
 
@@ -152,8 +158,10 @@ _CLI_ONLY: dict[str, dict[str, Any]] = {
 def _option_type(field: dataclasses.Field) -> Callable[[str], Any]:
     """The argparse ``type`` of a numeric or list field, from its type and its metadata."""
     meta = field.metadata
-    if field.type.startswith("tuple["):  # lengths (the annotation is a string: PEP 563)
-        return _lengths(meta["minimum"], meta["maximum"])
+    if field.type.startswith("tuple["):  # lists (the annotation is a string: PEP 563)
+        kind = float if field.type.startswith("tuple[float") else int
+        exclusive = meta.get("exclusive_minimum", False)
+        return _listed(kind, meta["minimum"], meta["maximum"], exclusive)
     if field.type.startswith("float"):
         return _real(meta["minimum"], meta.get("exclusive_minimum", False), meta.get("maximum"))
     return _integer(meta["minimum"], meta["maximum"])

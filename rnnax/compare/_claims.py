@@ -24,18 +24,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from rnnax._statistics import Interval, combined_ratio, paired_difference, paired_ratio, verdict
+from rnnax.compare import _memory_claim
 from rnnax.compare._cells import CLAIM_CELLS, claims_testable
-from rnnax.compare._format import kilo, memory_summary, plus_minus
+from rnnax.compare._format import kilo, plus_minus
 from rnnax.compare._json import as_report
 from rnnax.compare._results import CompareResult, ModelResult, Report, Row
-from rnnax.compare._stats import overlap
 
-SIMILAR_TOLERANCE = 0.10
-""""Similar performance": the test-MASE intervals overlap, or the means differ by less than
-this fraction of the smaller mean."""
+LEVEL = 0.95
+"""The confidence level of every interval a verdict rests on."""
+
+PERFORMANCE_MARGIN = 0.10
+""""Similar performance": the interval of the paired test-MASE difference (GRU - LSTM) lies
+within this fraction of the LSTM's mean test MASE, either way."""
+
+SPEED_MARGIN = 0.05
+"""Throughput ratios within this fraction of 1 are "similar": no faster, no slower."""
+
+TIME_MARGIN = 0.10
+"""Time-to-target ratios within this fraction of 1 are "similar"."""
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive"
 NOT_TESTED = "not tested"
 
 ReportLike = Report | CompareResult | Mapping[str, Any]
@@ -63,6 +74,7 @@ def judge_gates(result: CompareResult) -> Row:
         "supported if the LSTM's recurrent weight w_h has 4 column blocks (gates i, f, o and the "
         "candidate g) and the GRU's 3 (gates z, r and the candidate n): "
         f"measured {ls.gate_blocks} and {gs.gate_blocks}.",
+        values={"gate_blocks": {"lstm": ls.gate_blocks, "gru": gs.gate_blocks}},
     )
 
 
@@ -79,6 +91,7 @@ def judge_state(result: CompareResult) -> Row:
         _verdict(ls.state_vectors == 2 and gs.state_vectors == 1),
         "supported if the final carry the LSTM stack returns holds 2 state vectors (h and c) "
         f"and the GRU's 1 (h): measured {ls.state_vectors} and {gs.state_vectors}.",
+        values={"state_vectors": {"lstm": ls.state_vectors, "gru": gs.state_vectors}},
     )
 
 
@@ -102,7 +115,33 @@ def judge_parameters(result: CompareResult) -> Row:
             if matched
             else ""
         ),
+        values={
+            "params": {"lstm": lstm.params, "gru": gru.params},
+            "rnn_params": {"lstm": lstm.rnn_params, "gru": gru.rnn_params},
+        },
     )
+
+
+def _interval(interval: Interval, of: str) -> dict[str, Any]:
+    """An interval as ``report.json``'s ``claims.<name>.interval``, saying what it is of."""
+    return {"of": of, **{key: _round(value) for key, value in interval.as_dict().items()}}
+
+
+def _round(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def _per_seed(values: list[float | None]) -> list[float] | None:
+    """Per-seed values as floats, or ``None`` when one is missing (a diverged seed)."""
+    return None if any(value is None for value in values) else [float(v) for v in values]  # type: ignore[arg-type]
+
+
+def _speed_interval(lstm: ModelResult, gru: ModelResult) -> Interval | None:
+    """GRU / LSTM forward+backward sequences per second, paired over the timing rounds."""
+    first, second = gru.speed.fwd_bwd_seq_per_s_rounds, lstm.speed.fwd_bwd_seq_per_s_rounds
+    if len(first) < 2 or len(first) != len(second):
+        return None
+    return paired_ratio(first, second, level=LEVEL)
 
 
 def judge_computational_cost(result: CompareResult) -> Row:
@@ -110,18 +149,41 @@ def judge_computational_cost(result: CompareResult) -> Row:
     lstm, gru = _pair(result)
     lf, gf = lstm.size.flops_per_step, gru.size.flops_per_step
     ls, gs = lstm.speed, gru.speed
+    ratio = _speed_interval(lstm, gru)
+    speed = "not measured" if ratio is None else verdict(ratio, margin=SPEED_MARGIN, reference=1.0)
+    if gf >= lf or speed in ("lower", "similar"):
+        decided = NOT_SUPPORTED
+    elif speed == "higher":
+        decided = SUPPORTED
+    else:
+        decided = INCONCLUSIVE
+    measured = (
+        "not measured"
+        if ratio is None
+        else f"{ratio.estimate:.3f} [{ratio.low:.3f}, {ratio.high:.3f}] over {ratio.n} rounds"
+    )
     return Row(
         "computational cost",
         "higher",
         f"{kilo(lf)} FLOP/step; {kilo(ls.fwd_seq_per_s)} / {kilo(ls.fwd_bwd_seq_per_s)} seq/s",
         "lower",
         f"{kilo(gf)} FLOP/step; {kilo(gs.fwd_seq_per_s)} / {kilo(gs.fwd_bwd_seq_per_s)} seq/s",
-        _verdict(gf < lf and gs.fwd_bwd_seq_per_s > ls.fwd_bwd_seq_per_s),
-        "supported if the GRU needs fewer FLOPs per time step (rnnax.flops_per_step) AND runs "
-        f"more forward+backward sequences per second at T={result.lookback}, "
-        f"B={result.config.throughput_batch} (seq/s shown as forward / forward+backward): "
-        f"FLOPs {gf:,} vs {lf:,}, forward+backward {gs.fwd_bwd_seq_per_s:,.0f} vs "
-        f"{ls.fwd_bwd_seq_per_s:,.0f} seq/s.",
+        decided,
+        "supported if the GRU needs fewer FLOPs per time step (rnnax.flops_per_step) AND its "
+        "forward+backward throughput is higher: the 95% interval of the GRU/LSTM ratio of "
+        f"sequences per second (T={result.lookback}, B={result.config.throughput_batch}, the "
+        "cells timed in alternation, paired by round) lies above 1 and outside "
+        f"1 ± {SPEED_MARGIN:.0%} (inside it the speeds are similar: not supported); "
+        f"inconclusive if the interval straddles that band. FLOPs {gf:,} vs {lf:,}; ratio "
+        f"{measured} ({speed}). Seq/s shown as forward / forward+backward medians.",
+        values={
+            "flops_per_step": {"lstm": lf, "gru": gf},
+            "fwd_bwd_seq_per_s_rounds": {
+                "lstm": ls.fwd_bwd_seq_per_s_rounds,
+                "gru": gs.fwd_bwd_seq_per_s_rounds,
+            },
+        },
+        interval=None if ratio is None else _interval(ratio, "GRU / LSTM fwd+bwd seq/s"),
     )
 
 
@@ -138,30 +200,79 @@ def judge_complexity(result: CompareResult) -> Row:
         "supported if one GRU cell step traces to fewer primitive operations (jaxpr equations "
         "of rnnax.gru_cell vs rnnax.lstm_cell) than one LSTM step: "
         f"{gs.ops_per_step} vs {ls.ops_per_step}. Gates and state are counted in their own rows.",
+        values={
+            "ops_per_step": {"lstm": ls.ops_per_step, "gru": gs.ops_per_step},
+            "matmuls_per_step": {"lstm": ls.matmuls_per_step, "gru": gs.matmuls_per_step},
+        },
     )
 
 
 def judge_performance(result: CompareResult) -> Row:
     """Performance: the GRU's test MASE is often similar to the LSTM's."""
-    lm, gm = (model.forecast.test.mase for model in _pair(result))
-    relative = (
-        abs(lm.mean - gm.mean) / max(min(lm.mean, gm.mean), 1e-12)
-        if lm.mean is not None and gm.mean is not None
-        else float("inf")
+    lstm, gru = _pair(result)
+    lm, gm = lstm.forecast.test.mase, gru.forecast.test.mase
+    first, second = (
+        _per_seed(gru.forecast.test_per_seed.mase),
+        _per_seed(lstm.forecast.test_per_seed.mase),
     )
-    overlapping = overlap(lm, gm)
+    values = {"test_mase_per_seed": {"lstm": second, "gru": first}}
+    if first is None or second is None or len(first) < 2:
+        return Row(
+            "performance (forecast)",
+            "-",
+            f"test MASE {plus_minus(lm)}",
+            "often similar",
+            f"test MASE {plus_minus(gm)}",
+            NOT_TESTED,
+            "needs at least 2 seeds with a finite test MASE for both models.",
+            values=values,
+        )
+    difference = paired_difference(first, second, level=LEVEL)
+    margin = PERFORMANCE_MARGIN * float(lm.mean or 0.0)
+    said = verdict(difference, margin=margin)
+    decided = {"similar": SUPPORTED, "inconclusive": INCONCLUSIVE}.get(said, NOT_SUPPORTED)
     return Row(
         "performance (forecast)",
         "-",
         f"test MASE {plus_minus(lm)}",
         "often similar",
         f"test MASE {plus_minus(gm)}",
-        _verdict(overlapping or relative < SIMILAR_TOLERANCE),
-        f"supported if the 95% intervals of test MASE over the {len(result.seeds)} seeds "
-        f"overlap, or the means differ by less than {SIMILAR_TOLERANCE:.0%} of the smaller: "
-        f"intervals {'overlap' if overlapping else 'do not overlap'}, means differ by "
-        f"{relative:.1%}.",
+        decided,
+        f"supported if the 95% t interval of the paired test-MASE difference GRU - LSTM over "
+        f"the {difference.n} seeds lies within ± {PERFORMANCE_MARGIN:.0%} of the LSTM's mean "
+        f"(± {margin:.3f}); not supported if it lies outside that band on one side (one model "
+        f"is better by more than the margin); inconclusive otherwise: difference "
+        f"{difference.estimate:+.3f} [{difference.low:+.3f}, {difference.high:+.3f}] ({said}).",
+        values=values,
+        interval={**_interval(difference, "GRU - LSTM test MASE"), "margin": round(margin, 6)},
     )
+
+
+def _time_to_target(result: CompareResult) -> tuple[Interval | None, dict[str, Any]]:
+    """The GRU/LSTM ratio of training time to the target, with its interval: steps to it
+    (paired over seeds; a seed that never reached it counts as the budget plus one chunk)
+    times seconds per chunk (paired over the alternating chunks)."""
+    lstm, gru = (model.training for model in _pair(result))
+    budget = lstm.train_steps + result.config.eval_every
+    steps = {
+        cell: [budget if value is None else value for value in training.steps_to_target_per_seed]
+        for cell, training in (("lstm", lstm), ("gru", gru))
+    }
+    values = {
+        "steps_to_target_per_seed": {
+            "lstm": lstm.steps_to_target_per_seed,
+            "gru": gru.steps_to_target_per_seed,
+        },
+        "chunk_s": {"lstm": lstm.chunk_s, "gru": gru.chunk_s},
+    }
+    chunks = min(len(lstm.chunk_s), len(gru.chunk_s))
+    if len(steps["lstm"]) < 2 or len(steps["lstm"]) != len(steps["gru"]) or chunks < 2:
+        return None, values
+    step_ratio = paired_ratio(steps["gru"], steps["lstm"], level=LEVEL)
+    time_ratio = paired_ratio(gru.chunk_s[:chunks], lstm.chunk_s[:chunks], level=LEVEL)
+    values["steps_ratio"] = _interval(step_ratio, "GRU / LSTM steps to target")
+    values["seconds_per_chunk_ratio"] = _interval(time_ratio, "GRU / LSTM seconds per chunk")
+    return combined_ratio(step_ratio, time_ratio, level=LEVEL), values
 
 
 def _reached(model: ModelResult) -> str:
@@ -174,20 +285,34 @@ def _reached(model: ModelResult) -> str:
 def judge_training_speed(result: CompareResult) -> Row:
     """Training speed: the GRU reaches the target validation loss in less training time."""
     lstm, gru = _pair(result)
-    lt, gt = lstm.training.time_to_target_s, gru.training.time_to_target_s
-    faster = gt is not None and (lt is None or gt < lt)
     target = result.target_val_loss
+    ratio, values = (None, {}) if target is None else _time_to_target(result)
+    said = "not measured" if ratio is None else verdict(ratio, margin=TIME_MARGIN, reference=1.0)
+    decided = {"lower": SUPPORTED, "inconclusive": INCONCLUSIVE, "not measured": NOT_TESTED}.get(
+        said, NOT_SUPPORTED
+    )
     given = result.config.target_loss is not None
+    measured = (
+        "not measured"
+        if ratio is None
+        else f"{ratio.estimate:.3f} [{ratio.low:.3f}, {ratio.high:.3f}]"
+    )
     return Row(
         "training speed",
         "-",
         _reached(lstm),
         "faster training",
         _reached(gru),
-        _verdict(faster),
-        "supported if the GRU's seed-mean validation loss reaches the target "
-        f"{'(none: no finite validation loss)' if target is None else format(target, '.4g')} "
-        "in less training wall time (compile excluded) than the LSTM's; the target is "
+        decided,
+        "supported if the GRU reaches the target validation loss "
+        f"{'(none: no finite validation loss)' if target is None else format(target, '.4g')} in "
+        "less training time: the 95% interval of the GRU/LSTM ratio of time to target lies "
+        f"below 1 and outside 1 ± {TIME_MARGIN:.0%}; not supported if it lies above or inside "
+        "that band; inconclusive otherwise. Time to target = steps until each seed's own "
+        "validation loss first reaches the target (paired over seeds; never: the budget plus "
+        f"one chunk of {result.config.eval_every} steps) x seconds per chunk (the models' chunks "
+        "alternate, paired by chunk; compile excluded, validation included); the two intervals "
+        f"combine on the log scale. Ratio {measured} ({said}). The target is "
         + (
             "given by --target."
             if given
@@ -195,14 +320,20 @@ def judge_training_speed(result: CompareResult) -> Row:
             "so both can reach it."
         )
         + f" Whole training: LSTM {lstm.training.train_s:.2f} s, GRU {gru.training.train_s:.2f} "
-        f"s for {lstm.training.train_steps} steps.",
+        f"s for {lstm.training.train_steps} steps (learning rates {lstm.training.learning_rate:g} "
+        f"and {gru.training.learning_rate:g}, each the search's choice).",
+        values=values,
+        interval=None if ratio is None else _interval(ratio, "GRU / LSTM time to target"),
     )
 
 
 def judge_memory_control(result: CompareResult) -> Row:
-    """Memory control: the LSTM beats the GRU on most memory tasks (adding problem, copy)."""
-    tasks = result.memory_tasks
-    if not tasks:
+    """Memory control: the LSTM does better on the memory and counting tasks
+    (``rnnax.compare._memory_claim``)."""
+    outcomes = _memory_claim.outcomes(result)
+    lstm_summary = _memory_claim.summary(result, "lstm")
+    gru_summary = _memory_claim.summary(result, "gru")
+    if not outcomes:
         return Row(
             "memory control",
             "can do better",
@@ -210,22 +341,21 @@ def judge_memory_control(result: CompareResult) -> Row:
             "-",
             "not run",
             NOT_TESTED,
-            "the memory tasks were skipped (--memory-steps 0).",
+            "the memory and counting tasks were skipped (--memory-steps 0, --counting-steps 0).",
         )
-    wins = 0
-    for task in tasks.values():
-        lstm, gru = task.scores["lstm"].score.mean, task.scores["gru"].score.mean
-        wins += int((lstm > gru) if task.higher_is_better else (lstm < gru))  # type: ignore[operator]
+    decided = {"lstm": SUPPORTED, "gru": NOT_SUPPORTED, "inconclusive": INCONCLUSIVE}[
+        _memory_claim.tally(outcomes)
+    ]
     return Row(
         "memory control",
         "can do better",
-        memory_summary(tasks, "lstm"),
+        lstm_summary,
         "-",
-        memory_summary(tasks, "gru"),
-        _verdict(wins > len(tasks) / 2),
-        "supported if the LSTM's seed-mean score beats the GRU's on more than half of the "
-        "memory tasks (adding: test MSE, lower is better, trivial 0.167; copy: recall accuracy, "
-        f"higher is better): the LSTM is better on {wins} of {len(tasks)}.",
+        gru_summary,
+        decided,
+        _memory_claim.RULE + " " + _memory_claim.describe(outcomes),
+        values={name: outcome.values for name, outcome in outcomes.items()},
+        interval={name: outcome.interval for name, outcome in outcomes.items()},
     )
 
 

@@ -64,12 +64,16 @@ _MAX_LENGTH = 100_000
 _MAX_SYMBOLS = 1_000
 _MAX_DEVICES = 4096
 _MAX_LEARNING_RATE = 10.0
+_MAX_FACTOR = 100.0
+_MAX_COUNT = 1_000
 
 _HIDDEN, _LAYERS, _SEEDS, _STEPS, _BATCH, _EVAL_EVERY = 32, 1, 5, 600, 32, 20
 _LEARNING_RATE, _MEMORY_LEARNING_RATE = 3e-3, 1e-2
 _MEMORY_STEPS, _MEMORY_LENGTHS = 400, (50, 100, 200)
 _COPY_SYMBOLS, _COPY_DELAY = 5, 20
 _SWEEP_LENGTHS, _THROUGHPUT_BATCH = (16, 64, 256), 64
+_LR_FACTORS, _SEARCH_SEEDS = (0.3, 1.0, 3.0), 2
+_COUNTING_STEPS, _COUNTING_TRAIN_N, _COUNTING_TEST_N = 600, 10, 40
 _LOOKBACK, _HORIZON = DATASET_WINDOWS[DEFAULT_DATASET]
 
 
@@ -80,7 +84,7 @@ def _option(default: Any, help: str, flag: str | None, group: str = "more", **mo
     )
 
 
-def _listed(values: tuple[int, ...]) -> str:
+def _listed(values: tuple[float, ...]) -> str:
     return ",".join(map(str, values))
 
 
@@ -113,6 +117,17 @@ class CompareConfig:
         copy_symbols: symbols to remember in the copy task (0 skips it).
         copy_delay: steps between the last symbol and the recall in the copy task.
         memory_learning_rate: Adam's learning rate for the memory tasks.
+        lr_factors: the learning-rate search: before its final seeds, every model trains
+            ``search_seeds`` other seeds at each of these multiples of its task's learning rate
+            (``learning_rate`` for forecasting, ``memory_learning_rate`` for the memory and
+            counting tasks), the same budget for every model, and keeps the rate with the
+            lowest mean best validation loss. ``(1.0,)`` skips the search.
+        search_seeds: seeds per learning rate in the search (seeds ``1000, 1001, ...``, never
+            the final seeds ``0 .. seeds - 1``).
+        counting_steps: optimizer steps per counting language (a^n b^n, a^n b^n c^n, Dyck-1);
+            0 skips the counting tasks.
+        counting_train_n: the counting tasks train on ``n = 1 .. counting_train_n``.
+        counting_test_n: and test every ``n = 1 .. counting_test_n``.
         sweep_lengths: sequence lengths of the throughput sweep (the lookback is always added).
         throughput_batch: sequences per call when timing throughput.
         progress: show tqdm progress bars.
@@ -281,6 +296,50 @@ class CompareConfig:
         exclusive_minimum=True,
         maximum=_MAX_LEARNING_RATE,
     )
+    lr_factors: tuple[float, ...] = _option(
+        _LR_FACTORS,
+        "learning-rate search: factors of --lr (and of the memory tasks' rate) each model tries "
+        f"on --search-seeds other seeds before its final seeds; 1 skips it (default "
+        f"{_listed(_LR_FACTORS)})",
+        "--lr-search",
+        metavar="F,...",
+        minimum=0.0,
+        exclusive_minimum=True,
+        maximum=_MAX_FACTOR,
+    )
+    search_seeds: int = _option(
+        _SEARCH_SEEDS,
+        f"seeds per learning rate in the search (default {_SEARCH_SEEDS})",
+        "--search-seeds",
+        metavar="K",
+        minimum=1,
+        maximum=_MAX_SEEDS,
+    )
+    counting_steps: int = _option(
+        _COUNTING_STEPS,
+        "optimizer steps per counting language (a^n b^n, a^n b^n c^n, Dyck-1); 0 skips them "
+        f"(default {_COUNTING_STEPS})",
+        "--counting-steps",
+        metavar="N",
+        minimum=0,
+        maximum=_MAX_STEPS,
+    )
+    counting_train_n: int = _option(
+        _COUNTING_TRAIN_N,
+        f"counting tasks: train on n = 1..N (default {_COUNTING_TRAIN_N})",
+        "--counting-train-n",
+        metavar="N",
+        minimum=1,
+        maximum=_MAX_COUNT,
+    )
+    counting_test_n: int = _option(
+        _COUNTING_TEST_N,
+        f"counting tasks: test n = 1..N (default {_COUNTING_TEST_N})",
+        "--counting-test-n",
+        metavar="N",
+        minimum=1,
+        maximum=_MAX_COUNT,
+    )
     sweep_lengths: tuple[int, ...] = _option(
         _SWEEP_LENGTHS,
         f"sequence lengths of the throughput sweep (default {_listed(_SWEEP_LENGTHS)})",
@@ -374,7 +433,16 @@ class CompareConfig:
         checked.update(_checked_data_source(self))
         for name in ("hidden", "layers", "seeds", "steps", "batch_size", "eval_every"):
             checked[name] = _checks.check_int(name, getattr(self, name), minimum=1)
-        for name in ("throughput_batch", "memory_steps", "copy_symbols", "copy_delay"):
+        for name in (
+            "throughput_batch",
+            "memory_steps",
+            "copy_symbols",
+            "copy_delay",
+            "search_seeds",
+            "counting_steps",
+            "counting_train_n",
+            "counting_test_n",
+        ):
             minimum = fields[name]["minimum"]
             checked[name] = _checks.check_int(name, getattr(self, name), minimum=minimum)
         for name in ("lookback", "horizon", "seed_devices"):
@@ -382,6 +450,13 @@ class CompareConfig:
                 checked[name] = _checks.check_int(name, getattr(self, name), minimum=1)
         for name in ("memory_lengths", "sweep_lengths"):
             checked[name] = _lengths(name, getattr(self, name), fields[name]["minimum"])
+        checked["lr_factors"] = _factors(self.lr_factors)
+        if checked["counting_test_n"] < checked["counting_train_n"]:
+            raise ValueError(
+                f"counting_test_n={checked['counting_test_n']} must be at least "
+                f"counting_train_n={checked['counting_train_n']}: the test includes the "
+                "trained counts"
+            )
         checked["match"] = _checks.check_choice("match", self.match, MATCH_CHOICES)
         for name in ("learning_rate", "memory_learning_rate"):
             checked[name] = _checks.check_real(
@@ -469,6 +544,20 @@ def _lengths(name: str, values: Any, minimum: int) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a sequence of integers, got {values!r:.80}")
     return tuple(check_int(name, value, minimum=minimum) for value in values)
+
+
+def _factors(values: Any) -> tuple[float, ...]:
+    """``lr_factors`` as a non-empty tuple of distinct positive numbers."""
+    from rnnax._checks import check_real
+
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"lr_factors must be a sequence of numbers, got {values!r:.80}")
+    factors = tuple(
+        check_real("lr_factors", value, minimum=0.0, exclusive=True) for value in values
+    )
+    if not factors or len(set(factors)) != len(factors):
+        raise ValueError(f"lr_factors must be distinct positive numbers, got {values!r:.80}")
+    return factors
 
 
 def settings(config: CompareConfig) -> dict[str, Any]:

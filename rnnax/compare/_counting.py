@@ -14,7 +14,6 @@ interleaved chunk by chunk like the forecasting runs.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,50 +25,24 @@ import optax
 
 import rnnax
 from rnnax import data
+from rnnax.compare import _lr_search
+from rnnax.compare._config import CompareConfig
 from rnnax.compare._memory_tasks import SequenceModel, _outputs
 from rnnax.compare._progress import progress_bar
+from rnnax.compare._results import (
+    CountingResult,
+    CountingScore,
+    LearningRateSearch,
+    still_improving,
+)
 from rnnax.compare._seeds import SeedTrainer
-from rnnax.compare._training import train_interleaved
+from rnnax.compare._training import seed_mesh
 from rnnax.forecasting import DenseParams
 
 # The validation strings are n = 1 .. train_max_n + _VALIDATION_EXTRA: model selection (best
 # parameters, learning rate) sees the trained counts and a few longer ones, never the test range
 # beyond them.
 _VALIDATION_EXTRA = 5
-
-
-@dataclasses.dataclass(frozen=True)
-class CountingScore:
-    """One cell on one language.
-
-    Attributes:
-        largest_n: per seed, the largest n with every string up to it accepted.
-        mean: the mean of ``largest_n`` over seeds.
-    """
-
-    largest_n: list[int]
-    mean: float
-
-
-@dataclasses.dataclass(frozen=True)
-class CountingResult:
-    """One counting language, every compared cell trained on it.
-
-    Attributes:
-        language: ``"anbn"``, ``"anbncn"`` or ``"dyck1"``.
-        train_max_n: the largest count trained on (strings n = 1 .. train_max_n).
-        test_max_n: the largest count tested (n = 1 .. test_max_n).
-        steps: optimizer steps per cell and seed.
-        learning_rate: Adam's learning rate.
-        scores: every cell's score, by name.
-    """
-
-    language: str
-    train_max_n: int
-    test_max_n: int
-    steps: int
-    learning_rate: float
-    scores: dict[str, CountingScore]
 
 
 def _init_fn(cell: str, hidden: int, layers: int) -> Callable[[jax.Array], SequenceModel]:
@@ -111,55 +84,78 @@ def largest_n_per_seed(cell: str, stacked_params: Any, task: data.LanguageTask) 
 
 
 def run_counting(
-    cells: Sequence[str],
-    hidden: dict[str, int],
-    *,
-    layers: int,
-    seeds: Sequence[int],
-    languages: Sequence[str],
-    train_max_n: int,
-    test_max_n: int,
-    steps: int,
-    learning_rate: float,
-    progress: bool,
-    mesh: jax.sharding.Mesh | None = None,
-) -> dict[str, CountingResult]:
-    """Trains every cell's seeds on every language and scores the largest accepted n."""
+    config: CompareConfig, hidden: dict[str, int]
+) -> tuple[dict[str, CountingResult], dict[str, LearningRateSearch]]:
+    """Trains every compared cell on every language (after a learning-rate search per cell,
+    ``rnnax.compare._lr_search``) and scores each final seed's largest accepted n.
+
+    Returns:
+        ``(results, searches)``: per language its :class:`CountingResult`, and per
+        ``"counting_<language>"`` its learning-rate search.
+    """
+    if config.counting_steps == 0:
+        return {}, {}
+    steps = config.counting_steps
     eval_every = max(1, min(steps, 100))
-    chunks = -(-steps // eval_every)
-    results = {}
-    with progress_bar(
-        progress, total=chunks * len(languages), desc="counting", unit="chunk"
-    ) as bar:
-        for language in languages:
-            train = data.counting_task(language, list(range(1, train_max_n + 1)))
-            validation = data.counting_task(
-                language, list(range(1, train_max_n + 1 + _VALIDATION_EXTRA))
-            )
-            trainers = {
-                cell: SeedTrainer(
-                    _init_fn(cell, hidden[cell], layers),
-                    _loss_fn(cell),
-                    (train.inputs, train.targets),
-                    (validation.inputs, validation.targets),
-                    list(seeds),
-                    batch_size=train_max_n,
-                    learning_rate=learning_rate,
-                    eval_every=eval_every,
-                )
-                for cell in cells
-            }
-            if mesh is not None:
-                for trainer in trainers.values():
-                    trainer.shard_seeds(mesh)
+    total = _lr_search.chunks(steps, eval_every, config.lr_factors) * len(data.LANGUAGES)
+    results, searches = {}, {}
+    with progress_bar(config.progress, total=total, desc="counting", unit="chunk") as bar:
+        for language in data.LANGUAGES:
             bar.set_postfix_str(language)
-            runs = train_interleaved(trainers, steps, bar)
-            test = data.counting_task(language, list(range(1, test_max_n + 1)))
-            scores = {}
-            for cell in cells:
-                largest = largest_n_per_seed(cell, runs[cell].best_params, test)
-                scores[cell] = CountingScore(largest_n=largest, mean=float(np.mean(largest)))
-            results[language] = CountingResult(
-                language, train_max_n, test_max_n, steps, learning_rate, scores
+            results[language], searches[f"counting_{language}"] = _run_language(
+                config, hidden, language, eval_every, bar
             )
-    return results
+    return results, searches
+
+
+def _run_language(
+    config: CompareConfig, hidden: dict[str, int], language: str, eval_every: int, bar: Any
+) -> tuple[CountingResult, LearningRateSearch]:
+    train_n = config.counting_train_n
+    train = data.counting_task(language, list(range(1, train_n + 1)))
+    validation = data.counting_task(language, list(range(1, train_n + 1 + _VALIDATION_EXTRA)))
+
+    def make_trainer(cell: str, rates: Any, seeds: Sequence[int]) -> SeedTrainer:
+        return SeedTrainer(
+            _init_fn(cell, hidden[cell], config.layers),
+            _loss_fn(cell),
+            (train.inputs, train.targets),
+            (validation.inputs, validation.targets),
+            list(seeds),
+            batch_size=train_n,
+            learning_rate=rates,
+            eval_every=eval_every,
+        )
+
+    found, runs = _lr_search.train_tuned(
+        make_trainer,
+        config.cells,
+        rate=config.memory_learning_rate,
+        factors=config.lr_factors,
+        search_seed_count=config.search_seeds,
+        seeds=range(config.seeds),
+        steps=config.counting_steps,
+        bar=bar,
+        mesh=seed_mesh(config),
+    )
+    test = data.counting_task(language, list(range(1, config.counting_test_n + 1)))
+    scores = {}
+    for cell in config.cells:
+        largest = largest_n_per_seed(cell, runs[cell].best_params, test)
+        learning_curve = _lr_search.curve(runs[cell])
+        scores[cell] = CountingScore(
+            largest_n=largest,
+            mean=float(np.mean(largest)),
+            learning_rate=found.chosen[cell],
+            curve=learning_curve,
+            still_improving=still_improving(learning_curve),
+        )
+    result = CountingResult(
+        language=language,
+        train_max_n=train_n,
+        test_max_n=config.counting_test_n,
+        steps=config.counting_steps,
+        scores=scores,
+        curve_steps=list(runs[config.cells[0]].steps),
+    )
+    return result, found

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
 from rnnax import forecasting
+from rnnax.compare import _lr_search
 from rnnax.compare._cells import label
 from rnnax.compare._config import DEFAULT_DATASET, CompareConfig
+from rnnax.compare._counting import run_counting
 from rnnax.compare._data import Prepared, prepare
 from rnnax.compare._environment import environment
 from rnnax.compare._evaluation import Evaluation, ForecastTail, evaluate
@@ -28,8 +31,10 @@ from rnnax.compare._progress import log, progress_bar
 from rnnax.compare._results import (
     Accuracy,
     CompareResult,
+    CountingResult,
     DatasetInfo,
     ForecastResult,
+    LearningRateSearch,
     MeanCI,
     MemoryTaskResult,
     ModelResult,
@@ -45,9 +50,9 @@ from rnnax.compare._training import (
     best_mean,
     forecast_loss,
     reach,
+    reach_per_seed,
     seed_mesh,
     target_loss,
-    train_interleaved,
 )
 
 # CompareConfig, DEFAULT_DATASET and prepare are also reached through this module.
@@ -71,9 +76,17 @@ class _Models(NamedTuple):
     sizes: dict[str, ModelSize]
 
 
-MemoryCache = dict[tuple[tuple[str, int], ...], dict[str, MemoryTaskResult]]
-"""The memory tasks' results by the cells' hidden sizes: what comparisons with the same
-settings on several data sets share (the tasks do not read the data set)."""
+class MemoryResults(NamedTuple):
+    """The memory and counting tasks' results and their learning-rate searches."""
+
+    tasks: dict[str, MemoryTaskResult]
+    counting: dict[str, CountingResult]
+    searches: dict[str, LearningRateSearch]
+
+
+MemoryCache = dict[tuple[tuple[str, int], ...], MemoryResults]
+"""The memory and counting tasks' results by the cells' hidden sizes: what comparisons with the
+same settings on several data sets share (the tasks do not read the data set)."""
 
 
 def run(
@@ -90,7 +103,7 @@ def run(
     wall_start = time.perf_counter()
     prepared = prepare(config)
     models = _init_models(config, prepared)
-    runs = _train_forecasters(config, prepared, models.configs)
+    search, runs = _train_forecasters(config, prepared, models.configs)
     best = {cell: best_mean(runs[cell]) for cell in config.cells}
     target = target_loss(config, best)
     evaluations = {
@@ -105,7 +118,7 @@ def run(
     results = {
         cell: ModelResult(
             size=models.sizes[cell],
-            training=_training_result(runs[cell], best[cell], target),
+            training=_training_result(runs[cell], best[cell], target, search.chosen[cell]),
             speed=_speed(speeds[cell][prepared.lookback]),
             forecast=_forecast_result(evaluations[cell]),
         )
@@ -124,12 +137,14 @@ def run(
         target_val_loss=None if target is None else round(target, 6),
         baselines=_baselines(evaluations[config.cells[0]]),
         models=results,
-        memory_tasks=memory,
+        memory_tasks=memory.tasks,
         throughput_sweep={
             cell: {length: _rounded(speed, 4) for length, speed in sorted(speeds[cell].items())}
             for cell in config.cells
         },
         wall_s=round(time.perf_counter() - wall_start, 2),
+        counting=memory.counting,
+        learning_rates={"forecasting": search, **memory.searches},
     )
     tail = {cell: evaluations[cell].tail for cell in config.cells}
     return result, PlotData(runs=runs, tail=tail, prepared=prepared)
@@ -161,13 +176,16 @@ def _init_models(config: CompareConfig, prepared: Prepared) -> _Models:
 
 def _memory_tasks(
     config: CompareConfig, models: _Models, cache: MemoryCache | None
-) -> dict[str, MemoryTaskResult]:
-    """The memory tasks' results: from ``cache`` when it holds these hidden sizes."""
+) -> MemoryResults:
+    """The memory and counting tasks' results: from ``cache`` when it holds these hidden
+    sizes."""
     hidden = {cell: models.sizes[cell].hidden for cell in models.sizes}
     key = tuple(hidden.items())
     if cache is not None and key in cache:
         return cache[key]
-    memory = run_memory_tasks(config, hidden=hidden)
+    tasks, task_searches = run_memory_tasks(config, hidden=hidden)
+    counting, counting_searches = run_counting(config, hidden)
+    memory = MemoryResults(tasks, counting, {**task_searches, **counting_searches})
     if cache is not None:
         cache[key] = memory
     return memory
@@ -177,34 +195,45 @@ def _train_forecasters(
     config: CompareConfig,
     prepared: Prepared,
     configs: dict[str, forecasting.ForecasterConfig],
-) -> dict[str, SeedRun]:
-    """K seeds per model, seed-parallel, the models interleaved chunk by chunk."""
+) -> tuple[LearningRateSearch, dict[str, SeedRun]]:
+    """Each model's learning-rate search, then its K seeds, seed-parallel, the models
+    interleaved chunk by chunk."""
     split = prepared.split
-    trainers = {
-        cell: SeedTrainer(
+
+    def make_trainer(cell: str, rates: Any, seeds: Any) -> SeedTrainer:
+        return SeedTrainer(
             functools.partial(forecasting.init, config=configs[cell]),
             functools.partial(forecast_loss, config=configs[cell]),
             (split.train.inputs, split.train.targets),
             (split.validation.inputs, split.validation.targets),
-            list(range(config.seeds)),
+            list(seeds),
             batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
+            learning_rate=rates,
             eval_every=config.eval_every,
-            mesh=seed_mesh(config),
         )
-        for cell in config.cells
-    }
-    chunks = -(-config.steps // config.eval_every)
+
     with progress_bar(
         config.progress,
-        total=chunks,
+        total=_lr_search.chunks(config.steps, config.eval_every, config.lr_factors),
         desc=f"forecasting ({'+'.join(map(label, config.cells))})",
         unit="chunk",
     ) as bar:
-        return train_interleaved(trainers, config.steps, bar)
+        return _lr_search.train_tuned(
+            make_trainer,
+            config.cells,
+            rate=config.learning_rate,
+            factors=config.lr_factors,
+            search_seed_count=config.search_seeds,
+            seeds=range(config.seeds),
+            steps=config.steps,
+            bar=bar,
+            mesh=seed_mesh(config),
+        )
 
 
-def _training_result(run: SeedRun, best: float, target: float | None) -> TrainingResult:
+def _training_result(
+    run: SeedRun, best: float, target: float | None, learning_rate: float
+) -> TrainingResult:
     steps_to, seconds_to = (None, None) if target is None else reach(run, target)
     return TrainingResult(
         compile_s=round(run.compile_s, 4),
@@ -213,19 +242,27 @@ def _training_result(run: SeedRun, best: float, target: float | None) -> Trainin
         best_val_loss=finite(round(best, 6)),
         time_to_target_s=None if seconds_to is None else round(seconds_to, 4),
         steps_to_target=steps_to,
+        learning_rate=learning_rate,
+        steps_to_target_per_seed=[] if target is None else reach_per_seed(run, target),
+        chunk_s=[round(float(s), 5) for s in np.diff([0.0, *run.seconds])],
     )
 
 
 def _speed(at_lookback: Throughput) -> Throughput:
-    """The speed the tables report: compile seconds to 4 digits, sequences/s to 2."""
+    """The speed the tables report: compile seconds to 4 digits, sequences/s to 2, with every
+    timing round's forward+backward speed."""
     return Throughput(
         fwd_compile_s=round(at_lookback.fwd_compile_s, 4),
         fwd_seq_per_s=round(at_lookback.fwd_seq_per_s, 2),
         fwd_bwd_seq_per_s=round(at_lookback.fwd_bwd_seq_per_s, 2),
+        fwd_bwd_seq_per_s_rounds=[
+            round(value, 2) for value in at_lookback.fwd_bwd_seq_per_s_rounds
+        ],
     )
 
 
 def _rounded(speed: Throughput, digits: int) -> Throughput:
+    """A speed of the sweep (medians only)."""
     return Throughput(
         fwd_compile_s=round(speed.fwd_compile_s, digits),
         fwd_seq_per_s=round(speed.fwd_seq_per_s, digits),

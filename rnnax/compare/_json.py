@@ -18,9 +18,12 @@ from rnnax.compare._results import (
     SCHEMA,
     Accuracy,
     CompareResult,
+    CountingResult,
+    CountingScore,
     DatasetInfo,
     Environment,
     ForecastResult,
+    LearningRateSearch,
     MeanCI,
     MemoryScore,
     MemoryTaskResult,
@@ -35,6 +38,7 @@ from rnnax.compare._results import (
 )
 
 _COPY_FIELDS = ("symbols", "delay", "num_symbols")
+_COUNTING = "counting"
 _TASK_FIELDS = ("kind", "sequence_length", "metric", "higher_is_better", "trivial_score", "steps")
 
 
@@ -58,7 +62,7 @@ def to_json(report: Report | CompareResult) -> dict[str, Any]:
             name: dataclasses.asdict(scores) for name, scores in result.baselines.items()
         },
         "models": {cell: _model_json(result, cell) for cell in result.models},
-        "memory_tasks": {name: _task_json(task) for name, task in result.memory_tasks.items()},
+        "memory_tasks": _memory_json(result),
         "throughput_sweep": {
             cell: {
                 str(length): dataclasses.asdict(speed) for length, speed in sorted(sweep.items())
@@ -66,12 +70,24 @@ def to_json(report: Report | CompareResult) -> dict[str, Any]:
             for cell, sweep in result.throughput_sweep.items()
         },
         "wall_s": result.wall_s,
+        "learning_rate_search": {
+            name: dataclasses.asdict(search) for name, search in result.learning_rates.items()
+        },
     }
     if isinstance(report, Report):
         out.update(
             command=report.command,
             table=[row.as_dict() for row in report.table],
             verdicts={row.feature: row.verdict for row in report.table},
+            claims={
+                row.feature: {
+                    "values": row.values,
+                    "interval": row.interval,
+                    "rule": row.rule,
+                    "verdict": row.verdict,
+                }
+                for row in report.table
+            },
             claims_note=report.claims_note,
             plots=list(report.plots),
             out=report.out,
@@ -99,6 +115,10 @@ def _model_json(result: CompareResult, cell: str) -> dict[str, Any]:
         "best_val_loss": training.best_val_loss,
         "time_to_target_s": training.time_to_target_s,
         "steps_to_target": training.steps_to_target,
+        "learning_rate": training.learning_rate,
+        "steps_to_target_per_seed": list(training.steps_to_target_per_seed),
+        "chunk_s": list(training.chunk_s),
+        "fwd_bwd_seq_per_s_rounds": list(speed.fwd_bwd_seq_per_s_rounds),
         "test": {name: list(pair) for name, pair in _fields(forecast.test).items()},
         "test_per_seed": {
             name: list(values) for name, values in _fields(forecast.test_per_seed).items()
@@ -115,16 +135,31 @@ def _fields(record: Any) -> dict[str, Any]:
     return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
 
 
+def _memory_json(result: CompareResult) -> dict[str, Any]:
+    """``memory_tasks``: every memory task by name, and the counting languages under
+    ``"counting"`` (when they ran)."""
+    out: dict[str, Any] = {name: _task_json(task) for name, task in result.memory_tasks.items()}
+    if result.counting:
+        out[_COUNTING] = {
+            language: dataclasses.asdict(counting) for language, counting in result.counting.items()
+        }
+    return out
+
+
 def _task_json(task: MemoryTaskResult) -> dict[str, Any]:
-    out = {name: getattr(task, name) for name in _TASK_FIELDS}
+    out: dict[str, Any] = {name: getattr(task, name) for name in _TASK_FIELDS}
     if task.kind == "copy":
         out.update({name: getattr(task, name) for name in _COPY_FIELDS})
+    out["curve_steps"] = list(task.curve_steps)
     for cell, score in task.scores.items():
         out[cell] = {
             "score": list(score.score),
             "per_seed": list(score.per_seed),
             "train_s": score.train_s,
             "compile_s": score.compile_s,
+            "learning_rate": score.learning_rate,
+            "curve": list(score.curve),
+            "still_improving": score.still_improving,
         }
     return out
 
@@ -156,13 +191,25 @@ def from_json(report: Mapping[str, Any]) -> Report:
         target_val_loss=report["target_val_loss"],
         baselines={name: Accuracy(**scores) for name, scores in report["baselines"].items()},
         models={cell: _model_from_json(model) for cell, model in models.items()},
-        memory_tasks={name: _task_from_json(task) for name, task in report["memory_tasks"].items()},
+        memory_tasks={
+            name: _task_from_json(task)
+            for name, task in report["memory_tasks"].items()
+            if name != _COUNTING
+        },
         throughput_sweep={
             cell: {int(length): Throughput(**speed) for length, speed in sweep.items()}
             for cell, sweep in report["throughput_sweep"].items()
         },
         wall_s=report["wall_s"],
         schema=report.get("schema", SCHEMA),
+        counting={
+            language: _counting_from_json(counting)
+            for language, counting in report["memory_tasks"].get(_COUNTING, {}).items()
+        },
+        learning_rates={
+            name: LearningRateSearch(**search)
+            for name, search in report.get("learning_rate_search", {}).items()
+        },
     )
     return Report(
         result,
@@ -186,10 +233,18 @@ def _model_from_json(model: Mapping[str, Any]) -> ModelResult:
             description=model.get("description", ""),
         ),
         training=TrainingResult(
-            **{field.name: model[field.name] for field in dataclasses.fields(TrainingResult)}
+            **{
+                field.name: model[field.name]
+                for field in dataclasses.fields(TrainingResult)
+                if field.name in model
+            }
         ),
         speed=Throughput(
-            **{field.name: model[field.name] for field in dataclasses.fields(Throughput)}
+            **{
+                field.name: model[field.name]
+                for field in dataclasses.fields(Throughput)
+                if field.name in model
+            }
         ),
         forecast=ForecastResult(
             test=Accuracy(**{name: MeanCI(*pair) for name, pair in model["test"].items()}),
@@ -202,13 +257,16 @@ def _model_from_json(model: Mapping[str, Any]) -> ModelResult:
 
 
 def _task_from_json(task: Mapping[str, Any]) -> MemoryTaskResult:
-    known = {*_TASK_FIELDS, *_COPY_FIELDS}
+    known = {*_TASK_FIELDS, *_COPY_FIELDS, "curve_steps"}
     scores = {
         cell: MemoryScore(
             score=MeanCI(*entry["score"]),
             per_seed=list(entry["per_seed"]),
             train_s=entry["train_s"],
             compile_s=entry["compile_s"],
+            learning_rate=entry.get("learning_rate"),
+            curve=list(entry.get("curve", [])),
+            still_improving=entry.get("still_improving", False),
         )
         for cell, entry in task.items()
         if cell not in known
@@ -219,4 +277,12 @@ def _task_from_json(task: Mapping[str, Any]) -> MemoryTaskResult:
         symbols=task.get("symbols"),
         delay=task.get("delay"),
         num_symbols=task.get("num_symbols"),
+        curve_steps=list(task.get("curve_steps", [])),
+    )
+
+
+def _counting_from_json(counting: Mapping[str, Any]) -> CountingResult:
+    return CountingResult(
+        **{key: value for key, value in counting.items() if key != "scores"},
+        scores={cell: CountingScore(**score) for cell, score in counting["scores"].items()},
     )

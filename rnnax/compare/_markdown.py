@@ -2,7 +2,8 @@
 
 The settings and machine, the explainer's table with how each verdict was decided, every
 cell side by side (when more than the explainer's two are compared), the forecasting scores
-beside the naive baselines, the memory tasks and the plots with their captions.
+beside the naive baselines, the memory and counting tasks, the learning-rate search and the
+plots with their captions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ CAPTIONS = {
     "throughput.png": "Forward and forward+backward sequences per second against sequence length.",
     "memory_tasks.png": "Memory-task scores per model (mean and 95% interval over seeds); the "
     "dashed line is the memoryless score.",
+    "learning_curves.png": "Learning curves of the memory and counting tasks: each model's "
+    "seed-mean validation loss against optimizer steps at its chosen learning rate. A curve "
+    "still falling at the right edge means the budget, not the cell, limited the score.",
+    "counting.png": "Counting tasks: every seed's largest accepted n per model (trained on "
+    "n up to the dotted line).",
 }
 """The caption under each plot."""
 
@@ -50,6 +56,8 @@ def markdown(
         lines += _cells_section(result)
     lines += _forecasting_section(result)
     lines += _memory_section(result)
+    lines += _counting_section(result)
+    lines += _search_section(result)
     lines += _plots_section(full.plots if plots is None else plots, plot_note)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -71,13 +79,25 @@ def _header(result: CompareResult, command: str) -> list[str]:
         + ", ".join(f"{label(cell)} hidden {models[cell].size.hidden}" for cell in cells)
         + f" (--match {config.match}), {models[cells[0]].size.layers} layer(s), direct "
         f"{result.horizon}-step head, {len(result.seeds)} seeds each trained in parallel (one "
-        f"jit, vmap over seeds), {config.steps} Adam steps (lr {config.learning_rate}, batch "
-        f"{config.batch_size}).  ",
+        f"jit, vmap over seeds), {config.steps} Adam steps (batch {config.batch_size}; "
+        f"learning rate {_chosen(result, 'forecasting')}).  ",
         f"Environment: jax {env.jax}, backend {env.backend}, device {env.device}, "
         f"{env.cpu_count} CPU cores, load average at the end {env.load_average}; run took "
         f"{result.wall_s:.0f} s.",
         "",
     ]
+
+
+def _chosen(result: CompareResult, task: str) -> str:
+    """The learning rate each model trained ``task`` with: the search's choice."""
+    search = result.learning_rates.get(task)
+    if search is None:
+        return "?"
+    if len(search.candidates) == 1:
+        return f"{search.candidates[0]:g}, no search"
+    return (
+        ", ".join(f"{label(cell)} {rate:g}" for cell, rate in search.chosen.items()) + " by search"
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -189,22 +209,97 @@ def _memory_section(result: CompareResult) -> list[str]:
     lines = [
         "## Memory tasks",
         "",
-        f"Each model trained {config.memory_steps} Adam steps (lr {config.memory_learning_rate}) "
-        "per task, K seeds in parallel, on 2048 sequences; scored on 256 held-out sequences "
-        "with the best-validation parameters (mean ± 95% half-width over seeds).",
+        f"Each model trained {config.memory_steps} Adam steps per task at the learning rate its "
+        "search chose (shown under the score), K seeds in parallel, on 2048 sequences; scored "
+        "on 256 held-out sequences with the best-validation parameters (mean ± 95% half-width "
+        "over seeds). * marks a model still improving when its budget ran out (its learning "
+        "curve's best over the last quarter more than 5% below its best before): its score "
+        "is what this budget bought, not what the cell can do.",
         "",
         "| task | length T | metric | trivial | " + " | ".join(map(label, cells)) + " |",
         "|---|---|---|---|" + "---|" * len(cells),
     ]
     for name, task in result.memory_tasks.items():
         better = "higher" if task.higher_is_better else "lower"
+        scores = [
+            f"{plus_minus(score.score)}{'*' if score.still_improving else ''} "
+            f"(lr {score.learning_rate:g})"
+            for score in (task.scores[cell] for cell in cells)
+        ]
         lines.append(
             f"| {name} | {task.sequence_length} | {task.metric} ({better} is better) | "
-            f"{task.trivial_score:.3f} | "
-            + " | ".join(plus_minus(task.scores[cell].score) for cell in cells)
-            + " |"
+            f"{task.trivial_score:.3f} | " + " | ".join(scores) + " |"
         )
     return [*lines, ""]
+
+
+_LANGUAGE_NAMES = {"anbn": "a^n b^n", "anbncn": "a^n b^n c^n", "dyck1": "Dyck-1"}
+
+
+def _counting_section(result: CompareResult) -> list[str]:
+    """Every counting language's largest accepted n per cell and seed."""
+    if not result.counting:
+        return []
+    cells = result.cells
+    first = next(iter(result.counting.values()))
+    lines = [
+        "## Counting tasks",
+        "",
+        "Next-symbol prediction on a^n b^n, a^n b^n c^n and Dyck-1 (balanced brackets) as in "
+        "Weiss, Goldberg & Yahav (2018): each model trained "
+        f"{first.steps} Adam steps on the strings with n = 1..{first.train_max_n} and was tested "
+        f"on n = 1..{first.test_max_n}. The score of a seed is the largest n such that every "
+        "string up to it is accepted: at every step, the symbols the model gives probability "
+        "above 1/2 are exactly the legal next symbols. Values: every seed's largest n; mean "
+        "in bold; * as for the memory tasks.",
+        "",
+        "| language | " + " | ".join(map(label, cells)) + " |",
+        "|---|" + "---|" * len(cells),
+    ]
+    for language, counting in result.counting.items():
+        scores = [
+            f"**{score.mean:.1f}**{'*' if score.still_improving else ''} "
+            f"({', '.join(map(str, score.largest_n))}; lr {score.learning_rate:g})"
+            for score in (counting.scores[cell] for cell in cells)
+        ]
+        lines.append(f"| {_LANGUAGE_NAMES.get(language, language)} | " + " | ".join(scores) + " |")
+    return [*lines, ""]
+
+
+def _search_section(result: CompareResult) -> list[str]:
+    """The learning-rate search of every task: what each model tried and chose."""
+    searched = {name: search for name, search in result.learning_rates.items() if search.steps > 0}
+    if not searched:
+        return []
+    first = next(iter(searched.values()))
+    lines = [
+        "## Learning-rate search",
+        "",
+        f"Before its final seeds, every model trained {len(first.seeds)} other seeds "
+        f"({', '.join(map(str, first.seeds))}) at each candidate rate for the final run's "
+        "number of steps, the same budget for every model, and kept the rate with the lowest "
+        "mean best validation loss (the test data is never seen). Values: mean best validation "
+        "loss per candidate; the chosen one in bold.",
+        "",
+        "| task | model | learning rate: mean best validation loss |",
+        "|---|---|---|",
+    ]
+    for name, search in searched.items():
+        for cell, losses in search.val_loss.items():
+            tried = ", ".join(
+                (
+                    f"**{rate:g}: {_loss(loss)}**"
+                    if rate == search.chosen[cell]
+                    else f"{rate:g}: {_loss(loss)}"
+                )
+                for rate, loss in zip(search.candidates, losses, strict=True)
+            )
+            lines.append(f"| {name} | {label(cell)} | {tried} |")
+    return [*lines, ""]
+
+
+def _loss(value: float | None) -> str:
+    return "diverged" if value is None else f"{value:.4g}"
 
 
 def _plots_section(plots: Sequence[str], plot_note: str | None) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -25,12 +25,19 @@ import numpy as np
 
 import rnnax
 from rnnax import data
+from rnnax.compare import _lr_search
 from rnnax.compare._config import CompareConfig
 from rnnax.compare._progress import progress_bar
-from rnnax.compare._results import MeanCI, MemoryScore, MemoryTaskResult
+from rnnax.compare._results import (
+    LearningRateSearch,
+    MeanCI,
+    MemoryScore,
+    MemoryTaskResult,
+    still_improving,
+)
 from rnnax.compare._seeds import SeedRun, SeedTrainer
 from rnnax.compare._stats import finite, mean_ci
-from rnnax.compare._training import seed_mesh, train_interleaved
+from rnnax.compare._training import seed_mesh
 from rnnax.forecasting import DenseParams
 
 ADDING_TRIVIAL_MSE = 1.0 / 6.0
@@ -195,7 +202,7 @@ def trainer(
     seeds: Any,
     *,
     batch_size: int,
-    learning_rate: float,
+    learning_rate: float | Sequence[float],
     eval_every: int,
 ) -> SeedTrainer:
     """A seed-parallel trainer of ``cell`` on ``task``."""
@@ -222,28 +229,39 @@ def tasks_for(config: CompareConfig) -> list[MemoryTask]:
     return tasks
 
 
-def run_memory_tasks(config: CompareConfig, hidden: dict[str, int]) -> dict[str, MemoryTaskResult]:
-    """Trains every compared cell on every memory task (K seeds each, seed-parallel,
-    interleaved) and scores each seed's best-validation parameters on a held-out test set."""
+def run_memory_tasks(
+    config: CompareConfig, hidden: dict[str, int]
+) -> tuple[dict[str, MemoryTaskResult], dict[str, LearningRateSearch]]:
+    """Trains every compared cell on every memory task (a learning-rate search per cell, then
+    K seeds each, seed-parallel, interleaved) and scores each seed's best-validation
+    parameters on a held-out test set.
+
+    Returns:
+        ``(results, searches)``, both by task name.
+    """
     tasks = tasks_for(config)
     if not tasks:
-        return {}
+        return {}, {}
     eval_every = max(1, min(config.memory_steps, 50))
-    chunks = -(-config.memory_steps // eval_every)
-    with progress_bar(
-        config.progress, total=chunks * len(tasks), desc="memory tasks", unit="chunk"
-    ) as bar:
-        return {task.name: _run_task(config, hidden, task, eval_every, bar) for task in tasks}
+    total = _lr_search.chunks(config.memory_steps, eval_every, config.lr_factors) * len(tasks)
+    results, searches = {}, {}
+    with progress_bar(config.progress, total=total, desc="memory tasks", unit="chunk") as bar:
+        for task in tasks:
+            bar.set_postfix_str(task.name)
+            results[task.name], searches[task.name] = _run_task(
+                config, hidden, task, eval_every, bar
+            )
+    return results, searches
 
 
 def _run_task(
     config: CompareConfig, hidden: dict[str, int], task: MemoryTask, eval_every: int, bar: Any
-) -> MemoryTaskResult:
-    """Every compared cell trained on one task, interleaved, and scored."""
+) -> tuple[MemoryTaskResult, LearningRateSearch]:
+    """Every compared cell tuned, trained on one task, interleaved, and scored."""
     task_data = make_data(task, num_train=2048, num_eval=256)
-    seeds = list(range(config.seeds))
-    trainers = {
-        cell: trainer(
+
+    def make_trainer(cell: str, rates: Any, seeds: Any) -> SeedTrainer:
+        return trainer(
             task,
             cell,
             hidden[cell],
@@ -251,28 +269,36 @@ def _run_task(
             task_data,
             seeds,
             batch_size=config.batch_size,
-            learning_rate=config.memory_learning_rate,
+            learning_rate=rates,
             eval_every=eval_every,
         )
-        for cell in config.cells
-    }
-    mesh = seed_mesh(config)
-    if mesh is not None:
-        for task_trainer in trainers.values():
-            task_trainer.shard_seeds(mesh)
-    bar.set_postfix_str(task.name)
-    runs = train_interleaved(trainers, config.memory_steps, bar)
+
+    found, runs = _lr_search.train_tuned(
+        make_trainer,
+        config.cells,
+        rate=config.memory_learning_rate,
+        factors=config.lr_factors,
+        search_seed_count=config.search_seeds,
+        seeds=range(config.seeds),
+        steps=config.memory_steps,
+        bar=bar,
+        mesh=seed_mesh(config),
+    )
     scores = {}
     for cell in config.cells:
         values = score(task, cell, runs[cell].best_params, task_data.test)
+        learning_curve = _lr_search.curve(runs[cell])
         scores[cell] = MemoryScore(
             score=MeanCI(*mean_ci(values.tolist())),
             per_seed=[finite(round(float(value), 6)) for value in values],
             train_s=round(runs[cell].train_s, 3),
             compile_s=round(runs[cell].compile_s, 3),
+            learning_rate=found.chosen[cell],
+            curve=learning_curve,
+            still_improving=still_improving(learning_curve),
         )
     copy_task = task.kind == "copy"
-    return MemoryTaskResult(
+    result = MemoryTaskResult(
         kind=task.kind,
         sequence_length=task.sequence_length,
         metric=task.metric,
@@ -283,7 +309,9 @@ def _run_task(
         symbols=task.length if copy_task else None,
         delay=task.delay if copy_task else None,
         num_symbols=task.num_symbols if copy_task else None,
+        curve_steps=list(runs[config.cells[0]].steps),
     )
+    return result, found
 
 
 __all__ = [

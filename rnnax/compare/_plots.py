@@ -238,6 +238,71 @@ def memory_tasks(result: CompareResult, path: Path) -> None:
     plt.close(figure)
 
 
+def learning_curves(result: CompareResult, path: Path) -> None:
+    """Every memory task's and counting language's learning curve per cell (seed-mean
+    validation loss against steps, log scale), so "worse" can be told from "not trained yet"."""
+    plt = _pyplot()
+    panels = [
+        (name, task.curve_steps, {cell: task.scores[cell].curve for cell in result.cells})
+        for name, task in result.memory_tasks.items()
+    ] + [
+        (
+            f"counting {language}",
+            counting.curve_steps,
+            {cell: counting.scores[cell].curve for cell in result.cells},
+        )
+        for language, counting in result.counting.items()
+    ]
+    color = colors(result.cells)
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
+    for axis in axes.flat[len(panels) :]:
+        axis.set_visible(False)
+    for axis, (name, steps, curves) in zip(axes.flat, panels, strict=False):
+        for cell, curve in curves.items():
+            values = [np.nan if value is None else value for value in curve]
+            if len(values) == len(steps) and any(np.isfinite(values)):
+                axis.plot(steps, values, color=color[cell], label=label(cell))
+        axis.set_yscale("log")
+        axis.set_title(name, fontsize=9)
+        axis.set_xlabel("optimizer steps", fontsize=8)
+        axis.grid(alpha=0.3)
+    axes.flat[0].set_ylabel("validation loss (seed mean)", fontsize=8)
+    axes.flat[0].legend(fontsize=8)
+    figure.suptitle("Learning curves at each model's chosen learning rate")
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def counting(result: CompareResult, path: Path) -> None:
+    """Every seed's largest accepted n per counting language and cell."""
+    plt = _pyplot()
+    cells, color = result.cells, colors(result.cells)
+    languages = list(result.counting.items())
+    figure, axes = plt.subplots(
+        1, len(languages), figsize=(3.0 * len(languages), 3.4), squeeze=False
+    )
+    for axis, (language, task) in zip(axes[0], languages, strict=True):
+        for position, cell in enumerate(cells):
+            largest = task.scores[cell].largest_n
+            axis.bar(
+                position, task.scores[cell].mean, color=color[cell], alpha=0.6, label=label(cell)
+            )
+            axis.scatter([position] * len(largest), largest, color="black", s=10, zorder=3)
+        axis.axhline(task.train_max_n, color="gray", linestyle=":", linewidth=1)
+        axis.set_xticks(range(len(cells)), [label(cell) for cell in cells])
+        axis.set_title(language, fontsize=9)
+        axis.set_ylim(0, task.test_max_n + 1)
+        axis.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("largest accepted n")
+    figure.suptitle("Counting (dotted: the largest n trained on)")
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
 def write_all(result: CompareResult, plot_data: PlotData, out: Path) -> list[str]:
     """Writes every plot into ``out``; returns the file names written."""
     written = []
@@ -250,4 +315,10 @@ def write_all(result: CompareResult, plot_data: PlotData, out: Path) -> list[str
     if result.memory_tasks:
         memory_tasks(result, out / "memory_tasks.png")
         written.append("memory_tasks.png")
+    if result.counting:
+        counting(result, out / "counting.png")
+        written.append("counting.png")
+    if result.memory_tasks or result.counting:
+        learning_curves(result, out / "learning_curves.png")
+        written.append("learning_curves.png")
     return written

@@ -101,12 +101,16 @@ class Throughput:
     Attributes:
         fwd_compile_s: seconds to compile the forward pass.
         fwd_seq_per_s: forward sequences per second.
-        fwd_bwd_seq_per_s: forward+backward sequences per second.
+        fwd_bwd_seq_per_s: forward+backward sequences per second (the median of the rounds).
+        fwd_bwd_seq_per_s_rounds: at the lookback only, forward+backward sequences per second
+            of every timing round; the cells are timed one after the other within a round, so
+            round ``i`` of two cells is a pair (empty in the sweep).
     """
 
     fwd_compile_s: float
     fwd_seq_per_s: float
     fwd_bwd_seq_per_s: float
+    fwd_bwd_seq_per_s_rounds: list[float] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +125,11 @@ class TrainingResult:
         time_to_target_s: training seconds until the seed-mean validation loss first reached
             the target, ``None`` if it never did.
         steps_to_target: optimizer steps until then, ``None`` if never.
+        learning_rate: the learning rate trained with (the search's choice).
+        steps_to_target_per_seed: per seed, optimizer steps until its own validation loss
+            first reached the target (``None`` where it never did).
+        chunk_s: wall time of every chunk of ``eval_every`` steps (all seeds, validation
+            included); the cells' chunks alternate, so chunk ``i`` of two cells is a pair.
     """
 
     compile_s: float
@@ -129,6 +138,9 @@ class TrainingResult:
     best_val_loss: float | None
     time_to_target_s: float | None
     steps_to_target: int | None
+    learning_rate: float | None = None
+    steps_to_target_per_seed: list[int | None] = dataclasses.field(default_factory=list)
+    chunk_s: list[float] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,12 +179,21 @@ class MemoryScore:
         per_seed: every seed's score (``None`` where not finite).
         train_s: training wall time, compile excluded.
         compile_s: seconds to compile the training chunk.
+        learning_rate: the learning rate trained with (the search's choice).
+        curve: the seed-mean validation loss after every chunk (the learning curve; steps in
+            :attr:`MemoryTaskResult.curve_steps`).
+        still_improving: whether the curve's best over its last quarter is more than
+            ``IMPROVING`` (5%) below its best before: then the budget, not the cell, may limit
+            the score.
     """
 
     score: MeanCI
     per_seed: list[float | None]
     train_s: float
     compile_s: float
+    learning_rate: float | None = None
+    curve: list[float | None] = dataclasses.field(default_factory=list)
+    still_improving: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +211,7 @@ class MemoryTaskResult:
         symbols: copy task only: symbols to remember.
         delay: copy task only: steps between the symbols and their recall.
         num_symbols: copy task only: the alphabet.
+        curve_steps: the optimizer steps at which the curves were taken.
     """
 
     kind: str
@@ -202,6 +224,87 @@ class MemoryTaskResult:
     symbols: int | None = None
     delay: int | None = None
     num_symbols: int | None = None
+    curve_steps: list[int] = dataclasses.field(default_factory=list)
+
+
+IMPROVING = 0.05
+"""A learning curve is "still improving" when its best over the last quarter of training is
+more than this fraction below its best before."""
+
+
+def still_improving(curve: list[float | None]) -> bool:
+    """Whether a learning curve was still improving at the end (see :data:`IMPROVING`).
+
+    Examples:
+        >>> still_improving([1.0, 0.5, 0.4, 0.3]), still_improving([1.0, 0.5, 0.5, 0.49])
+        (True, False)
+    """
+    values = [float("inf") if value is None else value for value in curve]
+    split = max(1, (3 * len(values)) // 4)
+    if split >= len(values):
+        return False
+    before, last = min(values[:split]), min(values[split:])
+    return before != float("inf") and last < (1.0 - IMPROVING) * before
+
+
+@dataclasses.dataclass(frozen=True)
+class CountingScore:
+    """One cell on one counting language.
+
+    Attributes:
+        largest_n: per seed, the largest n with every string up to it accepted.
+        mean: the mean of ``largest_n`` over seeds.
+        learning_rate: the learning rate trained with (the search's choice).
+        curve: the seed-mean validation loss after every chunk.
+        still_improving: as for :class:`MemoryScore`.
+    """
+
+    largest_n: list[int]
+    mean: float
+    learning_rate: float | None = None
+    curve: list[float | None] = dataclasses.field(default_factory=list)
+    still_improving: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CountingResult:
+    """One counting language, every compared cell trained on it.
+
+    Attributes:
+        language: ``"anbn"``, ``"anbncn"`` or ``"dyck1"``.
+        train_max_n: the largest count trained on (strings n = 1 .. train_max_n).
+        test_max_n: the largest count tested (n = 1 .. test_max_n).
+        steps: optimizer steps per cell and seed.
+        scores: every cell's score, by name.
+        curve_steps: the optimizer steps at which the curves were taken.
+    """
+
+    language: str
+    train_max_n: int
+    test_max_n: int
+    steps: int
+    scores: dict[str, CountingScore]
+    curve_steps: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningRateSearch:
+    """What the learning-rate search tried and chose, per model (``rnnax.compare._lr_search``).
+
+    Attributes:
+        candidates: the rates tried, in order.
+        seeds: the seeds trained at every rate.
+        steps: optimizer steps per member (the final run's budget; 0: no search).
+        val_loss: per model, per candidate, the mean over ``seeds`` of each seed's best
+            validation loss (``None`` where a seed never had a finite one).
+        chosen: per model, the candidate with the lowest ``val_loss``.
+    """
+
+    candidates: list[float]
+    seeds: list[int]
+    steps: int
+    val_loss: dict[str, list[float | None]]
+    chosen: dict[str, float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,6 +377,10 @@ class CompareResult:
         throughput_sweep: speed per cell and sequence length.
         wall_s: seconds the whole run took.
         schema: the ``report.json`` schema.
+        counting: every counting language's results (``report.json``:
+            ``memory_tasks.counting``; empty when skipped).
+        learning_rates: the learning-rate search of every task that trains (``"forecasting"``,
+            each memory task's name, ``"counting_<language>"``).
     """
 
     dataset: str
@@ -292,6 +399,8 @@ class CompareResult:
     throughput_sweep: dict[str, dict[int, Throughput]]
     wall_s: float
     schema: str = SCHEMA
+    counting: dict[str, CountingResult] = dataclasses.field(default_factory=dict)
+    learning_rates: dict[str, LearningRateSearch] = dataclasses.field(default_factory=dict)
 
     @property
     def cells(self) -> list[str]:
@@ -309,8 +418,14 @@ class Row:
         lstm_measured: what this run measured of it.
         gru_claim: what the explainer says of the GRU.
         gru_measured: what this run measured of it.
-        verdict: ``"supported"``, ``"not supported"`` or ``"not tested"``.
+        verdict: ``"supported"``, ``"not supported"``, ``"inconclusive"`` (the interval
+            allows either) or ``"not tested"``.
         rule: how the verdict was decided, with the numbers it compared.
+        values: the numbers measured for the claim, per cell (and per seed or round where
+            the verdict rests on an interval).
+        interval: the confidence interval the verdict rests on (``estimate``, ``low``,
+            ``high``, ``level``, ``n``, ``method`` and what it is of), ``None`` for a claim
+            decided by exact counts.
     """
 
     feature: str
@@ -320,8 +435,10 @@ class Row:
     gru_measured: str
     verdict: str
     rule: str
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    interval: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 

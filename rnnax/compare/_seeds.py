@@ -25,6 +25,7 @@ import optax
 from jax.sharding import Mesh
 
 from rnnax import _sharding
+from rnnax._checks import check_real
 from rnnax.training import _engine, _epochs
 
 SeedState = _engine.Members
@@ -69,6 +70,21 @@ class SeedRun:
         return np.stack(self.train_loss, axis=1)
 
 
+def _per_seed_rates(learning_rate: float | Sequence[float], seeds: int) -> list[float] | None:
+    """``None`` for one learning rate shared by every seed, else the per-seed list (checked)."""
+    if isinstance(learning_rate, Sequence):
+        rates = [
+            check_real("learning_rate", rate, minimum=0.0, exclusive=True) for rate in learning_rate
+        ]
+        if len(rates) != seeds:
+            raise ValueError(
+                f"learning_rate must have one rate per seed ({seeds}), got {len(rates)}"
+            )
+        return rates
+    check_real("learning_rate", learning_rate, minimum=0.0, exclusive=True)
+    return None
+
+
 def _num_examples(data: Any) -> int:
     sizes = {int(np.shape(leaf)[0]) for leaf in jax.tree.leaves(data)}
     if len(sizes) != 1:
@@ -90,7 +106,9 @@ class SeedTrainer:
             minibatches from ``fold_in(key(s), 1)``.
         batch_size: examples per step (clamped to the number of training examples), drawn
             without replacement at every step.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's learning rate: one for every seed, or one per seed (a sequence
+            as long as ``seeds``), so that one compiled call trains several learning rates
+            side by side (a learning-rate search).
         grad_clip_norm: clip each seed's gradient to this global norm first.
         eval_every: optimizer steps per compiled call.
         mesh: a ``jax.sharding.Mesh`` to split the seeds over (see :meth:`shard_seeds`), or
@@ -107,7 +125,7 @@ class SeedTrainer:
         seeds: Sequence[int],
         *,
         batch_size: int,
-        learning_rate: float,
+        learning_rate: float | Sequence[float],
         grad_clip_norm: float = 1.0,
         eval_every: int,
         mesh: Mesh | None = None,
@@ -122,9 +140,15 @@ class SeedTrainer:
         self.batch_size = min(int(batch_size), self.num_train)
         self.eval_every = int(eval_every)
         self.loss_fn = loss_fn
-        self.optimizer = optax.chain(
-            optax.clip_by_global_norm(grad_clip_norm), optax.adam(learning_rate)
+        self.learning_rates = _per_seed_rates(learning_rate, len(self.seeds))
+        # One learning rate per seed lives in the optimizer state (inject_hyperparams), so the
+        # vmap over seeds carries it; a single rate stays a constant of the compiled step.
+        adam = (
+            optax.adam(learning_rate)
+            if self.learning_rates is None
+            else optax.inject_hyperparams(optax.adam)(learning_rate=self.learning_rates[0])
         )
+        self.optimizer = optax.chain(optax.clip_by_global_norm(grad_clip_norm), adam)
         self._init_fn = init_fn
         self._epoch = _epochs.sampled_steps_epoch(
             loss_fn, self.optimizer, self.num_train, self.batch_size, self.eval_every
@@ -169,10 +193,16 @@ class SeedTrainer:
         )
         return self
 
-    def _init_one(self, seed_key: jax.Array) -> tuple[Any, Any, jax.Array]:
+    def _init_one(self, index: int) -> tuple[Any, Any, jax.Array]:
+        seed_key = jax.random.key(self.seeds[index])
         params = self._init_fn(jax.random.fold_in(seed_key, 0))
         with jax.numpy_dtype_promotion("standard"):  # optax is not strict-promotion clean
             opt_state = self.optimizer.init(params)
+        if self.learning_rates is not None:
+            clip_state, adam_state = opt_state
+            rate = jnp.asarray(self.learning_rates[index], jnp.float32)
+            hyperparams = {**adam_state.hyperparams, "learning_rate": rate}
+            opt_state = (clip_state, adam_state._replace(hyperparams=hyperparams))
         return params, opt_state, jax.random.fold_in(seed_key, 1)
 
     # -- driving -------------------------------------------------------------------------------
@@ -183,7 +213,7 @@ class SeedTrainer:
         compiling a vmapped initializer with its QR decompositions takes seconds) and the K
         states are stacked on a leading axis; everything after this runs vmapped.
         """
-        states = [self._init_one(jax.random.key(seed)) for seed in self.seeds]
+        states = [self._init_one(index) for index in range(len(self.seeds))]
         params, opt_state, keys = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
         if self.mesh is not None:
             params, opt_state, keys = jax.device_put(

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rnnax._statistics import beats, mean_interval
 from rnnax.compare._cells import CLAIM_CELLS, label
 from rnnax.compare._claims import ReportLike
 from rnnax.compare._format import kilo, memory_summary, plus_minus
@@ -40,20 +41,30 @@ def terminal_table(table: Sequence[Row]) -> str:
 
 
 def baseline_summary(report: ReportLike) -> str:
-    """One line per model: test MASE against the seasonal-naive baseline."""
+    """One line per model: test MASE against the seasonal-naive baseline, which a model beats
+    only when the 95% t interval of its test MASE over the seeds lies wholly below it
+    (``rnnax.evaluation.beats``)."""
     result = as_report(report).result
     base = result.baselines
+    reference = base["seasonal_naive"].mase
     lines = [
-        f"baselines (test MASE): naive {base['naive'].mase:.3f}, seasonal naive "
-        f"{base['seasonal_naive'].mase:.3f}"
+        f"baselines (test MASE): naive {base['naive'].mase:.3f}, seasonal naive {reference:.3f}"
     ]
     for cell, model in result.models.items():
         mase = model.forecast.test.mase
-        beats = mase.mean is not None and mase.mean < base["seasonal_naive"].mase
-        lines.append(
-            f"{label(cell).upper()} test MASE {plus_minus(mase)}: "
-            f"{'beats' if beats else 'does NOT beat'} seasonal naive"
-        )
+        per_seed = model.forecast.test_per_seed.mase
+        finite = [value for value in per_seed if value is not None]
+        if len(finite) < 2 or len(finite) != len(per_seed):
+            verdict = "too few finite seeds to tell"
+        else:
+            interval = mean_interval(finite)
+            verdict = (
+                f"beats seasonal naive (95% interval up to {interval.high:.3f})"
+                if beats(interval, reference)
+                else f"does NOT beat seasonal naive with confidence (95% interval "
+                f"{interval.low:.3f}..{interval.high:.3f})"
+            )
+        lines.append(f"{label(cell).upper()} test MASE {plus_minus(mase)}: {verdict}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Speed: forward and forward+backward sequences per second, and forward compile time.
 
 Every cell's compiled calls are timed round-robin (so load changes on a shared machine hit
-all alike) at each sequence length of the sweep; each value is the median of the repeats.
+all alike) at each sequence length of the sweep; each value is the median of the rounds, and
+the forward+backward speed of every round is kept for the interval of the cells' ratio.
 """
 
 from __future__ import annotations
@@ -19,11 +20,18 @@ import numpy as np
 from rnnax import forecasting
 from rnnax.compare._results import Throughput
 
+MIN_ROUNDS = 10
+"""Timing rounds at least: enough for an interval of the cells' speed ratio."""
 
-def _median_times(
-    calls: dict[str, Callable[[], Any]], budget_s: float, min_reps: int = 3, max_reps: int = 30
-) -> dict[str, float]:
-    """Times every call round-robin (interleaved, so load changes hit all alike); medians."""
+
+def _round_times(
+    calls: dict[str, Callable[[], Any]],
+    budget_s: float,
+    min_reps: int = MIN_ROUNDS,
+    max_reps: int = 30,
+) -> dict[str, list[float]]:
+    """Times every call round-robin (interleaved, so load changes hit all alike): per call,
+    its seconds in every round."""
     samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     start = time.perf_counter()
@@ -35,7 +43,7 @@ def _median_times(
             jax.block_until_ready(calls[name]())
             samples[name].append(time.perf_counter() - begin)
         rounds += 1
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 def throughput(
@@ -50,7 +58,8 @@ def throughput(
 
     Forward is ``forecasting.apply``; forward+backward is the gradient of ``forecasting.loss``
     with respect to the parameters. Both are compiled ahead of time, warmed up once and timed
-    to ``block_until_ready``; each value is the median over interleaved repeats.
+    to ``block_until_ready``; each value is the median over interleaved rounds (at least
+    :data:`MIN_ROUNDS`), and every round's forward+backward speed is kept.
     """
     results: dict[str, dict[int, Throughput]] = {cell: {} for cell in configs}
     rng = np.random.default_rng(0)
@@ -74,12 +83,13 @@ def throughput(
             calls[f"{cell}/fwd_bwd"] = functools.partial(
                 gradient_compiled, params[cell], inputs, targets
             )
-        medians = _median_times(calls, budget_s)
+        rounds = _round_times(calls, budget_s)
         for cell in configs:
             results[cell][length] = Throughput(
                 fwd_compile_s=compile_s[cell],
-                fwd_seq_per_s=batch / medians[f"{cell}/fwd"],
-                fwd_bwd_seq_per_s=batch / medians[f"{cell}/fwd_bwd"],
+                fwd_seq_per_s=batch / statistics.median(rounds[f"{cell}/fwd"]),
+                fwd_bwd_seq_per_s=batch / statistics.median(rounds[f"{cell}/fwd_bwd"]),
+                fwd_bwd_seq_per_s_rounds=[batch / seconds for seconds in rounds[f"{cell}/fwd_bwd"]],
             )
         bar.update(1)
     return results

@@ -48,6 +48,16 @@ def reach(run: SeedRun, target: float) -> tuple[int | None, float | None]:
     return run.steps[first], run.seconds[first]
 
 
+def reach_per_seed(run: SeedRun, target: float) -> list[int | None]:
+    """Per seed, the first optimizer steps at which its own validation loss is at or below
+    ``target`` (``None`` for a seed that never reached it)."""
+    reached = []
+    for curve in run.val_matrix():
+        hits = np.flatnonzero(curve <= target)
+        reached.append(run.steps[int(hits[0])] if hits.size else None)
+    return reached
+
+
 def seed_mesh(config: CompareConfig) -> jax.sharding.Mesh | None:
     """The mesh that splits the seeds (``config.seed_devices`` devices), or ``None``."""
     if config.seed_devices is None:

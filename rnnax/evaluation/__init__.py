@@ -8,7 +8,8 @@ treat the last axis as time by default, keep leading batch axes, and work under
   :func:`mase` (with :func:`seasonal_naive_scale`), :func:`coverage`,
   :func:`pinball_loss`, :func:`gaussian_nll`.
 * Statistics over seeds and repeated timings: :func:`mean_interval`,
-  :func:`paired_difference`, :func:`paired_ratio` (each an :class:`Interval`), and the
+  :func:`paired_difference`, :func:`paired_ratio`, :func:`combined_ratio` (each an
+  :class:`Interval`), and the
   verdicts they support, :func:`verdict` and :func:`beats`.
 * Probabilistic scores: :func:`student_t_nll`, :func:`crps_gaussian` (closed form) and
   :func:`crps_quantiles` (the CRPS from any forecast's quantiles).
@@ -42,9 +43,10 @@ from rnnax.evaluation._metrics import (
     smape,
 )
 from rnnax.evaluation._probabilistic import crps_gaussian, crps_quantiles, student_t_nll
-from rnnax.evaluation._statistics import (
+from rnnax._statistics import (
     Interval,
     beats,
+    combined_ratio,
     mean_interval,
     paired_difference,
     paired_ratio,
@@ -54,6 +56,7 @@ from rnnax.evaluation._statistics import (
 __all__ = [
     "Interval",
     "beats",
+    "combined_ratio",
     "coverage",
     "crps_gaussian",
     "crps_quantiles",

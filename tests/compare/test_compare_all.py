@@ -28,7 +28,19 @@ def all_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     read the data set), and the speed timed at the lookback only (each timed length costs a
     second per data set)."""
     out = tmp_path_factory.mktemp("compare") / "all"
-    args = build_parser().parse_args([*TINY, "--dataset", "all", "--memory-steps", "0"])
+    args = build_parser().parse_args(
+        [
+            *TINY,
+            "--dataset",
+            "all",
+            "--memory-steps",
+            "0",
+            "--counting-steps",
+            "0",
+            "--lr-search",
+            "1",
+        ]
+    )
     config = CompareConfig(**{field.name: getattr(args, field.name) for field in _compare_fields()})
     config = dataclasses.replace(config, sweep_lengths=(), plots=False)
     stderr = io.StringIO()
@@ -93,11 +105,12 @@ def test_the_summary_table_is_printed_and_written(
 def test_the_memory_tasks_run_once_per_hidden_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, int]] = []
 
-    def fake(config: CompareConfig, hidden: dict[str, int]) -> dict[str, Any]:
+    def fake(config: CompareConfig, hidden: dict[str, int]) -> tuple[dict[str, Any], dict]:
         calls.append(hidden)
-        return {"adding_T6": len(calls)}
+        return {"adding_T6": len(calls)}, {}
 
     monkeypatch.setattr(_experiment, "run_memory_tasks", fake)
+    monkeypatch.setattr(_experiment, "run_counting", lambda config, hidden: ({}, {}))
     cache: _experiment.MemoryCache = {}
     config = CompareConfig(dataset="co2", memory_steps=10)
 
@@ -107,6 +120,6 @@ def test_the_memory_tasks_run_once_per_hidden_sizes(monkeypatch: pytest.MonkeyPa
 
     first = _experiment._memory_tasks(config, models(4), cache)
     assert _experiment._memory_tasks(config, models(4), cache) is first
-    assert _experiment._memory_tasks(config, models(5), cache) == {"adding_T6": 2}
-    assert _experiment._memory_tasks(config, models(5), None) == {"adding_T6": 3}
+    assert _experiment._memory_tasks(config, models(5), cache).tasks == {"adding_T6": 2}
+    assert _experiment._memory_tasks(config, models(5), None).tasks == {"adding_T6": 3}
     assert calls == [{"lstm": 4, "gru": 4}, {"lstm": 5, "gru": 5}, {"lstm": 5, "gru": 5}]

@@ -26,7 +26,7 @@ def test_every_field_carries_its_command_line_metadata() -> None:
 def test_the_config_module_imports_without_jax() -> None:
     code = (
         "import sys, dataclasses, rnnax.compare._config as c; "
-        "assert len(dataclasses.fields(c.CompareConfig)) == 27; "
+        "assert len(dataclasses.fields(c.CompareConfig)) == 32; "
         "assert 'jax' not in sys.modules, 'jax imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -48,6 +48,12 @@ def test_the_config_module_imports_without_jax() -> None:
         ({"dataset": "nile"}, ValueError),
         ({"seeds": 3, "seed_devices": 2}, ValueError),
         ({"progress": "no"}, TypeError),
+        ({"lr_factors": (1.0, 1.0)}, ValueError),
+        ({"lr_factors": (0.0,)}, ValueError),
+        ({"lr_factors": "fast"}, TypeError),
+        ({"search_seeds": 0}, ValueError),
+        ({"counting_steps": -1}, ValueError),
+        ({"counting_train_n": 10, "counting_test_n": 5}, ValueError),
     ],
 )
 def test_wrong_fields_are_refused(changes: dict[str, Any], error: type[Exception]) -> None:

@@ -6,32 +6,33 @@ import jax
 import numpy as np
 
 from rnnax import data
+from rnnax.compare import CompareConfig
 from rnnax.compare._counting import largest_n_per_seed, run_counting
 
 
-def _run():
-    return run_counting(
-        ["lstm", "gru"],
-        {"lstm": 4, "gru": 4},
-        layers=1,
-        seeds=[0, 1],
-        languages=["anbn"],
-        train_max_n=4,
-        test_max_n=8,
-        steps=40,
-        learning_rate=1e-2,
+def test_every_language_cell_and_seed_gets_a_largest_n_and_a_searched_rate():
+    """(Seeded training is deterministic: tests/compare/test_compare_seeds.py.)"""
+    config = CompareConfig(
+        seeds=2,
+        counting_steps=20,
+        counting_train_n=3,
+        counting_test_n=6,
+        lr_factors=(1.0,),
         progress=False,
     )
-
-
-def test_every_cell_and_seed_gets_a_largest_n():
-    """(Seeded training is deterministic: tests/compare/test_compare_seeds.py.)"""
-    result = _run()["anbn"]
-    assert (result.train_max_n, result.test_max_n, result.steps) == (4, 8, 40)
-    for cell in ("lstm", "gru"):
-        largest = result.scores[cell].largest_n
-        assert len(largest) == 2 and all(0 <= n <= 8 for n in largest)
-        assert result.scores[cell].mean == np.mean(largest)
+    results, searches = run_counting(config, {"lstm": 4, "gru": 4})
+    assert list(results) == list(data.LANGUAGES)
+    for language, result in results.items():
+        assert (result.train_max_n, result.test_max_n, result.steps) == (3, 6, 20)
+        search = searches[f"counting_{language}"]
+        assert search.candidates == [0.01] and search.steps == 0  # no search: one rate
+        for cell in ("lstm", "gru"):
+            score = result.scores[cell]
+            assert len(score.largest_n) == 2 and all(0 <= n <= 6 for n in score.largest_n)
+            assert score.mean == np.mean(score.largest_n)
+            assert score.learning_rate == search.chosen[cell]
+            assert len(score.curve) == len(result.curve_steps)
+    assert run_counting(CompareConfig(counting_steps=0), {"lstm": 4, "gru": 4}) == ({}, {})
 
 
 def test_the_measure_reads_each_seeds_own_predictions():

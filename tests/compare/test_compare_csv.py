@@ -21,7 +21,17 @@ from rnnax.compare._config import from_settings, settings
 from rnnax.compare._data import needed_length, prepare
 
 # TINY without the memory tasks (they do not read the data) and the plots.
-_QUICK = [*TINY, "--memory-steps", "0", "--no-plots", "--no-progress"]
+_QUICK = [
+    *TINY,
+    "--memory-steps",
+    "0",
+    "--counting-steps",
+    "0",
+    "--lr-search",
+    "1",
+    "--no-plots",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,14 @@ TINY = [
     "2",
     "--sweep-lengths",
     "24",
+    "--counting-steps",
+    "10",
+    "--counting-train-n",
+    "2",
+    "--counting-test-n",
+    "3",
+    "--lr-search",
+    "1",
 ]
 MODEL_KEYS = (
     "hidden",
@@ -76,7 +84,19 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def three_cells(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # One memory task (no copy task) keeps the third cell's run about as long as the default's.
-    return _run(tmp_path_factory, "--cells", "lstm,gru,gru_reset_after", "--copy-symbols", "0")
+    return _run(
+        tmp_path_factory,
+        "--cells",
+        "lstm,gru,gru_reset_after",
+        "--copy-symbols",
+        "0",
+        "--counting-steps",
+        "0",
+        "--lr-search",
+        "1,3",
+        "--search-seeds",
+        "1",
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -154,33 +174,126 @@ def test_report_md_and_plots(tiny_run: dict[str, Any]) -> None:
     assert text.startswith("# rnnax compare: LSTM vs GRU\n")
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
     pytest.importorskip("matplotlib")
-    for name in ("validation_loss.png", "forecast.png", "throughput.png", "memory_tasks.png"):
+    for name in (
+        "validation_loss.png",
+        "forecast.png",
+        "throughput.png",
+        "memory_tasks.png",
+        "counting.png",
+        "learning_curves.png",
+    ):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert f"]({name})" in text
 
 
-def test_verdicts_follow_the_measurements(tiny_run: dict[str, Any]) -> None:
+def _verdicts(report: dict[str, Any]) -> dict[str, str]:
+    return {row.feature: row.verdict for row in rows(report)}
+
+
+def test_verdicts_follow_the_paired_measurements(tiny_run: dict[str, Any]) -> None:
+    """Each statistical claim decides from paired per-seed (or per-round) values: one side of
+    the margin, inside it, or an interval too wide to tell."""
     report = copy.deepcopy(tiny_run["report"])
     lstm, gru = report["models"]["lstm"], report["models"]["gru"]
-    for task in report["memory_tasks"].values():
+    # Memory control: the LSTM better on every task by the same amount on both seeds.
+    for name, task in report["memory_tasks"].items():
+        if name == "counting":
+            for language in task.values():
+                language["scores"]["lstm"]["largest_n"] = [20, 22]
+                language["scores"]["gru"]["largest_n"] = [5, 7]
+            continue
         good, bad = (0.9, 0.1) if task["higher_is_better"] else (0.01, 0.2)
-        task["lstm"]["score"], task["gru"]["score"] = [good, 0.0], [bad, 0.0]
-    lstm["test"]["mase"], gru["test"]["mase"] = [1.0, 0.01], [2.0, 0.01]
-    lstm["time_to_target_s"], gru["time_to_target_s"] = 1.0, 2.0
-    gru["fwd_bwd_seq_per_s"] = lstm["fwd_bwd_seq_per_s"] * 2
-    verdicts = {row.feature: row.verdict for row in rows(report)}
-    assert verdicts["memory control"] == "supported"
-    assert verdicts["performance (forecast)"] == "not supported"
-    assert verdicts["training speed"] == "not supported"
-    assert verdicts["computational cost"] == "supported"  # fewer FLOPs and faster
-    gru["time_to_target_s"] = None  # the GRU never reached the target
-    assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "not supported"
-    lstm["time_to_target_s"], gru["time_to_target_s"] = None, 3.0
-    assert {row.feature: row.verdict for row in rows(report)}["training speed"] == "supported"
+        task["lstm"]["per_seed"], task["gru"]["per_seed"] = [good, good], [bad, bad]
+    assert _verdicts(report)["memory control"] == "supported"
+    for task in report["memory_tasks"].values():
+        if "lstm" in task:
+            task["lstm"]["per_seed"], task["gru"]["per_seed"] = (
+                task["gru"]["per_seed"],
+                task["lstm"]["per_seed"],
+            )
+    for language in report["memory_tasks"]["counting"].values():
+        language["scores"]["gru"]["largest_n"] = [20, 22]
+        language["scores"]["lstm"]["largest_n"] = [5, 7]
+    assert _verdicts(report)["memory control"] == "not supported"
+    # Performance: similar within 10% of the LSTM's MASE, else one side, else inconclusive.
+    lstm["test"]["mase"] = [1.0, 0.01]
+    lstm["test_per_seed"]["mase"] = [1.0, 1.0]
+    for per_seed, expected in (
+        ([1.02, 1.02], "supported"),
+        ([2.0, 2.0], "not supported"),
+        ([0.5, 0.5], "not supported"),
+        ([0.5, 1.5], "inconclusive"),
+    ):
+        gru["test_per_seed"]["mase"] = per_seed
+        assert _verdicts(report)["performance (forecast)"] == expected, per_seed
+    # Computational cost: fewer FLOPs AND faster in the paired timing rounds.
+    rounds = [1000.0, 1100.0, 900.0]
+    lstm["fwd_bwd_seq_per_s_rounds"] = rounds
+    for factor, expected in ((2.0, "supported"), (1.01, "not supported"), (0.5, "not supported")):
+        gru["fwd_bwd_seq_per_s_rounds"] = [factor * value for value in rounds]
+        assert _verdicts(report)["computational cost"] == expected, factor
+    gru["fwd_bwd_seq_per_s_rounds"] = [2000.0, 900.0, 1900.0]
+    assert _verdicts(report)["computational cost"] == "inconclusive"
+    # Training speed: steps to target per seed x seconds per chunk, paired.
+    chunks = [0.1, 0.12, 0.11]
+    lstm["chunk_s"], gru["chunk_s"] = chunks, chunks
+    lstm["steps_to_target_per_seed"] = [20, 20]
+    gru["steps_to_target_per_seed"] = [10, 10]
+    assert _verdicts(report)["training speed"] == "supported"
+    gru["steps_to_target_per_seed"] = [None, None]  # the GRU never reached the target
+    assert _verdicts(report)["training speed"] == "not supported"
+    gru["steps_to_target_per_seed"] = [10, 40]
+    assert _verdicts(report)["training speed"] == "inconclusive"
+
+
+def test_report_json_claims_and_counting(tiny_run: dict[str, Any]) -> None:
+    """Every claim carries values, interval, rule and verdict; the counting results sit under
+    memory_tasks.counting; every task's learning-rate search is recorded."""
+    report = tiny_run["report"]
+    for name, claim in report["claims"].items():
+        assert set(claim) == {"values", "interval", "rule", "verdict"}, name
+        assert claim["verdict"] == report["verdicts"][name]
+    for name in ("performance (forecast)", "computational cost"):
+        interval = report["claims"][name]["interval"]
+        assert interval["low"] <= interval["estimate"] <= interval["high"], name
+    counting = report["memory_tasks"]["counting"]
+    assert set(counting) == {"anbn", "anbncn", "dyck1"}
+    for language in counting.values():
+        for cell in ("lstm", "gru"):
+            score = language["scores"][cell]
+            assert len(score["largest_n"]) == 2 and len(score["curve"]) == len(
+                language["curve_steps"]
+            )
+    searches = report["learning_rate_search"]  # --lr-search 1: one rate, nothing trained
+    assert {"forecasting", "adding_T6", "copy_K2_D2", "counting_anbn"} <= set(searches)
+    assert all(search["steps"] == 0 for search in searches.values())
+    text = (tiny_run["out"] / "report.md").read_text(encoding="utf-8")
+    assert "## Counting tasks" in text and "## Learning-rate search" not in text
+
+
+def _check_the_learning_rate_search(three_cells: dict[str, Any]) -> None:
+    """Every model of every task tried each candidate on the search seed and trained its
+    final seeds at the rate it chose (checked by the three-cells test, whose run searches)."""
+    report = three_cells["report"]
+    searches = report["learning_rate_search"]
+    assert set(searches) == {"forecasting", "adding_T6"}
+    for search in searches.values():
+        assert search["seeds"] == [1000] and search["candidates"] == sorted(search["candidates"])
+        assert len(search["candidates"]) == 2 and search["steps"] > 0
+        for cell in ("lstm", "gru", "gru_reset_after"):
+            assert search["chosen"][cell] in search["candidates"]
+            assert len(search["val_loss"][cell]) == 2
+    for cell, model in report["models"].items():
+        assert model["learning_rate"] == searches["forecasting"]["chosen"][cell]
+        task = report["memory_tasks"]["adding_T6"][cell]
+        assert task["learning_rate"] == searches["adding_T6"]["chosen"][cell]
+    text = (three_cells["out"] / "report.md").read_text(encoding="utf-8")
+    assert "## Learning-rate search" in text and "| forecasting | GRU |" in text
 
 
 def test_three_cells_keep_the_claims_and_add_a_table(three_cells: dict[str, Any]) -> None:
     assert three_cells["code"] == 0, three_cells["stderr"][-2000:]
+    _check_the_learning_rate_search(three_cells)
     report = three_cells["report"]
     assert list(report["models"]) == ["lstm", "gru", "gru_reset_after"]
     assert report["settings"]["cells"] == ["lstm", "gru", "gru_reset_after"]
@@ -224,7 +337,13 @@ def test_three_cells_keep_the_claims_and_add_a_table(three_cells: dict[str, Any]
     assert "| gru_reset_after | 4 | 84 / 144 |" in text
     assert "| trivial | LSTM | GRU | gru_reset_after |" in text
     pytest.importorskip("matplotlib")
-    for name in ("validation_loss.png", "forecast.png", "throughput.png", "memory_tasks.png"):
+    for name in (
+        "validation_loss.png",
+        "forecast.png",
+        "throughput.png",
+        "memory_tasks.png",
+        "learning_curves.png",
+    ):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 

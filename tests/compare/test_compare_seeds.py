@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import pytest
 import numpy as np
 
 from rnnax import forecasting
@@ -65,3 +66,46 @@ def test_match_params_sizes_the_gru_to_the_lstm_budget() -> None:
     gap = abs(total_params("gru", hidden, 1, 12) - budget)
     assert gap <= min(abs(total_params("gru", h, 1, 12) - budget) for h in (hidden - 1, hidden + 1))
     assert gap / budget < 0.05
+
+
+def test_one_learning_rate_per_seed_equals_each_rate_alone() -> None:
+    """A learning-rate search trains several rates in one call: each member is its rate's
+    trainer alone, and the rates are checked."""
+    together = _trainer([3, 3])
+    together = SeedTrainer(
+        together._init_fn,
+        together.loss_fn,
+        together.train_data,
+        together.val_data,
+        [3, 3],
+        batch_size=8,
+        learning_rate=[1e-2, 1e-1],
+        eval_every=5,
+    )
+    run = train_seeds(together, steps=10)
+    for index, rate in enumerate((1e-2, 1e-1)):
+        alone = _trainer([3])
+        alone = SeedTrainer(
+            alone._init_fn,
+            alone.loss_fn,
+            alone.train_data,
+            alone.val_data,
+            [3],
+            batch_size=8,
+            learning_rate=rate,
+            eval_every=5,
+        )
+        np.testing.assert_allclose(
+            run.val_matrix()[index], train_seeds(alone, steps=10).val_matrix()[0], rtol=1e-5
+        )
+    with pytest.raises(ValueError, match="one rate per seed"):
+        SeedTrainer(
+            together._init_fn,
+            together.loss_fn,
+            together.train_data,
+            together.val_data,
+            [3],
+            batch_size=8,
+            learning_rate=[1e-2, 1e-1],
+            eval_every=5,
+        )

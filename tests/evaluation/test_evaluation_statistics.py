@@ -83,3 +83,20 @@ def test_bootstrap_is_deterministic_by_seed():
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_combined_ratio_multiplies_estimates_and_widens_the_interval():
+    """A product of two measured ratios: estimates multiply; the interval is wider than
+    either factor's on the log scale; a zero-width factor adds nothing."""
+    steps = evaluation.paired_ratio([100.0, 120.0, 80.0, 90.0], [140.0, 160.0, 120.0, 130.0])
+    seconds = evaluation.paired_ratio([1.0, 1.1, 0.9, 1.0, 1.05], [1.2, 1.3, 1.2, 1.1, 1.25])
+    product = evaluation.combined_ratio(steps, seconds)
+    assert product.estimate == pytest.approx(steps.estimate * seconds.estimate)
+    width = np.log(product.high) - np.log(product.low)
+    assert width > np.log(steps.high) - np.log(steps.low)
+    assert width > np.log(seconds.high) - np.log(seconds.low)
+    exact = evaluation.paired_ratio([2.0, 4.0], [1.0, 2.0])  # both ratios exactly 2
+    alone = evaluation.combined_ratio(seconds, exact)
+    assert alone.estimate == pytest.approx(2 * seconds.estimate)
+    with pytest.raises(TypeError, match="paired_ratio"):
+        evaluation.combined_ratio(evaluation.mean_interval([1.0, 2.0], method="bootstrap"))
