@@ -295,6 +295,18 @@ def _search_section(result: CompareResult) -> list[str]:
                 for rate, loss in zip(search.candidates, losses, strict=True)
             )
             lines.append(f"| {name} | {label(cell)} | {tried} |")
+    edges = [
+        f"{name} ({label(cell)})"
+        for name, search in searched.items()
+        for cell, rate in search.chosen.items()
+        if len(search.candidates) > 1 and rate in (search.candidates[0], search.candidates[-1])
+    ]
+    if edges:
+        lines += [
+            "",
+            "Chosen at an end of the grid, where a rate beyond it might do better (widen the "
+            f"grid with --lr-search): {', '.join(edges)}.",
+        ]
     return [*lines, ""]
 
 

@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rnnax._statistics import Interval, mean_interval, paired_ratio, verdict
 from rnnax.compare._cells import label
 from rnnax.compare._format import plus_minus
 from rnnax.compare._results import CompareResult, MeanCI
@@ -36,6 +37,10 @@ SUMMARY_SCHEMA = "rnnax-compare-summary/1"
 """The ``"schema"`` of ``summary.json``."""
 
 _BASELINES = {"naive": "naive", "seasonal_naive": "seasonal naive"}
+
+RATIO_MARGIN = 0.10
+"""Per data set, GRU / LSTM test-MASE ratios whose interval lies inside 1 ± this are
+"similar"."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,30 @@ class DatasetSummary:
     dataset: str
     cells: dict[str, MeanCI]
     baselines: dict[str, float]
+    per_seed: dict[str, list[float | None]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ratio_interval(self) -> Interval | None:
+        """The GRU / LSTM test-MASE ratio, paired over the seeds (geometric mean and 95% t
+        interval); ``None`` without both cells' per-seed scores (at least 2, all finite)."""
+        lstm, gru = self.per_seed.get("lstm"), self.per_seed.get("gru")
+        if lstm is None or gru is None or len(lstm) < 2 or len(lstm) != len(gru):
+            return None
+        values = [*lstm, *gru]
+        if any(value is None or not value > 0 for value in values):
+            return None
+        return paired_ratio(gru, lstm)  # type: ignore[arg-type]
+
+    @property
+    def decided(self) -> str | None:
+        """Which of the two the paired interval says forecast better: ``"gru"`` (the ratio's
+        interval below 1), ``"lstm"`` (above), ``"similar"`` (inside 1 ± ``RATIO_MARGIN``) or
+        ``"inconclusive"``; ``None`` without an interval."""
+        interval = self.ratio_interval
+        if interval is None:
+            return None
+        said = verdict(interval, margin=RATIO_MARGIN, reference=1.0)
+        return {"lower": "gru", "higher": "lstm"}.get(said, said)
 
     @property
     def ratio(self) -> float | None:
@@ -105,6 +134,20 @@ class Summary:
         """How many data sets each cell won (the lowest mean test MASE)."""
         return {cell: sum(row.winner == cell for row in self.rows) for cell in self.cells}
 
+    @property
+    def mean_ratio_interval(self) -> Interval | None:
+        """The mean GRU / LSTM ratio with its 95% t interval over the data sets (each data set
+        one value); ``None`` with fewer than 2 ratios."""
+        ratios = [row.ratio for row in self.rows if row.ratio is not None]
+        return mean_interval(ratios) if len(ratios) >= 2 else None
+
+    @property
+    def decided_wins(self) -> dict[str, int]:
+        """How many data sets the paired interval gave to the LSTM, to the GRU, called
+        similar or left inconclusive."""
+        outcomes = [row.decided for row in self.rows if row.decided is not None]
+        return {key: outcomes.count(key) for key in ("lstm", "gru", "similar", "inconclusive")}
+
 
 def summarize(
     results: Sequence[CompareResult], *, command: str = "", out: str | None = None
@@ -115,6 +158,10 @@ def summarize(
             dataset=result.dataset,
             cells={cell: model.forecast.test.mase for cell, model in result.models.items()},
             baselines={name: scores.mase for name, scores in result.baselines.items()},
+            per_seed={
+                cell: list(model.forecast.test_per_seed.mase)
+                for cell, model in result.models.items()
+            },
         )
         for result in results
     ]
@@ -136,6 +183,15 @@ def summarize_rows(
 
 
 # ------------------------------------------------------------------------------ JSON
+def _interval_json(interval: Interval | None) -> dict[str, Any] | None:
+    if interval is None:
+        return None
+    return {
+        key: round(value, 6) if isinstance(value, float) else value
+        for key, value in interval.as_dict().items()
+    }
+
+
 def summary_json(summary: Summary) -> dict[str, Any]:
     """``summary.json``'s dict: per data set the MASE of each cell (``[mean, half]``) and of
     the baselines, the ratio GRU / LSTM and the winner; then the mean ratio and the wins."""
@@ -146,14 +202,19 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             row.dataset: {
                 "mase": {cell: list(mase) for cell, mase in row.cells.items()},
                 "baselines_mase": dict(row.baselines),
+                "mase_per_seed": {cell: list(values) for cell, values in row.per_seed.items()},
                 "mase_ratio_gru_lstm": row.ratio,
+                "mase_ratio_interval": _interval_json(row.ratio_interval),
                 "winner": row.winner,
+                "decided": row.decided,
                 "report": f"{row.dataset}/report.md",
             }
             for row in summary.rows
         },
         "mean_mase_ratio_gru_lstm": summary.mean_ratio,
+        "mean_mase_ratio_interval": _interval_json(summary.mean_ratio_interval),
         "wins": summary.wins,
+        "decided": summary.decided_wins,
         "command": summary.command,
         "out": summary.out,
         "wall_s": summary.wall_s,
@@ -167,6 +228,9 @@ def summary_from_json(payload: Mapping[str, Any]) -> Summary:
             dataset=name,
             cells={cell: MeanCI(*pair) for cell, pair in entry["mase"].items()},
             baselines=dict(entry["baselines_mase"]),
+            per_seed={
+                cell: list(values) for cell, values in entry.get("mase_per_seed", {}).items()
+            },
         )
         for name, entry in payload["datasets"].items()
     ]
@@ -188,16 +252,18 @@ def _table(summary: Summary) -> tuple[list[str], list[list[str]]]:
         "data set",
         *(f"{label(cell)} MASE" for cell in summary.cells),
         *(f"{_BASELINES[name]} MASE" for name in baselines),
-        "GRU/LSTM",
+        "GRU/LSTM [95%]",
         "winner",
+        "paired",
     ]
     body = [
         [
             row.dataset,
             *(plus_minus(row.cells[cell]) for cell in summary.cells),
             *(_number(row.baselines.get(name)) for name in baselines),
-            _number(row.ratio),
+            _ratio(row),
             "tie" if row.winner is None else label(row.winner),
+            _decided(row.decided),
         ]
         for row in summary.rows
     ]
@@ -208,9 +274,22 @@ def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _ratio(row: DatasetSummary) -> str:
+    interval = row.ratio_interval
+    if interval is None:
+        return _number(row.ratio)
+    return f"{_number(row.ratio)} [{interval.low:.2f}, {interval.high:.2f}]"
+
+
+def _decided(decided: str | None) -> str:
+    if decided in ("lstm", "gru"):
+        return f"{label(decided)} better"
+    return decided or "n/a"
+
+
 def _totals(summary: Summary) -> str:
     """The line under the table: the mean ratio and the wins."""
-    ratio = summary.mean_ratio
+    ratio, interval = summary.mean_ratio, summary.mean_ratio_interval
     wins = ", ".join(f"{label(cell)} {count}" for cell, count in summary.wins.items())
     if ratio is None:
         mean = "n/a (needs both lstm and gru)"
@@ -219,9 +298,14 @@ def _totals(summary: Summary) -> str:
     else:
         better = "below 1: the GRU" if ratio < 1 else "above 1: the LSTM"
         mean = f"{ratio:.3f} ({better} forecast better on average)"
+    if interval is not None:
+        mean += f", 95% t interval over the data sets {interval.low:.3f}..{interval.high:.3f}"
+    decided = summary.decided_wins
     return (
         f"Mean MASE ratio GRU/LSTM over {len(summary.rows)} data sets: {mean}. "
-        f"Wins (lowest mean test MASE): {wins}."
+        f"Wins (lowest mean test MASE): {wins}. By the paired interval of each data set: "
+        f"LSTM better on {decided['lstm']}, GRU better on {decided['gru']}, similar on "
+        f"{decided['similar']}, inconclusive on {decided['inconclusive']}."
     )
 
 
@@ -264,6 +348,10 @@ def summary_markdown(summary: Summary) -> str:
         "MASE is the test mean absolute error scaled by the in-sample seasonal-naive error "
         "(below 1: better than that); each cell's is the mean ± 95% t-interval half-width over "
         "the seeds, and the winner has the lowest mean, whether or not the intervals overlap. "
+        "GRU/LSTM is the ratio of the mean test MASE, with the 95% t interval of the ratio "
+        "paired over the seeds (geometric); 'paired' says what that interval decides: one "
+        f"model better (the interval wholly on its side of 1, outside 1 ± {RATIO_MARGIN:.0%}), "
+        "similar (inside that band) or inconclusive. "
         "Every data set's full report (the explainer's table, its verdicts and the plots) is "
         "in its own folder. The memory tasks do not read the data set: they ran once for each "
         "set of hidden sizes, and the reports with the same sizes show the same results.",

@@ -25,6 +25,15 @@ Examples:
     Array([1.5], dtype=float32)
 """
 
+from rnnax._statistics import (
+    Interval,
+    beats,
+    combined_ratio,
+    mean_interval,
+    paired_difference,
+    paired_ratio,
+    verdict,
+)
 from rnnax.evaluation._baselines import (
     drift_forecast,
     mean_forecast,
@@ -43,15 +52,6 @@ from rnnax.evaluation._metrics import (
     smape,
 )
 from rnnax.evaluation._probabilistic import crps_gaussian, crps_quantiles, student_t_nll
-from rnnax._statistics import (
-    Interval,
-    beats,
-    combined_ratio,
-    mean_interval,
-    paired_difference,
-    paired_ratio,
-    verdict,
-)
 
 __all__ = [
     "Interval",

@@ -76,10 +76,19 @@ def test_the_summary_holds_every_data_set(all_run: dict[str, Any]) -> None:
         }
         assert entry["mase_ratio_gru_lstm"] == round(gru[0] / lstm[0], 4)
         assert entry["winner"] == ("gru" if gru[0] < lstm[0] else "lstm")
+        assert entry["decided"] in ("lstm", "gru", "similar", "inconclusive")
+        interval = entry["mase_ratio_interval"]
+        assert interval["low"] <= interval["estimate"] <= interval["high"] and interval["n"] == 2
         ratios.append(entry["mase_ratio_gru_lstm"])
     assert math.isclose(summary["mean_mase_ratio_gru_lstm"], sum(ratios) / 4, abs_tol=1e-4)
     winners = [entry["winner"] for entry in summary["datasets"].values()]
     assert summary["wins"] == {cell: winners.count(cell) for cell in ("lstm", "gru")}
+    decided = [entry["decided"] for entry in summary["datasets"].values()]
+    assert summary["decided"] == {
+        key: decided.count(key) for key in ("lstm", "gru", "similar", "inconclusive")
+    }
+    mean = summary["mean_mase_ratio_interval"]
+    assert mean["n"] == 4 and mean["low"] <= summary["mean_mase_ratio_gru_lstm"] <= mean["high"]
     assert summary_json(summary_from_json(summary)) == summary
 
 
@@ -123,3 +132,21 @@ def test_the_memory_tasks_run_once_per_hidden_sizes(monkeypatch: pytest.MonkeyPa
     assert _experiment._memory_tasks(config, models(5), cache).tasks == {"adding_T6": 2}
     assert _experiment._memory_tasks(config, models(5), None).tasks == {"adding_T6": 3}
     assert calls == [{"lstm": 4, "gru": 4}, {"lstm": 5, "gru": 5}, {"lstm": 5, "gru": 5}]
+
+
+def test_a_data_set_is_decided_by_the_paired_interval_not_the_means() -> None:
+    """Lower mean MASE wins the 'winner' column; the paired ratio decides only when its whole
+    interval lies on one side of 1 (outside the 10% band)."""
+    from rnnax.compare._results import MeanCI
+    from rnnax.compare._summary import DatasetSummary
+
+    def row(lstm: list[float], gru: list[float]) -> DatasetSummary:
+        means = {"lstm": MeanCI(sum(lstm) / 2, 0.0), "gru": MeanCI(sum(gru) / 2, 0.0)}
+        return DatasetSummary("d", means, {}, {"lstm": lstm, "gru": gru})
+
+    assert row([1.0, 1.0], [0.5, 0.5]).decided == "gru"
+    assert row([1.0, 1.0], [2.0, 2.0]).decided == "lstm"
+    assert row([1.0, 1.0], [1.02, 1.02]).decided == "similar"
+    noisy = row([1.0, 1.0], [0.5, 1.3])
+    assert noisy.winner == "gru" and noisy.decided == "inconclusive"
+    assert DatasetSummary("d", {}, {}).decided is None

@@ -191,12 +191,19 @@ def test_a_users_cell_runs_the_whole_comparison(gate_cell: str) -> None:
         memory_steps=2,
         memory_lengths=(4,),
         copy_symbols=0,
+        counting_steps=2,
+        counting_train_n=2,
+        counting_test_n=2,
+        lr_factors=(1.0, 2.0),
+        search_seeds=1,
         sweep_lengths=(24,),
         throughput_batch=4,
         progress=False,
         plots=False,
     )
     report, _ = run(config)
+    assert set(report["memory_tasks"]["counting"]) == {"anbn", "anbncn", "dyck1"}
+    assert report["learning_rate_search"]["counting_anbn"]["chosen"][gate_cell] in (0.02, 0.04)
     (model,) = report["models"].values()
     assert model["flops_per_step"] > 0 and model["rnn_params"] == 2 * 2 * (1 + 1)
     assert model["structure"]["gate_blocks"] == 2

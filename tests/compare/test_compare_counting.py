@@ -25,7 +25,7 @@ def test_every_language_cell_and_seed_gets_a_largest_n_and_a_searched_rate():
     for language, result in results.items():
         assert (result.train_max_n, result.test_max_n, result.steps) == (3, 6, 20)
         search = searches[f"counting_{language}"]
-        assert search.candidates == [0.01] and search.steps == 0  # no search: one rate
+        assert search.candidates == [0.02] and search.steps == 0  # no search: one rate
         for cell in ("lstm", "gru"):
             score = result.scores[cell]
             assert len(score.largest_n) == 2 and all(0 <= n <= 6 for n in score.largest_n)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import jax
-import pytest
 import numpy as np
+import pytest
 
 from rnnax import forecasting
 from rnnax.compare._models import matched_hidden, total_params
