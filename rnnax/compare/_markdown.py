@@ -14,7 +14,8 @@ from rnnax.compare._cells import CLAIM_CELLS, claims_testable, label
 from rnnax.compare._claims import ReportLike, claims_note
 from rnnax.compare._format import plus_minus
 from rnnax.compare._json import as_report
-from rnnax.compare._results import CompareResult, Row
+from rnnax.compare._memory_claim import MARGINS
+from rnnax.compare._results import CompareResult, MemoryTaskResult, Row
 from rnnax.compare._tables import CELL_HEADERS, baseline_summary, cell_fields, cell_rows
 
 CAPTIONS = {
@@ -214,7 +215,9 @@ def _memory_section(result: CompareResult) -> list[str]:
         "on 256 held-out sequences with the best-validation parameters (mean ± 95% half-width "
         "over seeds). * marks a model still improving when its budget ran out (its learning "
         "curve's best over the last quarter more than 5% below its best before): its score "
-        "is what this budget bought, not what the cell can do.",
+        "is what this budget bought, not what the cell can do. † marks a score no better than "
+        "the memoryless one (by the task's margin): the model did not learn the task within "
+        "the budget, which a longer run (--memory-steps) can tell from not being able to.",
         "",
         "| task | length T | metric | trivial | " + " | ".join(map(label, cells)) + " |",
         "|---|---|---|---|" + "---|" * len(cells),
@@ -222,8 +225,8 @@ def _memory_section(result: CompareResult) -> list[str]:
     for name, task in result.memory_tasks.items():
         better = "higher" if task.higher_is_better else "lower"
         scores = [
-            f"{plus_minus(score.score)}{'*' if score.still_improving else ''} "
-            f"(lr {score.learning_rate:g})"
+            f"{plus_minus(score.score)}{'*' if score.still_improving else ''}"
+            f"{'†' if _memoryless(score.score.mean, task) else ''} (lr {score.learning_rate:g})"
             for score in (task.scores[cell] for cell in cells)
         ]
         lines.append(
@@ -231,6 +234,16 @@ def _memory_section(result: CompareResult) -> list[str]:
             f"{task.trivial_score:.3f} | " + " | ".join(scores) + " |"
         )
     return [*lines, ""]
+
+
+def _memoryless(mean: float | None, task: MemoryTaskResult) -> bool:
+    """Whether a score is no better than the memoryless one, by the task's margin."""
+    if mean is None:
+        return True
+    margin = MARGINS[task.kind]
+    if task.higher_is_better:
+        return mean <= task.trivial_score + margin
+    return mean >= task.trivial_score - margin
 
 
 _LANGUAGE_NAMES = {"anbn": "a^n b^n", "anbncn": "a^n b^n c^n", "dyck1": "Dyck-1"}
