@@ -2,10 +2,12 @@
 
 :func:`compare` trains LSTM and GRU forecasters (and any other registered cells named in
 ``CompareConfig.cells``) under identical settings on a real data set that ships with rnnax
-(K seeds of each trained in parallel in one jit via ``vmap``), measures
-structure, parameter and FLOP counts, throughput, compile and training time, time to a target
-validation loss, test MAE / RMSE / MASE beside the naive baselines and the memory tasks (adding
-problem, copy task), then writes ``report.json``, ``report.md`` and PNG plots into a folder.
+(K seeds of each trained in parallel in one jit via ``vmap``, each model at the learning rate
+its own equal-budget search chose), measures structure, parameter and FLOP counts, throughput,
+compile and training time, time to a target validation loss, test MAE / RMSE / MASE beside the
+naive baselines, the memory tasks (adding problem, copy task) and the counting tasks (a^n b^n,
+a^n b^n c^n, Dyck-1), judges each claim by a paired interval with a stated rule, then writes
+``report.json``, ``report.md`` and PNG plots into a folder.
 It runs as well on your own series (``CompareConfig.csv``, a CSV file), and on every shipped
 data set at once (``dataset="all"``: a report per data set and ``summary.json`` /
 ``summary.md`` across them). The command line is ``rnnax compare`` (see
@@ -14,7 +16,7 @@ data set at once (``dataset="all"``: a report per data set and ``summary.json`` 
 Examples:
     >>> from rnnax.compare import CompareConfig
     >>> CompareConfig().dataset, CompareConfig().seeds, CompareConfig().cells
-    ('airline_passengers', 5, ('lstm', 'gru'))
+    ('airline_passengers', 8, ('lstm', 'gru'))
     >>> CompareConfig(hidden=0)
     Traceback (most recent call last):
     ...

@@ -21,6 +21,7 @@ memory control             :func:`judge_memory_control`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -211,39 +212,30 @@ def judge_performance(result: CompareResult) -> Row:
     """Performance: the GRU's test MASE is often similar to the LSTM's."""
     lstm, gru = _pair(result)
     lm, gm = lstm.forecast.test.mase, gru.forecast.test.mase
-    first, second = (
-        _per_seed(gru.forecast.test_per_seed.mase),
-        _per_seed(lstm.forecast.test_per_seed.mase),
-    )
+    first = _per_seed(gru.forecast.test_per_seed.mase)
+    second = _per_seed(lstm.forecast.test_per_seed.mase)
     values = {"test_mase_per_seed": {"lstm": second, "gru": first}}
-    if first is None or second is None or len(first) < 2:
-        return Row(
-            "performance (forecast)",
-            "-",
-            f"test MASE {plus_minus(lm)}",
-            "often similar",
-            f"test MASE {plus_minus(gm)}",
-            NOT_TESTED,
-            "needs at least 2 seeds with a finite test MASE for both models.",
-            values=values,
-        )
-    difference = paired_difference(first, second, level=LEVEL)
-    margin = PERFORMANCE_MARGIN * float(lm.mean or 0.0)
-    said = verdict(difference, margin=margin)
-    decided = {"similar": SUPPORTED, "inconclusive": INCONCLUSIVE}.get(said, NOT_SUPPORTED)
-    return Row(
+    row = functools.partial(
+        Row,
         "performance (forecast)",
         "-",
         f"test MASE {plus_minus(lm)}",
         "often similar",
         f"test MASE {plus_minus(gm)}",
-        decided,
+        values=values,
+    )
+    if first is None or second is None or len(first) < 2:
+        return row(NOT_TESTED, "needs at least 2 seeds with a finite test MASE for both models.")
+    difference = paired_difference(first, second, level=LEVEL)
+    margin = PERFORMANCE_MARGIN * float(lm.mean or 0.0)
+    said = verdict(difference, margin=margin)
+    return row(
+        {"similar": SUPPORTED, "inconclusive": INCONCLUSIVE}.get(said, NOT_SUPPORTED),
         f"supported if the 95% t interval of the paired test-MASE difference GRU - LSTM over "
         f"the {difference.n} seeds lies within ± {PERFORMANCE_MARGIN:.0%} of the LSTM's mean "
         f"(± {margin:.3f}); not supported if it lies outside that band on one side (one model "
         f"is better by more than the margin); inconclusive otherwise: difference "
         f"{difference.estimate:+.3f} [{difference.low:+.3f}, {difference.high:+.3f}] ({said}).",
-        values=values,
         interval={**_interval(difference, "GRU - LSTM test MASE"), "margin": round(margin, 6)},
     )
 

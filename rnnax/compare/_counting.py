@@ -36,7 +36,6 @@ from rnnax.compare._results import (
     still_improving,
 )
 from rnnax.compare._seeds import SeedTrainer
-from rnnax.compare._training import seed_mesh
 from rnnax.forecasting import DenseParams
 
 # The validation strings are n = 1 .. train_max_n + _VALIDATION_EXTRA: model selection (best
@@ -128,15 +127,7 @@ def _run_language(
         )
 
     found, runs = _lr_search.train_tuned(
-        make_trainer,
-        config.cells,
-        rate=config.memory_learning_rate,
-        factors=config.lr_factors,
-        search_seed_count=config.search_seeds,
-        seeds=range(config.seeds),
-        steps=config.counting_steps,
-        bar=bar,
-        mesh=seed_mesh(config),
+        make_trainer, config, rate=config.memory_learning_rate, steps=config.counting_steps, bar=bar
     )
     test = data.counting_task(language, list(range(1, config.counting_test_n + 1)))
     scores = {}

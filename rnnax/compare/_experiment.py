@@ -51,7 +51,6 @@ from rnnax.compare._training import (
     forecast_loss,
     reach,
     reach_per_seed,
-    seed_mesh,
     target_loss,
 )
 
@@ -219,15 +218,7 @@ def _train_forecasters(
         unit="chunk",
     ) as bar:
         return _lr_search.train_tuned(
-            make_trainer,
-            config.cells,
-            rate=config.learning_rate,
-            factors=config.lr_factors,
-            search_seed_count=config.search_seeds,
-            seeds=range(config.seeds),
-            steps=config.steps,
-            bar=bar,
-            mesh=seed_mesh(config),
+            make_trainer, config, rate=config.learning_rate, steps=config.steps, bar=bar
         )
 
 

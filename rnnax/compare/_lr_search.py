@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from jax.sharding import Mesh
 
+from rnnax.compare._config import CompareConfig
 from rnnax.compare._results import LearningRateSearch
 from rnnax.compare._seeds import SeedRun, SeedTrainer
-from rnnax.compare._training import train_interleaved
+from rnnax.compare._training import seed_mesh, train_interleaved
 
 SEARCH_SEED_OFFSET = 1000
 """The search's seeds start here, away from the final seeds ``0 .. K-1``."""
@@ -103,26 +103,28 @@ def _best(val_matrix: np.ndarray) -> np.ndarray:
 
 
 def train_tuned(
-    make_trainer: MakeTrainer,
-    cells: Sequence[str],
-    *,
-    rate: float,
-    factors: Sequence[float],
-    search_seed_count: int,
-    seeds: Sequence[int],
-    steps: int,
-    bar: Any,
-    mesh: Mesh | None = None,
+    make_trainer: MakeTrainer, config: CompareConfig, *, rate: float, steps: int, bar: Any
 ) -> tuple[LearningRateSearch, dict[str, SeedRun]]:
-    """The search (:func:`search`) around ``rate``, then every cell's final ``seeds`` at its
-    chosen rate, the cells interleaved; the final seeds are split over ``mesh`` if given.
+    """The search (:func:`search`) of every compared cell around ``rate``, then every cell's
+    final seeds at its chosen rate, the cells interleaved.
 
-    ``bar`` advances once per chunk of both phases (:func:`chunks` counts them).
+    ``config`` gives the cells, the grid (``lr_factors`` times ``rate``), the search seeds
+    (``search_seeds`` of them), the final seeds (``0 .. seeds - 1``, split over
+    ``seed_devices`` when set). ``bar`` advances once per chunk of both phases (:func:`chunks`
+    counts them).
     """
     found = search(
-        make_trainer, cells, candidates(rate, factors), search_seeds(search_seed_count), steps, bar
+        make_trainer,
+        config.cells,
+        candidates(rate, config.lr_factors),
+        search_seeds(config.search_seeds),
+        steps,
+        bar,
     )
-    trainers = {cell: make_trainer(cell, found.chosen[cell], seeds) for cell in cells}
+    trainers = {
+        cell: make_trainer(cell, found.chosen[cell], range(config.seeds)) for cell in config.cells
+    }
+    mesh = seed_mesh(config)
     if mesh is not None:
         for trainer in trainers.values():
             trainer.shard_seeds(mesh)

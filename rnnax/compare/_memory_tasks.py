@@ -37,7 +37,6 @@ from rnnax.compare._results import (
 )
 from rnnax.compare._seeds import SeedRun, SeedTrainer
 from rnnax.compare._stats import finite, mean_ci
-from rnnax.compare._training import seed_mesh
 from rnnax.forecasting import DenseParams
 
 ADDING_TRIVIAL_MSE = 1.0 / 6.0
@@ -274,15 +273,7 @@ def _run_task(
         )
 
     found, runs = _lr_search.train_tuned(
-        make_trainer,
-        config.cells,
-        rate=config.memory_learning_rate,
-        factors=config.lr_factors,
-        search_seed_count=config.search_seeds,
-        seeds=range(config.seeds),
-        steps=config.memory_steps,
-        bar=bar,
-        mesh=seed_mesh(config),
+        make_trainer, config, rate=config.memory_learning_rate, steps=config.memory_steps, bar=bar
     )
     scores = {}
     for cell in config.cells:
