@@ -5,6 +5,11 @@ LSTM and the GRU and returns a :class:`~rnnax.compare._results.Row`: the claim, 
 measured for each cell, the verdict and the rule that decided it, with the numbers compared.
 ``CLAIMS`` lists them in the table's order; :func:`rows` applies them all.
 
+Counts (gates, state, parameters, complexity) are exact. Every other claim rests on a 95%
+interval of a paired comparison (``rnnax._statistics``: seeds paired by seed, timings by
+round) and a margin inside which the two models count as the same, so a verdict can also be
+``"inconclusive"``: the interval allows either answer.
+
 =========================  ==============================
 claim (table row)          judged by
 =========================  ==============================
