@@ -38,7 +38,14 @@ def _kernels(reset_after: bool) -> dict[str, Any]:
 
         return gru_pallas(params, xs, h, lengths, reverse, reset_after)
 
-    return {"custom_vjp": custom_vjp, "pallas": pallas}
+    def native(params, xs, h, lengths, *, reverse, unroll):
+        from rnnax._native import _rnn  # lazy: loads the C++ library
+
+        kind = _rnn.GRU_RESET_AFTER if reset_after else _rnn.GRU
+        h, _, ys = _rnn.rnn_native(kind, params, xs, h, None, lengths, reverse)
+        return h, ys
+
+    return {"custom_vjp": custom_vjp, "pallas": pallas, "native": native}
 
 
 def _reset_after_init(

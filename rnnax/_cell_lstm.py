@@ -1,6 +1,6 @@
 """The LSTM as a ``Cell``: the explainer's equations (``rnnax.lstm_cell``), its GEMM + pointwise
 split (which gives it the generic hand-written backward pass), and its specialised strategies
-(Pallas, cuDNN)."""
+(Pallas, cuDNN, the native C++ loop)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def _pallas(params, xs, carry, lengths, *, reverse, unroll):
     return LSTMState(h, c), ys
 
 
+def _native(params, xs, carry, lengths, *, reverse, unroll):
+    from rnnax._native._rnn import LSTM as KIND  # lazy: loads the C++ library
+    from rnnax._native._rnn import rnn_native
+
+    h, c, ys = rnn_native(KIND, params, xs, carry.h, carry.c, lengths, reverse)
+    return LSTMState(h, c), ys
+
+
 def _cudnn(params, xs, carry, lengths, *, reverse, unroll):
     backend = jax.default_backend()
     if backend != "gpu":
@@ -69,7 +77,7 @@ LSTM = register_cell(
         # "custom_vjp" is the generic hand-written backward pass built from the split: it
         # replaced a tuned LSTM kernel, being 0.89-0.91x its time in float32 with the same
         # memory (benchmarks/results/cpu-2core/custom-vjp/).
-        kernels={"pallas": _pallas, "cudnn": _cudnn},
+        kernels={"pallas": _pallas, "cudnn": _cudnn, "native": _native},
         # benchmarks/results/cpu-2core/auto-choice/: the hand-written backward pass wins on CPU.
         auto={"cpu": "custom_vjp"},
         description="LSTM (input, forget, output gates; separate cell state)",

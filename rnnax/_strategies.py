@@ -16,6 +16,12 @@ Every strategy computes the same function; they differ in speed and memory, per 
   exact but slow (for tests, not for speed).
 - ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
   float32 and GPU only; anything else is a clear error at trace time.
+- ``"native"``: the LSTM and both GRU forms with the time loop in C++ on the CPU
+  (``rnnax._native``): one ``jax.ffi`` call per direction of differentiation, each step's
+  recurrent product through oneDNN and the gate math fused, with XLA doing the input
+  projection and the weight gradients as large GEMMs. Needs the extension built at install
+  time and oneDNN (``pip install "rnnax[native]"``); where they are missing it is a clear
+  error, and ``"auto"`` falls back to its previous choice and says so once.
 - ``"parallel"``: a parallel scan over time (``jax.lax.associative_scan``) for cells whose
   recurrence is linear in the state (minGRU, minLSTM).
 - ``"auto"``: the strategy measured fastest for the cell on the default backend (``Cell.auto``,
@@ -38,6 +44,7 @@ each core runs its own scan; parameters are replicated and their gradients summe
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -54,7 +61,7 @@ from rnnax._machine import jax_started, set_cpu_devices
 from rnnax._protocol import Cell, get_cell, params_dtype
 from rnnax._scan import NARROW_FLOATS, scan_cell
 
-STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn", "parallel")
+STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn", "parallel", "native")
 
 # "auto" for cells that name no choice for the backend (``Cell.auto``): each cell records the
 # strategy measured fastest for it by benchmarks/bench_rnn.py (the LSTM and both GRU forms: the
@@ -65,9 +72,41 @@ _AUTO_DEFAULT = "scan"
 _AUTO: dict[str, dict[str, str]] = {}
 # What "auto" uses where its first choice cannot run the dtype (today: "cudnn" beyond float32).
 _AUTO_FALLBACK = {"cudnn": "pallas"}
+# What "auto" uses where its choice is "native" but the native library cannot be loaded here.
+_NATIVE_FALLBACK = "custom_vjp"
 # Strategies that run the time loop inside one kernel or a parallel scan, where ``unroll``
 # (steps per ``lax.scan`` iteration) has no meaning.
-_NO_UNROLL = frozenset({"pallas", "cudnn", "parallel"})
+_NO_UNROLL = frozenset({"pallas", "cudnn", "parallel", "native"})
+
+
+def _native_available() -> bool:
+    from rnnax._native import available  # lazy: the first call loads the library
+
+    return available()
+
+
+def _native_unavailable_error(cell: Cell) -> RuntimeError:
+    from rnnax._native import INSTALL_HINT, unavailable_reason
+
+    return RuntimeError(
+        f"strategy='native' is unavailable for cell {cell.name!r} here: "
+        f"{unavailable_reason()}. Install it with {INSTALL_HINT}; meanwhile use "
+        "strategy='auto' or 'custom_vjp'"
+    )
+
+
+@functools.cache
+def _warn_native_fallback(reason: str | None) -> None:
+    """Says once per process that ``"auto"`` runs without the native strategy."""
+    from rnnax._native import INSTALL_HINT
+
+    logging.getLogger("rnnax").warning(
+        "rnnax: strategy='auto' would run 'native' on CPU, but it is unavailable (%s); "
+        "running %r instead. Install it with %s",
+        reason,
+        _NATIVE_FALLBACK,
+        INSTALL_HINT,
+    )
 
 
 def available_strategies(cell: Cell | str) -> tuple[str, ...]:
@@ -83,7 +122,11 @@ def available_strategies(cell: Cell | str) -> tuple[str, ...]:
     generic = ["auto", "scan", "remat"]
     if cell.split is not None:
         generic.append("custom_vjp")
-    return tuple(name for name in STRATEGIES if name in generic or name in cell.kernels)
+    return tuple(
+        name
+        for name in STRATEGIES
+        if name in generic or (name in cell.kernels and (name != "native" or _native_available()))
+    )
 
 
 def resolve_strategy(strategy: str, cell: Cell | str = "lstm") -> str:
@@ -99,8 +142,15 @@ def resolve_strategy(strategy: str, cell: Cell | str = "lstm") -> str:
     if strategy == "auto":
         backend = jax.default_backend()
         choice = _AUTO.get(backend, {}).get(cell.name) or cell.auto.get(backend, _AUTO_DEFAULT)
+        if choice == "native" and "native" in cell.kernels and not _native_available():
+            from rnnax._native import unavailable_reason
+
+            _warn_native_fallback(unavailable_reason())
+            choice = _NATIVE_FALLBACK
         return choice if choice in available_strategies(cell) else "scan"
     if strategy not in available_strategies(cell):
+        if strategy == "native" and "native" in cell.kernels:
+            raise _native_unavailable_error(cell)
         if strategy == "cudnn":
             raise ValueError(
                 f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has "

@@ -107,7 +107,7 @@ def test_unknown_strategy():
     with pytest.raises(
         ValueError,
         match=r"strategy must be one of \('auto', 'scan', "
-        r"'custom_vjp', 'remat', 'pallas', 'cudnn', 'parallel'\), "
+        r"'custom_vjp', 'remat', 'pallas', 'cudnn', 'parallel', 'native'\), "
         r"got 'fast'",
     ):
         rnnax.lstm(params, jnp.ones((2, 5, 3)), strategy="fast")

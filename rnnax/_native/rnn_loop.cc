@@ -1,0 +1,498 @@
+// The time loops of the LSTM and both GRU forms, forward and backward, as XLA FFI handlers.
+//
+// Only what is sequential runs here: per step one small GEMM with the recurrent weights
+// (oneDNN's dnnl_sgemm, resolved at load time from libdnnl.so.3) and the fused gate math. The
+// input projection and the weight gradients are large GEMMs over all steps that XLA does
+// outside. Every buffer is float32 and row-major; leading axes beyond the documented ones are
+// independent problems (jax.vmap), run one after the other.
+//
+// Sequences are right-padded: step t of row b is valid if t < lengths[b]. A padded step neither
+// reads nor writes the carry, and its outputs (ys, saved activations, gate gradients) are 0.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+extern "C" {
+// oneDNN's row-major single-precision GEMM: C = alpha op(A) op(B) + beta C.
+int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+               int64_t ldc);
+void omp_set_num_threads(int) __attribute__((weak));
+}
+
+namespace {
+
+enum Kind : int64_t { kLstm = 0, kGru = 1, kGruResetAfter = 2 };
+
+#define VEC_FN __attribute__((target_clones("avx512f", "avx2", "default")))
+#define R __restrict
+#define INL static inline __attribute__((always_inline))
+
+INL float bits_to_float(int32_t i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+
+// exp(x) for x in [-87, 88], about 1 ulp (Cephes' expf), written so that loops vectorize.
+INL float fast_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // Round to nearest by adding and removing 1.5 * 2^23 (vectorizes without SSE4.1).
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n: n is in [-126, 127] after the clamp.
+  return p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+}
+
+INL float sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+
+// tanh: Cephes' tanhf polynomial below |x| = 0.625, 1 - 2 / (exp(2|x|) + 1) above it.
+INL float fast_tanh(float x) {
+  float a = x < 0 ? -x : x;
+  float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  float small = p * z * x + x;
+  float e = fast_exp(2.0f * (a > 9.0f ? 9.0f : a));
+  float big = 1.0f - 2.0f / (e + 1.0f);
+  big = x < 0 ? -big : big;
+  return a < 0.625f ? small : big;
+}
+
+// Rounds to the nearest bfloat16 (ties to even) and back: the bfloat16 state of the scan.
+INL float round_bf16_always(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+template <bool kBf16>
+INL float round_state(float x) {
+  if constexpr (kBf16) return round_bf16_always(x);
+  return x;
+}
+
+// ------------------------------------------------------------------ pointwise, one batch row
+
+// LSTM forward. a = xp + ah (+ bh); saves i, f, g, o (activated), c_prev, tanh(c').
+template <bool kBf16>
+INL void lstm_fwd_row_impl(int64_t H, const float* R xp, const float* R ah, const float* R bh,
+                           const float* R c, float* R h_out, float* R c_out, float* R y,
+                           float* R saved) {
+  // Separate streams per gate block, so that every loop access is a plain contiguous one.
+  const float *R xi = xp, *R xf = xp + H, *R xg = xp + 2 * H, *R xo = xp + 3 * H;
+  const float *R hi = ah, *R hf = ah + H, *R hg = ah + 2 * H, *R ho = ah + 3 * H;
+  const float *R bi = bh, *R bf = bh + H, *R bg = bh + 2 * H, *R bo = bh + 3 * H;
+  float *R si = saved, *R sf = saved + H, *R sg = saved + 2 * H, *R so = saved + 3 * H;
+  float *R sc = saved + 4 * H, *R st = saved + 5 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    si[j] = sigmoid(xi[j] + hi[j] + bi[j]);
+    sf[j] = sigmoid(xf[j] + hf[j] + bf[j]);
+  }
+  for (int64_t j = 0; j < H; ++j) {
+    sg[j] = fast_tanh(xg[j] + hg[j] + bg[j]);
+    so[j] = sigmoid(xo[j] + ho[j] + bo[j]);
+  }
+  for (int64_t j = 0; j < H; ++j) {
+    float cn = round_state<kBf16>(sf[j] * c[j] + si[j] * sg[j]);
+    float tc = fast_tanh(cn);
+    float hn = round_state<kBf16>(so[j] * tc);
+    sc[j] = c[j];
+    st[j] = tc;
+    c_out[j] = cn;
+    h_out[j] = hn;
+    y[j] = hn;
+  }
+}
+
+VEC_FN void lstm_fwd_row(int64_t H, const float* R xp, const float* R ah, const float* R bh,
+                         const float* R c, float* R h_out, float* R c_out, float* R y, float* R saved,
+                         bool bf16) {
+  if (bf16)
+    lstm_fwd_row_impl<true>(H, xp, ah, bh, c, h_out, c_out, y, saved);
+  else
+    lstm_fwd_row_impl<false>(H, xp, ah, bh, c, h_out, c_out, y, saved);
+}
+
+// LSTM backward: dgates = d(a) from dh (total) and the carried dc; dc becomes dc_prev.
+VEC_FN void lstm_bwd_row(int64_t H, const float* R saved, const float* R dh, const float* R dy,
+                         float* R dc, float* R da) {
+  for (int64_t j = 0; j < H; ++j) {
+    float i = saved[j], f = saved[H + j], g = saved[2 * H + j], o = saved[3 * H + j];
+    float cp = saved[4 * H + j], tc = saved[5 * H + j];
+    float dht = dh[j] + dy[j];
+    float dct = dc[j] + dht * o * (1.0f - tc * tc);
+    da[j] = dct * g * i * (1.0f - i);
+    da[H + j] = dct * cp * f * (1.0f - f);
+    da[2 * H + j] = dct * i * (1.0f - g * g);
+    da[3 * H + j] = dht * tc * o * (1.0f - o);
+    dc[j] = dct * f;
+  }
+}
+
+// Reset-after GRU forward: ah = h W_h + b_h; saves z, r, n, ah_n.
+template <bool kBf16>
+INL void gru_ra_fwd_row_impl(int64_t H, const float* R xp, const float* R ah, const float* R bh,
+                           const float* R h, float* R h_out, float* R y, float* R saved) {
+  for (int64_t j = 0; j < H; ++j) {
+    float z = sigmoid(xp[j] + (ah[j] + bh[j]));
+    float r = sigmoid(xp[H + j] + (ah[H + j] + bh[H + j]));
+    float ahn = ah[2 * H + j] + bh[2 * H + j];
+    float n = fast_tanh(xp[2 * H + j] + r * ahn);
+    float hn = (1.0f - z) * h[j] + z * n;
+    hn = round_state<kBf16>(hn);
+    saved[j] = z;
+    saved[H + j] = r;
+    saved[2 * H + j] = n;
+    saved[3 * H + j] = ahn;
+    h_out[j] = hn;
+    y[j] = hn;
+  }
+}
+
+VEC_FN void gru_ra_fwd_row(int64_t H, const float* R xp, const float* R ah, const float* R bh,
+                           const float* R h, float* R h_out, float* R y, float* R saved, bool bf16) {
+  if (bf16)
+    gru_ra_fwd_row_impl<true>(H, xp, ah, bh, h, h_out, y, saved);
+  else
+    gru_ra_fwd_row_impl<false>(H, xp, ah, bh, h, h_out, y, saved);
+}
+
+VEC_FN void gru_ra_bwd_row(int64_t H, const float* R saved, const float* R h, const float* R dh,
+                           const float* R dy, float* R dh_direct, float* R dax, float* R dah_n) {
+  for (int64_t j = 0; j < H; ++j) {
+    float z = saved[j], r = saved[H + j], n = saved[2 * H + j], ahn = saved[3 * H + j];
+    float dht = dh[j] + dy[j];
+    float dz = dht * (n - h[j]) * z * (1.0f - z);
+    float dn = dht * z * (1.0f - n * n);
+    dax[j] = dz;
+    dax[H + j] = dn * ahn * r * (1.0f - r);
+    dax[2 * H + j] = dn;
+    dah_n[j] = dn * r;
+    dh_direct[j] = dht * (1.0f - z);
+  }
+}
+
+// The explainer's GRU, forward, first half: z, r from a_zr; writes r * h for the candidate.
+VEC_FN void gru_fwd_zr_row(int64_t H, const float* R xp, const float* R azr, const float* R bh,
+                           const float* R h, float* R saved, float* R rh) {
+  for (int64_t j = 0; j < H; ++j) {
+    float z = sigmoid(xp[j] + (azr[j] + bh[j]));
+    float r = sigmoid(xp[H + j] + (azr[H + j] + bh[H + j]));
+    saved[j] = z;
+    saved[H + j] = r;
+    rh[j] = r * h[j];
+  }
+}
+
+template <bool kBf16>
+INL void gru_fwd_n_row_impl(int64_t H, const float* R xp, const float* R an, const float* R bh,
+                          const float* R h, float* R h_out, float* R y, float* R saved) {
+  for (int64_t j = 0; j < H; ++j) {
+    float z = saved[j];
+    float n = fast_tanh(xp[2 * H + j] + (an[j] + bh[2 * H + j]));
+    float hn = (1.0f - z) * h[j] + z * n;
+    hn = round_state<kBf16>(hn);
+    saved[2 * H + j] = n;
+    h_out[j] = hn;
+    y[j] = hn;
+  }
+}
+
+VEC_FN void gru_fwd_n_row(int64_t H, const float* R xp, const float* R an, const float* R bh,
+                          const float* R h, float* R h_out, float* R y, float* R saved, bool bf16) {
+  if (bf16)
+    gru_fwd_n_row_impl<true>(H, xp, an, bh, h, h_out, y, saved);
+  else
+    gru_fwd_n_row_impl<false>(H, xp, an, bh, h, h_out, y, saved);
+}
+
+// First half of its backward: dz, dn (into dax), the direct part of dh_prev.
+VEC_FN void gru_bwd_zn_row(int64_t H, const float* R saved, const float* R h, const float* R dh,
+                           const float* R dy, float* R dh_direct, float* R dax) {
+  for (int64_t j = 0; j < H; ++j) {
+    float z = saved[j], n = saved[2 * H + j];
+    float dht = dh[j] + dy[j];
+    dax[j] = dht * (n - h[j]) * z * (1.0f - z);
+    dax[2 * H + j] = dht * z * (1.0f - n * n);
+    dh_direct[j] = dht * (1.0f - z);
+  }
+}
+
+// Second half: d(r h) -> dr and its direct share of dh_prev.
+VEC_FN void gru_bwd_r_row(int64_t H, const float* R saved, const float* R h, const float* R drh,
+                          float* R dh_direct, float* R dax) {
+  for (int64_t j = 0; j < H; ++j) {
+    float r = saved[H + j];
+    dax[H + j] = drh[j] * h[j] * r * (1.0f - r);
+    dh_direct[j] += drh[j] * r;
+  }
+}
+
+// --------------------------------------------------------------------------- the loops
+
+void gemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (beta == 0.0f)
+      for (int64_t m = 0; m < M; ++m) std::memset(C + m * ldc, 0, N * sizeof(float));
+    return;
+  }
+  dnnl_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+int64_t gate_width(int64_t kind, int64_t H) { return kind == kLstm ? 4 * H : 3 * H; }
+int64_t saved_width(int64_t kind, int64_t H) {
+  return kind == kLstm ? 6 * H : (kind == kGruResetAfter ? 4 * H : 3 * H);
+}
+
+void set_threads(int64_t threads) {
+  if (threads > 0 && omp_set_num_threads != nullptr) omp_set_num_threads(static_cast<int>(threads));
+}
+
+// One problem's forward loop.
+void forward_one(int64_t kind, bool reverse, bool bf16, bool save, int64_t T, int64_t B, int64_t H,
+                 const float* R xp, const float* w, const float* R bh, const float* h0,
+                 const float* c0, const int32_t* len, float* ys, float* hT, float* cT,
+                 float* R saved, float* hprev) {
+  const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
+  std::vector<float> h(h0, h0 + B * H), hn(B * H), c, cn, ah(B * G), rh, an;
+  // Without residuals to save (no gradient taken), one step's worth of scratch instead.
+  std::vector<float> scratch_saved(save ? 0 : B * S), scratch_hprev(save ? 0 : B * H);
+  if (kind == kLstm) {
+    c.assign(c0, c0 + B * H);
+    cn.resize(B * H);
+  }
+  if (kind == kGru) {
+    rh.resize(B * H);
+    an.resize(B * H);
+  }
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = reverse ? T - 1 - s : s;
+    const float* x = xp + t * B * G;
+    float* R y = ys + t * B * H;
+    float* sv = save ? saved + t * B * S : scratch_saved.data();
+    float* hp = save ? hprev + t * B * H : scratch_hprev.data();
+    std::memcpy(hp, h.data(), B * H * sizeof(float));
+    if (kind == kGru) {
+      gemm('N', 'N', B, 2 * H, H, h.data(), H, w, G, 0.0f, ah.data(), 2 * H);
+    } else {
+      gemm('N', 'N', B, G, H, h.data(), H, w, G, 0.0f, ah.data(), G);
+    }
+    if (kind == kGru) {
+      for (int64_t b = 0; b < B; ++b)
+        if (t < len[b])
+          gru_fwd_zr_row(H, x + b * G, ah.data() + b * 2 * H, bh, h.data() + b * H,
+                         sv + b * S, rh.data() + b * H);
+        else
+          std::memset(rh.data() + b * H, 0, H * sizeof(float));
+      gemm('N', 'N', B, H, H, rh.data(), H, w + 2 * H, G, 0.0f, an.data(), H);
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t o = b * H;
+      if (t >= len[b]) {
+        std::memcpy(hn.data() + o, h.data() + o, H * sizeof(float));
+        if (kind == kLstm) std::memcpy(cn.data() + o, c.data() + o, H * sizeof(float));
+        std::memset(y + o, 0, H * sizeof(float));
+        std::memset(sv + b * S, 0, S * sizeof(float));
+        std::memset(hp + o, 0, H * sizeof(float));
+        continue;
+      }
+      if (kind == kLstm)
+        lstm_fwd_row(H, x + b * G, ah.data() + b * G, bh, c.data() + o, hn.data() + o,
+                     cn.data() + o, y + o, sv + b * S, bf16);
+      else if (kind == kGruResetAfter)
+        gru_ra_fwd_row(H, x + b * G, ah.data() + b * G, bh, h.data() + o, hn.data() + o, y + o,
+                       sv + b * S, bf16);
+      else
+        gru_fwd_n_row(H, x + b * G, an.data() + o, bh, h.data() + o, hn.data() + o, y + o,
+                      sv + b * S, bf16);
+    }
+    h.swap(hn);
+    if (kind == kLstm) c.swap(cn);
+  }
+  std::memcpy(hT, h.data(), B * H * sizeof(float));
+  if (kind == kLstm)
+    std::memcpy(cT, c.data(), B * H * sizeof(float));
+  else
+    std::memcpy(cT, h.data(), B * H * sizeof(float));
+}
+
+// One problem's backward loop: dax [T, B, G] (the gradient of the gates' pre-activations, which
+// is also that of the input projection), dah_n [T, B, H] (reset-after only: the candidate's
+// recurrent block, which differs), dh0, dc0.
+void backward_one(int64_t kind, bool reverse, int64_t T, int64_t B, int64_t H, const float* w,
+                  const int32_t* len, const float* R saved, const float* hprev, const float* dys,
+                  const float* dhT, const float* dcT, float* R dax, float* dahn, float* dh0,
+                  float* dc0) {
+  const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
+  std::vector<float> dh(dhT, dhT + B * H), dc, ddir(B * H), drh, dah;
+  if (kind == kLstm) dc.assign(dcT, dcT + B * H);
+  if (kind == kGru) drh.resize(B * H);
+  if (kind == kGruResetAfter) dah.resize(B * G);
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = reverse ? s : T - 1 - s;  // the forward loop's order, backwards
+    const float* sv = saved + t * B * S;
+    const float* hp = hprev + t * B * H;
+    const float* R dy = dys + t * B * H;
+    float* R da = dax + t * B * G;
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t o = b * H;
+      if (t >= len[b]) {
+        std::memset(da + b * G, 0, G * sizeof(float));
+        if (kind == kGruResetAfter) {
+          std::memset(dahn + t * B * H + o, 0, H * sizeof(float));
+          std::memset(dah.data() + b * G, 0, G * sizeof(float));
+        }
+        continue;
+      }
+      if (kind == kLstm) {
+        lstm_bwd_row(H, sv + b * S, dh.data() + o, dy + o, dc.data() + o, da + b * G);
+      } else if (kind == kGruResetAfter) {
+        float* dn = dahn + t * B * H + o;
+        gru_ra_bwd_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o,
+                       da + b * G, dn);
+        std::memcpy(dah.data() + b * G, da + b * G, 2 * H * sizeof(float));
+        std::memcpy(dah.data() + b * G + 2 * H, dn, H * sizeof(float));
+      } else {
+        gru_bwd_zn_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o,
+                       da + b * G);
+      }
+    }
+    // dh_prev for the valid rows; padded rows keep dh (and dc) as they are.
+    if (kind == kLstm) {
+      gemm('N', 'T', B, H, G, da, G, w, G, 0.0f, ddir.data(), H);
+    } else if (kind == kGruResetAfter) {
+      gemm('N', 'T', B, H, G, dah.data(), G, w, G, 1.0f, ddir.data(), H);
+    } else {
+      // d(r h) = dn W_hn^T, then dr, then [dz, dr] W_hzr^T.
+      gemm('N', 'T', B, H, H, da + 2 * H, G, w + 2 * H, G, 0.0f, drh.data(), H);
+      for (int64_t b = 0; b < B; ++b)
+        if (t < len[b])
+          gru_bwd_r_row(H, sv + b * S, hp + b * H, drh.data() + b * H, ddir.data() + b * H,
+                        da + b * G);
+      gemm('N', 'T', B, H, 2 * H, da, G, w, G, 1.0f, ddir.data(), H);
+    }
+    for (int64_t b = 0; b < B; ++b)
+      if (t < len[b]) std::memcpy(dh.data() + b * H, ddir.data() + b * H, H * sizeof(float));
+  }
+  std::memcpy(dh0, dh.data(), B * H * sizeof(float));
+  if (kind == kLstm)
+    std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+  else
+    std::memset(dc0, 0, B * H * sizeof(float));
+}
+
+int64_t leading(ffi::Span<const int64_t> dims, size_t trailing) {
+  int64_t n = 1;
+  for (size_t k = 0; k + trailing < dims.size(); ++k) n *= dims[k];
+  return n;
+}
+
+// xp [..., T, B, G], w_h [..., H, G], b_h [..., G], h0, c0 [..., B, H], lengths [..., B].
+ffi::Error Forward(ffi::Buffer<ffi::F32> xp, ffi::Buffer<ffi::F32> w, ffi::Buffer<ffi::F32> bh,
+                   ffi::Buffer<ffi::F32> h0, ffi::Buffer<ffi::F32> c0,
+                   ffi::Buffer<ffi::S32> lengths, ffi::ResultBuffer<ffi::F32> ys,
+                   ffi::ResultBuffer<ffi::F32> hT, ffi::ResultBuffer<ffi::F32> cT,
+                   ffi::ResultBuffer<ffi::F32> saved, ffi::ResultBuffer<ffi::F32> hprev,
+                   int64_t kind, bool reverse, bool bf16, bool save, int64_t threads) {
+  auto d = xp.dimensions();
+  if (d.size() < 3) return ffi::Error::InvalidArgument("xp must be [..., T, B, G]");
+  const int64_t T = d[d.size() - 3], B = d[d.size() - 2];
+  const int64_t H = h0.dimensions().back();
+  const int64_t P = leading(d, 3), G = gate_width(kind, H), S = saved_width(kind, H);
+  if (d.back() != G) return ffi::Error::InvalidArgument("xp's last axis must be the gates");
+  set_threads(threads);
+  for (int64_t p = 0; p < P; ++p)
+    forward_one(kind, reverse, bf16, save, T, B, H, xp.typed_data() + p * T * B * G,
+                w.typed_data() + p * H * G, bh.typed_data() + p * G,
+                h0.typed_data() + p * B * H, c0.typed_data() + p * B * H,
+                lengths.typed_data() + p * B, ys->typed_data() + p * T * B * H,
+                hT->typed_data() + p * B * H, cT->typed_data() + p * B * H,
+                save ? saved->typed_data() + p * T * B * S : nullptr,
+                save ? hprev->typed_data() + p * T * B * H : nullptr);
+  return ffi::Error::Success();
+}
+
+ffi::Error Backward(ffi::Buffer<ffi::F32> w, ffi::Buffer<ffi::S32> lengths,
+                    ffi::Buffer<ffi::F32> saved, ffi::Buffer<ffi::F32> hprev,
+                    ffi::Buffer<ffi::F32> dys, ffi::Buffer<ffi::F32> dhT,
+                    ffi::Buffer<ffi::F32> dcT, ffi::ResultBuffer<ffi::F32> dax,
+                    ffi::ResultBuffer<ffi::F32> dahn, ffi::ResultBuffer<ffi::F32> dh0,
+                    ffi::ResultBuffer<ffi::F32> dc0, int64_t kind, bool reverse,
+                    int64_t threads) {
+  auto d = dys.dimensions();
+  if (d.size() < 3) return ffi::Error::InvalidArgument("dys must be [..., T, B, H]");
+  const int64_t T = d[d.size() - 3], B = d[d.size() - 2], H = d.back();
+  const int64_t P = leading(d, 3), G = gate_width(kind, H), S = saved_width(kind, H);
+  const bool ra = kind == kGruResetAfter;
+  set_threads(threads);
+  for (int64_t p = 0; p < P; ++p)
+    backward_one(kind, reverse, T, B, H, w.typed_data() + p * H * G,
+                 lengths.typed_data() + p * B, saved.typed_data() + p * T * B * S,
+                 hprev.typed_data() + p * T * B * H, dys.typed_data() + p * T * B * H,
+                 dhT.typed_data() + p * B * H, dcT.typed_data() + p * B * H,
+                 dax->typed_data() + p * T * B * G,
+                 ra ? dahn->typed_data() + p * T * B * H : nullptr,
+                 dh0->typed_data() + p * B * H, dc0->typed_data() + p * B * H);
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnForward, Forward,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Attr<int64_t>("kind")
+                                  .Attr<bool>("reverse")
+                                  .Attr<bool>("bf16")
+                                  .Attr<bool>("save")
+                                  .Attr<int64_t>("threads"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnBackward, Backward,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Attr<int64_t>("kind")
+                                  .Attr<bool>("reverse")
+                                  .Attr<int64_t>("threads"));
