@@ -92,8 +92,7 @@ def _forward(kind, reverse, params, xs, h0, c0, lengths, save=True):
     dtype = w_h.dtype
     steps, batch, _ = xs.shape
     hidden = h0.shape[-1]
-    xs = masked_inputs(xs, lengths)
-    x_proj = (xs @ w_x + b_x[None, None, :]).astype(jnp.float32)
+    xs = masked_inputs(xs, lengths).astype(jnp.float32)
     lengths32 = _lengths(lengths, steps, batch)
     f32 = functools.partial(jax.ShapeDtypeStruct, dtype=jnp.float32)
     call = jax.ffi.ffi_call(
@@ -107,10 +106,10 @@ def _forward(kind, reverse, params, xs, h0, c0, lengths, save=True):
         ),
         vmap_method="broadcast_all",
     )
+    weights = [a.astype(jnp.float32) for a in (w_x, b_x, w_h, b_h)]
     results = call(
-        x_proj,
-        w_h.astype(jnp.float32),
-        b_h.astype(jnp.float32),
+        xs,
+        *weights,
         h0.astype(jnp.float32),
         c0.astype(jnp.float32),
         lengths32,
@@ -130,18 +129,24 @@ def _backward(kind, reverse, residuals, cotangents):
     d_h, d_c, d_ys = cotangents
     w_x, _, w_h, _ = _weights(kind, params)
     steps, batch, hidden = d_ys.shape
+    inputs, gates = xs.shape[-1], _gates(kind, hidden)
     f32 = functools.partial(jax.ShapeDtypeStruct, dtype=jnp.float32)
     call = jax.ffi.ffi_call(
         "rnnax_rnn_backward",
         (
-            f32((steps, batch, _gates(kind, hidden))),
-            f32((steps, batch, hidden) if kind == GRU_RESET_AFTER else (0,)),
+            f32((steps, batch, inputs)),
+            f32((inputs, gates)),
+            f32((hidden, gates)),
+            f32((gates,)),
+            f32((gates,)),
             f32((batch, hidden)),
             f32((batch, hidden)),
         ),
         vmap_method="broadcast_all",
     )
     results = call(
+        xs,
+        w_x.astype(jnp.float32),
         w_h.astype(jnp.float32),
         lengths32,
         saved,
@@ -153,24 +158,8 @@ def _backward(kind, reverse, residuals, cotangents):
         reverse=reverse,
         threads=_threads(),
     )
-    d_a, d_ah_n, d_h0, d_c0 = (_like(r, residuals) for r in results)
-
-    def gemm(left, right):  # sum over t, b of left[t, b, :]^T right[t, b, :]
-        return jnp.einsum("tbi,tbg->ig", left, right, preferred_element_type=jnp.float32)
-
+    d_xs, d_w_x, d_w_h, d_b_x, d_b_h, d_h0, d_c0 = (_like(r, residuals) for r in results)
     dtype = w_h.dtype
-    d_b_x = d_a.sum(axis=(0, 1))
-    d_w_x = gemm(xs.astype(jnp.float32), d_a)
-    zr = 2 * hidden
-    d_b_h = d_b_x
-    if kind == LSTM:
-        d_w_h = gemm(h_prev, d_a)
-    elif kind == GRU_RESET_AFTER:
-        d_w_h = jnp.concatenate([gemm(h_prev, d_a[..., :zr]), gemm(h_prev, d_ah_n)], axis=-1)
-        d_b_h = jnp.concatenate([d_b_x[:zr], d_ah_n.sum(axis=(0, 1))])
-    else:
-        reset_h = saved[..., hidden:zr] * h_prev
-        d_w_h = jnp.concatenate([gemm(h_prev, d_a[..., :zr]), gemm(reset_h, d_a[..., zr:])], -1)
     if kind == LSTM:
         d_params = type(params)(
             w_x=d_w_x.astype(dtype), w_h=d_w_h.astype(dtype), b=d_b_x.astype(dtype)
@@ -182,8 +171,7 @@ def _backward(kind, reverse, residuals, cotangents):
             b_x=d_b_x.astype(dtype),
             b_h=d_b_h.astype(dtype),
         )
-    d_xs = (d_a @ w_x.T.astype(jnp.float32)).astype(xs.dtype)
-    return d_params, d_xs, d_h0.astype(dtype), d_c0.astype(dtype), None
+    return d_params, d_xs.astype(dtype), d_h0.astype(dtype), d_c0.astype(dtype), None
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))

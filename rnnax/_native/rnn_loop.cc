@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -271,14 +272,40 @@ void set_threads(int64_t threads) {
   if (threads > 0 && omp_set_num_threads != nullptr) omp_set_num_threads(static_cast<int>(threads));
 }
 
-// One problem's forward loop.
-void forward_one(int64_t kind, bool reverse, bool bf16, bool save, int64_t T, int64_t B, int64_t H,
-                 const float* R xp, const float* w, const float* R bh, const float* h0,
+// Column sums of a [B, N] block (row stride ld) added to out[N].
+void add_column_sums(int64_t B, int64_t N, const float* a, int64_t ld, float* R out) {
+  for (int64_t b = 0; b < B; ++b) {
+    const float* R row = a + b * ld;
+    for (int64_t n = 0; n < N; ++n) out[n] += row[n];
+  }
+}
+
+// Fills each of the B rows of a [B, N] buffer with v[N].
+void fill_rows(int64_t B, int64_t N, const float* v, float* out) {
+  for (int64_t b = 0; b < B; ++b) std::memcpy(out + b * N, v, N * sizeof(float));
+}
+
+struct Problem {
+  int64_t kind, T, B, I, H;
+  bool reverse;
+};
+
+// Steps per chunk: the input projection and the weight gradients run as one GEMM over a chunk
+// of about 512 rows (steps x batch) instead of one per step, on a buffer reused across chunks.
+int64_t chunk_steps(int64_t B) { return B >= 512 ? 1 : 512 / (B > 0 ? B : 1); }
+
+// One problem's forward loop. Per step: a_x = b_x + x_t W_x and a_h = h W_h (for the
+// explainer's GRU: z and r from h W_h[:, :2H], the candidate from (r h) W_h[:, 2H:]), then the
+// gate math. Saves the gates (see saved_width) and the carry h each step read.
+void forward_one(const Problem& q, bool bf16, bool save, const float* xs, const float* wx,
+                 const float* bx, const float* w, const float* bh, const float* h0,
                  const float* c0, const int32_t* len, float* ys, float* hT, float* cT,
-                 float* R saved, float* hprev) {
+                 float* saved, float* hprev) {
+  const int64_t T = q.T, B = q.B, I = q.I, H = q.H, kind = q.kind;
   const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
-  std::vector<float> h(h0, h0 + B * H), hn(B * H), c, cn, ah(B * G), rh, an;
-  // Without residuals to save (no gradient taken), one step's worth of scratch instead.
+  const int64_t KT = chunk_steps(B);
+  std::vector<float> h(h0, h0 + B * H), hn(B * H), c, cn, axc(KT * B * G), ah(B * G), rh, an;
+  int64_t chunk = -1;
   std::vector<float> scratch_saved(save ? 0 : B * S), scratch_hprev(save ? 0 : B * H);
   if (kind == kLstm) {
     c.assign(c0, c0 + B * H);
@@ -289,25 +316,29 @@ void forward_one(int64_t kind, bool reverse, bool bf16, bool save, int64_t T, in
     an.resize(B * H);
   }
   for (int64_t s = 0; s < T; ++s) {
-    const int64_t t = reverse ? T - 1 - s : s;
-    const float* x = xp + t * B * G;
-    float* R y = ys + t * B * H;
+    const int64_t t = q.reverse ? T - 1 - s : s;
+    float* y = ys + t * B * H;
     float* sv = save ? saved + t * B * S : scratch_saved.data();
     float* hp = save ? hprev + t * B * H : scratch_hprev.data();
     std::memcpy(hp, h.data(), B * H * sizeof(float));
+    if (t / KT != chunk) {  // a_x = b_x + x W_x for all the chunk's steps at once
+      chunk = t / KT;
+      const int64_t lo = chunk * KT, rows = std::min(KT, T - lo) * B;
+      fill_rows(rows, G, bx, axc.data());
+      gemm('N', 'N', rows, G, I, xs + lo * B * I, I, wx, G, 1.0f, axc.data(), G);
+    }
+    const float* ax = axc.data() + (t - chunk * KT) * B * G;
     if (kind == kGru) {
       gemm('N', 'N', B, 2 * H, H, h.data(), H, w, G, 0.0f, ah.data(), 2 * H);
-    } else {
-      gemm('N', 'N', B, G, H, h.data(), H, w, G, 0.0f, ah.data(), G);
-    }
-    if (kind == kGru) {
       for (int64_t b = 0; b < B; ++b)
         if (t < len[b])
-          gru_fwd_zr_row(H, x + b * G, ah.data() + b * 2 * H, bh, h.data() + b * H,
+          gru_fwd_zr_row(H, ax + b * G, ah.data() + b * 2 * H, bh, h.data() + b * H,
                          sv + b * S, rh.data() + b * H);
         else
           std::memset(rh.data() + b * H, 0, H * sizeof(float));
       gemm('N', 'N', B, H, H, rh.data(), H, w + 2 * H, G, 0.0f, an.data(), H);
+    } else {
+      gemm('N', 'N', B, G, H, h.data(), H, w, G, 0.0f, ah.data(), G);
     }
     for (int64_t b = 0; b < B; ++b) {
       const int64_t o = b * H;
@@ -320,71 +351,106 @@ void forward_one(int64_t kind, bool reverse, bool bf16, bool save, int64_t T, in
         continue;
       }
       if (kind == kLstm)
-        lstm_fwd_row(H, x + b * G, ah.data() + b * G, bh, c.data() + o, hn.data() + o,
+        lstm_fwd_row(H, ax + b * G, ah.data() + b * G, bh, c.data() + o, hn.data() + o,
                      cn.data() + o, y + o, sv + b * S, bf16);
       else if (kind == kGruResetAfter)
-        gru_ra_fwd_row(H, x + b * G, ah.data() + b * G, bh, h.data() + o, hn.data() + o, y + o,
-                       sv + b * S, bf16);
+        gru_ra_fwd_row(H, ax + b * G, ah.data() + b * G, bh, h.data() + o, hn.data() + o,
+                       y + o, sv + b * S, bf16);
       else
-        gru_fwd_n_row(H, x + b * G, an.data() + o, bh, h.data() + o, hn.data() + o, y + o,
-                      sv + b * S, bf16);
+        gru_fwd_n_row(H, ax + b * G, an.data() + o, bh, h.data() + o, hn.data() + o,
+                      y + o, sv + b * S, bf16);
     }
     h.swap(hn);
     if (kind == kLstm) c.swap(cn);
   }
   std::memcpy(hT, h.data(), B * H * sizeof(float));
-  if (kind == kLstm)
-    std::memcpy(cT, c.data(), B * H * sizeof(float));
-  else
-    std::memcpy(cT, h.data(), B * H * sizeof(float));
+  std::memcpy(cT, kind == kLstm ? c.data() : h.data(), B * H * sizeof(float));
 }
 
-// One problem's backward loop: dax [T, B, G] (the gradient of the gates' pre-activations, which
-// is also that of the input projection), dah_n [T, B, H] (reset-after only: the candidate's
-// recurrent block, which differs), dh0, dc0.
-void backward_one(int64_t kind, bool reverse, int64_t T, int64_t B, int64_t H, const float* w,
-                  const int32_t* len, const float* R saved, const float* hprev, const float* dys,
-                  const float* dhT, const float* dcT, float* R dax, float* dahn, float* dh0,
-                  float* dc0) {
+// One problem's backward loop, the forward's steps in the other order. Per step the gates'
+// gradient da [B, G] (and, reset-after, the recurrent one dah) stays in a scratch buffer:
+// dx_t = da W_x^T, dh_prev = (direct part) + dah W_h^T, and the weight gradients accumulate
+// dW_x += x_t^T da, dW_h += h_prev^T dah (the explainer's GRU: (r h_prev)^T for the candidate).
+void backward_one(const Problem& q, const float* xs, const float* wx, const float* w,
+                  const int32_t* len, const float* saved, const float* hprev, const float* dys,
+                  const float* dhT, const float* dcT, float* dxs, float* dwx, float* dw,
+                  float* dbx, float* dbh, float* dh0, float* dc0) {
+  const int64_t T = q.T, B = q.B, I = q.I, H = q.H, kind = q.kind;
   const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
-  std::vector<float> dh(dhT, dhT + B * H), dc, ddir(B * H), drh, dah;
+  const int64_t KT = chunk_steps(B);
+  // Per chunk of steps: da [KT, B, G], and the recurrent weights' gradient's own operands.
+  std::vector<float> dh(dhT, dhT + B * H), dc, ddir(B * H), dac(KT * B * G), drh, dahc, dahn;
+  std::vector<float> rhc;
   if (kind == kLstm) dc.assign(dcT, dcT + B * H);
-  if (kind == kGru) drh.resize(B * H);
-  if (kind == kGruResetAfter) dah.resize(B * G);
+  if (kind == kGru) {
+    drh.resize(B * H);
+    rhc.resize(KT * B * H);
+  }
+  if (kind == kGruResetAfter) {
+    dahc.resize(KT * B * G);
+    dahn.resize(B * H);
+  }
+  // The GEMMs over one chunk's rows once all its steps are done.
+  auto flush = [&](int64_t chunk) {
+    const int64_t lo = chunk * KT, rows = std::min(KT, T - lo) * B;
+    const float* hp = hprev + lo * B * H;
+    gemm('N', 'T', rows, I, G, dac.data(), G, wx, G, 0.0f, dxs + lo * B * I, I);
+    gemm('T', 'N', I, G, rows, xs + lo * B * I, I, dac.data(), G, 1.0f, dwx, G);
+    add_column_sums(rows, G, dac.data(), G, dbx);
+    if (kind == kLstm) {
+      gemm('T', 'N', H, G, rows, hp, H, dac.data(), G, 1.0f, dw, G);
+    } else if (kind == kGruResetAfter) {
+      gemm('T', 'N', H, G, rows, hp, H, dahc.data(), G, 1.0f, dw, G);
+      add_column_sums(rows, G, dahc.data(), G, dbh);
+    } else {
+      gemm('T', 'N', H, 2 * H, rows, hp, H, dac.data(), G, 1.0f, dw, G);
+      gemm('T', 'N', H, H, rows, rhc.data(), H, dac.data() + 2 * H, G, 1.0f, dw + 2 * H, G);
+      add_column_sums(rows, G, dac.data(), G, dbh);
+    }
+  };
+  int64_t chunk = -1;
+  std::memset(dwx, 0, I * G * sizeof(float));
+  std::memset(dw, 0, H * G * sizeof(float));
+  std::memset(dbx, 0, G * sizeof(float));
+  std::memset(dbh, 0, G * sizeof(float));
   for (int64_t s = 0; s < T; ++s) {
-    const int64_t t = reverse ? s : T - 1 - s;  // the forward loop's order, backwards
+    const int64_t t = q.reverse ? s : T - 1 - s;
+    if (t / KT != chunk) {
+      if (chunk >= 0) flush(chunk);
+      chunk = t / KT;
+    }
+    const int64_t slot = (t - chunk * KT) * B;
     const float* sv = saved + t * B * S;
     const float* hp = hprev + t * B * H;
-    const float* R dy = dys + t * B * H;
-    float* R da = dax + t * B * G;
+    const float* dy = dys + t * B * H;
+    float* da = dac.data() + slot * G;
+    float* dah = kind == kGruResetAfter ? dahc.data() + slot * G : nullptr;
+    float* rh = kind == kGru ? rhc.data() + slot * H : nullptr;
     for (int64_t b = 0; b < B; ++b) {
       const int64_t o = b * H;
+      float* dab = da + b * G;
       if (t >= len[b]) {
-        std::memset(da + b * G, 0, G * sizeof(float));
-        if (kind == kGruResetAfter) {
-          std::memset(dahn + t * B * H + o, 0, H * sizeof(float));
-          std::memset(dah.data() + b * G, 0, G * sizeof(float));
-        }
+        std::memset(dab, 0, G * sizeof(float));
+        if (kind == kGruResetAfter) std::memset(dah + b * G, 0, G * sizeof(float));
+        if (kind == kGru) std::memset(rh + o, 0, H * sizeof(float));
         continue;
       }
       if (kind == kLstm) {
-        lstm_bwd_row(H, sv + b * S, dh.data() + o, dy + o, dc.data() + o, da + b * G);
+        lstm_bwd_row(H, sv + b * S, dh.data() + o, dy + o, dc.data() + o, dab);
       } else if (kind == kGruResetAfter) {
-        float* dn = dahn + t * B * H + o;
-        gru_ra_bwd_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o,
-                       da + b * G, dn);
-        std::memcpy(dah.data() + b * G, da + b * G, 2 * H * sizeof(float));
-        std::memcpy(dah.data() + b * G + 2 * H, dn, H * sizeof(float));
+        float* dn = dahn.data() + o;
+        gru_ra_bwd_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o, dab, dn);
+        std::memcpy(dah + b * G, dab, 2 * H * sizeof(float));
+        std::memcpy(dah + b * G + 2 * H, dn, H * sizeof(float));
       } else {
-        gru_bwd_zn_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o,
-                       da + b * G);
+        gru_bwd_zn_row(H, sv + b * S, hp + o, dh.data() + o, dy + o, ddir.data() + o, dab);
+        for (int64_t j = 0; j < H; ++j) rh[o + j] = sv[b * S + H + j] * hp[o + j];
       }
     }
-    // dh_prev for the valid rows; padded rows keep dh (and dc) as they are.
     if (kind == kLstm) {
       gemm('N', 'T', B, H, G, da, G, w, G, 0.0f, ddir.data(), H);
     } else if (kind == kGruResetAfter) {
-      gemm('N', 'T', B, H, G, dah.data(), G, w, G, 1.0f, ddir.data(), H);
+      gemm('N', 'T', B, H, G, dah, G, w, G, 1.0f, ddir.data(), H);
     } else {
       // d(r h) = dn W_hn^T, then dr, then [dz, dr] W_hzr^T.
       gemm('N', 'T', B, H, H, da + 2 * H, G, w + 2 * H, G, 0.0f, drh.data(), H);
@@ -397,6 +463,7 @@ void backward_one(int64_t kind, bool reverse, int64_t T, int64_t B, int64_t H, c
     for (int64_t b = 0; b < B; ++b)
       if (t < len[b]) std::memcpy(dh.data() + b * H, ddir.data() + b * H, H * sizeof(float));
   }
+  if (chunk >= 0) flush(chunk);
   std::memcpy(dh0, dh.data(), B * H * sizeof(float));
   if (kind == kLstm)
     std::memcpy(dc0, dc.data(), B * H * sizeof(float));
@@ -410,23 +477,23 @@ int64_t leading(ffi::Span<const int64_t> dims, size_t trailing) {
   return n;
 }
 
-// xp [..., T, B, G], w_h [..., H, G], b_h [..., G], h0, c0 [..., B, H], lengths [..., B].
-ffi::Error Forward(ffi::Buffer<ffi::F32> xp, ffi::Buffer<ffi::F32> w, ffi::Buffer<ffi::F32> bh,
-                   ffi::Buffer<ffi::F32> h0, ffi::Buffer<ffi::F32> c0,
-                   ffi::Buffer<ffi::S32> lengths, ffi::ResultBuffer<ffi::F32> ys,
-                   ffi::ResultBuffer<ffi::F32> hT, ffi::ResultBuffer<ffi::F32> cT,
-                   ffi::ResultBuffer<ffi::F32> saved, ffi::ResultBuffer<ffi::F32> hprev,
+using F32 = ffi::Buffer<ffi::F32>;
+using Out = ffi::ResultBuffer<ffi::F32>;
+
+// xs [..., T, B, I], w_x [..., I, G], b_x [..., G], w_h [..., H, G], b_h [..., G],
+// h0, c0 [..., B, H], lengths [..., B].
+ffi::Error Forward(F32 xs, F32 wx, F32 bx, F32 w, F32 bh, F32 h0, F32 c0,
+                   ffi::Buffer<ffi::S32> lengths, Out ys, Out hT, Out cT, Out saved, Out hprev,
                    int64_t kind, bool reverse, bool bf16, bool save, int64_t threads) {
-  auto d = xp.dimensions();
-  if (d.size() < 3) return ffi::Error::InvalidArgument("xp must be [..., T, B, G]");
-  const int64_t T = d[d.size() - 3], B = d[d.size() - 2];
-  const int64_t H = h0.dimensions().back();
-  const int64_t P = leading(d, 3), G = gate_width(kind, H), S = saved_width(kind, H);
-  if (d.back() != G) return ffi::Error::InvalidArgument("xp's last axis must be the gates");
+  auto d = xs.dimensions();
+  if (d.size() < 3) return ffi::Error::InvalidArgument("xs must be [..., T, B, I]");
+  Problem q{kind, d[d.size() - 3], d[d.size() - 2], d.back(), h0.dimensions().back(), reverse};
+  const int64_t T = q.T, B = q.B, I = q.I, H = q.H, P = leading(d, 3);
+  const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
   set_threads(threads);
   for (int64_t p = 0; p < P; ++p)
-    forward_one(kind, reverse, bf16, save, T, B, H, xp.typed_data() + p * T * B * G,
-                w.typed_data() + p * H * G, bh.typed_data() + p * G,
+    forward_one(q, bf16, save, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
+                bx.typed_data() + p * G, w.typed_data() + p * H * G, bh.typed_data() + p * G,
                 h0.typed_data() + p * B * H, c0.typed_data() + p * B * H,
                 lengths.typed_data() + p * B, ys->typed_data() + p * T * B * H,
                 hT->typed_data() + p * B * H, cT->typed_data() + p * B * H,
@@ -435,26 +502,23 @@ ffi::Error Forward(ffi::Buffer<ffi::F32> xp, ffi::Buffer<ffi::F32> w, ffi::Buffe
   return ffi::Error::Success();
 }
 
-ffi::Error Backward(ffi::Buffer<ffi::F32> w, ffi::Buffer<ffi::S32> lengths,
-                    ffi::Buffer<ffi::F32> saved, ffi::Buffer<ffi::F32> hprev,
-                    ffi::Buffer<ffi::F32> dys, ffi::Buffer<ffi::F32> dhT,
-                    ffi::Buffer<ffi::F32> dcT, ffi::ResultBuffer<ffi::F32> dax,
-                    ffi::ResultBuffer<ffi::F32> dahn, ffi::ResultBuffer<ffi::F32> dh0,
-                    ffi::ResultBuffer<ffi::F32> dc0, int64_t kind, bool reverse,
-                    int64_t threads) {
-  auto d = dys.dimensions();
-  if (d.size() < 3) return ffi::Error::InvalidArgument("dys must be [..., T, B, H]");
-  const int64_t T = d[d.size() - 3], B = d[d.size() - 2], H = d.back();
-  const int64_t P = leading(d, 3), G = gate_width(kind, H), S = saved_width(kind, H);
-  const bool ra = kind == kGruResetAfter;
+ffi::Error Backward(F32 xs, F32 wx, F32 w, ffi::Buffer<ffi::S32> lengths, F32 saved, F32 hprev,
+                    F32 dys, F32 dhT, F32 dcT, Out dxs, Out dwx, Out dw, Out dbx, Out dbh,
+                    Out dh0, Out dc0, int64_t kind, bool reverse, int64_t threads) {
+  auto d = xs.dimensions();
+  if (d.size() < 3) return ffi::Error::InvalidArgument("xs must be [..., T, B, I]");
+  Problem q{kind, d[d.size() - 3], d[d.size() - 2], d.back(), dhT.dimensions().back(), reverse};
+  const int64_t T = q.T, B = q.B, I = q.I, H = q.H, P = leading(d, 3);
+  const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
   set_threads(threads);
   for (int64_t p = 0; p < P; ++p)
-    backward_one(kind, reverse, T, B, H, w.typed_data() + p * H * G,
-                 lengths.typed_data() + p * B, saved.typed_data() + p * T * B * S,
-                 hprev.typed_data() + p * T * B * H, dys.typed_data() + p * T * B * H,
-                 dhT.typed_data() + p * B * H, dcT.typed_data() + p * B * H,
-                 dax->typed_data() + p * T * B * G,
-                 ra ? dahn->typed_data() + p * T * B * H : nullptr,
+    backward_one(q, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
+                 w.typed_data() + p * H * G, lengths.typed_data() + p * B,
+                 saved.typed_data() + p * T * B * S, hprev.typed_data() + p * T * B * H,
+                 dys.typed_data() + p * T * B * H, dhT.typed_data() + p * B * H,
+                 dcT.typed_data() + p * B * H, dxs->typed_data() + p * T * B * I,
+                 dwx->typed_data() + p * I * G, dw->typed_data() + p * H * G,
+                 dbx->typed_data() + p * G, dbh->typed_data() + p * G,
                  dh0->typed_data() + p * B * H, dc0->typed_data() + p * B * H);
   return ffi::Error::Success();
 }
@@ -463,17 +527,19 @@ ffi::Error Backward(ffi::Buffer<ffi::F32> w, ffi::Buffer<ffi::S32> lengths,
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnForward, Forward,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
                                   .Attr<int64_t>("kind")
                                   .Attr<bool>("reverse")
                                   .Attr<bool>("bf16")
@@ -482,17 +548,22 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnForward, Forward,
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnBackward, Backward,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Arg<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
+                                  .Ret<F32>()
                                   .Attr<int64_t>("kind")
                                   .Attr<bool>("reverse")
                                   .Attr<int64_t>("threads"));
