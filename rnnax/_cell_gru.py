@@ -71,7 +71,8 @@ def _reset_after_pointwise(
     return h_new, h_new
 
 
-# Measured on CPU (benchmarks/results/cpu-2core/auto-choice/): the hand-written backward pass.
+# Measured on CPU (benchmarks/results/cpu-2core/native/): the native loop, in float32 and
+# bfloat16, where it is installed; else the hand-written backward pass.
 GRU = register_cell(
     Cell(
         name="gru",
@@ -83,7 +84,7 @@ GRU = register_cell(
         # Not of the GEMM + pointwise form: the reset gate scales h before the candidate's
         # recurrent product. Its hand-written backward pass is a kernel of its own.
         kernels=_kernels(False),
-        auto={"cpu": "custom_vjp"},
+        auto={"cpu": "native"},
         description="GRU, the explainer's form (reset applied to h before the product)",
     )
 )
@@ -99,7 +100,7 @@ GRU_RESET_AFTER = register_cell(
         flops=_flops,
         split=GemmSplit(_weights, _reset_after_pointwise, lambda h: h),
         kernels=_kernels(True),
-        auto={"cpu": "custom_vjp"},
+        auto={"cpu": "native"},
         description="GRU, reset-after form (cuDNN, PyTorch, Keras, Flax)",
     )
 )

@@ -78,8 +78,9 @@ LSTM = register_cell(
         # replaced a tuned LSTM kernel, being 0.89-0.91x its time in float32 with the same
         # memory (benchmarks/results/cpu-2core/custom-vjp/).
         kernels={"pallas": _pallas, "cudnn": _cudnn, "native": _native},
-        # benchmarks/results/cpu-2core/auto-choice/: the hand-written backward pass wins on CPU.
-        auto={"cpu": "custom_vjp"},
+        # benchmarks/results/cpu-2core/native/: the native loop wins on CPU in float32 (in
+        # bfloat16 "auto" keeps the custom VJP for the LSTM, rnnax._strategies).
+        auto={"cpu": "native"},
         description="LSTM (input, forget, output gates; separate cell state)",
     )
 )

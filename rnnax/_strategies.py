@@ -25,8 +25,9 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"parallel"``: a parallel scan over time (``jax.lax.associative_scan``) for cells whose
   recurrence is linear in the state (minGRU, minLSTM).
 - ``"auto"``: the strategy measured fastest for the cell on the default backend (``Cell.auto``,
-  see ``benchmarks/``), else ``"scan"``: on CPU ``"custom_vjp"`` for the LSTM and both GRU
-  forms. Under forward-mode autodiff (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian`` applied to
+  see ``benchmarks/``), else ``"scan"``: on CPU ``"native"`` for the LSTM and both GRU forms
+  (in bfloat16 ``"custom_vjp"`` for the LSTM; ``"custom_vjp"`` for all three where the native
+  library is not installed, and in float16). Under forward-mode autodiff (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian`` applied to
   a function that calls the core) ``"auto"`` runs the scan, which has tangents; a
   ``custom_vjp`` defines reverse mode only. (A function that was ``jax.jit``-ed *before*
   ``jax.jvp`` sees no forward-mode inputs when it is traced: pass ``strategy="scan"`` there.)
@@ -65,7 +66,7 @@ STRATEGIES = ("auto", "scan", "custom_vjp", "remat", "pallas", "cudnn", "paralle
 
 # "auto" for cells that name no choice for the backend (``Cell.auto``): each cell records the
 # strategy measured fastest for it by benchmarks/bench_rnn.py (the LSTM and both GRU forms: the
-# hand-written backward pass on CPU, benchmarks/results/cpu-2core/auto-choice/).
+# native loop on CPU, benchmarks/results/cpu-2core/native/).
 _AUTO_DEFAULT = "scan"
 # Overrides of the cells' own choices, backend -> cell name -> strategy: empty unless a benchmark
 # sets one to time "auto" with another inner strategy (bench_rnn.py --strategies auto=NAME).
@@ -74,6 +75,8 @@ _AUTO: dict[str, dict[str, str]] = {}
 _AUTO_FALLBACK = {"cudnn": "pallas"}
 # What "auto" uses where its choice is "native" but the native library cannot be loaded here.
 _NATIVE_FALLBACK = "custom_vjp"
+# The cells for which "auto" keeps "native" in bfloat16 (the others run "custom_vjp" there).
+_NATIVE_NARROW = frozenset({"gru", "gru_reset_after"})
 # Strategies that run the time loop inside one kernel or a parallel scan, where ``unroll``
 # (steps per ``lax.scan`` iteration) has no meaning.
 _NO_UNROLL = frozenset({"pallas", "cudnn", "parallel", "native"})
@@ -173,13 +176,15 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
     # GRU it was 1.3-1.6x faster than the split scan at the docs/PERFORMANCE.md shapes even on one
     # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
     # for the cells whose measured CPU choice is a hand-written backward pass.
-    if (
-        requested == "auto"
-        and jax.default_backend() == "cpu"
-        and jnp.dtype(dtype) in NARROW_FLOATS
-        and cell.auto.get("cpu") == "custom_vjp"
-    ):
-        return "custom_vjp"
+    if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in NARROW_FLOATS:
+        if strategy == "native":
+            # The native loop runs float32 and bfloat16; in bfloat16 it measured faster than
+            # the custom VJP for both GRU forms but not for the LSTM
+            # (benchmarks/results/cpu-2core/native/).
+            native = jnp.dtype(dtype) == jnp.bfloat16 and cell.name in _NATIVE_NARROW
+            return "native" if native else "custom_vjp"
+        if cell.auto.get("cpu") == "custom_vjp":
+            return "custom_vjp"
     return strategy
 
 
@@ -329,6 +334,8 @@ def run_flat(
     if strategy == "auto" and _forward_mode((params, xs, carry)):
         resolved = "scan"  # forward-mode autodiff: the scan has tangents, a custom_vjp not
     resolved = _auto_for_dtype(resolved, strategy, params_dtype(cell, params), cell)
+    if strategy == "auto" and resolved == "native" and unroll is not False and unroll != 1:
+        resolved = _NATIVE_FALLBACK  # unroll asks for a scan loop: "auto" runs one
     check_unroll_for(resolved, unroll)
     return _run_flat_compiled(
         cell,

@@ -376,7 +376,8 @@ def test_reverse_mode_keeps_the_fast_path_under_auto(monkeypatch):
     jax.grad(loss)(params)
     jax.jvp(loss, (params,), (params,))
     jax.jit(jax.grad(loss))(params)
-    assert chosen == ["custom_vjp", "scan", "custom_vjp"]
+    fast = "native" if "native" in rnnax.available_strategies("lstm") else "custom_vjp"
+    assert chosen == [fast, "scan", fast]
 
 
 @pytest.mark.parametrize("strategy", ["scan", "remat", "custom_vjp", "auto"])

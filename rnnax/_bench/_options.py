@@ -48,6 +48,8 @@ GPU_STRATEGIES = ("scan", "custom_vjp", "pallas", "cudnn")
 # (a correctness mode, far too slow to time) and "cudnn" is GPU-only. They run off-GPU only
 # when --strategies names them.
 GPU_ONLY_STRATEGIES = ("pallas", "cudnn")
+# "native" is a CPU loop (rnnax._native): never timed on a GPU.
+CPU_ONLY_STRATEGIES = ("native",)
 # Tiling variants of the Pallas kernels (--pallas-variants), to measure the choices
 # rnnax._pallas._common.plan makes by rule: w_h kept on chip or reloaded every step, and more
 # batch rows per program.

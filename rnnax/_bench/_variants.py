@@ -12,6 +12,7 @@ from typing import Any
 from rnnax._bench._impl import Config
 from rnnax._bench._options import (
     AUTO_INNER_PREFIX,
+    CPU_ONLY_STRATEGIES,
     DEFAULT_CELLS,
     FRAMEWORK_CELLS,
     FRAMEWORKS,
@@ -34,7 +35,8 @@ def requested_strategies(strategies: Sequence[str] | None, backend: str) -> list
 
     names = list(getattr(rnnax, "STRATEGIES", ("scan",)))
     if strategies is None:
-        return names if backend == "gpu" else [n for n in names if n not in GPU_ONLY_STRATEGIES]
+        skipped = CPU_ONLY_STRATEGIES if backend == "gpu" else GPU_ONLY_STRATEGIES
+        return [n for n in names if n not in skipped]
     forced = [name for name in strategies if name.startswith(AUTO_INNER_PREFIX)]
     for name in forced:
         if name.removeprefix(AUTO_INNER_PREFIX) not in names:
@@ -62,8 +64,9 @@ def runnable(name: str, cell: str, dtype: str) -> bool:
 
 def strategy_names(cfg: Config, strategies: Sequence[str] | None, backend: str) -> list[str]:
     """The rnnax strategies timed at ``cfg``: ``--strategies`` or, by default, all of
-    ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU; only those the cell has
-    (``rnnax.available_strategies``), and never ``"cudnn"`` other than in float32."""
+    ``rnnax.STRATEGIES`` except the GPU-only ones off-GPU (the CPU-only ones on a GPU); only
+    those the cell has (``rnnax.available_strategies``), and never ``"cudnn"`` other than in
+    float32."""
     names = requested_strategies(strategies, backend)
     return [name for name in names if runnable(name, cfg.cell, cfg.dtype)]
 

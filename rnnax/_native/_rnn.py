@@ -198,9 +198,23 @@ def rnn_native(
 
     Raises:
         RuntimeError: the native library cannot be loaded here.
+        ValueError: the default backend is not the CPU.
+        TypeError: parameters other than float32 or bfloat16.
     """
     from rnnax._native import INSTALL_HINT, unavailable_reason
 
+    backend = jax.default_backend()
+    if backend != "cpu":
+        raise ValueError(
+            f"strategy='native' runs on the CPU only, but the default backend is {backend!r}; "
+            "use strategy='auto', 'pallas' or 'custom_vjp'"
+        )
+    dtype = jnp.dtype(params.w_h.dtype)
+    if dtype not in (jnp.float32, jnp.bfloat16):
+        raise TypeError(
+            f"strategy='native' runs float32 and bfloat16 parameters, got {dtype.name}; use "
+            "strategy='custom_vjp' or 'scan' for other dtypes"
+        )
     reason = unavailable_reason()
     if reason is not None:
         raise RuntimeError(
