@@ -2,14 +2,16 @@
 in ``pyproject.toml``.
 
 The extension is a plain shared library called through ``jax.ffi`` (no Python bindings), built
-against the XLA FFI headers that ship with ``jaxlib``. It is optional: where it cannot be
+against the XLA FFI headers that ship with ``jaxlib`` and oneDNN's headers from
+``onednn-devel-cpu-gomp`` (both build requirements). It is optional: where it cannot be
 compiled (no C++ compiler, not x86-64 Linux) rnnax installs without it and runs the other
-strategies. oneDNN is not needed to build it: ``dnnl_sgemm`` is resolved when rnnax loads
-``libdnnl.so.3`` from the ``onednn-cpu-gomp`` wheel at run time.
+strategies. It is not linked against oneDNN: its ``dnnl_*`` symbols resolve when rnnax loads
+``libdnnl.so.3`` from the ``onednn-cpu-gomp`` wheel, globally, before the extension.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import platform
 import sys
@@ -25,9 +27,21 @@ def _jaxlib_include() -> list[str]:
     return [str(Path(next(iter(spec.submodule_search_locations))) / "include")]
 
 
+def _onednn_include() -> list[str]:
+    """oneDNN's headers, from the ``onednn-devel-cpu-gomp`` wheel (a build requirement)."""
+    try:
+        files = importlib.metadata.files("onednn-devel-cpu-gomp") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    for file in files:
+        if file.as_posix().endswith("include/oneapi/dnnl/dnnl.hpp"):
+            return [str(Path(str(file.locate())).resolve().parents[2])]
+    return []
+
+
 def _extensions() -> list[Extension]:
-    include = _jaxlib_include()
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64") or not include:
+    include = _jaxlib_include() + _onednn_include()
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64") or len(include) < 2:
         return []
     return [
         Extension(

@@ -156,6 +156,7 @@ def _backward(kind, reverse, residuals, cotangents):
         d_c.astype(jnp.float32),
         kind=kind,
         reverse=reverse,
+        bf16=w_h.dtype == jnp.bfloat16,
         threads=_threads(),
     )
     d_xs, d_w_x, d_w_h, d_b_x, d_b_h, d_h0, d_c0 = (_like(r, residuals) for r in results)

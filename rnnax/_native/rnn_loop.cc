@@ -13,17 +13,15 @@
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <string>
 #include <vector>
 
+#include "oneapi/dnnl/dnnl.hpp"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
 extern "C" {
-// oneDNN's row-major single-precision GEMM: C = alpha op(A) op(B) + beta C.
-int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
-               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-               int64_t ldc);
 void omp_set_num_threads(int) __attribute__((weak));
 }
 
@@ -85,6 +83,15 @@ INL float round_bf16_always(float x) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+}
+
+// float32 -> bfloat16 bits, round to nearest even.
+VEC_FN void to_bf16(int64_t n, const float* R x, uint16_t* R out) {
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, 4);
+    out[j] = static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+  }
 }
 
 template <bool kBf16>
@@ -272,6 +279,73 @@ void set_threads(int64_t threads) {
   if (threads > 0 && omp_set_num_threads != nullptr) omp_set_num_threads(static_cast<int>(threads));
 }
 
+// The per-step recurrent product C [M, N] (+)= A [M, K] W [K, N] on oneDNN's matmul primitive,
+// with W reordered once per call into the layout the primitive prefers (so it is not re-packed
+// at every step, as a plain GEMM would). W is read from float32 at w: W[k][n] = w[k * ldw + n],
+// or, transposed, w[n * ldw + k]. In bfloat16 mode A and W are bfloat16 (A converted from its
+// float32 rows, exact for the bfloat16 state) and accumulate in float32, on AMX where the CPU
+// has it.
+class PackedGemm {
+ public:
+  PackedGemm(const dnnl::engine& engine, int64_t M, int64_t N, int64_t K, const float* w,
+             int64_t ldw, bool transposed, int64_t lda, int64_t ldc, bool bf16, bool accumulate)
+      : M_(M), N_(N), K_(K), lda_(lda), ldc_(ldc), bf16_(bf16), accumulate_(accumulate),
+        w_(w), ldw_(ldw), transposed_(transposed) {
+    if (M == 0 || N == 0 || K == 0) return;  // degenerate: the plain GEMM handles it
+    using dt = dnnl::memory::data_type;
+    const dt in = bf16 ? dt::bf16 : dt::f32;
+    dnnl::memory::desc a_md = bf16 ? dnnl::memory::desc({M, K}, in, {K, 1})
+                                   : dnnl::memory::desc({M, K}, in, {lda, 1});
+    dnnl::memory::desc w_any({K, N}, in, dnnl::memory::format_tag::any);
+    dnnl::memory::desc c_md({M, N}, dt::f32, {ldc, 1});
+    dnnl::primitive_attr attr;
+    if (accumulate) {
+      dnnl::post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::primitive_desc pd(engine, a_md, w_any, c_md, attr);
+    dnnl::memory::desc w_user({K, N}, dt::f32,
+                              transposed ? dnnl::memory::dims{1, ldw} : dnnl::memory::dims{ldw, 1});
+    dnnl::memory user(w_user, engine, const_cast<float*>(w));
+    packed_ = dnnl::memory(pd.weights_desc(), engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(user, packed_).execute(stream, user, packed_);
+    stream.wait();
+    a_ = dnnl::memory(a_md, engine, DNNL_MEMORY_NONE);
+    c_ = dnnl::memory(c_md, engine, DNNL_MEMORY_NONE);
+    if (bf16) a_bf16_.resize(M * K);
+    matmul_ = dnnl::matmul(pd);
+    ready_ = true;
+  }
+
+  void run(dnnl::stream& stream, const float* A, float* C) {
+    if (!ready_) {
+      gemm('N', transposed_ ? 'T' : 'N', M_, N_, K_, A, lda_, w_, ldw_,
+           accumulate_ ? 1.0f : 0.0f, C, ldc_);
+      return;
+    }
+    if (bf16_) {
+      for (int64_t m = 0; m < M_; ++m) to_bf16(K_, A + m * lda_, a_bf16_.data() + m * K_);
+      a_.set_data_handle(a_bf16_.data());
+    } else {
+      a_.set_data_handle(const_cast<float*>(A));
+    }
+    c_.set_data_handle(C);
+    matmul_.execute(stream, {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, c_}});
+  }
+
+ private:
+  int64_t M_, N_, K_, lda_, ldc_;
+  bool bf16_, accumulate_;
+  const float* w_;
+  int64_t ldw_;
+  bool transposed_, ready_ = false;
+  dnnl::memory packed_, a_, c_;
+  dnnl::matmul matmul_;
+  std::vector<uint16_t> a_bf16_;
+};
+
 // Column sums of a [B, N] block (row stride ld) added to out[N].
 void add_column_sums(int64_t B, int64_t N, const float* a, int64_t ld, float* R out) {
   for (int64_t b = 0; b < B; ++b) {
@@ -297,7 +371,8 @@ int64_t chunk_steps(int64_t B) { return B >= 512 ? 1 : 512 / (B > 0 ? B : 1); }
 // One problem's forward loop. Per step: a_x = b_x + x_t W_x and a_h = h W_h (for the
 // explainer's GRU: z and r from h W_h[:, :2H], the candidate from (r h) W_h[:, 2H:]), then the
 // gate math. Saves the gates (see saved_width) and the carry h each step read.
-void forward_one(const Problem& q, bool bf16, bool save, const float* xs, const float* wx,
+void forward_one(const dnnl::engine& engine, const Problem& q, bool bf16, bool save,
+                 const float* xs, const float* wx,
                  const float* bx, const float* w, const float* bh, const float* h0,
                  const float* c0, const int32_t* len, float* ys, float* hT, float* cT,
                  float* saved, float* hprev) {
@@ -306,6 +381,11 @@ void forward_one(const Problem& q, bool bf16, bool save, const float* xs, const 
   const int64_t KT = chunk_steps(B);
   std::vector<float> h(h0, h0 + B * H), hn(B * H), c, cn, axc(KT * B * G), ah(B * G), rh, an;
   int64_t chunk = -1;
+  dnnl::stream stream(engine);
+  // The recurrent products: h W_h (the explainer's GRU: h W_h[:, :2H] and (r h) W_h[:, 2H:]).
+  const bool gru = kind == kGru;
+  PackedGemm rec(engine, B, gru ? 2 * H : G, H, w, G, false, H, gru ? 2 * H : G, bf16, false);
+  PackedGemm rec_n(engine, gru ? B : 0, H, H, w + 2 * H, G, false, H, H, bf16, false);
   std::vector<float> scratch_saved(save ? 0 : B * S), scratch_hprev(save ? 0 : B * H);
   if (kind == kLstm) {
     c.assign(c0, c0 + B * H);
@@ -329,16 +409,16 @@ void forward_one(const Problem& q, bool bf16, bool save, const float* xs, const 
     }
     const float* ax = axc.data() + (t - chunk * KT) * B * G;
     if (kind == kGru) {
-      gemm('N', 'N', B, 2 * H, H, h.data(), H, w, G, 0.0f, ah.data(), 2 * H);
+      rec.run(stream, h.data(), ah.data());
       for (int64_t b = 0; b < B; ++b)
         if (t < len[b])
           gru_fwd_zr_row(H, ax + b * G, ah.data() + b * 2 * H, bh, h.data() + b * H,
                          sv + b * S, rh.data() + b * H);
         else
           std::memset(rh.data() + b * H, 0, H * sizeof(float));
-      gemm('N', 'N', B, H, H, rh.data(), H, w + 2 * H, G, 0.0f, an.data(), H);
+      rec_n.run(stream, rh.data(), an.data());
     } else {
-      gemm('N', 'N', B, G, H, h.data(), H, w, G, 0.0f, ah.data(), G);
+      rec.run(stream, h.data(), ah.data());
     }
     for (int64_t b = 0; b < B; ++b) {
       const int64_t o = b * H;
@@ -371,7 +451,7 @@ void forward_one(const Problem& q, bool bf16, bool save, const float* xs, const 
 // gradient da [B, G] (and, reset-after, the recurrent one dah) stays in a scratch buffer:
 // dx_t = da W_x^T, dh_prev = (direct part) + dah W_h^T, and the weight gradients accumulate
 // dW_x += x_t^T da, dW_h += h_prev^T dah (the explainer's GRU: (r h_prev)^T for the candidate).
-void backward_one(const Problem& q, const float* xs, const float* wx, const float* w,
+void backward_one(const dnnl::engine& engine, const Problem& q, bool bf16, const float* xs, const float* wx, const float* w,
                   const int32_t* len, const float* saved, const float* hprev, const float* dys,
                   const float* dhT, const float* dcT, float* dxs, float* dwx, float* dw,
                   float* dbx, float* dbh, float* dh0, float* dc0) {
@@ -409,6 +489,12 @@ void backward_one(const Problem& q, const float* xs, const float* wx, const floa
     }
   };
   int64_t chunk = -1;
+  dnnl::stream stream(engine);
+  // dh_prev's products with W_h^T: all of it (LSTM; reset-after, accumulating onto the direct
+  // part), or for the explainer's GRU d(r h) = dn W_hn^T and then [dz, dr] W_hzr^T.
+  const bool gru = kind == kGru, ra = kind == kGruResetAfter;
+  PackedGemm rec(engine, B, H, gru ? 2 * H : G, w, G, true, G, H, bf16, gru || ra);
+  PackedGemm rec_n(engine, gru ? B : 0, H, H, w + 2 * H, G, true, G, H, bf16, false);
   std::memset(dwx, 0, I * G * sizeof(float));
   std::memset(dw, 0, H * G * sizeof(float));
   std::memset(dbx, 0, G * sizeof(float));
@@ -448,17 +534,17 @@ void backward_one(const Problem& q, const float* xs, const float* wx, const floa
       }
     }
     if (kind == kLstm) {
-      gemm('N', 'T', B, H, G, da, G, w, G, 0.0f, ddir.data(), H);
+      rec.run(stream, da, ddir.data());
     } else if (kind == kGruResetAfter) {
-      gemm('N', 'T', B, H, G, dah, G, w, G, 1.0f, ddir.data(), H);
+      rec.run(stream, dah, ddir.data());
     } else {
       // d(r h) = dn W_hn^T, then dr, then [dz, dr] W_hzr^T.
-      gemm('N', 'T', B, H, H, da + 2 * H, G, w + 2 * H, G, 0.0f, drh.data(), H);
+      rec_n.run(stream, da + 2 * H, drh.data());
       for (int64_t b = 0; b < B; ++b)
         if (t < len[b])
           gru_bwd_r_row(H, sv + b * S, hp + b * H, drh.data() + b * H, ddir.data() + b * H,
                         da + b * G);
-      gemm('N', 'T', B, H, 2 * H, da, G, w, G, 1.0f, ddir.data(), H);
+      rec.run(stream, da, ddir.data());
     }
     for (int64_t b = 0; b < B; ++b)
       if (t < len[b]) std::memcpy(dh.data() + b * H, ddir.data() + b * H, H * sizeof(float));
@@ -491,28 +577,35 @@ ffi::Error Forward(F32 xs, F32 wx, F32 bx, F32 w, F32 bh, F32 h0, F32 c0,
   const int64_t T = q.T, B = q.B, I = q.I, H = q.H, P = leading(d, 3);
   const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
   set_threads(threads);
-  for (int64_t p = 0; p < P; ++p)
-    forward_one(q, bf16, save, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
+  try {
+    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    for (int64_t p = 0; p < P; ++p)
+      forward_one(engine, q, bf16, save, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
                 bx.typed_data() + p * G, w.typed_data() + p * H * G, bh.typed_data() + p * G,
                 h0.typed_data() + p * B * H, c0.typed_data() + p * B * H,
                 lengths.typed_data() + p * B, ys->typed_data() + p * T * B * H,
                 hT->typed_data() + p * B * H, cT->typed_data() + p * B * H,
                 save ? saved->typed_data() + p * T * B * S : nullptr,
                 save ? hprev->typed_data() + p * T * B * H : nullptr);
+  } catch (const dnnl::error& error) {
+    return ffi::Error::Internal(std::string("oneDNN: ") + error.what());
+  }
   return ffi::Error::Success();
 }
 
 ffi::Error Backward(F32 xs, F32 wx, F32 w, ffi::Buffer<ffi::S32> lengths, F32 saved, F32 hprev,
                     F32 dys, F32 dhT, F32 dcT, Out dxs, Out dwx, Out dw, Out dbx, Out dbh,
-                    Out dh0, Out dc0, int64_t kind, bool reverse, int64_t threads) {
+                    Out dh0, Out dc0, int64_t kind, bool reverse, bool bf16, int64_t threads) {
   auto d = xs.dimensions();
   if (d.size() < 3) return ffi::Error::InvalidArgument("xs must be [..., T, B, I]");
   Problem q{kind, d[d.size() - 3], d[d.size() - 2], d.back(), dhT.dimensions().back(), reverse};
   const int64_t T = q.T, B = q.B, I = q.I, H = q.H, P = leading(d, 3);
   const int64_t G = gate_width(kind, H), S = saved_width(kind, H);
   set_threads(threads);
-  for (int64_t p = 0; p < P; ++p)
-    backward_one(q, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
+  try {
+    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    for (int64_t p = 0; p < P; ++p)
+      backward_one(engine, q, bf16, xs.typed_data() + p * T * B * I, wx.typed_data() + p * I * G,
                  w.typed_data() + p * H * G, lengths.typed_data() + p * B,
                  saved.typed_data() + p * T * B * S, hprev.typed_data() + p * T * B * H,
                  dys.typed_data() + p * T * B * H, dhT.typed_data() + p * B * H,
@@ -520,6 +613,9 @@ ffi::Error Backward(F32 xs, F32 wx, F32 w, ffi::Buffer<ffi::S32> lengths, F32 sa
                  dwx->typed_data() + p * I * G, dw->typed_data() + p * H * G,
                  dbx->typed_data() + p * G, dbh->typed_data() + p * G,
                  dh0->typed_data() + p * B * H, dc0->typed_data() + p * B * H);
+  } catch (const dnnl::error& error) {
+    return ffi::Error::Internal(std::string("oneDNN: ") + error.what());
+  }
   return ffi::Error::Success();
 }
 
@@ -566,4 +662,5 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnBackward, Backward,
                                   .Ret<F32>()
                                   .Attr<int64_t>("kind")
                                   .Attr<bool>("reverse")
+                                  .Attr<bool>("bf16")
                                   .Attr<int64_t>("threads"));
