@@ -176,6 +176,12 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
     # GRU it was 1.3-1.6x faster than the split scan at the docs/PERFORMANCE.md shapes even on one
     # device (benchmarks/results/cpu-2core/gru-bfloat16-strategies-host2.md). This holds
     # for the cells whose measured CPU choice is a hand-written backward pass.
+    if (
+        requested == "auto"
+        and strategy == "native"
+        and jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+    ):
+        return _NATIVE_FALLBACK  # float64, float16: the native loop runs neither
     if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in NARROW_FLOATS:
         if strategy == "native":
             # The native loop runs float32 and bfloat16; in bfloat16 it measured faster than

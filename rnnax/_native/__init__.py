@@ -7,12 +7,14 @@ from the ``onednn-cpu-gomp`` wheel (``pip install "rnnax[native]"``); its ``libd
 loaded first, globally, so that the extension's reference to ``dnnl_sgemm`` resolves to it.
 
 Nothing here is imported by ``import rnnax``: the first use of ``strategy="native"`` (or of
-``"auto"`` where it would pick it) loads the library. Where it cannot be loaded,
+``"auto"`` where it would pick it) imports this module, which loads oneDNN, and then the
+extension. Where it cannot be loaded,
 ``unavailable_reason()`` says why, ``"auto"`` falls back, and ``strategy="native"`` is an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import importlib.metadata
@@ -60,12 +62,28 @@ def _extension() -> Path:
 
 
 @functools.cache
+def _preload_onednn() -> None:
+    """Loads ``libdnnl.so.3`` globally, once: the extension's ``dnnl_*`` symbols resolve to it.
+
+    Raises:
+        OSError: it is not installed or cannot be loaded.
+    """
+    ctypes.CDLL(str(_onednn_library()), mode=ctypes.RTLD_GLOBAL)
+
+
+# At import, so that importing the extension as a module (``rnnax._native._rnn_loop``, as tools
+# that walk the package do) finds oneDNN too; where it is missing, _load() says why.
+with contextlib.suppress(OSError):
+    _preload_onednn()
+
+
+@functools.cache
 def _load() -> tuple[bool, str | None]:
     """Loads oneDNN and the extension and registers the FFI targets, once per process."""
     if sys.platform != "linux":
         return False, f"the native strategy is built for Linux only, not {sys.platform}"
     try:
-        ctypes.CDLL(str(_onednn_library()), mode=ctypes.RTLD_GLOBAL)
+        _preload_onednn()
         library = ctypes.CDLL(str(_extension()))
     except OSError as error:
         return False, str(error)

@@ -9,6 +9,11 @@
 // Sequences are right-padded: step t of row b is valid if t < lengths[b]. A padded step neither
 // reads nor writes the carry, and its outputs (ys, saved activations, gate gradients) are 0.
 
+// Python.h first, as it asks: the library is also an (empty) Python module, so that tools
+// which import every module of the package can import it. rnnax loads it with ctypes.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -664,3 +669,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnaxRnnBackward, Backward,
                                   .Attr<bool>("reverse")
                                   .Attr<bool>("bf16")
                                   .Attr<int64_t>("threads"));
+
+static struct PyModuleDef rnnax_rnn_loop_module = {
+    PyModuleDef_HEAD_INIT, "_rnn_loop",
+    "The native time loops of rnnax (XLA FFI handlers, loaded through ctypes by rnnax._native).",
+    -1, nullptr};
+
+PyMODINIT_FUNC PyInit__rnn_loop(void) { return PyModule_Create(&rnnax_rnn_loop_module); }
