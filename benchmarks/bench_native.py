@@ -3,7 +3,7 @@ PyTorch and the GEMM floor, forward+backward, at the three default shapes, float
 
 Runs ``bench_rnn.py`` (one process, interleaved repetitions, the GEMM ceiling measured in the
 same run, the machine and library versions recorded) with two JAX CPU devices, then writes
-``targets.md`` beside its report: per cell, dtype and shape, the fastest native variant (on
+``targets-<report>.md`` beside its report: per cell, dtype and shape, the fastest native variant (on
 one device, or the batch split over both) and its ratios:
 
 - ``x linen``, ``x torch``: their fwd+bwd time over native's (targets: at least 1.3 and 1.2);
@@ -14,7 +14,7 @@ one device, or the batch split over both) and its ratios:
 Usage::
 
     python benchmarks/bench_native.py --repeats 10 --out benchmarks/results/cpu-2core/native
-    python benchmarks/bench_native.py --summarize RESULTS.json   # targets.md only
+    python benchmarks/bench_native.py --summarize RESULTS.json   # the targets table only
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.rglob("default-float32-bfloat16-host2.json"), key=lambda p: p.stat().st_mtime
         )
     text = summarize(json.loads(report.read_text()))
-    target = report.with_name("targets.md")
+    target = report.with_name(f"targets-{report.stem}.md")
     target.write_text(f"# Native strategy against its targets ({report.name})\n\n{text}")
     print(text)
     return 0

@@ -78,8 +78,8 @@ LSTM = register_cell(
         # replaced a tuned LSTM kernel, being 0.89-0.91x its time in float32 with the same
         # memory (benchmarks/results/cpu-2core/custom-vjp/).
         kernels={"pallas": _pallas, "cudnn": _cudnn, "native": _native},
-        # benchmarks/results/cpu-2core/native/: the native loop wins on CPU in float32 (in
-        # bfloat16 "auto" keeps the custom VJP for the LSTM, rnnax._strategies).
+        # benchmarks/results/cpu-2core/native/: the native loop wins on CPU (float32 and
+        # bfloat16); where it is not installed, the hand-written backward pass.
         auto={"cpu": "native"},
         description="LSTM (input, forget, output gates; separate cell state)",
     )

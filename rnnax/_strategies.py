@@ -26,8 +26,8 @@ Every strategy computes the same function; they differ in speed and memory, per 
   recurrence is linear in the state (minGRU, minLSTM).
 - ``"auto"``: the strategy measured fastest for the cell on the default backend (``Cell.auto``,
   see ``benchmarks/``), else ``"scan"``: on CPU ``"native"`` for the LSTM and both GRU forms
-  (in bfloat16 ``"custom_vjp"`` for the LSTM; ``"custom_vjp"`` for all three where the native
-  library is not installed, and in float16). Under forward-mode autodiff (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian`` applied to
+  (``"custom_vjp"`` where the native library is not installed, and in float16 and float64).
+  Under forward-mode autodiff (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian`` applied to
   a function that calls the core) ``"auto"`` runs the scan, which has tangents; a
   ``custom_vjp`` defines reverse mode only. (A function that was ``jax.jit``-ed *before*
   ``jax.jvp`` sees no forward-mode inputs when it is traced: pass ``strategy="scan"`` there.)
@@ -75,8 +75,6 @@ _AUTO: dict[str, dict[str, str]] = {}
 _AUTO_FALLBACK = {"cudnn": "pallas"}
 # What "auto" uses where its choice is "native" but the native library cannot be loaded here.
 _NATIVE_FALLBACK = "custom_vjp"
-# The cells for which "auto" keeps "native" in bfloat16 (the others run "custom_vjp" there).
-_NATIVE_NARROW = frozenset({"gru", "gru_reset_after"})
 # Strategies that run the time loop inside one kernel or a parallel scan, where ``unroll``
 # (steps per ``lax.scan`` iteration) has no meaning.
 _NO_UNROLL = frozenset({"pallas", "cudnn", "parallel", "native"})
@@ -184,11 +182,9 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
         return _NATIVE_FALLBACK  # float64, float16: the native loop runs neither
     if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in NARROW_FLOATS:
         if strategy == "native":
-            # The native loop runs float32 and bfloat16; in bfloat16 it measured faster than
-            # the custom VJP for both GRU forms but not for the LSTM
-            # (benchmarks/results/cpu-2core/native/).
-            native = jnp.dtype(dtype) == jnp.bfloat16 and cell.name in _NATIVE_NARROW
-            return "native" if native else "custom_vjp"
+            # The native loop measured faster than the custom VJP in bfloat16 too
+            # (benchmarks/results/cpu-2core/native/); it does not run float16.
+            return "native" if jnp.dtype(dtype) == jnp.bfloat16 else "custom_vjp"
         if cell.auto.get("cpu") == "custom_vjp":
             return "custom_vjp"
     return strategy

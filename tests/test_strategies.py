@@ -195,8 +195,8 @@ def test_auto_uses_the_custom_vjp_for_bfloat16_on_cpu():
     native = "native" in rnnax.available_strategies("lstm")
     for cell in (rnnax.LSTM, rnnax.GRU, rnnax.GRU_RESET_AFTER):
         chosen = resolve_strategy("auto", cell)
-        # bfloat16: the native loop for the GRUs where it is installed, else the custom VJP.
-        narrow = "native" if native and cell is not rnnax.LSTM else "custom_vjp"
+        # bfloat16: the native loop where it is installed, else the custom VJP.
+        narrow = "native" if native else "custom_vjp"
         assert _auto_for_dtype(chosen, "auto", jnp.bfloat16, cell) == narrow
         assert _auto_for_dtype(chosen, "auto", jnp.float16, cell) == "custom_vjp"
         assert _auto_for_dtype(chosen, "auto", jnp.float32, cell) == chosen
