@@ -17,11 +17,12 @@ Every strategy computes the same function; they differ in speed and memory, per 
 - ``"cudnn"``: cuDNN's fused LSTM through ``jax.experimental.rnn`` (``rnnax._cudnn``): LSTM,
   float32 and GPU only; anything else is a clear error at trace time.
 - ``"native"``: the LSTM and both GRU forms with the time loop in C++ on the CPU
-  (``rnnax._native``): one ``jax.ffi`` call per direction of differentiation, each step's
-  recurrent product through oneDNN and the gate math fused, with XLA doing the input
-  projection and the weight gradients as large GEMMs. Needs the extension built at install
-  time and oneDNN (``pip install "rnnax[native]"``); where they are missing it is a clear
-  error, and ``"auto"`` falls back to its previous choice and says so once.
+  (``rnnax._native``): one ``jax.ffi`` call per direction of differentiation, all its GEMMs
+  on oneDNN (the recurrent product per step with ``W_h`` packed once, bfloat16 on AMX where
+  the CPU has it) and the gate math fused; float32 and bfloat16. Needs the extension built at
+  install time and oneDNN (``pip install "rnnax[native]"``); where they are missing it is a
+  clear error, and ``"auto"`` falls back to the custom VJP and says so once (a ``logging``
+  warning on the ``"rnnax"`` logger).
 - ``"parallel"``: a parallel scan over time (``jax.lax.associative_scan``) for cells whose
   recurrence is linear in the state (minGRU, minLSTM).
 - ``"auto"``: the strategy measured fastest for the cell on the default backend (``Cell.auto``,

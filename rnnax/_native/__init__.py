@@ -2,9 +2,9 @@
 
 ``rnn_loop.cc`` (built by the package's own build into ``_rnn_loop*.so`` next to this file)
 runs the time loop of the LSTM and both GRU forms on the CPU in one call per direction of
-differentiation, with oneDNN's ``dnnl_sgemm`` for each step's recurrent product. oneDNN comes
-from the ``onednn-cpu-gomp`` wheel (``pip install "rnnax[native]"``); its ``libdnnl.so.3`` is
-loaded first, globally, so that the extension's reference to ``dnnl_sgemm`` resolves to it.
+differentiation, its GEMMs on oneDNN (``rnnax._native._rnn``). oneDNN comes from the
+``onednn-cpu-gomp`` wheel (``pip install "rnnax[native]"``); its ``libdnnl.so.3`` is loaded
+first, globally, so that the extension's ``dnnl_*`` symbols resolve to it.
 
 Nothing here is imported by ``import rnnax``: the first use of ``strategy="native"`` (or of
 ``"auto"`` where it would pick it) imports this module, which loads oneDNN, and then the

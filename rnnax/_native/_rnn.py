@@ -1,30 +1,33 @@
 r"""The ``"native"`` strategy: the LSTM and both GRU forms with their time loop in C++.
 
-XLA does what is not sequential, as large GEMMs over all steps; the native calls run only the
-time loop (``rnn_loop.cc``). Forward:
+Two ``jax.ffi`` calls (``rnn_loop.cc``), one per direction of differentiation, wrapped in a
+``jax.custom_vjp``; all the arithmetic runs inside them, on oneDNN. Forward, per chunk of about
+512 rows (steps x batch) and per step:
 
 .. math::
 
-    A_x = X W_x + b_x \quad \text{(all steps at once)}, \qquad
-    \text{per step: } a = A_x[t] + h W_h (+ b_h), \text{ then the gate math}
+    A_x = X W_x + b_x \quad \text{(per chunk)}, \qquad
+    a_t = A_x[t] + h_{t-1} W_h + b_h, \text{ then the gate math, fused}
 
-and the loop saves the activated gates and the carry each step read. Backward: the loop runs
-the steps in the other order and returns the pre-activations' gradients ``dA [T, B, G]``
-(``dA_x = dA``; the reset-after GRU's candidate block of ``dA_h`` differs and comes separately),
-then
+(the explainer's GRU: ``z, r`` from ``h W_h[:, :2H]``, the candidate from
+``(r \odot h) W_h[:, 2H:]``), saving the activated gates and the carry each step read. Backward,
+the steps in the other order: the gates' gradient ``dA_t`` (``dA_x = dA``; the reset-after
+GRU's candidate block of ``dA_h`` is ``r \odot dn``), ``dh_{t-1} = (\text{direct part}) +
+dA_{h,t} W_h^\top`` per step, and per chunk
 
 .. math::
 
-    dW_x = X^\top dA, \quad dW_h = H_{\mathrm{prev}}^\top dA_h, \quad db = \textstyle\sum dA,
-    \quad dX = dA\, W_x^\top
+    dW_x \mathrel{+}= X^\top dA, \quad dW_h \mathrel{+}= H_{\mathrm{prev}}^\top dA_h, \quad
+    db \mathrel{+}= \textstyle\sum dA, \quad dX = dA\, W_x^\top
 
-(for the explainer's GRU the candidate's block of ``dW_h`` reads ``r \odot h`` instead of ``h``).
+(for the explainer's GRU the candidate's block of ``dW_h`` reads ``r \odot h``). The per-step
+products use oneDNN's matmul primitive with ``W_h`` (``W_h^\top``) packed once per call.
 
-The native loop computes in float32. For bfloat16 parameters the input projection is computed
-in bfloat16, as by the scan, the state (``h``, and the LSTM's ``c``) is rounded to bfloat16
-after every step as the scan stores it, and the outputs and gradients are returned in bfloat16;
-the gate math in between is float32, so results differ from the scan's (which rounds after
-every operation) by bfloat16 rounding, not by more.
+The loop computes in float32. For bfloat16 parameters the state (``h``, and the LSTM's ``c``) is
+rounded to bfloat16 after every step, as the scan stores it, the per-step products take
+bfloat16 operands with float32 accumulation (on AMX where the CPU has it), and the outputs and
+gradients are returned in bfloat16; the gate math is float32, so results differ from the
+scan's (which rounds after every operation) by bfloat16 rounding, not by more.
 
 Works on time-major ``[T, B, ...]`` arrays with one batch axis. Under ``jax.vmap`` the extra
 axes become independent problems inside one native call (weights may be batched too).

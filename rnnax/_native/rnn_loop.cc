@@ -1,10 +1,11 @@
 // The time loops of the LSTM and both GRU forms, forward and backward, as XLA FFI handlers.
 //
-// Only what is sequential runs here: per step one small GEMM with the recurrent weights
-// (oneDNN's dnnl_sgemm, resolved at load time from libdnnl.so.3) and the fused gate math. The
-// input projection and the weight gradients are large GEMMs over all steps that XLA does
-// outside. Every buffer is float32 and row-major; leading axes beyond the documented ones are
-// independent problems (jax.vmap), run one after the other.
+// All the arithmetic of a call runs here, on oneDNN (its dnnl_* symbols resolve at load time to
+// libdnnl.so.3, loaded globally by rnnax._native first): per step the recurrent product on the
+// matmul primitive with W_h packed once per call, and the fused gate math; per chunk of about
+// 512 rows (steps x batch) the input projection, and in the backward call the input and weight
+// gradients, on dnnl_sgemm. Every buffer is float32 and row-major; leading axes beyond the
+// documented ones are independent problems (jax.vmap), run one after the other.
 //
 // Sequences are right-padded: step t of row b is valid if t < lengths[b]. A padded step neither
 // reads nor writes the carry, and its outputs (ys, saved activations, gate gradients) are 0.
