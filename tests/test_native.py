@@ -214,3 +214,19 @@ def test_auto_falls_back_and_says_so_once(unavailable, monkeypatch, caplog):
     assert len(messages) == 1 and "custom_vjp" in messages[0], messages
     _, expected = core(params, xs, carry, strategy="scan")
     np.testing.assert_allclose(ys, expected, rtol=1e-5, atol=1e-6)
+
+
+@needs_native
+def test_auto_runs_the_custom_vjp_where_native_cannot():
+    # unroll asks for a scan loop, and the native loop runs neither float16 nor float64: "auto"
+    # runs the custom VJP there (an explicit strategy="native" is an error instead).
+    params, xs, carry, core, _ = _case("lstm")
+    _, expected = core(params, xs, carry, strategy="scan")
+    _, unrolled = core(params, xs, carry, strategy="auto", unroll=2)
+    np.testing.assert_allclose(unrolled, expected, rtol=1e-5, atol=1e-6)
+    with jax.enable_x64(True):
+        wide = jax.tree.map(lambda a: a.astype(jnp.float64), (params, xs, carry))
+        _, ys = core(*wide, strategy="auto")
+        assert ys.dtype == jnp.float64
+        with pytest.raises(TypeError, match="float32 and bfloat16"):
+            core(*wide, strategy="native")
