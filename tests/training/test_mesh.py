@@ -12,7 +12,8 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from rnnax import forecasting, training
-from rnnax.compare._experiment import CompareConfig, seed_mesh
+from rnnax.compare._config import CompareConfig
+from rnnax.compare._training import seed_mesh
 from rnnax.compare._seeds import SeedTrainer
 
 
