@@ -178,9 +178,10 @@ def judge_computational_cost(result: CompareResult) -> Row:
         "supported if the GRU needs fewer FLOPs per time step (rnnax.flops_per_step) AND its "
         "forward+backward throughput is higher: the 95% interval of the GRU/LSTM ratio of "
         f"sequences per second (T={result.lookback}, B={result.config.throughput_batch}, the "
-        "cells timed in alternation, paired by round) lies above 1 and outside "
-        f"1 ± {SPEED_MARGIN:.0%} (inside it the speeds are similar: not supported); "
-        f"inconclusive if the interval straddles that band. FLOPs {gf:,} vs {lf:,}; ratio "
+        "cells timed in alternation, paired by round) lies wholly above 1 and not wholly "
+        f"inside 1 ± {SPEED_MARGIN:.0%} (wholly inside it the speeds are similar: not "
+        f"supported); inconclusive if it reaches below 1 and beyond the band. FLOPs {gf:,} vs "
+        f"{lf:,}; ratio "
         f"{measured} ({speed}). Seq/s shown as forward / forward+backward medians.",
         values={
             "flops_per_step": {"lstm": lf, "gru": gf},
@@ -238,8 +239,8 @@ def judge_performance(result: CompareResult) -> Row:
         {"similar": SUPPORTED, "inconclusive": INCONCLUSIVE}.get(said, NOT_SUPPORTED),
         f"supported if the 95% t interval of the paired test-MASE difference GRU - LSTM over "
         f"the {difference.n} seeds lies within ± {PERFORMANCE_MARGIN:.0%} of the LSTM's mean "
-        f"(± {margin:.3f}); not supported if it lies outside that band on one side (one model "
-        f"is better by more than the margin); inconclusive otherwise: difference "
+        f"(± {margin:.3f}); not supported if it lies wholly on one side of 0 and not wholly "
+        f"inside that band (one model is better); inconclusive otherwise: difference "
         f"{difference.estimate:+.3f} [{difference.low:+.3f}, {difference.high:+.3f}] ({said}).",
         interval={**_interval(difference, "GRU - LSTM test MASE"), "margin": round(margin, 6)},
     )
@@ -304,8 +305,9 @@ def judge_training_speed(result: CompareResult) -> Row:
         "supported if the GRU reaches the target validation loss "
         f"{'(none: no finite validation loss)' if target is None else format(target, '.4g')} in "
         "less training time: the 95% interval of the GRU/LSTM ratio of time to target lies "
-        f"below 1 and outside 1 ± {TIME_MARGIN:.0%}; not supported if it lies above or inside "
-        "that band; inconclusive otherwise. Time to target = steps until each seed's own "
+        f"wholly below 1 and not wholly inside 1 ± {TIME_MARGIN:.0%}; not supported if it lies "
+        "wholly above 1 or wholly inside that band; inconclusive otherwise. Time to target = "
+        "steps until each seed's own "
         "validation loss first reaches the target (paired over seeds; never: the budget plus "
         f"one chunk of {result.config.eval_every} steps) x seconds per chunk (the models' chunks "
         "alternate, paired by chunk; compile excluded, validation included); the two intervals "

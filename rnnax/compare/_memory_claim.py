@@ -27,7 +27,8 @@ RULE = (
     "better on more, or on as many with no task inconclusive; inconclusive otherwise. Every "
     "adding length, the copy task and every counting language is one task; a model is better "
     "on a task when the 95% t interval of the paired per-seed difference of scores favours it "
-    "as a whole and lies outside the task's margin (adding: 1/60 test MSE; copy: 0.05 recall "
+    "as a whole and does not lie wholly inside the task's margin (adding: 1/60 test MSE; "
+    "copy: 0.05 recall "
     "accuracy; counting: 1 in the largest accepted n). A task whose loser was still improving "
     "when its budget ran out is marked (*): more steps might change it."
 )

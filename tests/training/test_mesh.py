@@ -13,8 +13,8 @@ from jax.sharding import PartitionSpec as P
 
 from rnnax import forecasting, training
 from rnnax.compare._config import CompareConfig
-from rnnax.compare._training import seed_mesh
 from rnnax.compare._seeds import SeedTrainer
+from rnnax.compare._training import seed_mesh
 
 
 def _data(num_examples: int, seed: int):
