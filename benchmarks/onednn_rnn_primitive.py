@@ -13,6 +13,7 @@ core does in native's batch split over 2 devices), and writes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -62,7 +63,7 @@ def machine() -> dict:
             "load_average": m.load_average(),
             "rnnax_commit": m.git_commit(ROOT),
         }
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         rec["error"] = repr(e)
     try:
         flags = re.search(r"^flags\s*:(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
@@ -75,14 +76,24 @@ def machine() -> dict:
 
 def onednn_version(prefix: Path) -> str:
     h = (prefix / "include" / "oneapi" / "dnnl" / "dnnl_version.h").read_text()
-    get = lambda k: re.search(rf"#define {k}\s+(\S+)", h).group(1)  # noqa: E731
+    get = lambda k: re.search(rf"#define {k}\s+(\S+)", h).group(1)
     return f"{get('DNNL_VERSION_MAJOR')}.{get('DNNL_VERSION_MINOR')}.{get('DNNL_VERSION_PATCH')}"
 
 
 def build(prefix: Path, exe: Path) -> list[str]:
     lib = prefix / "lib"
-    cmd = ["g++", "-O2", "-std=c++17", f"-I{prefix / 'include'}", str(SRC), "-o", str(exe),
-           f"-L{lib}", "-ldnnl", f"-Wl,-rpath,{lib}"]
+    cmd = [
+        "g++",
+        "-O2",
+        "-std=c++17",
+        f"-I{prefix / 'include'}",
+        str(SRC),
+        "-o",
+        str(exe),
+        f"-L{lib}",
+        "-ldnnl",
+        f"-Wl,-rpath,{lib}",
+    ]
     subprocess.run(cmd, check=True)
     return cmd
 
@@ -100,11 +111,19 @@ def fmt(x):
 
 def table(rows: list[dict], dtype: str) -> str:
     def ms(cell, shape_i, mode, threads, half):
-        B, T, I, H = SHAPES[shape_i]
+        B, T, n_in, H = SHAPES[shape_i]
         b = B // 2 if half else B
         for r in rows:
-            if (r["cell"], r["B"], r["T"], r["I"], r["H"], r["dtype"], r["mode"], r["threads"]) \
-                    == (cell, b, T, I, H, dtype, mode, threads):
+            if (r["cell"], r["B"], r["T"], r["I"], r["H"], r["dtype"], r["mode"], r["threads"]) == (
+                cell,
+                b,
+                T,
+                n_in,
+                H,
+                dtype,
+                mode,
+                threads,
+            ):
                 return r.get("ms")
         return None
 
@@ -122,8 +141,10 @@ def table(rows: list[dict], dtype: str) -> str:
             f2 = ms(cell, i, "fwd", "2", False)
             r2 = "n/a" if t2 is None else f"{nat / t2:.2f}"
             rh = "n/a" if th is None else f"{nat / th:.2f}"
-            lines.append(f"| {cell} | {', '.join(map(str, shp))} | {nat:.1f} | {fmt(t2)} | "
-                         f"{fmt(t1)} | {fmt(th)} | {r2} | {rh} | {fmt(f2)} |")
+            lines.append(
+                f"| {cell} | {', '.join(map(str, shp))} | {nat:.1f} | {fmt(t2)} | "
+                f"{fmt(t1)} | {fmt(th)} | {r2} | {rh} | {fmt(f2)} |"
+            )
     return "\n".join(lines)
 
 
@@ -139,13 +160,15 @@ def main() -> None:
     rows = []
     for _, threads, half in RUNS:
         rows += run(exe, threads, half, a.reps)
-    try:
+    with contextlib.suppress(OSError):
         mach["load_average_end"] = list(os.getloadavg())
-    except OSError:
-        pass
-    impls = sorted({(r["cell"], r["dtype"], r.get("impl_fwd"), r.get("impl_bwd"),
-                     r.get("backward_dtypes")) for r in rows if r["mode"] == "fwdbwd"
-                    and r.get("ms") is not None})
+    impls = sorted(
+        {
+            (r["cell"], r["dtype"], r.get("impl_fwd"), r.get("impl_bwd"), r.get("backward_dtypes"))
+            for r in rows
+            if r["mode"] == "fwdbwd" and r.get("ms") is not None
+        }
+    )
     rec = {
         "schema": "rnnax-onednn-rnn-primitive/1",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -155,9 +178,9 @@ def main() -> None:
         "reps": a.reps,
         "warmup": 3,
         "statistic": "median ms per call (fwd = forward_training with workspace; "
-                     "fwdbwd = forward_training + backward, diff weights zeroed each step)",
+        "fwdbwd = forward_training + backward, diff weights zeroed each step)",
         "native_fwdbwd_ms_from_readme": NATIVE_FWDBWD,
-        "shapes": [dict(zip("BTIH", s)) for s in SHAPES],
+        "shapes": [dict(zip("BTIH", s, strict=False)) for s in SHAPES],
         "results": rows,
     }
     a.out.mkdir(parents=True, exist_ok=True)
