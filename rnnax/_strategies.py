@@ -87,16 +87,6 @@ def _native_available() -> bool:
     return available()
 
 
-def _native_unavailable_error(cell: Cell) -> RuntimeError:
-    from rnnax._native import INSTALL_HINT, unavailable_reason
-
-    return RuntimeError(
-        f"strategy='native' is unavailable for cell {cell.name!r} here: "
-        f"{unavailable_reason()}. Install it with {INSTALL_HINT}; meanwhile use "
-        "strategy='auto' or 'custom_vjp'"
-    )
-
-
 @functools.cache
 def _warn_native_fallback(reason: str | None) -> None:
     """Says once per process that ``"auto"`` runs without the native strategy."""
@@ -152,7 +142,9 @@ def resolve_strategy(strategy: str, cell: Cell | str = "lstm") -> str:
         return choice if choice in available_strategies(cell) else "scan"
     if strategy not in available_strategies(cell):
         if strategy == "native" and "native" in cell.kernels:
-            raise _native_unavailable_error(cell)
+            from rnnax._native import unavailable_error
+
+            raise unavailable_error(f"strategy='native' for cell {cell.name!r}")
         if strategy == "cudnn":
             raise ValueError(
                 f"strategy='cudnn' runs the LSTM only (cuDNN through jax.experimental.rnn has "
@@ -170,6 +162,11 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
     it fails loudly instead)."""
     if requested == "auto" and strategy == "cudnn" and jnp.dtype(dtype) != jnp.float32:
         return _AUTO_FALLBACK["cudnn"]
+    if requested == "auto" and strategy == "native":
+        # The native loop runs float32 and bfloat16 (in bfloat16 too it measured faster than
+        # the custom VJP, benchmarks/results/cpu-2core/native/); float16 and float64 fall back.
+        native_dtypes = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+        return strategy if jnp.dtype(dtype) in native_dtypes else _NATIVE_FALLBACK
     # On CPU a bfloat16 scan's gradient pays for JAX's own bfloat16-stacked residuals, which
     # XLA:CPU converts whole at every step; the custom VJP stacks its gates in float32. For the
     # GRU it was 1.3-1.6x faster than the split scan at the docs/PERFORMANCE.md shapes even on one
@@ -177,17 +174,11 @@ def _auto_for_dtype(strategy: str, requested: str, dtype: Any, cell: Cell) -> st
     # for the cells whose measured CPU choice is a hand-written backward pass.
     if (
         requested == "auto"
-        and strategy == "native"
-        and jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+        and jax.default_backend() == "cpu"
+        and jnp.dtype(dtype) in NARROW_FLOATS
+        and cell.auto.get("cpu") == "custom_vjp"
     ):
-        return _NATIVE_FALLBACK  # float64, float16: the native loop runs neither
-    if requested == "auto" and jax.default_backend() == "cpu" and jnp.dtype(dtype) in NARROW_FLOATS:
-        if strategy == "native":
-            # The native loop measured faster than the custom VJP in bfloat16 too
-            # (benchmarks/results/cpu-2core/native/); it does not run float16.
-            return "native" if jnp.dtype(dtype) == jnp.bfloat16 else "custom_vjp"
-        if cell.auto.get("cpu") == "custom_vjp":
-            return "custom_vjp"
+        return "custom_vjp"
     return strategy
 
 

@@ -104,3 +104,11 @@ def available() -> bool:
 def unavailable_reason() -> str | None:
     """Why the native strategy cannot run here, or ``None`` when it can."""
     return _load()[1]
+
+
+def unavailable_error(subject: str = "strategy='native'") -> RuntimeError:
+    """The error for asking for the native strategy where it cannot run: why, and the fix."""
+    return RuntimeError(
+        f"{subject} is unavailable: {unavailable_reason()}. Install it with {INSTALL_HINT}, "
+        "or use strategy='auto' or 'custom_vjp'"
+    )

@@ -205,7 +205,7 @@ def rnn_native(
         ValueError: the default backend is not the CPU.
         TypeError: parameters other than float32 or bfloat16.
     """
-    from rnnax._native import INSTALL_HINT, unavailable_reason
+    from rnnax._native import available, unavailable_error
 
     backend = jax.default_backend()
     if backend != "cpu":
@@ -219,10 +219,6 @@ def rnn_native(
             f"strategy='native' runs float32 and bfloat16 parameters, got {dtype.name}; use "
             "strategy='custom_vjp' or 'scan' for other dtypes"
         )
-    reason = unavailable_reason()
-    if reason is not None:
-        raise RuntimeError(
-            f"strategy='native' is unavailable: {reason}. Install it with {INSTALL_HINT}, or "
-            "use strategy='custom_vjp' or 'auto'"
-        )
+    if not available():
+        raise unavailable_error()
     return _native(kind, bool(reverse), params, xs, h0, h0 if c0 is None else c0, lengths)
