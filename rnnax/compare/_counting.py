@@ -33,7 +33,6 @@ from rnnax.compare._results import (
     CountingResult,
     CountingScore,
     LearningRateSearch,
-    still_improving,
 )
 from rnnax.compare._seeds import SeedTrainer
 from rnnax.forecasting import DenseParams
@@ -133,13 +132,10 @@ def _run_language(
     scores = {}
     for cell in config.cells:
         largest = largest_n_per_seed(cell, runs[cell].best_params, test)
-        learning_curve = _lr_search.curve(runs[cell])
         scores[cell] = CountingScore(
             largest_n=largest,
-            mean=float(np.mean(largest)),
             learning_rate=found.chosen[cell],
-            curve=learning_curve,
-            still_improving=still_improving(learning_curve),
+            curve=_lr_search.curve(runs[cell]),
         )
     result = CountingResult(
         language=language,

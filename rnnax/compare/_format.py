@@ -28,6 +28,10 @@ def plus_minus(pair: Sequence[float | None], digits: int = 3) -> str:
     return f"{mean:.{digits}f}" if half is None else f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
+LANGUAGE_NAMES = {"anbn": "a^n b^n", "anbncn": "a^n b^n c^n", "dyck1": "Dyck-1"}
+"""How the reports write the counting languages (``rnnax.data.LANGUAGES``)."""
+
+
 def memory_summary(tasks: Mapping[str, MemoryTaskResult], cell: str) -> str:
     """One cell's memory-task scores in one line: 'adding MSE T50/100: 0.1/0.2; copy acc 0.33'."""
     adding = [

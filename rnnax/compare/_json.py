@@ -141,8 +141,16 @@ def _memory_json(result: CompareResult) -> dict[str, Any]:
     out: dict[str, Any] = {name: _task_json(task) for name, task in result.memory_tasks.items()}
     if result.counting:
         out[_COUNTING] = {
-            language: dataclasses.asdict(counting) for language, counting in result.counting.items()
+            language: _counting_json(counting) for language, counting in result.counting.items()
         }
+    return out
+
+
+def _counting_json(counting: CountingResult) -> dict[str, Any]:
+    """One counting language, each score with its derived ``mean`` and ``still_improving``."""
+    out = dataclasses.asdict(counting)
+    for cell, score in counting.scores.items():
+        out["scores"][cell].update(mean=score.mean, still_improving=score.still_improving)
     return out
 
 
@@ -266,7 +274,6 @@ def _task_from_json(task: Mapping[str, Any]) -> MemoryTaskResult:
             compile_s=entry["compile_s"],
             learning_rate=entry.get("learning_rate"),
             curve=list(entry.get("curve", [])),
-            still_improving=entry.get("still_improving", False),
         )
         for cell, entry in task.items()
         if cell not in known
@@ -284,5 +291,12 @@ def _task_from_json(task: Mapping[str, Any]) -> MemoryTaskResult:
 def _counting_from_json(counting: Mapping[str, Any]) -> CountingResult:
     return CountingResult(
         **{key: value for key, value in counting.items() if key != "scores"},
-        scores={cell: CountingScore(**score) for cell, score in counting["scores"].items()},
+        scores={
+            cell: CountingScore(
+                largest_n=list(score["largest_n"]),
+                learning_rate=score.get("learning_rate"),
+                curve=list(score.get("curve", [])),
+            )
+            for cell, score in counting["scores"].items()
+        },
     )

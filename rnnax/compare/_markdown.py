@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rnnax.compare._cells import CLAIM_CELLS, claims_testable, label
 from rnnax.compare._claims import ReportLike, claims_note
-from rnnax.compare._format import plus_minus
+from rnnax.compare._format import LANGUAGE_NAMES, plus_minus
 from rnnax.compare._json import as_report
 from rnnax.compare._memory_claim import MARGINS
 from rnnax.compare._results import CompareResult, MemoryTaskResult, Row
@@ -246,9 +246,6 @@ def _memoryless(mean: float | None, task: MemoryTaskResult) -> bool:
     return mean >= task.trivial_score - margin
 
 
-_LANGUAGE_NAMES = {"anbn": "a^n b^n", "anbncn": "a^n b^n c^n", "dyck1": "Dyck-1"}
-
-
 def _counting_section(result: CompareResult) -> list[str]:
     """Every counting language's largest accepted n per cell and seed."""
     if not result.counting:
@@ -275,7 +272,7 @@ def _counting_section(result: CompareResult) -> list[str]:
             f"({', '.join(map(str, score.largest_n))}; lr {score.learning_rate:g})"
             for score in (counting.scores[cell] for cell in cells)
         ]
-        lines.append(f"| {_LANGUAGE_NAMES.get(language, language)} | " + " | ".join(scores) + " |")
+        lines.append(f"| {LANGUAGE_NAMES.get(language, language)} | " + " | ".join(scores) + " |")
     return [*lines, ""]
 
 

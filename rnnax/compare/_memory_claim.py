@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from rnnax._statistics import paired_difference, verdict
-from rnnax.compare._format import memory_summary
+from rnnax.compare._format import LANGUAGE_NAMES, memory_summary
 from rnnax.compare._results import CompareResult
 
 MARGINS = {"adding": (1.0 / 6.0) / 10.0, "copy": 0.05, "counting": 1.0}
@@ -33,8 +33,6 @@ RULE = (
     "when its budget ran out is marked (*): more steps might change it."
 )
 """The rule, as report.md states it."""
-
-_SHORT = {"anbn": "a^n b^n", "anbncn": "a^n b^n c^n", "dyck1": "Dyck-1"}
 
 
 class Outcome(NamedTuple):
@@ -143,7 +141,7 @@ def summary(result: CompareResult, cell: str) -> str:
         parts.append(
             "largest n "
             + ", ".join(
-                f"{_SHORT.get(language, language)} {counting.scores[cell].mean:.1f}"
+                f"{LANGUAGE_NAMES.get(language, language)} {counting.scores[cell].mean:.1f}"
                 for language, counting in result.counting.items()
             )
         )

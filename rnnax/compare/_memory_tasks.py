@@ -33,7 +33,6 @@ from rnnax.compare._results import (
     MeanCI,
     MemoryScore,
     MemoryTaskResult,
-    still_improving,
 )
 from rnnax.compare._seeds import SeedRun, SeedTrainer
 from rnnax.compare._stats import finite, mean_ci
@@ -278,15 +277,13 @@ def _run_task(
     scores = {}
     for cell in config.cells:
         values = score(task, cell, runs[cell].best_params, task_data.test)
-        learning_curve = _lr_search.curve(runs[cell])
         scores[cell] = MemoryScore(
             score=MeanCI(*mean_ci(values.tolist())),
             per_seed=[finite(round(float(value), 6)) for value in values],
             train_s=round(runs[cell].train_s, 3),
             compile_s=round(runs[cell].compile_s, 3),
             learning_rate=found.chosen[cell],
-            curve=learning_curve,
-            still_improving=still_improving(learning_curve),
+            curve=_lr_search.curve(runs[cell]),
         )
     copy_task = task.kind == "copy"
     result = MemoryTaskResult(

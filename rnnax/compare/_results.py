@@ -182,9 +182,6 @@ class MemoryScore:
         learning_rate: the learning rate trained with (the search's choice).
         curve: the seed-mean validation loss after every chunk (the learning curve; steps in
             :attr:`MemoryTaskResult.curve_steps`).
-        still_improving: whether the curve's best over its last quarter is more than
-            ``IMPROVING`` (5%) below its best before: then the budget, not the cell, may limit
-            the score.
     """
 
     score: MeanCI
@@ -193,7 +190,12 @@ class MemoryScore:
     compile_s: float
     learning_rate: float | None = None
     curve: list[float | None] = dataclasses.field(default_factory=list)
-    still_improving: bool = False
+
+    @property
+    def still_improving(self) -> bool:
+        """Whether the curve's best over its last quarter is more than ``IMPROVING`` (5%)
+        below its best before: then the budget, not the cell, may limit the score."""
+        return improving(self.curve)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,11 +234,11 @@ IMPROVING = 0.05
 more than this fraction below its best before."""
 
 
-def still_improving(curve: list[float | None]) -> bool:
+def improving(curve: list[float | None]) -> bool:
     """Whether a learning curve was still improving at the end (see :data:`IMPROVING`).
 
     Examples:
-        >>> still_improving([1.0, 0.5, 0.4, 0.3]), still_improving([1.0, 0.5, 0.5, 0.49])
+        >>> improving([1.0, 0.5, 0.4, 0.3]), improving([1.0, 0.5, 0.5, 0.49])
         (True, False)
     """
     values = [float("inf") if value is None else value for value in curve]
@@ -253,17 +255,23 @@ class CountingScore:
 
     Attributes:
         largest_n: per seed, the largest n with every string up to it accepted.
-        mean: the mean of ``largest_n`` over seeds.
         learning_rate: the learning rate trained with (the search's choice).
         curve: the seed-mean validation loss after every chunk.
-        still_improving: as for :class:`MemoryScore`.
     """
 
     largest_n: list[int]
-    mean: float
     learning_rate: float | None = None
     curve: list[float | None] = dataclasses.field(default_factory=list)
-    still_improving: bool = False
+
+    @property
+    def mean(self) -> float:
+        """The mean of ``largest_n`` over seeds."""
+        return sum(self.largest_n) / len(self.largest_n)
+
+    @property
+    def still_improving(self) -> bool:
+        """As for :class:`MemoryScore`."""
+        return improving(self.curve)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ def mean_ci(values: Iterable[float]) -> list[float | None]:
     array = np.asarray(list(values), dtype=np.float64)
     mean = float(np.mean(array))
     if array.size < 2 or not np.isfinite(array).all():
-        return [finite(round(mean, 6)), None if array.size < 2 else finite(math.nan)]
+        return [finite(round(mean, 6)), None]
     interval = mean_interval(array)
     return [finite(round(mean, 6)), finite(round(interval.high - interval.estimate, 6))]
 
