@@ -105,7 +105,12 @@ def _listed(kind: type, minimum: float, maximum: float, exclusive: bool = False)
     """Comma-separated numbers of ``kind`` from ``minimum`` (excluded where ``exclusive``) to
     ``maximum`` (``--memory-lengths``, ``--lr-search``)."""
     noun = "integer" if kind is int else "number"
-    low = f"above {minimum:g}" if exclusive else f"from {minimum:,}"
+    article = "an" if kind is int else "a"
+    bounds = (
+        f"above {minimum:g} and at most {maximum:g}"
+        if exclusive
+        else f"from {minimum:,} to {maximum:,}"
+    )
 
     def parse(text: str) -> tuple[Any, ...]:
         parts = [part for part in text.split(",") if part.strip()]
@@ -124,7 +129,7 @@ def _listed(kind: type, minimum: float, maximum: float, exclusive: bool = False)
             for value in values
         ):
             raise argparse.ArgumentTypeError(
-                f"every value must be an {noun} {low} to {maximum:,}, got {text!r}"
+                f"every value must be {article} {noun} {bounds}, got {text!r}"
             )
         return values
 

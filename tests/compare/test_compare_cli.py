@@ -57,6 +57,26 @@ def test_other_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str])
     assert _fails(capsys, argv).startswith("rnnax")
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["--lr-search", "0,1"],
+            "--lr-search: every value must be a number above 0 and at most 100",
+        ),
+        (["--lr-search", "1,x"], "--lr-search: expected comma-separated numbers"),
+        (["--memory-lengths", "1"], "--memory-lengths: every value must be an integer from 2"),
+        (["--search-seeds", "0"], "--search-seeds"),
+        (["--counting-test-n", "3"], "counting_test_n=3 must be at least counting_train_n=10"),
+    ],
+)
+def test_list_and_counting_options_name_the_bad_value(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    line = _fails(capsys, ["compare", *argv, "--out", str(tmp_path / "o")])
+    assert expected in line, line
+
+
 def test_out_under_a_file_is_unwritable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
